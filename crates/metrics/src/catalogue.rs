@@ -1,0 +1,278 @@
+//! The one place that names starkscope's metrics.
+//!
+//! Every metric a starkscope crate emits is a constant here, with its kind, unit,
+//! label keys and description in [`CATALOGUE`]. `describe_all()` registers those
+//! descriptions with the installed recorder; docs/metrics.md is checked against
+//! this table by a test, so the two cannot drift apart.
+
+/// What a metric measures over time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MetricKind {
+    /// A count. Most of ours are set absolutely (`absolute(n)`) once per unit of work.
+    Counter,
+    /// A value that is set, e.g. a duration in milliseconds.
+    Gauge,
+    /// A distribution of observed values.
+    Histogram,
+}
+
+impl MetricKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+        }
+    }
+}
+
+/// The unit of a metric's value, as documented and exported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MetricUnit {
+    Milliseconds,
+    Bytes,
+    Count,
+}
+
+impl MetricUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricUnit::Milliseconds => "ms",
+            MetricUnit::Bytes => "bytes",
+            MetricUnit::Count => "count",
+        }
+    }
+}
+
+/// Where a metric is emitted, for docs and audits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Emitter {
+    Keygen,
+    Prover,
+    Vm,
+    Resources,
+}
+
+impl Emitter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Emitter::Keygen => "keygen",
+            Emitter::Prover => "prover",
+            Emitter::Vm => "vm",
+            Emitter::Resources => "resources",
+        }
+    }
+}
+
+/// One row of the catalogue.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricSpec {
+    pub name: &'static str,
+    pub kind: MetricKind,
+    pub unit: MetricUnit,
+    pub emitter: Emitter,
+    /// Label keys set at the call site; scope labels (`group`, `segment`, `idx`) come on
+    /// top from enclosing spans.
+    pub labels: &'static [&'static str],
+    pub description: &'static str,
+}
+
+/// Label keys. Scope keys come from enclosing spans, never passed by hand.
+pub mod labels {
+    pub const GROUP: &str = "group";
+    pub const SEGMENT: &str = "segment";
+    pub const IDX: &str = "idx";
+    pub const AIR_NAME: &str = "air_name";
+    pub const AIR_ID: &str = "air_id";
+    pub const OPCODE: &str = "opcode";
+    pub const REGION: &str = "region";
+
+    /// Keys that identify *which proof* a metric belongs to.
+    pub const SCOPE_KEYS: &[&str] = &[GROUP, SEGMENT, IDX];
+}
+
+/// Metric names, as users' dashboards already know them.
+pub mod names {
+    // keygen, per AIR
+    pub const CONSTRAINT_DEG: &str = "constraint_deg";
+    pub const CONSTRAINTS: &str = "constraints";
+    pub const INTERACTIONS: &str = "interactions";
+
+    // prover, per AIR
+    pub const ROWS: &str = "rows";
+    pub const CELLS: &str = "cells";
+    pub const PREP_COLS: &str = "prep_cols";
+    pub const MAIN_COLS: &str = "main_cols";
+    pub const PERM_COLS: &str = "perm_cols";
+
+    // prover, per proof
+    pub const TOTAL_CELLS: &str = "total_cells";
+    pub const PROOF_SIZE_BYTES: &str = "proof_size_bytes";
+
+    // prover phases (span names; the gauge is `{span}_time_ms`)
+    pub const MAIN_TRACE_COMMIT_TIME_MS: &str = "main_trace_commit_time_ms";
+    pub const GENERATE_PERM_TRACE_TIME_MS: &str = "generate_perm_trace_time_ms";
+    pub const PERM_TRACE_COMMIT_TIME_MS: &str = "perm_trace_commit_time_ms";
+    pub const QUOTIENT_POLY_COMPUTE_TIME_MS: &str = "quotient_poly_compute_time_ms";
+    pub const QUOTIENT_POLY_COMMIT_TIME_MS: &str = "quotient_poly_commit_time_ms";
+    pub const PCS_OPENING_TIME_MS: &str = "pcs_opening_time_ms";
+    pub const STARK_PROVE_EXCLUDING_TRACE_TIME_MS: &str = "stark_prove_excluding_trace_time_ms";
+
+    // vm, per segment
+    pub const EXECUTE_TIME_MS: &str = "execute_time_ms";
+    pub const TRACE_GEN_TIME_MS: &str = "trace_gen_time_ms";
+    pub const TOTAL_PROOF_TIME_MS: &str = "total_proof_time_ms";
+    pub const TOTAL_CYCLES: &str = "total_cycles";
+    pub const MAIN_CELLS_USED: &str = "main_cells_used";
+    pub const TOTAL_CELLS_USED: &str = "total_cells_used";
+    pub const FREQUENCY: &str = "frequency";
+    pub const CYCLES: &str = "cycles";
+
+    // resources
+    pub const PEAK_RSS_BYTES: &str = "peak_rss_bytes";
+    pub const CPU_TIME_MS: &str = "cpu_time_ms";
+}
+
+/// Span names whose timing gauges (`{name}_time_ms`) the catalogue lists. A span named
+/// here, entered at INFO level, is what produces the gauge.
+pub mod spans {
+    pub const MAIN_TRACE_COMMIT: &str = "main_trace_commit";
+    pub const GENERATE_PERM_TRACE: &str = "generate_perm_trace";
+    pub const PERM_TRACE_COMMIT: &str = "perm_trace_commit";
+    pub const QUOTIENT_POLY_COMPUTE: &str = "quotient_poly_compute";
+    pub const QUOTIENT_POLY_COMMIT: &str = "quotient_poly_commit";
+    pub const PCS_OPENING: &str = "pcs_opening";
+    pub const STARK_PROVE_EXCLUDING_TRACE: &str = "stark_prove_excluding_trace";
+    pub const EXECUTE: &str = "execute";
+    pub const TRACE_GEN: &str = "trace_gen";
+    pub const TOTAL_PROOF: &str = "total_proof";
+
+    /// The six disjoint prover phases, in the order they run.
+    pub const PROVER_PHASES: [&str; 6] = [
+        MAIN_TRACE_COMMIT,
+        GENERATE_PERM_TRACE,
+        PERM_TRACE_COMMIT,
+        QUOTIENT_POLY_COMPUTE,
+        QUOTIENT_POLY_COMMIT,
+        PCS_OPENING,
+    ];
+}
+
+use labels::*;
+use names::*;
+use Emitter::*;
+use MetricKind::*;
+use MetricUnit::*;
+
+const AIR: &[&str] = &[AIR_NAME, AIR_ID];
+const NONE: &[&str] = &[];
+
+const fn spec(
+    name: &'static str,
+    kind: MetricKind,
+    unit: MetricUnit,
+    emitter: Emitter,
+    labels: &'static [&'static str],
+    description: &'static str,
+) -> MetricSpec {
+    MetricSpec { name, kind, unit, emitter, labels, description }
+}
+
+/// Every metric starkscope emits.
+pub const CATALOGUE: &[MetricSpec] = &[
+    spec(CONSTRAINT_DEG, Counter, Count, Keygen, AIR, "Maximum degree of the AIR's constraints, including its LogUp constraints."),
+    spec(CONSTRAINTS, Counter, Count, Keygen, AIR, "Number of polynomial constraints the AIR asserts (LogUp constraints included)."),
+    spec(INTERACTIONS, Counter, Count, Keygen, AIR, "Number of bus interactions (sends and receives) the AIR declares."),
+    spec(ROWS, Counter, Count, Prover, AIR, "Trace height of the AIR in this proof (a power of two, padded)."),
+    spec(CELLS, Counter, Count, Prover, AIR, "Committed cells of the AIR: padded rows times (preprocessed + main + permutation columns, base-field)."),
+    spec(PREP_COLS, Counter, Count, Prover, AIR, "Preprocessed columns of the AIR."),
+    spec(MAIN_COLS, Counter, Count, Prover, AIR, "Main-trace columns of the AIR."),
+    spec(PERM_COLS, Counter, Count, Prover, AIR, "Permutation (LogUp) columns of the AIR, counted in base-field columns."),
+    spec(TOTAL_CELLS, Counter, Count, Prover, NONE, "Sum of `cells` over every AIR of the proof."),
+    spec(PROOF_SIZE_BYTES, Counter, Bytes, Prover, NONE, "Serialized size of the proof."),
+    spec(MAIN_TRACE_COMMIT_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: LDE and Merkle commitment of the main (and preprocessed-independent) traces."),
+    spec(GENERATE_PERM_TRACE_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: building the LogUp permutation traces from the bus interactions."),
+    spec(PERM_TRACE_COMMIT_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: LDE and Merkle commitment of the permutation traces."),
+    spec(QUOTIENT_POLY_COMPUTE_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: evaluating the constraints on the quotient domain and dividing by the vanishing polynomial."),
+    spec(QUOTIENT_POLY_COMMIT_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: committing the quotient chunks."),
+    spec(PCS_OPENING_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: out-of-domain openings and the FRI proof."),
+    spec(STARK_PROVE_EXCLUDING_TRACE_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Whole STARK proof after trace generation; the six phases run inside it."),
+    spec(EXECUTE_TIME_MS, Gauge, Milliseconds, Vm, NONE, "Executing the segment's instructions (recording what trace generation needs)."),
+    spec(TRACE_GEN_TIME_MS, Gauge, Milliseconds, Vm, NONE, "Generating every chip's trace for the segment."),
+    spec(TOTAL_PROOF_TIME_MS, Gauge, Milliseconds, Vm, NONE, "execute_time_ms + trace_gen_time_ms + stark_prove_excluding_trace_time_ms for one segment."),
+    spec(TOTAL_CYCLES, Counter, Count, Vm, NONE, "Cycles (instructions) executed in the segment."),
+    spec(MAIN_CELLS_USED, Counter, Count, Vm, NONE, "Main-trace cells of unpadded rows over every chip of the segment."),
+    spec(TOTAL_CELLS_USED, Counter, Count, Vm, NONE, "All trace cells (preprocessed, main, permutation) of unpadded rows over every chip."),
+    spec(FREQUENCY, Counter, Count, Vm, &[OPCODE], "Instructions executed in the segment, per opcode."),
+    spec(CYCLES, Counter, Count, Vm, &[REGION], "Cycles spent inside a cycle-tracker region; nested regions are joined with `;`."),
+    spec(PEAK_RSS_BYTES, Gauge, Bytes, Resources, NONE, "Peak resident set size of the process while the scoped span ran."),
+    spec(CPU_TIME_MS, Gauge, Milliseconds, Resources, NONE, "CPU time (user + system, all threads) the process spent while the scoped span ran."),
+];
+
+/// Looks a metric up by name.
+pub fn find(name: &str) -> Option<&'static MetricSpec> {
+    CATALOGUE.iter().find(|m| m.name == name)
+}
+
+/// Suffix the timing layer appends to span names.
+pub const TIME_SUFFIX: &str = "_time_ms";
+
+/// The gauge name the timing layer gives a span: `{span}_time_ms`, not suffixed twice.
+pub fn timing_metric_name(span_name: &str) -> std::borrow::Cow<'_, str> {
+    if span_name.ends_with(TIME_SUFFIX) {
+        std::borrow::Cow::Borrowed(span_name)
+    } else {
+        std::borrow::Cow::Owned(format!("{span_name}{TIME_SUFFIX}"))
+    }
+}
+
+/// Registers the description and unit of every catalogued metric with the installed
+/// recorder (a no-op without one).
+#[cfg(feature = "bench-metrics")]
+pub fn describe_all() {
+    for m in CATALOGUE {
+        let unit = match m.unit {
+            Milliseconds => metrics::Unit::Milliseconds,
+            Bytes => metrics::Unit::Bytes,
+            Count => metrics::Unit::Count,
+        };
+        match m.kind {
+            Counter => metrics::describe_counter!(m.name, unit, m.description),
+            Gauge => metrics::describe_gauge!(m.name, unit, m.description),
+            Histogram => metrics::describe_histogram!(m.name, unit, m.description),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique() {
+        let mut seen = HashSet::new();
+        for m in CATALOGUE {
+            assert!(seen.insert(m.name), "{} listed twice", m.name);
+        }
+    }
+
+    #[test]
+    fn every_phase_span_has_a_catalogued_gauge() {
+        for span in spans::PROVER_PHASES
+            .iter()
+            .chain([&spans::STARK_PROVE_EXCLUDING_TRACE, &spans::EXECUTE, &spans::TRACE_GEN, &spans::TOTAL_PROOF])
+        {
+            let name = timing_metric_name(span);
+            let m = find(&name).unwrap_or_else(|| panic!("{name} missing from the catalogue"));
+            assert_eq!(m.kind, Gauge);
+            assert_eq!(m.unit, Milliseconds);
+        }
+    }
+
+    #[test]
+    fn timing_suffix_is_not_doubled() {
+        assert_eq!(timing_metric_name("execute"), "execute_time_ms");
+        assert_eq!(timing_metric_name("execute_time_ms"), "execute_time_ms");
+    }
+}

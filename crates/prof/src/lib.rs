@@ -1,0 +1,1 @@
+//! starkscope-prof (see docs/architecture.md).

@@ -1,0 +1,1 @@
+//! starkscope-sdk (see docs/architecture.md).

@@ -1,0 +1,1 @@
+//! starkscope-stark-backend (see docs/architecture.md).

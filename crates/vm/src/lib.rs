@@ -1,0 +1,1 @@
+//! starkscope-vm (see docs/architecture.md).
