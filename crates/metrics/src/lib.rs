@@ -11,13 +11,21 @@
 
 pub mod catalogue;
 pub mod group;
+pub mod harness;
+mod scope;
 pub mod snapshot;
+#[cfg(feature = "bench-metrics")]
+mod timing;
 
 #[cfg(feature = "bench-metrics")]
 pub use catalogue::describe_all;
 pub use catalogue::{labels, names, spans, MetricKind, MetricSpec, MetricUnit, CATALOGUE};
 pub use group::{Group, GroupParseError};
+pub use harness::{run_with_metric_collection, Collected, Harness, HarnessError, Install};
+pub use scope::Scope;
 pub use snapshot::{Snapshot, SnapshotError};
+#[cfg(feature = "bench-metrics")]
+pub use timing::TimingMetricsLayer;
 
 /// The `metrics` facade, re-exported so that crates below emit through this crate alone
 /// and the feature flag removes it everywhere at once.
