@@ -276,3 +276,27 @@ mod tests {
         assert_eq!(timing_metric_name("execute_time_ms"), "execute_time_ms");
     }
 }
+
+/// The catalogue as the markdown table docs/metrics.md carries between its markers.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| metric | kind | unit | emitted by | labels (besides scope) | meaning |\n|---|---|---|---|---|---|\n",
+    );
+    for m in CATALOGUE {
+        let labels = if m.labels.is_empty() {
+            "—".to_string()
+        } else {
+            m.labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            m.name,
+            m.kind.as_str(),
+            m.unit.as_str(),
+            m.emitter.as_str(),
+            labels,
+            m.description
+        ));
+    }
+    out
+}

@@ -130,9 +130,29 @@ impl Snapshot {
         Ok(())
     }
 
-    /// The snapshot as pretty JSON.
+    /// The snapshot as JSON with one metric entry per line, so files diff line by line.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a snapshot always serializes")
+        fn json<T: Serialize + ?Sized>(v: &T) -> String {
+            serde_json::to_string(v).expect("a snapshot always serializes")
+        }
+        fn array<T: Serialize>(key: &str, entries: &[T]) -> String {
+            if entries.is_empty() {
+                return format!("  {}: []", json(key));
+            }
+            let lines: Vec<String> = entries.iter().map(|e| format!("    {}", json(e))).collect();
+            format!("  {}: [\n{}\n  ]", json(key), lines.join(",\n"))
+        }
+        let mut parts = Vec::new();
+        if let Some(meta) = &self.meta {
+            parts.push(format!("  \"meta\": {}", json(meta)));
+        }
+        parts.push(array("counter", &self.counter));
+        parts.push(array("gauge", &self.gauge));
+        parts.push(array("histogram", &self.histogram));
+        for (k, v) in &self.extra {
+            parts.push(format!("  {}: {}", json(k), json(v)));
+        }
+        format!("{{\n{}\n}}\n", parts.join(",\n"))
     }
 
     /// Writes the snapshot atomically: a temporary file in the same directory, synced, then
