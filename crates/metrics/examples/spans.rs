@@ -14,7 +14,9 @@ use tracing::info_span;
 
 /// A loop the optimiser cannot fold into a formula, so the timings measure real work.
 fn mix(n: u64) -> u64 {
-    (0..n).fold(0x9e37_79b9_7f4a_7c15u64, |x, i| (x.rotate_left(5) ^ i).wrapping_mul(0x2545_f491_4f6c_dd1d))
+    (0..n).fold(0x9e37_79b9_7f4a_7c15u64, |x, i| {
+        (x.rotate_left(5) ^ i).wrapping_mul(0x2545_f491_4f6c_dd1d)
+    })
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,8 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let seg = info_span!("segment", segment);
             let _seg = seg.enter();
             let cycles = 1_000_000 * u64::from(segment + 1);
-            checksum ^= info_span!("execute").in_scope(|| std::hint::black_box(mix(std::hint::black_box(cycles))));
-            checksum ^= info_span!("trace_gen").in_scope(|| std::hint::black_box(mix(std::hint::black_box(cycles / 2))));
+            checksum ^= info_span!("execute")
+                .in_scope(|| std::hint::black_box(mix(std::hint::black_box(cycles))));
+            checksum ^= info_span!("trace_gen")
+                .in_scope(|| std::hint::black_box(mix(std::hint::black_box(cycles / 2))));
             counter!(names::TOTAL_CYCLES).absolute(cycles);
         }
         checksum
@@ -36,7 +40,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("checksum {}", collected.value);
     for g in collected.snapshot.gauges(names::EXECUTE_TIME_MS) {
-        println!("{}{} = {} ms", g.metric, starkscope_metrics::snapshot::format_labels(&g.labels), g.value);
+        println!(
+            "{}{} = {} ms",
+            g.metric,
+            starkscope_metrics::snapshot::format_labels(&g.labels),
+            g.value
+        );
     }
     match collected.written_to {
         Some(path) => println!("snapshot written to {}", path.display()),

@@ -175,7 +175,14 @@ const fn spec(
     labels: &'static [&'static str],
     description: &'static str,
 ) -> MetricSpec {
-    MetricSpec { name, kind, unit, emitter, labels, description }
+    MetricSpec {
+        name,
+        kind,
+        unit,
+        emitter,
+        labels,
+        description,
+    }
 }
 
 /// Every metric starkscope emits.
@@ -244,6 +251,34 @@ pub fn describe_all() {
     }
 }
 
+/// The catalogue as the markdown table docs/metrics.md carries between its markers.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| metric | kind | unit | emitted by | labels (besides scope) | meaning |\n|---|---|---|---|---|---|\n",
+    );
+    for m in CATALOGUE {
+        let labels = if m.labels.is_empty() {
+            "—".to_string()
+        } else {
+            m.labels
+                .iter()
+                .map(|l| format!("`{l}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            m.name,
+            m.kind.as_str(),
+            m.unit.as_str(),
+            m.emitter.as_str(),
+            labels,
+            m.description
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,10 +294,12 @@ mod tests {
 
     #[test]
     fn every_phase_span_has_a_catalogued_gauge() {
-        for span in spans::PROVER_PHASES
-            .iter()
-            .chain([&spans::STARK_PROVE_EXCLUDING_TRACE, &spans::EXECUTE, &spans::TRACE_GEN, &spans::TOTAL_PROOF])
-        {
+        for span in spans::PROVER_PHASES.iter().chain([
+            &spans::STARK_PROVE_EXCLUDING_TRACE,
+            &spans::EXECUTE,
+            &spans::TRACE_GEN,
+            &spans::TOTAL_PROOF,
+        ]) {
             let name = timing_metric_name(span);
             let m = find(&name).unwrap_or_else(|| panic!("{name} missing from the catalogue"));
             assert_eq!(m.kind, Gauge);
@@ -275,28 +312,4 @@ mod tests {
         assert_eq!(timing_metric_name("execute"), "execute_time_ms");
         assert_eq!(timing_metric_name("execute_time_ms"), "execute_time_ms");
     }
-}
-
-/// The catalogue as the markdown table docs/metrics.md carries between its markers.
-pub fn markdown_table() -> String {
-    let mut out = String::from(
-        "| metric | kind | unit | emitted by | labels (besides scope) | meaning |\n|---|---|---|---|---|---|\n",
-    );
-    for m in CATALOGUE {
-        let labels = if m.labels.is_empty() {
-            "—".to_string()
-        } else {
-            m.labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
-        };
-        out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} |\n",
-            m.name,
-            m.kind.as_str(),
-            m.unit.as_str(),
-            m.emitter.as_str(),
-            labels,
-            m.description
-        ));
-    }
-    out
 }

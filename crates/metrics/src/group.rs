@@ -113,8 +113,17 @@ mod tests {
     #[test]
     fn malformed_groups_are_errors() {
         assert_eq!("".parse::<Group>(), Err(GroupParseError::Empty));
-        assert!(matches!("internal.x".parse::<Group>(), Err(GroupParseError::BadHeight(_))));
-        assert!(matches!("internal.".parse::<Group>(), Err(GroupParseError::BadHeight(_))));
-        assert!(matches!("internal".parse::<Group>(), Err(GroupParseError::BadHeight(_))));
+        assert!(matches!(
+            "internal.x".parse::<Group>(),
+            Err(GroupParseError::BadHeight(_))
+        ));
+        assert!(matches!(
+            "internal.".parse::<Group>(),
+            Err(GroupParseError::BadHeight(_))
+        ));
+        assert!(matches!(
+            "internal".parse::<Group>(),
+            Err(GroupParseError::BadHeight(_))
+        ));
     }
 }

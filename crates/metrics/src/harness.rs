@@ -42,7 +42,11 @@ pub enum Install {
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
     #[error("invalid log filter `{directive}` (from {source_name}): {message}")]
-    Filter { directive: String, source_name: &'static str, message: String },
+    Filter {
+        directive: String,
+        source_name: &'static str,
+        message: String,
+    },
     #[error("a global tracing subscriber or metrics recorder is already installed; use Install::Local or Install::Auto")]
     AlreadyInstalled,
     #[error(transparent)]
@@ -140,7 +144,10 @@ impl Harness {
 
     /// Another recorder (an exporter) fed the same metrics, labels included.
     #[cfg(feature = "bench-metrics")]
-    pub fn add_recorder(mut self, recorder: impl metrics::Recorder + Send + Sync + 'static) -> Self {
+    pub fn add_recorder(
+        mut self,
+        recorder: impl metrics::Recorder + Send + Sync + 'static,
+    ) -> Self {
         self.recorders.push(Box::new(recorder));
         self
     }
@@ -148,7 +155,9 @@ impl Harness {
     fn output_path(&self) -> Option<PathBuf> {
         self.output.clone().or_else(|| {
             let var = self.output_env.as_ref()?;
-            std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from)
+            std::env::var_os(var)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
         })
     }
 
@@ -173,7 +182,8 @@ impl Harness {
         let filter = self.env_filter()?;
 
         let tree = self.span_tree.then(|| {
-            let printer = tracing_forest::Printer::new().writer(tracing_forest::printer::MakeStderr);
+            let printer =
+                tracing_forest::Printer::new().writer(tracing_forest::printer::MakeStderr);
             tracing_forest::ForestLayer::new(printer, tracing_forest::tag::NoTag)
         });
 
@@ -194,7 +204,8 @@ impl Harness {
             for r in self.recorders {
                 fanout = fanout.add_recorder(BoxedRecorder(r));
             }
-            let recorder = TracingContextLayer::only_allow(self.label_keys).layer(SendFanout(fanout.build()));
+            let recorder =
+                TracingContextLayer::only_allow(self.label_keys).layer(SendFanout(fanout.build()));
             let outcome = run_installed(self.install, Dispatch::new(subscriber), recorder, f)?;
             (outcome, convert::from_debugging(snapshotter.snapshot()))
         };
@@ -235,7 +246,11 @@ impl Harness {
         };
 
         match outcome {
-            Ok(value) => Ok(Collected { value, snapshot, written_to }),
+            Ok(value) => Ok(Collected {
+                value,
+                snapshot,
+                written_to,
+            }),
             Err(panic) => resume_unwind(panic),
         }
     }
@@ -282,7 +297,10 @@ fn run_installed<R>(
     if global {
         return Ok(run());
     }
-    let scope = crate::Scope { dispatch, recorder: Some(recorder) };
+    let scope = crate::Scope {
+        dispatch,
+        recorder: Some(recorder),
+    };
     Ok(scope.in_scope(run))
 }
 
@@ -293,7 +311,8 @@ fn try_install_global(dispatch: &Dispatch, recorder: &SharedRecorder) -> Result<
     }
     metrics::set_global_recorder(ArcRecorder(recorder.clone()))
         .map_err(|_| HarnessError::AlreadyInstalled)?;
-    tracing::dispatcher::set_global_default(dispatch.clone()).map_err(|_| HarnessError::AlreadyInstalled)
+    tracing::dispatcher::set_global_default(dispatch.clone())
+        .map_err(|_| HarnessError::AlreadyInstalled)
 }
 
 #[cfg(not(feature = "bench-metrics"))]
@@ -323,12 +342,18 @@ fn run_installed<R>(
 /// span tree on stderr, and with `bench-metrics` the metrics layers and an in-memory
 /// recorder. Writes the snapshot to the path in `env_var` (conventionally `METRIC_OUTPUT`)
 /// when set, and returns `f`'s value with the snapshot.
-pub fn run_with_metric_collection<R>(env_var: &str, f: impl FnOnce() -> R) -> Result<Collected<R>, HarnessError> {
+pub fn run_with_metric_collection<R>(
+    env_var: &str,
+    f: impl FnOnce() -> R,
+) -> Result<Collected<R>, HarnessError> {
     Harness::new().output_env(env_var).run(f)
 }
 
 fn default_run_id(started: SystemTime) -> String {
-    let ms = started.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let ms = started
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     format!("{ms}-{}", std::process::id())
 }
 
@@ -383,18 +408,35 @@ struct BoxedRecorder(Box<dyn metrics::Recorder + Send + Sync>);
 
 #[cfg(feature = "bench-metrics")]
 mod forward {
-    use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+    use metrics::{
+        Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
 
     macro_rules! forward_recorder {
         ($ty:ty) => {
             impl Recorder for $ty {
-                fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+                fn describe_counter(
+                    &self,
+                    key: KeyName,
+                    unit: Option<Unit>,
+                    description: SharedString,
+                ) {
                     self.0.describe_counter(key, unit, description)
                 }
-                fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+                fn describe_gauge(
+                    &self,
+                    key: KeyName,
+                    unit: Option<Unit>,
+                    description: SharedString,
+                ) {
                     self.0.describe_gauge(key, unit, description)
                 }
-                fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+                fn describe_histogram(
+                    &self,
+                    key: KeyName,
+                    unit: Option<Unit>,
+                    description: SharedString,
+                ) {
                     self.0.describe_histogram(key, unit, description)
                 }
                 fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
@@ -425,7 +467,10 @@ mod convert {
     /// Scope keys first, in the order a reader thinks of them, then the rest by name, so
     /// that label order does not depend on span nesting.
     fn label_rank(key: &str) -> usize {
-        crate::labels::SCOPE_KEYS.iter().position(|k| *k == key).unwrap_or(usize::MAX)
+        crate::labels::SCOPE_KEYS
+            .iter()
+            .position(|k| *k == key)
+            .unwrap_or(usize::MAX)
     }
 
     /// The in-memory recorder's snapshot in our JSON model.
@@ -435,20 +480,29 @@ mod convert {
             let (kind, key) = composite.into_parts();
             let (name, labels) = key.into_parts();
             let metric = name.as_str().to_string();
-            let mut labels: Vec<(String, String)> =
-                labels.into_iter().map(|l| (l.key().to_string(), l.value().to_string())).collect();
+            let mut labels: Vec<(String, String)> = labels
+                .into_iter()
+                .map(|l| (l.key().to_string(), l.value().to_string()))
+                .collect();
             labels.sort_by(|(a, _), (b, _)| label_rank(a).cmp(&label_rank(b)).then(a.cmp(b)));
             match (kind, value) {
-                (MetricKind::Counter, DebugValue::Counter(v)) => {
-                    out.counter.push(Entry { metric, labels, value: v.to_string() })
-                }
-                (MetricKind::Gauge, DebugValue::Gauge(v)) => {
-                    out.gauge.push(Entry { metric, labels, value: format_gauge(v.into_inner()) })
-                }
+                (MetricKind::Counter, DebugValue::Counter(v)) => out.counter.push(Entry {
+                    metric,
+                    labels,
+                    value: v.to_string(),
+                }),
+                (MetricKind::Gauge, DebugValue::Gauge(v)) => out.gauge.push(Entry {
+                    metric,
+                    labels,
+                    value: format_gauge(v.into_inner()),
+                }),
                 (MetricKind::Histogram, DebugValue::Histogram(vs)) => out.histogram.push(Entry {
                     metric,
                     labels,
-                    value: vs.into_iter().map(|v| format_gauge(v.into_inner())).collect(),
+                    value: vs
+                        .into_iter()
+                        .map(|v| format_gauge(v.into_inner()))
+                        .collect(),
                 }),
                 // The recorder pairs kinds and values itself; a mismatch cannot occur.
                 _ => {}

@@ -33,7 +33,10 @@ pub struct Entry<V> {
 impl<V> Entry<V> {
     /// The value of label `key`, if present.
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// True when every `(key, value)` in `want` is among this entry's labels.
@@ -77,13 +80,30 @@ pub struct Snapshot {
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     #[error("cannot read metrics snapshot {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}:{column}: not a metrics snapshot: {message}")]
-    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{path}: {metric}{labels}: value `{value}` is not a {expected}")]
-    BadValue { path: PathBuf, metric: String, labels: String, value: String, expected: &'static str },
+    BadValue {
+        path: PathBuf,
+        metric: String,
+        labels: String,
+        value: String,
+        expected: &'static str,
+    },
     #[error("cannot write metrics snapshot {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Snapshot {
@@ -102,8 +122,10 @@ impl Snapshot {
     /// Reads a snapshot file (starkscope's or OpenVM's format).
     pub fn read(path: impl AsRef<Path>) -> Result<Self, SnapshotError> {
         let path = path.as_ref();
-        let text = fs::read_to_string(path)
-            .map_err(|source| SnapshotError::Read { path: path.to_path_buf(), source })?;
+        let text = fs::read_to_string(path).map_err(|source| SnapshotError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_json(&text, path)
     }
 
@@ -117,7 +139,8 @@ impl Snapshot {
             expected,
         };
         for c in &self.counter {
-            parse_counter(&c.value).ok_or_else(|| bad(c, &c.value, "counter (unsigned integer)"))?;
+            parse_counter(&c.value)
+                .ok_or_else(|| bad(c, &c.value, "counter (unsigned integer)"))?;
         }
         for g in &self.gauge {
             parse_gauge(&g.value).ok_or_else(|| bad(g, &g.value, "gauge (number)"))?;
@@ -159,8 +182,12 @@ impl Snapshot {
     /// renamed over `path`. A reader never sees half a file, and a failed write leaves any
     /// previous file at `path` untouched.
     pub fn write_atomic(&self, path: impl AsRef<Path>) -> Result<(), SnapshotError> {
-        write_atomic(path.as_ref(), self.to_json().as_bytes())
-            .map_err(|source| SnapshotError::Write { path: path.as_ref().to_path_buf(), source })
+        write_atomic(path.as_ref(), self.to_json().as_bytes()).map_err(|source| {
+            SnapshotError::Write {
+                path: path.as_ref().to_path_buf(),
+                source,
+            }
+        })
     }
 
     /// True when the snapshot holds no metric at all.
@@ -181,12 +208,16 @@ impl Snapshot {
     /// The counter `metric` whose labels include all of `labels`; `None` when absent.
     /// With several matches, the first is returned: pass enough labels to pick one.
     pub fn counter_value(&self, metric: &str, labels: &[(&str, &str)]) -> Option<u64> {
-        self.counters(metric).find(|e| e.has_labels(labels)).and_then(|e| parse_counter(&e.value))
+        self.counters(metric)
+            .find(|e| e.has_labels(labels))
+            .and_then(|e| parse_counter(&e.value))
     }
 
     /// The gauge `metric` whose labels include all of `labels`; `None` when absent.
     pub fn gauge_value(&self, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        self.gauges(metric).find(|e| e.has_labels(labels)).and_then(|e| parse_gauge(&e.value))
+        self.gauges(metric)
+            .find(|e| e.has_labels(labels))
+            .and_then(|e| parse_gauge(&e.value))
     }
 
     /// Sum of every counter `metric` whose labels include `labels`.
@@ -199,9 +230,12 @@ impl Snapshot {
 
     /// Sorts every array by metric name, then labels, so that files diff cleanly.
     pub fn sort(&mut self) {
-        self.counter.sort_by(|a, b| (&a.metric, &a.labels).cmp(&(&b.metric, &b.labels)));
-        self.gauge.sort_by(|a, b| (&a.metric, &a.labels).cmp(&(&b.metric, &b.labels)));
-        self.histogram.sort_by(|a, b| (&a.metric, &a.labels).cmp(&(&b.metric, &b.labels)));
+        self.counter
+            .sort_by(|a, b| (&a.metric, &a.labels).cmp(&(&b.metric, &b.labels)));
+        self.gauge
+            .sort_by(|a, b| (&a.metric, &a.labels).cmp(&(&b.metric, &b.labels)));
+        self.histogram
+            .sort_by(|a, b| (&a.metric, &a.labels).cmp(&(&b.metric, &b.labels)));
     }
 }
 
@@ -253,9 +287,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let file_name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "path has no file name")
+    })?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}-{}",
         file_name.to_string_lossy(),
@@ -263,7 +297,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         unique_suffix()
     ));
     let result = (|| {
-        let mut f = fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -297,11 +334,22 @@ mod tests {
             }),
             counter: vec![Entry {
                 metric: "total_cycles".into(),
-                labels: vec![("group".into(), "fib".into()), ("segment".into(), "0".into())],
+                labels: vec![
+                    ("group".into(), "fib".into()),
+                    ("segment".into(), "0".into()),
+                ],
                 value: "18446744073709551615".into(),
             }],
-            gauge: vec![Entry { metric: "execute_time_ms".into(), labels: vec![], value: "0.312".into() }],
-            histogram: vec![Entry { metric: "h".into(), labels: vec![], value: vec!["0.1".into(), "2".into()] }],
+            gauge: vec![Entry {
+                metric: "execute_time_ms".into(),
+                labels: vec![],
+                value: "0.312".into(),
+            }],
+            histogram: vec![Entry {
+                metric: "h".into(),
+                labels: vec![],
+                value: vec!["0.1".into(), "2".into()],
+            }],
             extra: BTreeMap::new(),
         }
     }
@@ -311,7 +359,10 @@ mod tests {
         let s = sample();
         let back = Snapshot::from_json(&s.to_json(), Path::new("x.json")).unwrap();
         assert_eq!(back, s);
-        assert_eq!(back.counter_value("total_cycles", &[("segment", "0")]), Some(u64::MAX));
+        assert_eq!(
+            back.counter_value("total_cycles", &[("segment", "0")]),
+            Some(u64::MAX)
+        );
         assert_eq!(back.gauge_value("execute_time_ms", &[]), Some(0.312));
     }
 
@@ -324,23 +375,33 @@ mod tests {
         assert!(s.meta.is_none());
         assert!(s.histogram.is_empty());
         assert_eq!(s.counter_sum("total_cycles", &[("group", "fib")]), 7);
-        assert_eq!(s.gauge_value("total_proof_time_ms", &[("segment", "0")]), Some(12.5));
+        assert_eq!(
+            s.gauge_value("total_proof_time_ms", &[("segment", "0")]),
+            Some(12.5)
+        );
         let again = Snapshot::from_json(&s.to_json(), Path::new("again.json")).unwrap();
         assert_eq!(again.extra["future"]["x"], 1);
     }
 
     #[test]
     fn malformed_json_names_file_line_and_column() {
-        let err = Snapshot::from_json("{\n  \"counter\": [1,\n", Path::new("bad.json")).unwrap_err();
+        let err =
+            Snapshot::from_json("{\n  \"counter\": [1,\n", Path::new("bad.json")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("bad.json:2:"), "{msg}");
     }
 
     #[test]
     fn bad_values_are_named() {
-        let text = r#"{"gauge":[{"metric":"execute_time_ms","labels":[["segment","3"]],"value":"fast"}]}"#;
-        let msg = Snapshot::from_json(text, Path::new("v.json")).unwrap_err().to_string();
-        assert!(msg.contains("execute_time_ms{segment=3}") && msg.contains("`fast`"), "{msg}");
+        let text =
+            r#"{"gauge":[{"metric":"execute_time_ms","labels":[["segment","3"]],"value":"fast"}]}"#;
+        let msg = Snapshot::from_json(text, Path::new("v.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("execute_time_ms{segment=3}") && msg.contains("`fast`"),
+            "{msg}"
+        );
         let nan = r#"{"gauge":[{"metric":"g","labels":[],"value":"NaN"}]}"#;
         assert!(Snapshot::from_json(nan, Path::new("n.json")).is_err());
     }
@@ -352,7 +413,10 @@ mod tests {
         fs::write(&path, "old").unwrap();
         sample().write_atomic(&path).unwrap();
         assert_eq!(Snapshot::read(&path).unwrap(), sample());
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 

@@ -30,7 +30,9 @@ pub struct TimingMetricsLayer {
 impl TimingMetricsLayer {
     /// Times spans at INFO and above.
     pub fn new() -> Self {
-        Self { max_level: Level::INFO }
+        Self {
+            max_level: Level::INFO,
+        }
     }
 
     /// Times spans up to `level` in verbosity (e.g. `Level::DEBUG` to include debug spans).
@@ -64,7 +66,10 @@ where
             return;
         }
         if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(SpanTiming { started: None, returned: None });
+            span.extensions_mut().insert(SpanTiming {
+                started: None,
+                returned: None,
+            });
         }
     }
 
@@ -91,9 +96,13 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let Some(timing) = span.extensions_mut().remove::<SpanTiming>() else { return };
+        let Some(timing) = span.extensions_mut().remove::<SpanTiming>() else {
+            return;
+        };
         // A span that was never entered did no work we can time.
-        let Some(started) = timing.started else { return };
+        let Some(started) = timing.started else {
+            return;
+        };
         let ended = timing.returned.unwrap_or_else(Instant::now);
         // Integer nanoseconds divided once: 360 µs reads back as 0.36, not 0.35999999999999997.
         let ms = ended.saturating_duration_since(started).as_nanos() as f64 / 1_000_000.0;

@@ -10,8 +10,12 @@ const END: &str = "<!-- catalogue:end -->";
 fn docs_metrics_md_matches_the_catalogue() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/metrics.md");
     let doc = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let start = doc.find(BEGIN).unwrap_or_else(|| panic!("{}: missing marker {BEGIN:?}", path.display()));
-    let end = doc.find(END).unwrap_or_else(|| panic!("{}: missing marker {END:?}", path.display()));
+    let start = doc
+        .find(BEGIN)
+        .unwrap_or_else(|| panic!("{}: missing marker {BEGIN:?}", path.display()));
+    let end = doc
+        .find(END)
+        .unwrap_or_else(|| panic!("{}: missing marker {END:?}", path.display()));
     let table = &doc[start + BEGIN.len()..end];
     let expected = starkscope_metrics::catalogue::markdown_table();
     if table != expected {

@@ -10,7 +10,10 @@ use starkscope_metrics::{names, Harness, Install, Scope, Snapshot};
 use tracing::{debug_span, info_span};
 
 fn harness() -> Harness {
-    Harness::new().install(Install::Local).span_tree(false).filter("info")
+    Harness::new()
+        .install(Install::Local)
+        .span_tree(false)
+        .filter("info")
 }
 
 fn busy_wait(d: Duration) {
@@ -39,14 +42,34 @@ fn nested_span_fields_label_counters_and_timings() {
     for segment in ["0", "1"] {
         let labels = [("group", "fib"), ("segment", segment)];
         let cycles = s.counter_value(names::TOTAL_CYCLES, &labels);
-        assert_eq!(cycles, Some(100 + segment.parse::<u64>().unwrap()), "{s:#?}");
-        let e = s.gauges(names::EXECUTE_TIME_MS).find(|e| e.has_labels(&labels)).expect("execute_time_ms");
-        assert_eq!(e.labels, vec![("group".to_string(), "fib".to_string()), ("segment".to_string(), segment.to_string())]);
+        assert_eq!(
+            cycles,
+            Some(100 + segment.parse::<u64>().unwrap()),
+            "{s:#?}"
+        );
+        let e = s
+            .gauges(names::EXECUTE_TIME_MS)
+            .find(|e| e.has_labels(&labels))
+            .expect("execute_time_ms");
+        assert_eq!(
+            e.labels,
+            vec![
+                ("group".to_string(), "fib".to_string()),
+                ("segment".to_string(), segment.to_string())
+            ]
+        );
     }
     // The segment span closes inside the app span: labelled by group only.
     let seg_time = s.gauges("segment_time_ms").collect::<Vec<_>>();
-    assert_eq!(seg_time.len(), 1, "both segments add up under one label set: {seg_time:#?}");
-    assert_eq!(seg_time[0].labels, vec![("group".to_string(), "fib".to_string())]);
+    assert_eq!(
+        seg_time.len(),
+        1,
+        "both segments add up under one label set: {seg_time:#?}"
+    );
+    assert_eq!(
+        seg_time[0].labels,
+        vec![("group".to_string(), "fib".to_string())]
+    );
 }
 
 #[test]
@@ -58,9 +81,15 @@ fn timings_have_microsecond_precision() {
             info_span!("short").in_scope(|| busy_wait(Duration::from_micros(300)));
         })
         .unwrap();
-    let ms = collected.snapshot.gauge_value("short_time_ms", &[("group", "g")]).unwrap();
+    let ms = collected
+        .snapshot
+        .gauge_value("short_time_ms", &[("group", "g")])
+        .unwrap();
     assert!(ms >= 0.3, "{ms}");
-    assert!(ms.fract() != 0.0, "a sub-millisecond phase must not be rounded: {ms}");
+    assert!(
+        ms.fract() != 0.0,
+        "a sub-millisecond phase must not be rounded: {ms}"
+    );
     assert!(ms < 1000.0, "{ms}");
 }
 
@@ -69,9 +98,17 @@ fn names_ending_in_time_ms_are_not_suffixed_twice() {
     let collected = harness()
         .run(|| info_span!("verify_time_ms").in_scope(|| busy_wait(Duration::from_micros(10))))
         .unwrap();
-    let names: Vec<_> = collected.snapshot.gauge.iter().map(|e| e.metric.as_str()).collect();
+    let names: Vec<_> = collected
+        .snapshot
+        .gauge
+        .iter()
+        .map(|e| e.metric.as_str())
+        .collect();
     assert!(names.contains(&"verify_time_ms"), "{names:?}");
-    assert!(!names.iter().any(|n| n.ends_with("_time_ms_time_ms")), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.ends_with("_time_ms_time_ms")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -80,7 +117,11 @@ fn debug_spans_are_not_timed() {
         .filter("debug")
         .run(|| debug_span!("inner_loop").in_scope(|| busy_wait(Duration::from_micros(10))))
         .unwrap();
-    assert!(collected.snapshot.gauges("inner_loop_time_ms").next().is_none());
+    assert!(collected
+        .snapshot
+        .gauges("inner_loop_time_ms")
+        .next()
+        .is_none());
 }
 
 #[test]
@@ -105,8 +146,13 @@ fn return_event_ends_the_timing() {
     let s = &collected.snapshot;
     let answer_ms = s.gauge_value("answer_time_ms", &[("group", "g")]).unwrap();
     assert!(answer_ms >= 2.0, "{answer_ms}");
-    let lingering = s.gauge_value("lingering_time_ms", &[("group", "g")]).unwrap();
-    assert!(lingering < 30.0, "timing must end at the return event: {lingering}");
+    let lingering = s
+        .gauge_value("lingering_time_ms", &[("group", "g")])
+        .unwrap();
+    assert!(
+        lingering < 30.0,
+        "timing must end at the return event: {lingering}"
+    );
 }
 
 #[test]
@@ -136,7 +182,8 @@ fn scope_carries_the_run_into_other_threads() {
                         scope.in_scope(|| {
                             let seg = info_span!(parent: parent, "segment", segment);
                             let _s = seg.enter();
-                            info_span!("execute").in_scope(|| counter!(names::TOTAL_CYCLES).absolute(7));
+                            info_span!("execute")
+                                .in_scope(|| counter!(names::TOTAL_CYCLES).absolute(7));
                         })
                     });
                 }
@@ -146,7 +193,11 @@ fn scope_carries_the_run_into_other_threads() {
     let s = &collected.snapshot;
     for seg in ["0", "1", "2"] {
         let labels = [("group", "fib"), ("segment", seg)];
-        assert_eq!(s.counter_value(names::TOTAL_CYCLES, &labels), Some(7), "{s:#?}");
+        assert_eq!(
+            s.counter_value(names::TOTAL_CYCLES, &labels),
+            Some(7),
+            "{s:#?}"
+        );
         assert!(s.gauge_value(names::EXECUTE_TIME_MS, &labels).is_some());
     }
 }
@@ -174,9 +225,18 @@ fn snapshot_is_written_and_reads_back_identically() {
     assert_eq!(meta.run_id, "test-run");
     assert_eq!(meta.schema, 1);
     assert!(meta.panic.is_none());
-    assert_eq!(back.counter_value(names::TOTAL_CYCLES, &[("segment", "0")]), Some(u64::MAX));
-    assert_eq!(back.gauge_value(names::EXECUTE_TIME_MS, &[("group", "fib")]), Some(0.125));
-    assert_eq!(back.histogram[0].value, vec!["1.5".to_string(), "2.5".to_string()]);
+    assert_eq!(
+        back.counter_value(names::TOTAL_CYCLES, &[("segment", "0")]),
+        Some(u64::MAX)
+    );
+    assert_eq!(
+        back.gauge_value(names::EXECUTE_TIME_MS, &[("group", "fib")]),
+        Some(0.125)
+    );
+    assert_eq!(
+        back.histogram[0].value,
+        vec!["1.5".to_string(), "2.5".to_string()]
+    );
 }
 
 #[test]
@@ -186,9 +246,15 @@ fn output_env_var_names_the_file() {
     // A variable no other test uses: the environment is process-wide.
     let var = "STARKSCOPE_TEST_OUTPUT_ENV_VAR";
     std::env::set_var(var, &path);
-    harness().output_env(var).run(|| counter!("c").increment(1)).unwrap();
+    harness()
+        .output_env(var)
+        .run(|| counter!("c").increment(1))
+        .unwrap();
     std::env::remove_var(var);
-    assert_eq!(Snapshot::read(&path).unwrap().counter_value("c", &[]), Some(1));
+    assert_eq!(
+        Snapshot::read(&path).unwrap().counter_value("c", &[]),
+        Some(1)
+    );
 }
 
 #[test]
@@ -205,15 +271,27 @@ fn a_panic_still_writes_what_was_recorded_and_keeps_unwinding() {
         })
     });
     let payload = result.expect_err("the panic must continue");
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"prover exploded at segment 3"));
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"prover exploded at segment 3")
+    );
     let s = Snapshot::read(&path).unwrap();
-    assert_eq!(s.counter_value(names::TOTAL_CYCLES, &[("group", "fib")]), Some(5));
-    assert_eq!(s.meta.unwrap().panic.as_deref(), Some("prover exploded at segment 3"));
+    assert_eq!(
+        s.counter_value(names::TOTAL_CYCLES, &[("group", "fib")]),
+        Some(5)
+    );
+    assert_eq!(
+        s.meta.unwrap().panic.as_deref(),
+        Some("prover exploded at segment 3")
+    );
 }
 
 #[test]
 fn unwritable_output_is_an_error_naming_the_path() {
-    let err = harness().output("/nonexistent-dir/x/run.json").run(|| ()).unwrap_err();
+    let err = harness()
+        .output("/nonexistent-dir/x/run.json")
+        .run(|| ())
+        .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("/nonexistent-dir/x/run.json"), "{msg}");
     assert!(!Path::new("/nonexistent-dir").exists());
@@ -229,6 +307,11 @@ fn bad_filter_is_a_clear_error() {
 fn catalogue_descriptions_reach_the_recorder() {
     // describe_all() runs inside the harness; emitting a catalogued metric must work and
     // keep its catalogue name.
-    let collected = harness().run(|| counter!(names::TOTAL_CELLS).absolute(3)).unwrap();
-    assert_eq!(collected.snapshot.counter_value(names::TOTAL_CELLS, &[]), Some(3));
+    let collected = harness()
+        .run(|| counter!(names::TOTAL_CELLS).absolute(3))
+        .unwrap();
+    assert_eq!(
+        collected.snapshot.counter_value(names::TOTAL_CELLS, &[]),
+        Some(3)
+    );
 }
