@@ -1,0 +1,293 @@
+//! The markdown reports: the summary (headlines, layers, one table per group, segments) and
+//! the detailed audit (one table per label-key set), each cell with its change against the
+//! baseline when there is one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use crate::analysis::{Analysis, GroupReport};
+use crate::diff::delta;
+use crate::format::{change_html, number};
+use crate::metric_info::{self, Better};
+use crate::model::{GroupKey, NaturalKey, ProofId, Run, Sample};
+use crate::stats::{Stat, Stats};
+
+/// A run, its optional baseline and how to compare them.
+pub struct Report<'a> {
+    pub run: &'a Run,
+    pub analysis: &'a Analysis,
+    pub baseline: Option<(&'a Run, &'a Analysis)>,
+    /// Changes smaller than this (percent) are not shown.
+    pub threshold_pct: f64,
+}
+
+impl Report<'_> {
+    fn base_analysis(&self) -> Option<&Analysis> {
+        self.baseline.map(|(_, a)| a)
+    }
+
+    /// A value with its change: `-` when absent, `(new)` / `(was X)` for one-sided values.
+    fn cell(&self, better: Better, new: Option<f64>, base: Option<f64>) -> String {
+        match (new, self.baseline.is_some(), base) {
+            (Some(n), true, Some(b)) => format!("{}{}", number(n), change_html(&delta(better, b, n, self.threshold_pct))),
+            (Some(n), true, None) => format!("{} (new)", number(n)),
+            (Some(n), false, _) => number(n),
+            (None, true, Some(b)) => format!("- (was {})", number(b)),
+            (None, _, _) => "-".to_string(),
+        }
+    }
+
+    /// The summary markdown.
+    pub fn summary(&self) -> String {
+        let mut md = String::new();
+        self.header(&mut md, "starkscope prof: summary");
+        self.headlines(&mut md);
+        self.layers(&mut md);
+        for g in &self.analysis.groups {
+            self.group(&mut md, g);
+        }
+        self.one_sided(&mut md);
+        md
+    }
+
+    fn header(&self, md: &mut String, title: &str) {
+        let _ = writeln!(md, "# {title}\n");
+        let _ = writeln!(md, "run: {}", file_list(&self.run.sources));
+        if let Some((base, _)) = self.baseline {
+            let _ = writeln!(md, "\nbaseline: {}", file_list(&base.sources));
+            let _ = writeln!(
+                md,
+                "\nChanges are shown as `(abs [rel])`: green is better, red is worse, gray is a change \
+                 with no better direction; changes under {}% are hidden.",
+                self.threshold_pct
+            );
+        }
+        md.push('\n');
+    }
+
+    fn headlines(&self, md: &mut String) {
+        md.push_str("## Summary\n\n| metric | unit | value |\n|---|---|---:|\n");
+        for h in &self.analysis.headlines {
+            let base = self.base_analysis().and_then(|b| b.headline(h.key)).and_then(|b| b.value);
+            let _ = writeln!(md, "| {} | {} | {} |", h.name, h.unit, self.cell(h.better, h.value, base));
+        }
+        md.push('\n');
+    }
+
+    fn layers(&self, md: &mut String) {
+        if self.analysis.layers.is_empty() {
+            return;
+        }
+        md.push_str("## Layers\n\nProofs of a layer run in parallel; layers run one after another.\n\n");
+        md.push_str("| layer | proofs | sum ms | max ms | share of total |\n|---|---:|---:|---:|---:|\n");
+        for l in &self.analysis.layers {
+            let base = self.base_analysis().and_then(|b| b.layer(&l.group));
+            let proofs = self.cell(Better::Neither, Some(l.proofs as f64), base.map(|b| b.proofs as f64));
+            let sum = self.cell(Better::Lower, Some(l.sum_ms), base.map(|b| b.sum_ms));
+            let max = self.cell(Better::Lower, Some(l.max_ms), base.map(|b| b.max_ms));
+            let share = match l.share_pct {
+                Some(s) => format!("{s:.1}%"),
+                None => "-".into(),
+            };
+            let _ = writeln!(md, "| {} | {proofs} | {sum} | {max} | {share} |", l.group);
+        }
+        md.push('\n');
+    }
+
+    fn group(&self, md: &mut String, g: &GroupReport) {
+        let kind = match &g.group.0 {
+            Some(grp) if grp.is_app() => "app",
+            Some(grp) if grp.is_aggregation() => "aggregation",
+            Some(_) => "keygen",
+            None => "unscoped",
+        };
+        let _ = writeln!(md, "## Group `{}` ({kind})\n", g.group);
+        let base = self.base_analysis().and_then(|b| b.group(&g.group));
+        if g.metrics.is_empty() {
+            md.push_str("No per-proof metrics; see the detailed report.\n\n");
+        } else {
+            md.push_str("| metric | unit | avg | sum | max | min |\n|---|---|---:|---:|---:|---:|\n");
+            for m in &g.metrics {
+                let better = metric_info::better(&m.metric);
+                let bstats: Option<Stats> = base.and_then(|b| b.metric(&m.metric)).map(|b| b.stats);
+                let cells: Vec<String> = Stat::ALL
+                    .iter()
+                    .map(|&s| self.cell(better, Some(m.stats.get(s)), bstats.map(|b| b.get(s))))
+                    .collect();
+                let _ = writeln!(md, "| {} | {} | {} |", m.metric, metric_info::unit(&m.metric), cells.join(" | "));
+            }
+            md.push('\n');
+        }
+        if !g.segments.is_empty() {
+            let _ = writeln!(md, "### Segments of `{}`\n", g.group);
+            md.push_str("| segment |");
+            for (_, header, _) in g.segments[0].columns() {
+                let _ = write!(md, " {header} |");
+            }
+            md.push_str("\n|---|");
+            md.push_str(&"---:|".repeat(g.segments[0].columns().len()));
+            md.push('\n');
+            for row in &g.segments {
+                let brow = base.and_then(|b| b.segment(&row.segment));
+                let bcols = brow.map(|b| b.columns());
+                let _ = write!(md, "| {} |", index_text(&row.segment));
+                for (i, (metric, _, v)) in row.columns().into_iter().enumerate() {
+                    let b = bcols.as_ref().and_then(|c| c[i].2);
+                    let _ = write!(md, " {} |", self.cell(metric_info::better(metric), v, b));
+                }
+                md.push('\n');
+            }
+            md.push('\n');
+        }
+    }
+
+    /// What exists on only one side, so nothing disappears silently from a comparison.
+    fn one_sided(&self, md: &mut String) {
+        let Some(base) = self.base_analysis() else { return };
+        let describe = |a: &Analysis| -> BTreeSet<String> {
+            let mut out = BTreeSet::new();
+            for g in &a.groups {
+                out.insert(format!("group `{}`", g.group));
+                for m in &g.metrics {
+                    out.insert(format!("`{}` in group `{}`", m.metric, g.group));
+                }
+                for s in &g.segments {
+                    out.insert(format!("segment {} of `{}`", index_text(&s.segment), g.group));
+                }
+            }
+            for h in &a.headlines {
+                if h.value.is_some() {
+                    out.insert(format!("headline `{}`", h.name));
+                }
+            }
+            out
+        };
+        let (ours, theirs) = (describe(self.analysis), describe(base));
+        let only_run: Vec<_> = ours.difference(&theirs).collect();
+        let only_base: Vec<_> = theirs.difference(&ours).collect();
+        if only_run.is_empty() && only_base.is_empty() {
+            return;
+        }
+        md.push_str("## Present on one side only\n\n");
+        for (title, items) in [("Only in the run", only_run), ("Only in the baseline", only_base)] {
+            if items.is_empty() {
+                continue;
+            }
+            let _ = writeln!(md, "{title}:\n");
+            for i in items {
+                let _ = writeln!(md, "- {i}");
+            }
+            md.push('\n');
+        }
+    }
+
+    /// The detailed markdown: one table per label-key set.
+    pub fn detailed(&self) -> String {
+        let mut md = String::new();
+        self.header(&mut md, "starkscope prof: detailed");
+        let run_tables = tables(self.run.samples());
+        let base_tables = self.baseline.map(|(b, _)| tables(b.samples())).unwrap_or_default();
+        let keysets: BTreeSet<&Vec<String>> = run_tables.keys().chain(base_tables.keys()).collect();
+        let empty = Table::default();
+        for keys in keysets {
+            let ours = run_tables.get(keys).unwrap_or(&empty);
+            let theirs = base_tables.get(keys).unwrap_or(&empty);
+            let title = if keys.is_empty() { "per proof".to_string() } else { format!("per {}", keys.join(", ")) };
+            let _ = writeln!(md, "## Metrics {title}\n");
+            let metrics: BTreeSet<&String> = ours.metrics.iter().chain(theirs.metrics.iter()).collect();
+            let rows: BTreeSet<&RowKey> = ours.rows.keys().chain(theirs.rows.keys()).collect();
+            md.push_str("| group | segment/idx |");
+            for k in keys {
+                let _ = write!(md, " {k} |");
+            }
+            for m in &metrics {
+                let _ = write!(md, " {m} |");
+            }
+            md.push_str("\n|---|---|");
+            md.push_str(&"---|".repeat(keys.len()));
+            md.push_str(&"---:|".repeat(metrics.len()));
+            md.push('\n');
+            for row in rows {
+                let _ = write!(md, "| {} | {} |", row.proof.group, index_text(&row.proof.index));
+                for v in &row.details {
+                    let _ = write!(md, " {v} |");
+                }
+                let new = ours.rows.get(row);
+                let old = theirs.rows.get(row);
+                for m in &metrics {
+                    let n = new.and_then(|r| r.get(*m)).copied();
+                    let b = old.and_then(|r| r.get(*m)).copied();
+                    let _ = write!(md, " {} |", self.cell(metric_info::better(m), n, b));
+                }
+                md.push('\n');
+            }
+            md.push('\n');
+        }
+        if !self.run.distributions.is_empty() {
+            md.push_str("## Histograms\n\n| metric | labels | samples | avg | min | max |\n|---|---|---:|---:|---:|---:|\n");
+            for d in &self.run.distributions {
+                let labels = crate::model::label_text(&d.labels);
+                match Stats::of(d.values.iter().copied()) {
+                    Some(s) => {
+                        let _ = writeln!(
+                            md,
+                            "| {} | {} | {} | {} | {} | {} |",
+                            d.metric,
+                            labels,
+                            s.count,
+                            number(s.avg()),
+                            number(s.min),
+                            number(s.max)
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(md, "| {} | {} | 0 | - | - | - |", d.metric, labels);
+                    }
+                }
+            }
+            md.push('\n');
+        }
+        md
+    }
+}
+
+/// A detailed-table row: which proof, and the values of the table's detail keys.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct RowKey {
+    proof: ProofId,
+    details: Vec<NaturalKey>,
+}
+
+#[derive(Default)]
+struct Table {
+    metrics: BTreeSet<String>,
+    rows: BTreeMap<RowKey, BTreeMap<String, f64>>,
+}
+
+fn tables<'a>(samples: impl Iterator<Item = &'a Sample>) -> BTreeMap<Vec<String>, Table> {
+    let mut out: BTreeMap<Vec<String>, Table> = BTreeMap::new();
+    for (keys, samples) in crate::analysis::by_detail_keys(samples) {
+        let t = out.entry(keys.clone()).or_default();
+        for s in samples {
+            let details = keys.iter().map(|k| NaturalKey::new(s.label(k).unwrap_or(""))).collect();
+            t.metrics.insert(s.metric.clone());
+            t.rows.entry(RowKey { proof: s.proof(), details }).or_default().insert(s.metric.clone(), s.value);
+        }
+    }
+    out
+}
+
+fn index_text(i: &Option<NaturalKey>) -> String {
+    i.as_ref().map_or_else(|| "-".to_string(), |k| k.to_string())
+}
+
+fn file_list(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+}
+
+/// Group names that appear in either analysis, in group order.
+pub fn all_groups<'a>(a: &'a Analysis, b: Option<&'a Analysis>) -> Vec<&'a GroupKey> {
+    let set: BTreeSet<&GroupKey> = a.groups.iter().chain(b.into_iter().flat_map(|b| b.groups.iter())).map(|g| &g.group).collect();
+    set.into_iter().collect()
+}

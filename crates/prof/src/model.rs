@@ -1,0 +1,298 @@
+//! A run: the merged, validated samples of one or more snapshot files.
+//!
+//! Files are parts of one run (e.g. the app proof and the aggregation tree written by two
+//! processes), so their samples are merged. A metric and label set recorded twice with two
+//! values is a contradiction and an error; recorded twice with one value it is kept once.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use starkscope_metrics::snapshot::{format_labels, parse_counter, parse_gauge, Entry};
+use starkscope_metrics::{catalogue, labels, Group, Snapshot};
+
+use crate::error::ProfError;
+
+/// Labels, sorted by key, each key once.
+pub type Labels = BTreeMap<String, String>;
+
+/// One labelled value of a counter or gauge.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub metric: String,
+    pub labels: Labels,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+
+    /// Which proof this sample belongs to.
+    pub fn proof(&self) -> ProofId {
+        ProofId {
+            group: GroupKey::of(self.label(labels::GROUP)),
+            index: self.label(labels::SEGMENT).or_else(|| self.label(labels::IDX)).map(NaturalKey::new),
+        }
+    }
+
+    /// Label keys beyond the scope keys (`group`, `segment`, `idx`), e.g. `[air_id, air_name]`.
+    pub fn detail_keys(&self) -> Vec<&str> {
+        self.labels
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !labels::SCOPE_KEYS.contains(k))
+            .collect()
+    }
+
+    /// True when the sample carries only scope labels: a per-proof value, not per AIR/opcode/region.
+    pub fn is_scope_level(&self) -> bool {
+        self.detail_keys().is_empty()
+    }
+}
+
+/// A histogram's samples, kept for the detailed audit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Distribution {
+    pub metric: String,
+    pub labels: Labels,
+    pub values: Vec<f64>,
+}
+
+/// The merged samples of one or more snapshot files.
+#[derive(Clone, Debug, Default)]
+pub struct Run {
+    /// The files the run was read from, in the order given.
+    pub sources: Vec<PathBuf>,
+    samples: BTreeMap<(String, Labels), (Sample, PathBuf)>,
+    pub distributions: Vec<Distribution>,
+}
+
+impl Run {
+    /// Reads and merges `paths`; the first bad file stops the read with an error naming it.
+    pub fn read(paths: &[PathBuf]) -> Result<Self, ProfError> {
+        let mut run = Run::default();
+        for path in paths {
+            let snapshot = Snapshot::read(path)?;
+            run.add_snapshot(&snapshot, path)?;
+        }
+        Ok(run)
+    }
+
+    /// Merges one parsed snapshot; `path` names it in errors.
+    pub fn add_snapshot(&mut self, snapshot: &Snapshot, path: &Path) -> Result<(), ProfError> {
+        let recognised = snapshot
+            .counter
+            .iter()
+            .map(|e| e.metric.as_str())
+            .chain(snapshot.gauge.iter().map(|e| e.metric.as_str()))
+            .chain(snapshot.histogram.iter().map(|e| e.metric.as_str()))
+            .any(is_recognised);
+        if !recognised {
+            return Err(ProfError::NoMetrics { path: path.to_path_buf() });
+        }
+        self.sources.push(path.to_path_buf());
+        // Snapshot::read validated every value, so the parses below cannot fail on input
+        // that came through it; an entry that still fails is reported, not unwrapped.
+        for e in &snapshot.counter {
+            let value = parse_counter(&e.value).ok_or_else(|| bad_value(path, e, &e.value))?;
+            self.insert(path, e, value as f64, &e.value)?;
+        }
+        for e in &snapshot.gauge {
+            let value = parse_gauge(&e.value).ok_or_else(|| bad_value(path, e, &e.value))?;
+            self.insert(path, e, value, &e.value)?;
+        }
+        for e in &snapshot.histogram {
+            let labels = checked_labels(path, e)?;
+            let values = e
+                .value
+                .iter()
+                .map(|v| parse_gauge(v).ok_or_else(|| bad_value(path, e, v)))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.distributions.push(Distribution { metric: e.metric.clone(), labels, values });
+        }
+        Ok(())
+    }
+
+    fn insert<V>(&mut self, path: &Path, e: &Entry<V>, value: f64, raw: &str) -> Result<(), ProfError> {
+        let labels = checked_labels(path, e)?;
+        let key = (e.metric.clone(), labels.clone());
+        if let Some((old, old_path)) = self.samples.get(&key) {
+            if old.value != value {
+                return Err(ProfError::Contradiction {
+                    metric: e.metric.clone(),
+                    labels: label_text(&labels),
+                    first_path: old_path.clone(),
+                    first_value: format!("{}", old.value),
+                    second_path: path.to_path_buf(),
+                    second_value: raw.to_string(),
+                });
+            }
+            return Ok(());
+        }
+        self.samples.insert(key, (Sample { metric: e.metric.clone(), labels, value }, path.to_path_buf()));
+        Ok(())
+    }
+
+    /// Every sample, sorted by metric name then labels.
+    pub fn samples(&self) -> impl Iterator<Item = &Sample> + '_ {
+        self.samples.values().map(|(s, _)| s)
+    }
+
+    /// The sample with exactly this metric and label set.
+    pub fn get(&self, metric: &str, labels: &Labels) -> Option<&Sample> {
+        self.samples.get(&(metric.to_string(), labels.clone())).map(|(s, _)| s)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty() && self.distributions.is_empty()
+    }
+}
+
+/// A metric prof knows how to read: catalogued, or a span timing.
+pub fn is_recognised(metric: &str) -> bool {
+    catalogue::find(metric).is_some() || metric.ends_with(catalogue::TIME_SUFFIX)
+}
+
+fn checked_labels<V>(path: &Path, e: &Entry<V>) -> Result<Labels, ProfError> {
+    let mut out = Labels::new();
+    for (k, v) in &e.labels {
+        if let Some(first) = out.get(k) {
+            if first != v {
+                return Err(ProfError::DuplicateLabel {
+                    path: path.to_path_buf(),
+                    metric: e.metric.clone(),
+                    labels: format_labels(&e.labels),
+                    key: k.clone(),
+                    first: first.clone(),
+                    second: v.clone(),
+                });
+            }
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    if let Some(g) = out.get(labels::GROUP) {
+        g.parse::<Group>().map_err(|source| ProfError::BadGroup {
+            path: path.to_path_buf(),
+            metric: e.metric.clone(),
+            labels: format_labels(&e.labels),
+            source,
+        })?;
+    }
+    Ok(out)
+}
+
+fn bad_value<V>(path: &Path, e: &Entry<V>, value: &str) -> ProfError {
+    ProfError::Snapshot(starkscope_metrics::SnapshotError::BadValue {
+        path: path.to_path_buf(),
+        metric: e.metric.clone(),
+        labels: format_labels(&e.labels),
+        value: value.to_string(),
+        expected: "number",
+    })
+}
+
+/// `{k=v,...}` for sorted labels.
+pub fn label_text(labels: &Labels) -> String {
+    let pairs: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    format_labels(&pairs)
+}
+
+/// The `group` label as a sortable key: apps by name, then leaf, internal layers by height,
+/// root, keygen, and samples without a group last.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GroupKey(pub Option<Group>);
+
+impl GroupKey {
+    /// Labels were validated on read; an unparsable group cannot reach here, but is kept as
+    /// an app name rather than panicking.
+    pub fn of(label: Option<&str>) -> Self {
+        GroupKey(label.map(|g| g.parse().unwrap_or_else(|_| Group::App(g.to_string()))))
+    }
+
+    pub fn is_app(&self) -> bool {
+        self.0.as_ref().is_some_and(Group::is_app)
+    }
+
+    pub fn is_aggregation(&self) -> bool {
+        self.0.as_ref().is_some_and(Group::is_aggregation)
+    }
+
+    /// A proof-producing group: app or aggregation (keygen and ungrouped samples are not).
+    pub fn is_proof(&self) -> bool {
+        self.is_app() || self.is_aggregation()
+    }
+}
+
+impl Ord for GroupKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => a.cmp(b),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        }
+    }
+}
+
+impl PartialOrd for GroupKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(g) => write!(f, "{g}"),
+            None => f.write_str("(no group)"),
+        }
+    }
+}
+
+/// A label value that sorts numbers numerically (`2` before `10`) and text after them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NaturalKey(pub String);
+
+impl NaturalKey {
+    pub fn new(s: &str) -> Self {
+        NaturalKey(s.to_string())
+    }
+    fn rank(&self) -> (Option<u64>, &str) {
+        // `None` sorts before `Some`, so map numbers to `Some(n)` and text to `None` after.
+        (self.0.parse::<u64>().ok(), &self.0)
+    }
+}
+
+impl Ord for NaturalKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let (a, b) = (self.rank(), other.rank());
+        match (a.0, b.0) {
+            (Some(x), Some(y)) => x.cmp(&y).then(a.1.cmp(b.1)),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => a.1.cmp(b.1),
+        }
+    }
+}
+
+impl PartialOrd for NaturalKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for NaturalKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One proof: a group and its segment (app) or idx (aggregation); `None` for group-wide values.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProofId {
+    pub group: GroupKey,
+    pub index: Option<NaturalKey>,
+}
