@@ -143,10 +143,11 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
 
     let mut groups = Vec::new();
     for (group, metrics) in &by_group {
-        let metrics: Vec<MetricStats> = metrics
+        let mut metrics: Vec<MetricStats> = metrics
             .iter()
             .filter_map(|(m, vs)| Some(MetricStats { metric: m.to_string(), stats: Stats::of(vs.iter().copied())? }))
             .collect();
+        metrics.sort_by(|a, b| metric_info::display_order(&a.metric).cmp(&metric_info::display_order(&b.metric)));
         let proofs = by_proof.iter().filter(|(id, _)| &id.group == group);
         let proof_times: Vec<(ProofId, f64)> = if group.is_proof() {
             proofs.clone().filter_map(|(id, m)| Some((id.clone(), proof_time(m)?))).collect()

@@ -42,11 +42,11 @@ impl BarChart {
 
     fn draw(&self) -> Result<String, Box<dyn std::error::Error>> {
         let n = self.categories.len().max(1);
+        // Labels stay horizontal: each category is wide enough for its longest label.
         let longest = self.categories.iter().map(|c| c.chars().count()).max().unwrap_or(1);
-        let rotate = longest * n > 90;
-        let width = (120 + 48 * n).clamp(640, 1600) as u32;
-        let label_area = if rotate { (12 + 7 * longest.min(40)) as u32 } else { 40 };
-        let height = 380 + label_area;
+        let per_category = (8 * longest + 16).max(56);
+        let width = (110 + per_category * n).clamp(640, 2400) as u32;
+        let height = 400;
 
         // Stacked extents, negative values stacking downwards.
         let (mut lo, mut hi) = (0.0f64, 0.0f64);
@@ -69,16 +69,19 @@ impl BarChart {
         let pad = (hi - lo) * 0.08;
         let y_range = (if lo < 0.0 { lo - pad } else { 0.0 })..(if hi > 0.0 { hi + pad } else { 0.0 });
 
+        // A discrete i32 range includes both ends: 0..n-1 is n segments. One category
+        // would be a zero-width range, so it gets an empty neighbour.
+        let x_range = (0..(n as i32 - 1).max(1)).into_segmented();
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
             root.fill(&WHITE)?;
+            // The title is the figure's caption in the page, not drawn twice.
             let mut chart = ChartBuilder::on(&root)
-                .caption(&self.title, ("sans-serif", 20))
                 .margin(12)
-                .x_label_area_size(label_area)
+                .x_label_area_size(40)
                 .y_label_area_size(80)
-                .build_cartesian_2d((0..n as i32 - 1).into_segmented(), y_range)?;
+                .build_cartesian_2d(x_range, y_range)?;
             let cats = &self.categories;
             let x_fmt = |v: &SegmentValue<i32>| match v {
                 SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
@@ -86,17 +89,12 @@ impl BarChart {
                 }
                 SegmentValue::Last => String::new(),
             };
-            let label_style = if rotate {
-                ("sans-serif", 12).into_font().transform(FontTransform::Rotate90).into_text_style(&root)
-            } else {
-                ("sans-serif", 12).into_text_style(&root)
-            };
             chart
                 .configure_mesh()
                 .disable_x_mesh()
                 .x_labels(n)
                 .x_label_formatter(&x_fmt)
-                .x_label_style(label_style)
+                .x_label_style(("sans-serif", 13))
                 .y_desc(self.y_desc.as_str())
                 .y_label_formatter(&|y| crate::format::number(*y))
                 .draw()?;

@@ -196,6 +196,8 @@ impl Report<'_> {
             let title = if keys.is_empty() { "per proof".to_string() } else { format!("per {}", keys.join(", ")) };
             let _ = writeln!(md, "## Metrics {title}\n");
             let metrics: BTreeSet<&String> = ours.metrics.iter().chain(theirs.metrics.iter()).collect();
+            let mut metrics: Vec<&String> = metrics.into_iter().collect();
+            metrics.sort_by(|a, b| metric_info::display_order(a).cmp(&metric_info::display_order(b)));
             let rows: BTreeSet<&RowKey> = ours.rows.keys().chain(theirs.rows.keys()).collect();
             md.push_str("| group | segment/idx |");
             for k in keys {

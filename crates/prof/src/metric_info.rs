@@ -55,6 +55,43 @@ pub fn unit(metric: &str) -> &'static str {
     }
 }
 
+/// The order metrics are listed in: the pipeline's timings first (total, then its parts in
+/// the order they run), other timings, then sizes; unknown metrics by name.
+const ORDER: &[&str] = &[
+    names::TOTAL_PROOF_TIME_MS,
+    names::EXECUTE_TIME_MS,
+    names::TRACE_GEN_TIME_MS,
+    names::STARK_PROVE_EXCLUDING_TRACE_TIME_MS,
+    names::MAIN_TRACE_COMMIT_TIME_MS,
+    names::GENERATE_PERM_TRACE_TIME_MS,
+    names::PERM_TRACE_COMMIT_TIME_MS,
+    names::QUOTIENT_POLY_COMPUTE_TIME_MS,
+    names::QUOTIENT_POLY_COMMIT_TIME_MS,
+    names::PCS_OPENING_TIME_MS,
+    names::CPU_TIME_MS,
+    names::TOTAL_CYCLES,
+    names::TOTAL_CELLS,
+    names::MAIN_CELLS_USED,
+    names::TOTAL_CELLS_USED,
+    names::PROOF_SIZE_BYTES,
+    names::PEAK_RSS_BYTES,
+    names::ROWS,
+    names::CELLS,
+    names::PREP_COLS,
+    names::MAIN_COLS,
+    names::PERM_COLS,
+];
+
+/// Sort key giving the listing order of metrics (see `ORDER`).
+pub fn display_order(metric: &str) -> (u8, usize, &str) {
+    match ORDER.iter().position(|m| *m == metric) {
+        Some(i) if is_time(metric) => (0, i, metric),
+        None if is_time(metric) => (1, 0, metric),
+        Some(i) => (2, i, metric),
+        None => (3, 0, metric),
+    }
+}
+
 /// True for metrics measured in milliseconds.
 pub fn is_time(metric: &str) -> bool {
     unit(metric) == "ms"
