@@ -1,0 +1,410 @@
+//! Keygen: evaluates every AIR symbolically once (constraints, degrees, interactions),
+//! lays out the LogUp buses, and commits the preprocessed traces.
+
+use std::sync::Arc;
+
+use p3_air::symbolic::{AirLayout, ConstraintLayout};
+use p3_air::BaseAir;
+
+use p3_lookup::{check_bus_widths, Kind, LogUpGadget, LookupProtocol, Lookups};
+use p3_matrix::dense::RowMajorMatrix;
+use p3_matrix::Matrix;
+use p3_util::log2_ceil_usize;
+use serde::{Deserialize, Serialize};
+use tracing::info_span;
+
+use crate::air::{AirRef, StarkAir, SymbolicBuilder};
+use crate::config::{Challenge, Challenger, Commitment, FriPreset, Pcs, StarkConfig, Val};
+use p3_lookup::InteractionBuilder as _;
+
+/// The PCS's data for a committed batch of matrices (LDEs and Merkle trees).
+pub type PcsProverData = <Pcs as p3_commit::Pcs<Challenge, crate::config::Challenger>>::ProverData;
+
+/// Where an AIR's preprocessed trace lives in the preprocessed commitment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreprocessedInfo {
+    pub width: usize,
+    pub log_height: usize,
+    /// Index of the matrix inside the one preprocessed commitment.
+    pub matrix_index: usize,
+}
+
+/// Everything the verifier knows about one AIR, derived at keygen.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AirInfo {
+    pub name: String,
+    pub main_width: usize,
+    pub preprocessed: Option<PreprocessedInfo>,
+    pub num_public_values: usize,
+    /// Whether the main trace is opened at the next row too.
+    pub opens_main_next: bool,
+    /// Whether the preprocessed trace is opened at the next row too.
+    pub opens_preprocessed_next: bool,
+    /// Interactions (sends + receives) the AIR declares.
+    pub num_interactions: usize,
+    /// LogUp columns (after packing same-bus interactions), in permutation-column order.
+    pub lookups: Lookups<Val>,
+    /// Global bus number of each lookup (shared by name across AIRs; locals get their own).
+    pub lookup_bus_ids: Vec<usize>,
+    /// Maximum constraint degree, LogUp constraints included.
+    pub constraint_degree: usize,
+    /// Number of constraints, LogUp constraints included.
+    pub num_constraints: usize,
+    /// log2 of the number of quotient chunks.
+    pub log_quotient_chunks: usize,
+}
+
+impl AirInfo {
+    pub fn preprocessed_width(&self) -> usize {
+        self.preprocessed.as_ref().map_or(0, |p| p.width)
+    }
+
+    /// Permutation columns in extension-field elements (accumulator + one per lookup).
+    pub fn permutation_width_ext(&self) -> usize {
+        if self.lookups.is_empty() {
+            0
+        } else {
+            self.lookups.len() + 1
+        }
+    }
+
+    /// Permutation columns counted in base-field columns, as committed.
+    pub fn permutation_width_base(&self) -> usize {
+        self.permutation_width_ext() * 4
+    }
+
+    pub fn num_quotient_chunks(&self) -> usize {
+        1 << self.log_quotient_chunks
+    }
+
+    pub(crate) fn layout(&self) -> AirLayout {
+        let perm = self.permutation_width_ext();
+        AirLayout {
+            preprocessed_width: self.preprocessed_width(),
+            main_width: self.main_width,
+            num_public_values: self.num_public_values,
+            permutation_width: perm,
+            num_permutation_challenges: 2 * self.lookups.len(),
+            num_permutation_values: usize::from(perm > 0),
+            num_periodic_columns: 0,
+        }
+    }
+}
+
+/// The serializable part of a verifying key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VerifyingKeyData {
+    pub preset: FriPreset,
+    pub airs: Vec<AirInfo>,
+    /// One commitment to every AIR's preprocessed trace (if any AIR has one).
+    pub preprocessed_commitment: Option<Commitment>,
+    /// Number of distinct buses (named buses plus one per local lookup).
+    pub num_buses: usize,
+    /// Widest tuple on any bus (fixes where bus offsets sit in the LogUp combiner).
+    pub max_tuple_width: usize,
+}
+
+/// What the verifier needs: the key data plus the AIRs to evaluate constraints with.
+#[derive(Clone)]
+pub struct VerifyingKey {
+    pub data: VerifyingKeyData,
+    pub(crate) airs: Vec<Arc<dyn StarkAir>>,
+}
+
+impl VerifyingKey {
+    pub fn airs(&self) -> &[Arc<dyn StarkAir>] {
+        &self.airs
+    }
+    pub fn num_airs(&self) -> usize {
+        self.data.airs.len()
+    }
+    pub fn air_info(&self, i: usize) -> &AirInfo {
+        &self.data.airs[i]
+    }
+}
+
+/// What the prover needs on top of the verifying key.
+pub struct ProvingKey {
+    pub vk: VerifyingKey,
+    pub(crate) constraint_layouts: Vec<ConstraintLayout>,
+    pub(crate) preprocessed_traces: Vec<Option<RowMajorMatrix<Val>>>,
+    pub(crate) preprocessed_data: Option<PcsProverData>,
+}
+
+impl ProvingKey {
+    pub fn air_info(&self, i: usize) -> &AirInfo {
+        &self.vk.data.airs[i]
+    }
+}
+
+/// Why keygen refused an AIR set.
+#[derive(Debug, thiserror::Error)]
+pub enum KeygenError {
+    #[error("no AIRs given")]
+    NoAirs,
+    #[error("AIR {air_id} ({name}): {what}")]
+    Unsupported { air_id: usize, name: String, what: String },
+    #[error("AIR {air_id} ({name}): constraint degree {degree} exceeds {max}, the most FRI preset `{preset}` can prove")]
+    DegreeTooHigh { air_id: usize, name: String, degree: usize, max: usize, preset: FriPreset },
+    #[error("AIR {air_id} ({name}): preprocessed trace is {got_width} wide and {height} high; declared width {width}, height must be a power of two")]
+    BadPreprocessed { air_id: usize, name: String, got_width: usize, width: usize, height: usize },
+    #[error("bus widths disagree: {0}")]
+    Bus(#[from] p3_lookup::LookupError),
+    #[error("committing preprocessed traces: {0}")]
+    Pcs(String),
+}
+
+/// Symbolic facts about one AIR, without committing anything.
+pub(crate) struct AirAnalysis {
+    pub info: AirInfo,
+    pub layout: ConstraintLayout,
+}
+
+/// Runs the symbolic analysis of one AIR (everything but bus numbering and the
+/// preprocessed commitment).
+pub(crate) fn analyse_air(
+    air_id: usize,
+    air: &dyn StarkAir,
+    preset: FriPreset,
+) -> Result<(AirAnalysis, Option<RowMajorMatrix<Val>>), KeygenError> {
+    let name = air.name();
+    let air_ref = AirRef(air);
+    let air = &air_ref;
+    let unsupported = |what: &str| KeygenError::Unsupported { air_id, name: name.clone(), what: what.to_string() };
+    if air.num_periodic_columns() > 0 {
+        return Err(unsupported("periodic columns are not supported"));
+    }
+    if !air.public_boundary_io().is_empty() {
+        return Err(unsupported("boundary public values are not supported; bind public values with constraints"));
+    }
+
+    // Interactions exactly as declared.
+    let mut declared = SymbolicBuilder::new(AirLayout::from_air(&air_ref));
+    p3_air::Air::eval(&air_ref, &mut declared);
+    let num_interactions = declared.num_global_interactions()
+        + declared.num_local_interactions()
+        + declared.num_exclusive_interactions();
+
+    let gadget = LogUpGadget::new();
+    let raw = Lookups::<Val>::from_air::<Challenge, _>(&air_ref);
+    check_bus_widths(std::slice::from_ref(&raw))?;
+    // Fold same-bus interactions into shared columns while the degree stays provable.
+    let lookups = raw.pack_same_bus(&gadget, preset.max_constraint_degree());
+
+    let preprocessed = air.preprocessed_trace();
+    let prep_width = air.preprocessed_width();
+    let prep_info = match &preprocessed {
+        Some(m) => {
+            if m.width() != prep_width || prep_width == 0 || !m.height().is_power_of_two() {
+                return Err(KeygenError::BadPreprocessed {
+                    air_id,
+                    name,
+                    got_width: m.width(),
+                    width: prep_width,
+                    height: m.height(),
+                });
+            }
+            Some(PreprocessedInfo { width: prep_width, log_height: m.height().trailing_zeros() as usize, matrix_index: 0 })
+        }
+        None if prep_width > 0 => {
+            return Err(KeygenError::BadPreprocessed { air_id, name, got_width: 0, width: prep_width, height: 0 })
+        }
+        None => None,
+    };
+
+    let mut info = AirInfo {
+        name: name.clone(),
+        main_width: air.width(),
+        preprocessed: prep_info,
+        num_public_values: air.num_public_values(),
+        opens_main_next: !air.main_next_row_columns().is_empty(),
+        opens_preprocessed_next: prep_width > 0 && !air.preprocessed_next_row_columns().is_empty(),
+        num_interactions,
+        lookups,
+        lookup_bus_ids: Vec::new(),
+        constraint_degree: 0,
+        num_constraints: 0,
+        log_quotient_chunks: 0,
+    };
+
+    // Every constraint the prover folds: the AIR's own, then LogUp's.
+    let mut builder = SymbolicBuilder::new(info.layout());
+    gadget.eval_air_and_lookups(&air_ref, &mut builder, &info.lookups);
+    let base = builder.base_constraints();
+    let ext = builder.extension_constraints();
+    let degree = base
+        .iter()
+        .map(|c| c.degree_multiple())
+        .chain(ext.iter().map(|c| c.degree_multiple()))
+        .max()
+        .unwrap_or(0)
+        .max(air.max_constraint_degree().unwrap_or(0));
+    if degree > preset.max_constraint_degree() {
+        return Err(KeygenError::DegreeTooHigh {
+            air_id,
+            name,
+            degree,
+            max: preset.max_constraint_degree(),
+            preset,
+        });
+    }
+    let layout = builder.constraint_layout();
+    info.constraint_degree = degree;
+    info.num_constraints = layout.total_constraints();
+    info.log_quotient_chunks = log2_ceil_usize(degree.max(2) - 1);
+    Ok((AirAnalysis { info, layout }, preprocessed))
+}
+
+/// Numbers the buses: a named bus gets one number shared by every AIR using it, a local
+/// lookup its own. Returns (number of buses, widest tuple).
+fn number_buses(infos: &mut [AirInfo]) -> Result<(usize, usize), KeygenError> {
+    let all: Vec<Lookups<Val>> = infos.iter().map(|i| i.lookups.clone()).collect();
+    let widest = check_bus_widths(&all)?;
+    let mut names: Vec<String> = Vec::new();
+    let mut next = 0usize;
+    let mut max_width = widest.max(1);
+    for info in infos.iter_mut() {
+        info.lookup_bus_ids = info
+            .lookups
+            .iter()
+            .map(|l| {
+                for t in &l.elements {
+                    max_width = max_width.max(t.len());
+                }
+                match &l.kind {
+                    Kind::Global(name) => match names.iter().position(|n| n == name) {
+                        Some(p) => p,
+                        None => {
+                            names.push(name.clone());
+                            next += 1;
+                            next - 1
+                        }
+                    },
+                    Kind::Local => {
+                        // Locals are numbered after every named bus below.
+                        usize::MAX
+                    }
+                }
+            })
+            .collect();
+    }
+    // Locals take numbers after the named buses so adding a local never renumbers a bus.
+    for info in infos.iter_mut() {
+        for id in info.lookup_bus_ids.iter_mut() {
+            if *id == usize::MAX {
+                *id = next;
+                next += 1;
+            }
+        }
+    }
+    Ok((next, max_width))
+}
+
+/// Derives the verifying-key data of an AIR set without committing anything but the
+/// preprocessed traces.
+pub fn keygen(config: &StarkConfig, airs: Vec<Arc<dyn StarkAir>>) -> Result<ProvingKey, KeygenError> {
+    let _span = info_span!("keygen_airs", num_airs = airs.len()).entered();
+    if airs.is_empty() {
+        return Err(KeygenError::NoAirs);
+    }
+    let mut infos = Vec::with_capacity(airs.len());
+    let mut layouts = Vec::with_capacity(airs.len());
+    let mut prep_traces = Vec::with_capacity(airs.len());
+    for (i, air) in airs.iter().enumerate() {
+        let (analysis, prep) = analyse_air(i, air.as_ref(), config.preset())?;
+        infos.push(analysis.info);
+        layouts.push(analysis.layout);
+        prep_traces.push(prep);
+    }
+    let (num_buses, max_tuple_width) = number_buses(&mut infos)?;
+
+    // One commitment over every preprocessed trace, in AIR order.
+    let mut prep_inputs = Vec::new();
+    for (info, trace) in infos.iter_mut().zip(&prep_traces) {
+        if let (Some(p), Some(m)) = (info.preprocessed.as_mut(), trace) {
+            p.matrix_index = prep_inputs.len();
+            let domain = config.domain(m.height());
+            prep_inputs.push((domain, m.clone()));
+        }
+    }
+    let (preprocessed_commitment, preprocessed_data) = if prep_inputs.is_empty() {
+        (None, None)
+    } else {
+        let (c, d) = <Pcs as p3_commit::Pcs<Challenge, Challenger>>::commit(config.pcs(), prep_inputs).map_err(|e| KeygenError::Pcs(format!("{e:?}")))?;
+        (Some(c), Some(d))
+    };
+
+    #[cfg(feature = "bench-metrics")]
+    for (i, info) in infos.iter().enumerate() {
+        crate::instrument::keygen_air(i, info);
+    }
+
+    let data = VerifyingKeyData {
+        preset: config.preset(),
+        airs: infos,
+        preprocessed_commitment,
+        num_buses,
+        max_tuple_width,
+    };
+    Ok(ProvingKey {
+        vk: VerifyingKey { data, airs },
+        constraint_layouts: layouts,
+        preprocessed_traces: prep_traces,
+        preprocessed_data,
+    })
+}
+
+/// Checks that deserialized key data describes these AIRs (everything derivable from the
+/// AIRs themselves must match; the preprocessed commitment is taken from the key).
+pub(crate) fn check_vk_matches_airs(
+    data: &VerifyingKeyData,
+    airs: &[Arc<dyn StarkAir>],
+) -> Result<Vec<AirInfo>, String> {
+    if data.airs.len() != airs.len() {
+        return Err(format!("key describes {} AIRs, {} given", data.airs.len(), airs.len()));
+    }
+    let mut fresh = Vec::with_capacity(airs.len());
+    for (i, air) in airs.iter().enumerate() {
+        let (a, _) = analyse_air(i, air.as_ref(), data.preset).map_err(|e| e.to_string())?;
+        fresh.push(a.info);
+    }
+    let (num_buses, max_width) = number_buses(&mut fresh).map_err(|e| e.to_string())?;
+    if num_buses != data.num_buses || max_width != data.max_tuple_width {
+        return Err("bus layout differs from the AIRs'".into());
+    }
+    for (i, (stored, fresh)) in data.airs.iter().zip(&fresh).enumerate() {
+        let same = stored.name == fresh.name
+            && stored.main_width == fresh.main_width
+            && stored.preprocessed_width() == fresh.preprocessed_width()
+            && stored.preprocessed.as_ref().map(|p| p.log_height) == fresh.preprocessed.as_ref().map(|p| p.log_height)
+            && stored.num_public_values == fresh.num_public_values
+            && stored.opens_main_next == fresh.opens_main_next
+            && stored.opens_preprocessed_next == fresh.opens_preprocessed_next
+            && stored.num_interactions == fresh.num_interactions
+            && stored.lookups.len() == fresh.lookups.len()
+            && stored.lookup_bus_ids == fresh.lookup_bus_ids
+            && stored.constraint_degree == fresh.constraint_degree
+            && stored.num_constraints == fresh.num_constraints
+            && stored.log_quotient_chunks == fresh.log_quotient_chunks;
+        if !same {
+            return Err(format!("AIR {i} ({}) does not match the key's description of it", fresh.name));
+        }
+    }
+    // Preprocessed matrix indices are assigned in AIR order.
+    let mut next = 0;
+    for a in &data.airs {
+        if let Some(p) = &a.preprocessed {
+            if p.matrix_index != next {
+                return Err(format!("AIR {}: preprocessed matrix index {} out of order", a.name, p.matrix_index));
+            }
+            next += 1;
+        }
+    }
+    if (next > 0) != data.preprocessed_commitment.is_some() {
+        return Err("preprocessed commitment present/absent inconsistently with the AIRs".into());
+    }
+    for (f, s) in fresh.iter_mut().zip(&data.airs) {
+        f.preprocessed = s.preprocessed.clone();
+    }
+    Ok(fresh)
+}

@@ -1,0 +1,134 @@
+//! Honest proofs verify; wrong traces, public values and unbalanced buses do not.
+//! The prover never runs the debug checker, so these hold in release builds too.
+
+mod common;
+
+use starkscope_stark_backend::debug::{assert_traces_ok, check_traces};
+use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+use starkscope_stark_backend::{prove, verify, Val, VerifyError};
+
+#[test]
+fn fibonacci_with_public_values_across_heights() {
+    let cfg = common::config();
+    for log_h in [3, 4, 7, 10] {
+        let (pk, inputs) = common::fib(&cfg, log_h);
+        assert_traces_ok(&pk, &inputs);
+        let proof = prove(&cfg, &pk, inputs).unwrap();
+        verify(&cfg, &pk.vk, &proof).unwrap_or_else(|e| panic!("2^{log_h}: {e}"));
+    }
+}
+
+#[test]
+fn fibonacci_at_2_pow_16() {
+    let cfg = common::config();
+    let (pk, inputs) = common::fib(&cfg, 16);
+    let proof = prove(&cfg, &pk, inputs).unwrap();
+    verify(&cfg, &pk.vk, &proof).unwrap();
+}
+
+#[test]
+fn two_tables_linked_by_a_bus_with_preprocessed_columns() {
+    let cfg = common::config();
+    for (log_fib, log_send) in [(3, 3), (5, 11), (12, 4)] {
+        let (pk, inputs) = common::bus_set(&cfg, log_fib, log_send, 4);
+        assert_traces_ok(&pk, &inputs);
+        let proof = prove(&cfg, &pk, inputs).unwrap();
+        verify(&cfg, &pk.vk, &proof).unwrap_or_else(|e| panic!("({log_fib},{log_send}): {e}"));
+        assert!(proof.airs[1].cumulative_sum.is_some());
+        assert!(proof.airs[0].cumulative_sum.is_none());
+    }
+}
+
+#[test]
+fn every_preset_proves_and_verifies() {
+    for preset in starkscope_stark_backend::FriPreset::ALL {
+        let cfg = starkscope_stark_backend::StarkConfig::new(preset);
+        let (pk, inputs) = common::bus_set(&cfg, 4, 6, 3);
+        let proof = prove(&cfg, &pk, inputs).unwrap();
+        verify(&cfg, &pk.vk, &proof).unwrap_or_else(|e| panic!("{preset}: {e}"));
+    }
+}
+
+#[test]
+fn wrong_trace_is_rejected() {
+    let cfg = common::config();
+    let (pk, mut inputs) = common::fib(&cfg, 6);
+    inputs[0].trace.values[2 * 20 + 1] += Val::ONE;
+    let report = check_traces(&pk, &inputs);
+    let failure = report.first_failure.clone().expect("debug checker names the failure");
+    assert_eq!((failure.air_name.as_str(), failure.row), ("fibonacci", 19));
+    let proof = prove(&cfg, &pk, inputs).unwrap();
+    assert!(matches!(verify(&cfg, &pk.vk, &proof), Err(VerifyError::Constraints { air_id: 0, .. })));
+}
+
+#[test]
+fn wrong_trace_in_a_bus_set_is_rejected() {
+    let cfg = common::config();
+    let (pk, mut inputs) = common::bus_set(&cfg, 4, 6, 4);
+    // Break the sender's work columns (not its bus tuple).
+    let w = inputs[1].trace.width;
+    inputs[1].trace.values[w * 9 + 4] += Val::ONE;
+    let proof = prove(&cfg, &pk, inputs).unwrap();
+    assert!(matches!(verify(&cfg, &pk.vk, &proof), Err(VerifyError::Constraints { air_id: 1, .. })));
+}
+
+#[test]
+fn wrong_public_value_is_rejected() {
+    let cfg = common::config();
+    // The prover claims a wrong final value.
+    let (pk, mut inputs) = common::fib(&cfg, 5);
+    inputs[0].public_values[2] += Val::ONE;
+    let proof = prove(&cfg, &pk, inputs).unwrap();
+    assert!(matches!(verify(&cfg, &pk.vk, &proof), Err(VerifyError::Constraints { .. })));
+
+    // An honest proof whose public value is edited afterwards.
+    let (pk, inputs) = common::fib(&cfg, 5);
+    let mut proof = prove(&cfg, &pk, inputs).unwrap();
+    verify(&cfg, &pk.vk, &proof).unwrap();
+    proof.airs[0].public_values[0] += Val::ONE;
+    assert!(verify(&cfg, &pk.vk, &proof).is_err());
+}
+
+#[test]
+fn unbalanced_bus_is_rejected() {
+    let cfg = common::config();
+    let (pk, mut inputs) = common::bus_set(&cfg, 4, 6, 2);
+    // The table claims one more receive of byte 200 than was sent.
+    inputs[2].trace.values[200] += Val::ONE;
+    let report = check_traces(&pk, &inputs);
+    assert!(report.first_failure.is_none());
+    assert_eq!(report.unbalanced.len(), 1, "{report}");
+    assert_eq!(report.unbalanced[0].tuple, vec![200]);
+    assert_eq!(report.unbalanced[0].bus, "range8");
+    let proof = prove(&cfg, &pk, inputs).unwrap();
+    assert!(matches!(verify(&cfg, &pk.vk, &proof), Err(VerifyError::UnbalancedBus)));
+}
+
+#[test]
+fn sender_of_an_out_of_table_value_is_rejected() {
+    let cfg = common::config();
+    let (pk, mut inputs) = common::bus_set(&cfg, 4, 6, 2);
+    // Row 0 is active; it now sends 256, which the table does not hold.
+    let w = inputs[1].trace.width;
+    let x = inputs[1].trace.values[0];
+    inputs[1].trace.values[0] = Val::from_u32(256);
+    let idx = starkscope_stark_backend::example_airs::as_u32(x) as usize;
+    // Keep the table's counts as they were: the bus is now unbalanced on 256 and x.
+    let _ = (w, idx);
+    let report = check_traces(&pk, &inputs);
+    assert_eq!(report.unbalanced.len(), 2, "{report}");
+    let proof = prove(&cfg, &pk, inputs).unwrap();
+    assert!(verify(&cfg, &pk.vk, &proof).is_err());
+}
+
+#[test]
+fn mismatched_inputs_are_errors_not_panics() {
+    let cfg = common::config();
+    let (pk, mut inputs) = common::fib(&cfg, 4);
+    inputs[0].public_values.pop();
+    assert!(prove(&cfg, &pk, inputs).is_err());
+    let (pk, inputs) = common::fib(&cfg, 4);
+    assert!(prove(&cfg, &pk, vec![inputs[0].clone(), inputs[0].clone()]).is_err());
+    let other = starkscope_stark_backend::StarkConfig::new(starkscope_stark_backend::FriPreset::Fast);
+    assert!(prove(&other, &pk, inputs).is_err());
+}
