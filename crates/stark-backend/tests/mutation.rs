@@ -1,0 +1,113 @@
+//! Every field of a valid proof, changed one at a time, makes it fail to verify.
+//!
+//! The proof is walked as a JSON tree (serde's view of it), so every number in it is
+//! visited: each commitment digest element, opened value, cumulative sum, public value,
+//! FRI layer commitment, query sibling value, Merkle path digest, final polynomial
+//! coefficient and proof-of-work witness.
+
+mod common;
+
+use serde_json::Value;
+use starkscope_stark_backend::{prove, verify, Proof};
+
+/// Paths (with indices) of every number in the tree.
+fn leaves(v: &Value, path: &mut String, out: &mut Vec<String>) {
+    match v {
+        Value::Number(_) => out.push(path.clone()),
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                let n = path.len();
+                path.push_str(&format!("[{i}]"));
+                leaves(x, path, out);
+                path.truncate(n);
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                let n = path.len();
+                path.push('.');
+                path.push_str(k);
+                leaves(x, path, out);
+                path.truncate(n);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn at<'a>(v: &'a mut Value, path: &str) -> &'a mut Value {
+    let mut cur = v;
+    for part in path.split(['.', '[']).filter(|s| !s.is_empty()) {
+        cur = match part.strip_suffix(']') {
+            Some(i) => &mut cur[i.parse::<usize>().unwrap()],
+            None => &mut cur[part],
+        };
+    }
+    cur
+}
+
+fn strip_indices(p: &str) -> String {
+    let mut out = String::new();
+    let mut skip = false;
+    for c in p.chars() {
+        match c {
+            '[' => {
+                skip = true;
+                out.push_str("[]");
+            }
+            ']' => skip = false,
+            _ if !skip => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn every_single_field_mutation_is_rejected() {
+    let cfg = common::config();
+    let (pk, inputs) = common::bus_set(&cfg, 3, 4, 2);
+    let proof = prove(&cfg, &pk, inputs).unwrap();
+    verify(&cfg, &pk.vk, &proof).unwrap();
+    let tree = serde_json::to_value(&proof).unwrap();
+    let mut paths = Vec::new();
+    leaves(&tree, &mut String::new(), &mut paths);
+
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut accepted = Vec::new();
+    for path in &paths {
+        kinds.insert(strip_indices(path));
+        let mut t = tree.clone();
+        let leaf = at(&mut t, path);
+        let n = leaf.as_u64().expect("numbers in a proof are unsigned");
+        // A different value of the same kind (field elements stay in range).
+        *leaf = Value::from(if n == 0 { 1 } else { n - 1 });
+        let Ok(mutant) = serde_json::from_value::<Proof>(t) else { continue };
+        if verify(&cfg, &pk.vk, &mutant).is_ok() {
+            accepted.push(path.clone());
+        }
+    }
+    assert!(accepted.is_empty(), "{} of {} mutants verified, e.g. {:?}", accepted.len(), paths.len(), &accepted[..accepted.len().min(10)]);
+
+    // The walk reached every kind of field the issue names.
+    let all: Vec<&str> = kinds.iter().map(String::as_str).collect();
+    for needle in [
+        ".commitments.main",
+        ".commitments.permutation",
+        ".commitments.quotient",
+        ".openings.main_local",
+        ".openings.quotient_chunks",
+        ".openings.permutation_next",
+        ".openings.preprocessed_local",
+        ".cumulative_sum",
+        ".public_values",
+        ".opening_proof.commit_phase_commits",
+        ".opening_proof.commit_phase_openings",
+        ".opening_proof.input_openings",
+        ".opening_proof.final_poly",
+        ".opening_proof.query_pow_witness",
+    ] {
+        assert!(all.iter().any(|k| k.contains(needle)), "no mutation reached {needle}; kinds: {all:#?}");
+    }
+    eprintln!("{} single-field mutants over {} field kinds, all rejected:\n{all:#?}", paths.len(), kinds.len());
+}
