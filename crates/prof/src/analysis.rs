@@ -35,11 +35,19 @@ impl SegmentRow {
         [
             (names::EXECUTE_TIME_MS, "execute ms", self.execute_ms),
             (names::TRACE_GEN_TIME_MS, "trace_gen ms", self.trace_gen_ms),
-            (names::STARK_PROVE_EXCLUDING_TRACE_TIME_MS, "stark_prove ms", self.stark_prove_ms),
+            (
+                names::STARK_PROVE_EXCLUDING_TRACE_TIME_MS,
+                "stark_prove ms",
+                self.stark_prove_ms,
+            ),
             (names::TOTAL_PROOF_TIME_MS, "total ms", self.total_ms),
             (names::TOTAL_CYCLES, "cycles", self.cycles),
             (names::TOTAL_CELLS, "cells", self.cells),
-            (metric_info::CYCLES_PER_SECOND, "cycles/s", self.cycles_per_s),
+            (
+                metric_info::CYCLES_PER_SECOND,
+                "cycles/s",
+                self.cycles_per_s,
+            ),
         ]
     }
 }
@@ -130,8 +138,16 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
     for s in run.samples() {
         let proof = s.proof();
         if s.is_scope_level() {
-            by_group.entry(proof.group.clone()).or_default().entry(&s.metric).or_default().push(s.value);
-            by_proof.entry(proof).or_default().insert(&s.metric, s.value);
+            by_group
+                .entry(proof.group.clone())
+                .or_default()
+                .entry(&s.metric)
+                .or_default()
+                .push(s.value);
+            by_proof
+                .entry(proof)
+                .or_default()
+                .insert(&s.metric, s.value);
         } else if s.metric == names::CELLS {
             *per_air_cells.entry(proof).or_default() += s.value;
         }
@@ -145,20 +161,46 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
     for (group, metrics) in &by_group {
         let mut metrics: Vec<MetricStats> = metrics
             .iter()
-            .filter_map(|(m, vs)| Some(MetricStats { metric: m.to_string(), stats: Stats::of(vs.iter().copied())? }))
+            .filter_map(|(m, vs)| {
+                Some(MetricStats {
+                    metric: m.to_string(),
+                    stats: Stats::of(vs.iter().copied())?,
+                })
+            })
             .collect();
-        metrics.sort_by(|a, b| metric_info::display_order(&a.metric).cmp(&metric_info::display_order(&b.metric)));
+        metrics.sort_by(|a, b| {
+            metric_info::display_order(&a.metric).cmp(&metric_info::display_order(&b.metric))
+        });
         let proofs = by_proof.iter().filter(|(id, _)| &id.group == group);
         let proof_times: Vec<(ProofId, f64)> = if group.is_proof() {
-            proofs.clone().filter_map(|(id, m)| Some((id.clone(), proof_time(m)?))).collect()
+            proofs
+                .clone()
+                .filter_map(|(id, m)| Some((id.clone(), proof_time(m)?)))
+                .collect()
         } else {
             Vec::new()
         };
-        let segments = if group.is_app() { proofs.map(|(id, m)| segment_row(id, m)).collect() } else { Vec::new() };
-        groups.push(GroupReport { group: group.clone(), metrics, segments, proof_times });
+        // Group-wide values (e.g. the timing of the span around all segments) are no segment.
+        let segments = if group.is_app() {
+            proofs
+                .map(|(id, m)| segment_row(id, m))
+                .filter(|r| r.columns().iter().any(|c| c.2.is_some()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        groups.push(GroupReport {
+            group: group.clone(),
+            metrics,
+            segments,
+            proof_times,
+        });
     }
 
-    let total: f64 = groups.iter().flat_map(|g| g.proof_times.iter().map(|(_, t)| t)).sum();
+    let total: f64 = groups
+        .iter()
+        .flat_map(|g| g.proof_times.iter().map(|(_, t)| t))
+        .sum();
     let any_time = groups.iter().any(|g| !g.proof_times.is_empty());
     let layers: Vec<LayerRow> = groups
         .iter()
@@ -202,8 +244,11 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
     };
     // Committed cells of every proof; from the per-AIR `cells` when `total_cells` is absent.
     let total_cells = proof_sum(names::TOTAL_CELLS).or_else(|| {
-        let vals: Vec<f64> =
-            per_air_cells.iter().filter(|(id, _)| id.group.is_proof()).map(|(_, v)| *v).collect();
+        let vals: Vec<f64> = per_air_cells
+            .iter()
+            .filter(|(id, _)| id.group.is_proof())
+            .map(|(_, v)| *v)
+            .collect();
         (!vals.is_empty()).then(|| vals.iter().sum())
     });
     // The proof a verifier receives: the root's when there is an aggregation tree, else
@@ -213,7 +258,11 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
         .filter(|(id, _)| id.group.0 == Some(starkscope_metrics::Group::Root))
         .filter_map(|(_, m)| m.get(names::PROOF_SIZE_BYTES).copied())
         .collect();
-    let proof_size = if root_size.is_empty() { app_sum(names::PROOF_SIZE_BYTES) } else { Some(root_size.iter().sum()) };
+    let proof_size = if root_size.is_empty() {
+        app_sum(names::PROOF_SIZE_BYTES)
+    } else {
+        Some(root_size.iter().sum())
+    };
 
     let mut headlines = vec![
         Headline {
@@ -264,7 +313,11 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
         },
     ]);
 
-    Analysis { groups, layers, headlines }
+    Analysis {
+        groups,
+        layers,
+        headlines,
+    }
 }
 
 /// A proof's time: `total_proof_time_ms`, else the sum of the phases that were recorded.
@@ -272,10 +325,14 @@ fn proof_time(m: &BTreeMap<&str, f64>) -> Option<f64> {
     if let Some(t) = m.get(names::TOTAL_PROOF_TIME_MS) {
         return Some(*t);
     }
-    let parts: Vec<f64> = [names::EXECUTE_TIME_MS, names::TRACE_GEN_TIME_MS, names::STARK_PROVE_EXCLUDING_TRACE_TIME_MS]
-        .iter()
-        .filter_map(|k| m.get(k).copied())
-        .collect();
+    let parts: Vec<f64> = [
+        names::EXECUTE_TIME_MS,
+        names::TRACE_GEN_TIME_MS,
+        names::STARK_PROVE_EXCLUDING_TRACE_TIME_MS,
+    ]
+    .iter()
+    .filter_map(|k| m.get(k).copied())
+    .collect();
     (!parts.is_empty()).then(|| parts.iter().sum())
 }
 
@@ -318,10 +375,14 @@ pub fn makespan(jobs: impl IntoIterator<Item = f64>, k: usize) -> f64 {
 }
 
 /// Samples grouped for the detailed audit: by the set of non-scope label keys.
-pub fn by_detail_keys<'a>(samples: impl Iterator<Item = &'a Sample>) -> BTreeMap<Vec<String>, Vec<&'a Sample>> {
+pub fn by_detail_keys<'a>(
+    samples: impl Iterator<Item = &'a Sample>,
+) -> BTreeMap<Vec<String>, Vec<&'a Sample>> {
     let mut out: BTreeMap<Vec<String>, Vec<&Sample>> = BTreeMap::new();
     for s in samples {
-        out.entry(s.detail_keys().into_iter().map(String::from).collect()).or_default().push(s);
+        out.entry(s.detail_keys().into_iter().map(String::from).collect())
+            .or_default()
+            .push(s);
     }
     out
 }

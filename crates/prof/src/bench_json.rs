@@ -20,7 +20,13 @@ pub fn entries(a: &Analysis) -> Vec<BenchEntry> {
         .headlines
         .iter()
         .filter(|h| h.better == Better::Lower)
-        .filter_map(|h| Some(BenchEntry { name: h.name.clone(), unit: h.unit.to_string(), value: h.value? }))
+        .filter_map(|h| {
+            Some(BenchEntry {
+                name: h.name.clone(),
+                unit: h.unit.to_string(),
+                value: h.value?,
+            })
+        })
         .collect();
     out.extend(a.layers.iter().map(|l| BenchEntry {
         name: format!("{} proof time (sum)", l.group),

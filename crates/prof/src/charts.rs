@@ -29,7 +29,11 @@ pub struct BarChart {
     pub series: Vec<Series>,
 }
 
-const PHASE_COLOURS: [RGBColor; 3] = [RGBColor(0x4e, 0x79, 0xa7), RGBColor(0xf2, 0x8e, 0x2b), RGBColor(0x59, 0xa1, 0x4f)];
+const PHASE_COLOURS: [RGBColor; 3] = [
+    RGBColor(0x4e, 0x79, 0xa7),
+    RGBColor(0xf2, 0x8e, 0x2b),
+    RGBColor(0x59, 0xa1, 0x4f),
+];
 const GREEN: RGBColor = RGBColor(0x2e, 0x9e, 0x44);
 const RED: RGBColor = RGBColor(0xd6, 0x27, 0x28);
 const GRAY: RGBColor = RGBColor(0x9a, 0x9a, 0x9a);
@@ -37,13 +41,21 @@ const GRAY: RGBColor = RGBColor(0x9a, 0x9a, 0x9a);
 impl BarChart {
     /// Renders the chart as a standalone `<svg>` element.
     pub fn to_svg(&self) -> Result<String, ProfError> {
-        self.draw().map_err(|e| ProfError::Render { what: "chart", message: format!("{}: {e}", self.title) })
+        self.draw().map_err(|e| ProfError::Render {
+            what: "chart",
+            message: format!("{}: {e}", self.title),
+        })
     }
 
     fn draw(&self) -> Result<String, Box<dyn std::error::Error>> {
         let n = self.categories.len().max(1);
         // Labels stay horizontal: each category is wide enough for its longest label.
-        let longest = self.categories.iter().map(|c| c.chars().count()).max().unwrap_or(1);
+        let longest = self
+            .categories
+            .iter()
+            .map(|c| c.chars().count())
+            .max()
+            .unwrap_or(1);
         let per_category = (8 * longest + 16).max(56);
         let width = (110 + per_category * n).clamp(640, 2400) as u32;
         let height = 400;
@@ -67,7 +79,8 @@ impl BarChart {
             hi = lo + 1.0;
         }
         let pad = (hi - lo) * 0.08;
-        let y_range = (if lo < 0.0 { lo - pad } else { 0.0 })..(if hi > 0.0 { hi + pad } else { 0.0 });
+        let y_range =
+            (if lo < 0.0 { lo - pad } else { 0.0 })..(if hi > 0.0 { hi + pad } else { 0.0 });
 
         // A discrete i32 range includes both ends: 0..n-1 is n segments. One category
         // would be a zero-width range, so it gets an empty neighbour.
@@ -109,12 +122,19 @@ impl BarChart {
                     if v == 0.0 {
                         continue;
                     }
-                    let base = if v >= 0.0 { &mut pos_base[i] } else { &mut neg_base[i] };
+                    let base = if v >= 0.0 {
+                        &mut pos_base[i]
+                    } else {
+                        &mut neg_base[i]
+                    };
                     let (y0, y1) = (*base, *base + v);
                     *base = y1;
                     let x = i as i32;
                     let mut bar = Rectangle::new(
-                        [(SegmentValue::Exact(x), y0), (SegmentValue::Exact(x + 1), y1)],
+                        [
+                            (SegmentValue::Exact(x), y0),
+                            (SegmentValue::Exact(x + 1), y1),
+                        ],
                         colour.filled(),
                     );
                     bar.set_margin(0, 0, 6, 6);
@@ -123,7 +143,9 @@ impl BarChart {
                 chart
                     .draw_series(bars)?
                     .label(s.name.as_str())
-                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
+                    });
             }
             if self.series.len() > 1 {
                 chart
@@ -158,12 +180,14 @@ pub fn segment_phases(g: &GroupReport) -> Option<BarChart> {
             values: g
                 .segments
                 .iter()
-                .map(|s| match *name {
-                    "execute" => s.execute_ms,
-                    "trace_gen" => s.trace_gen_ms,
-                    _ => s.stark_prove_ms,
-                }
-                .unwrap_or(0.0))
+                .map(|s| {
+                    match *name {
+                        "execute" => s.execute_ms,
+                        "trace_gen" => s.trace_gen_ms,
+                        _ => s.stark_prove_ms,
+                    }
+                    .unwrap_or(0.0)
+                })
                 .collect(),
         })
         .collect();
@@ -173,7 +197,15 @@ pub fn segment_phases(g: &GroupReport) -> Option<BarChart> {
     Some(BarChart {
         title: format!("{}: time per segment", g.group),
         y_desc: "ms".into(),
-        categories: g.segments.iter().map(|s| s.segment.as_ref().map_or("-".into(), |k| format!("seg {k}"))).collect(),
+        categories: g
+            .segments
+            .iter()
+            .map(|s| {
+                s.segment
+                    .as_ref()
+                    .map_or("-".into(), |k| format!("seg {k}"))
+            })
+            .collect(),
         series,
     })
 }
@@ -182,7 +214,9 @@ pub fn segment_phases(g: &GroupReport) -> Option<BarChart> {
 pub fn air_cells(run: &Run) -> Option<BarChart> {
     let mut by_air: BTreeMap<String, f64> = BTreeMap::new();
     for s in run.samples().filter(|s| s.metric == names::CELLS) {
-        let air = s.label(starkscope_metrics::labels::AIR_NAME).or(s.label(starkscope_metrics::labels::AIR_ID));
+        let air = s
+            .label(starkscope_metrics::labels::AIR_NAME)
+            .or(s.label(starkscope_metrics::labels::AIR_ID));
         *by_air.entry(air.unwrap_or("?").to_string()).or_default() += s.value;
     }
     if by_air.is_empty() {
@@ -194,7 +228,11 @@ pub fn air_cells(run: &Run) -> Option<BarChart> {
         title: "cells per AIR (all proofs)".into(),
         y_desc: "cells".into(),
         categories: airs.iter().map(|(a, _)| a.clone()).collect(),
-        series: vec![Series { name: "cells".into(), colour: PHASE_COLOURS[0], values: airs.iter().map(|(_, v)| *v).collect() }],
+        series: vec![Series {
+            name: "cells".into(),
+            colour: PHASE_COLOURS[0],
+            values: airs.iter().map(|(_, v)| *v).collect(),
+        }],
     })
 }
 
@@ -216,7 +254,11 @@ pub fn layer_cost(a: &Analysis) -> Option<BarChart> {
             Series {
                 name: "other proofs of the layer".into(),
                 colour: PHASE_COLOURS[0],
-                values: a.layers.iter().map(|l| (l.sum_ms - l.max_ms).max(0.0)).collect(),
+                values: a
+                    .layers
+                    .iter()
+                    .map(|l| (l.sum_ms - l.max_ms).max(0.0))
+                    .collect(),
             },
         ],
     })
@@ -227,14 +269,30 @@ pub fn baseline_comparison(a: &Analysis, base: &Analysis, threshold_pct: f64) ->
     let mut categories = Vec::new();
     let (mut better, mut worse, mut other) = (Vec::new(), Vec::new(), Vec::new());
     for h in &a.headlines {
-        let (Some(new), Some(old)) = (h.value, base.headline(h.key).and_then(|b| b.value)) else { continue };
+        let (Some(new), Some(old)) = (h.value, base.headline(h.key).and_then(|b| b.value)) else {
+            continue;
+        };
         let d = delta(h.better, old, new, threshold_pct);
         // A change from zero has no ratio; it is plotted as +100% so it stays visible.
-        let rel = d.rel_pct.unwrap_or(if d.abs > 0.0 { 100.0 } else { -100.0 });
+        let rel = d
+            .rel_pct
+            .unwrap_or(if d.abs > 0.0 { 100.0 } else { -100.0 });
         categories.push(h.name.clone());
-        better.push(if d.verdict == Verdict::Better { rel } else { 0.0 });
-        worse.push(if d.verdict == Verdict::Worse { rel } else { 0.0 });
-        other.push(if matches!(d.verdict, Verdict::Noise | Verdict::Changed) { rel } else { 0.0 });
+        better.push(if d.verdict == Verdict::Better {
+            rel
+        } else {
+            0.0
+        });
+        worse.push(if d.verdict == Verdict::Worse {
+            rel
+        } else {
+            0.0
+        });
+        other.push(if matches!(d.verdict, Verdict::Noise | Verdict::Changed) {
+            rel
+        } else {
+            0.0
+        });
     }
     if categories.is_empty() {
         return None;
@@ -244,9 +302,21 @@ pub fn baseline_comparison(a: &Analysis, base: &Analysis, threshold_pct: f64) ->
         y_desc: "% change".into(),
         categories,
         series: vec![
-            Series { name: "better".into(), colour: GREEN, values: better },
-            Series { name: "worse".into(), colour: RED, values: worse },
-            Series { name: format!("within {threshold_pct}% noise"), colour: GRAY, values: other },
+            Series {
+                name: "better".into(),
+                colour: GREEN,
+                values: better,
+            },
+            Series {
+                name: "worse".into(),
+                colour: RED,
+                values: worse,
+            },
+            Series {
+                name: format!("within {threshold_pct}% noise"),
+                colour: GRAY,
+                values: other,
+            },
         ],
     })
 }

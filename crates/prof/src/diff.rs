@@ -50,7 +50,13 @@ pub fn delta(better: Better, base: f64, new: f64, threshold_pct: f64) -> Delta {
             Better::Neither => Verdict::Changed,
         }
     };
-    Delta { base, new, abs, rel_pct, verdict }
+    Delta {
+        base,
+        new,
+        abs,
+        rel_pct,
+        verdict,
+    }
 }
 
 /// True when a change of `new` over `base` in a lower/higher-better metric is a regression
@@ -72,19 +78,46 @@ mod tests {
 
     #[test]
     fn direction_decides_better_or_worse() {
-        assert_eq!(delta(Better::Lower, 100.0, 90.0, 2.0).verdict, Verdict::Better);
-        assert_eq!(delta(Better::Lower, 100.0, 110.0, 2.0).verdict, Verdict::Worse);
-        assert_eq!(delta(Better::Higher, 100.0, 110.0, 2.0).verdict, Verdict::Better);
-        assert_eq!(delta(Better::Higher, 100.0, 90.0, 2.0).verdict, Verdict::Worse);
-        assert_eq!(delta(Better::Neither, 100.0, 90.0, 2.0).verdict, Verdict::Changed);
+        assert_eq!(
+            delta(Better::Lower, 100.0, 90.0, 2.0).verdict,
+            Verdict::Better
+        );
+        assert_eq!(
+            delta(Better::Lower, 100.0, 110.0, 2.0).verdict,
+            Verdict::Worse
+        );
+        assert_eq!(
+            delta(Better::Higher, 100.0, 110.0, 2.0).verdict,
+            Verdict::Better
+        );
+        assert_eq!(
+            delta(Better::Higher, 100.0, 90.0, 2.0).verdict,
+            Verdict::Worse
+        );
+        assert_eq!(
+            delta(Better::Neither, 100.0, 90.0, 2.0).verdict,
+            Verdict::Changed
+        );
     }
 
     #[test]
     fn threshold_hides_noise() {
-        assert_eq!(delta(Better::Lower, 100.0, 101.9, 2.0).verdict, Verdict::Noise);
-        assert_eq!(delta(Better::Lower, 100.0, 98.1, 2.0).verdict, Verdict::Noise);
-        assert_eq!(delta(Better::Lower, 100.0, 102.1, 2.0).verdict, Verdict::Worse);
-        assert_eq!(delta(Better::Lower, 100.0, 101.0, 0.5).verdict, Verdict::Worse);
+        assert_eq!(
+            delta(Better::Lower, 100.0, 101.9, 2.0).verdict,
+            Verdict::Noise
+        );
+        assert_eq!(
+            delta(Better::Lower, 100.0, 98.1, 2.0).verdict,
+            Verdict::Noise
+        );
+        assert_eq!(
+            delta(Better::Lower, 100.0, 102.1, 2.0).verdict,
+            Verdict::Worse
+        );
+        assert_eq!(
+            delta(Better::Lower, 100.0, 101.0, 0.5).verdict,
+            Verdict::Worse
+        );
         assert_eq!(delta(Better::Lower, 5.0, 5.0, 0.0).verdict, Verdict::Noise);
     }
 

@@ -11,26 +11,27 @@ pub enum ProfError {
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
 
-    #[error("{path}: no recognisable metrics (none of the catalogue's names and no `*_time_ms` timing)")]
+    #[error(
+        "{path}: no recognisable metrics (none of the catalogue's names and no `*_time_ms` timing)"
+    )]
     NoMetrics { path: PathBuf },
 
-    #[error("{path}: {metric}{labels}: label `{key}` is given twice, as `{first}` and `{second}`")]
-    DuplicateLabel { path: PathBuf, metric: String, labels: String, key: String, first: String, second: String },
+    #[error("{}: {}: label `{}` is given twice, as `{}` and `{}`", .0.path.display(), .0.series, .0.key, .0.first, .0.second)]
+    DuplicateLabel(Box<DuplicateLabel>),
 
     #[error(
-        "contradicting values for {metric}{labels}: {first_value} in {first_path}, {second_value} in {second_path}"
+        "contradicting values for {}: {} in {}, {} in {}",
+        .0.series, .0.first_value, .0.first_path.display(), .0.second_value, .0.second_path.display()
     )]
-    Contradiction {
-        metric: String,
-        labels: String,
-        first_path: PathBuf,
-        first_value: String,
-        second_path: PathBuf,
-        second_value: String,
-    },
+    Contradiction(Box<Contradiction>),
 
     #[error("{path}: {metric}{labels}: bad `group` label: {source}")]
-    BadGroup { path: PathBuf, metric: String, labels: String, source: GroupParseError },
+    BadGroup {
+        path: PathBuf,
+        metric: String,
+        labels: String,
+        source: GroupParseError,
+    },
 
     #[error("invalid option: {0}")]
     Options(String),
@@ -39,7 +40,32 @@ pub enum ProfError {
     Render { what: &'static str, message: String },
 
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// One label key with two values in one entry.
+#[derive(Debug)]
+pub struct DuplicateLabel {
+    pub path: PathBuf,
+    /// `metric{labels}` as written in the file.
+    pub series: String,
+    pub key: String,
+    pub first: String,
+    pub second: String,
+}
+
+/// One metric and label set recorded with two values.
+#[derive(Debug)]
+pub struct Contradiction {
+    /// `metric{labels}`, labels sorted.
+    pub series: String,
+    pub first_path: PathBuf,
+    pub first_value: String,
+    pub second_path: PathBuf,
+    pub second_value: String,
 }
 
 impl ProfError {

@@ -39,7 +39,11 @@ pub fn cycle_regions(run: &Run) -> Folded {
     for s in run.samples() {
         if s.metric == names::CYCLES {
             if let Some(region) = s.label(labels::REGION) {
-                *inclusive.entry(s.proof().group).or_default().entry(region.to_string()).or_default() += s.value;
+                *inclusive
+                    .entry(s.proof().group)
+                    .or_default()
+                    .entry(region.to_string())
+                    .or_default() += s.value;
             }
         } else if s.metric == names::TOTAL_CYCLES && s.is_scope_level() {
             *totals.entry(s.proof().group).or_default() += s.value;
@@ -61,9 +65,10 @@ pub fn cycle_regions(run: &Run) -> Folded {
                 .keys()
                 .filter(|p| match parent {
                     None => !p.contains(';'),
-                    Some(parent) => {
-                        p.strip_prefix(parent).and_then(|r| r.strip_prefix(';')).is_some_and(|r| !r.contains(';'))
-                    }
+                    Some(parent) => p
+                        .strip_prefix(parent)
+                        .and_then(|r| r.strip_prefix(';'))
+                        .is_some_and(|r| !r.contains(';')),
                 })
                 .map(|p| inclusive_of(&frames, p))
                 .sum()
@@ -76,18 +81,27 @@ pub fn cycle_regions(run: &Run) -> Folded {
                     children_sum(None)
                 ));
             } else if outside > 0.0 {
-                out.lines.push(format!("{} {}", frame(&group.to_string()), outside as u64));
+                out.lines
+                    .push(format!("{} {}", frame(&group.to_string()), outside as u64));
             }
         }
         for path in frames.keys() {
             let own = inclusive_of(&frames, path) - children_sum(Some(path));
             if own < 0.0 {
-                out.warnings.push(format!("group `{group}`: regions nested in `{path}` count more cycles than it"));
+                out.warnings.push(format!(
+                    "group `{group}`: regions nested in `{path}` count more cycles than it"
+                ));
                 continue;
             }
             if own > 0.0 {
-                let stack: Vec<String> = std::iter::once(group.to_string()).chain(path.split(';').map(String::from)).collect();
-                out.lines.push(format!("{} {}", stack.iter().map(|f| frame(f)).collect::<Vec<_>>().join(";"), own as u64));
+                let stack: Vec<String> = std::iter::once(group.to_string())
+                    .chain(path.split(';').map(String::from))
+                    .collect();
+                out.lines.push(format!(
+                    "{} {}",
+                    stack.iter().map(|f| frame(f)).collect::<Vec<_>>().join(";"),
+                    own as u64
+                ));
             }
         }
     }
@@ -100,7 +114,11 @@ fn inclusive_of(frames: &BTreeMap<String, Option<f64>>, path: &str) -> f64 {
         Some(Some(v)) => *v,
         _ => frames
             .keys()
-            .filter(|p| p.strip_prefix(path).and_then(|r| r.strip_prefix(';')).is_some_and(|r| !r.contains(';')))
+            .filter(|p| {
+                p.strip_prefix(path)
+                    .and_then(|r| r.strip_prefix(';'))
+                    .is_some_and(|r| !r.contains(';'))
+            })
             .map(|p| inclusive_of(frames, p))
             .sum(),
     }
@@ -110,8 +128,14 @@ fn inclusive_of(frames: &BTreeMap<String, Option<f64>>, path: &str) -> f64 {
 /// `group;stark_prove;{phase}`; time not covered by a recorded sub-phase stays on its parent.
 pub fn prover_phases(run: &Run) -> Folded {
     let mut per_proof: BTreeMap<ProofId, BTreeMap<&str, f64>> = BTreeMap::new();
-    for s in run.samples().filter(|s| s.is_scope_level() && s.metric.ends_with("_time_ms")) {
-        per_proof.entry(s.proof()).or_default().insert(&s.metric, s.value);
+    for s in run
+        .samples()
+        .filter(|s| s.is_scope_level() && s.metric.ends_with("_time_ms"))
+    {
+        per_proof
+            .entry(s.proof())
+            .or_default()
+            .insert(&s.metric, s.value);
     }
     let mut acc: BTreeMap<(GroupKey, Vec<&str>), f64> = BTreeMap::new();
     for (id, m) in &per_proof {
@@ -138,7 +162,11 @@ pub fn prover_phases(run: &Run) -> Folded {
         add(vec![spans::TRACE_GEN], trace_gen);
         add(vec!["stark_prove"], prove - phase_sum);
         for (p, v) in phases {
-            let p: &'static str = spans::PROVER_PHASES.iter().find(|q| **q == p).copied().unwrap_or("phase");
+            let p: &'static str = spans::PROVER_PHASES
+                .iter()
+                .find(|q| **q == p)
+                .copied()
+                .unwrap_or("phase");
             add(vec!["stark_prove", p], v);
         }
     }
@@ -162,13 +190,23 @@ fn frame(name: &str) -> String {
 }
 
 /// Renders folded stacks as an interactive flamegraph SVG (inline script, no network).
-pub fn flamegraph_svg(folded: &Folded, title: &str, count_name: &str) -> Result<String, crate::ProfError> {
+pub fn flamegraph_svg(
+    folded: &Folded,
+    title: &str,
+    count_name: &str,
+) -> Result<String, crate::ProfError> {
     let mut opts = inferno::flamegraph::Options::default();
     opts.title = title.to_string();
     opts.count_name = count_name.to_string();
     opts.deterministic = true;
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut opts, folded.lines.iter().map(String::as_str), &mut svg)
-        .map_err(|e| crate::ProfError::Render { what: "flamegraph", message: format!("{title}: {e}") })?;
-    String::from_utf8(svg).map_err(|e| crate::ProfError::Render { what: "flamegraph", message: e.to_string() })
+        .map_err(|e| crate::ProfError::Render {
+        what: "flamegraph",
+        message: format!("{title}: {e}"),
+    })?;
+    String::from_utf8(svg).map_err(|e| crate::ProfError::Render {
+        what: "flamegraph",
+        message: e.to_string(),
+    })
 }

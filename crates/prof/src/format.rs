@@ -85,7 +85,10 @@ mod tests {
     fn changes() {
         let d = delta(Better::Lower, 100.0, 110.0, 2.0);
         assert_eq!(change(&d), "+10 [+10.0%]");
-        assert_eq!(change_html(&d), " <span style=\"color: red\">(+10 [+10.0%])</span>");
+        assert_eq!(
+            change_html(&d),
+            " <span style=\"color: red\">(+10 [+10.0%])</span>"
+        );
         let d = delta(Better::Lower, 0.0, 3.5, 2.0);
         assert_eq!(change(&d), "+3.50 [from 0]");
         assert_eq!(change_html(&delta(Better::Lower, 100.0, 101.0, 2.0)), "");

@@ -22,9 +22,23 @@ impl fmt::Display for Regression {
         match self.new {
             Some(new) => {
                 let d = delta(crate::metric_info::Better::Lower, self.base, new, 0.0);
-                write!(f, "{}: {} -> {} {} ({})", self.metric, number(self.base), number(new), self.unit, change(&d))
+                write!(
+                    f,
+                    "{}: {} -> {} {} ({})",
+                    self.metric,
+                    number(self.base),
+                    number(new),
+                    self.unit,
+                    change(&d)
+                )
             }
-            None => write!(f, "{}: {} {} in the baseline, missing from the run", self.metric, number(self.base), self.unit),
+            None => write!(
+                f,
+                "{}: {} {} in the baseline, missing from the run",
+                self.metric,
+                number(self.base),
+                self.unit
+            ),
         }
     }
 }

@@ -26,7 +26,8 @@ iframe{width:100%;height:460px;border:1px solid #ccc}";
 
 impl Page<'_> {
     pub fn render(&self) -> String {
-        let mut html = String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        let mut html =
+            String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         html.push_str("<title>starkscope prof</title>\n<style>");
         html.push_str(STYLE);
         html.push_str("</style>\n</head>\n<body>\n");
@@ -35,7 +36,10 @@ impl Page<'_> {
             html.push_str("<p>No chartable metrics in this run.</p>\n");
         }
         for f in self.charts {
-            html.push_str(&format!("<figure class=\"chart\">\n<figcaption>{}</figcaption>\n", escape(&f.title)));
+            html.push_str(&format!(
+                "<figure class=\"chart\">\n<figcaption>{}</figcaption>\n",
+                escape(&f.title)
+            ));
             html.push_str(strip_xml_decl(&f.svg));
             html.push_str("\n</figure>\n");
         }

@@ -122,10 +122,14 @@ impl ProfOptions {
         }
         if let Some(p) = self.fail_on_regression_pct {
             if !(p.is_finite() && p >= 0.0) {
-                return Err(ProfError::Options(format!("--fail-on-regression must be a non-negative percentage, got {p}")));
+                return Err(ProfError::Options(format!(
+                    "--fail-on-regression must be a non-negative percentage, got {p}"
+                )));
             }
             if self.baselines.is_empty() {
-                return Err(ProfError::Options("--fail-on-regression needs a --baseline to compare against".into()));
+                return Err(ProfError::Options(
+                    "--fail-on-regression needs a --baseline to compare against".into(),
+                ));
             }
         }
         if self.provers == Some(0) {
@@ -140,7 +144,11 @@ impl ProfOptions {
 pub fn run(opts: &ProfOptions) -> Result<ProfOutcome, ProfError> {
     opts.validate()?;
     let run = Run::read(&opts.inputs)?;
-    let baseline = if opts.baselines.is_empty() { None } else { Some(Run::read(&opts.baselines)?) };
+    let baseline = if opts.baselines.is_empty() {
+        None
+    } else {
+        Some(Run::read(&opts.baselines)?)
+    };
 
     let analysis = analyse(&run, opts.provers);
     let base_analysis = baseline.as_ref().map(|b| analyse(b, opts.provers));
@@ -165,34 +173,81 @@ pub fn run(opts: &ProfOptions) -> Result<ProfOutcome, ProfError> {
     if let Some(dir) = &opts.out_dir {
         let detailed = report.detailed();
         let mut out = vec![
-            OutputFile { name: files::SUMMARY_MD, contents: summary.clone().into_bytes() },
-            OutputFile { name: files::DETAILED_MD, contents: detailed.clone().into_bytes() },
-            OutputFile { name: files::BENCH_JSON, contents: bench.clone().into_bytes() },
+            OutputFile {
+                name: files::SUMMARY_MD,
+                contents: summary.clone().into_bytes(),
+            },
+            OutputFile {
+                name: files::DETAILED_MD,
+                contents: detailed.clone().into_bytes(),
+            },
+            OutputFile {
+                name: files::BENCH_JSON,
+                contents: bench.clone().into_bytes(),
+            },
         ];
         let mut flamegraphs = Vec::new();
         for (folded, folded_name, svg_name, title, unit) in [
-            (&cycles, files::CYCLES_FOLDED, files::CYCLES_SVG, "cycles per cycle-tracker region", "cycles"),
-            (&phases, files::PROVER_FOLDED, files::PROVER_SVG, "prover phases", "us"),
+            (
+                &cycles,
+                files::CYCLES_FOLDED,
+                files::CYCLES_SVG,
+                "cycles per cycle-tracker region",
+                "cycles",
+            ),
+            (
+                &phases,
+                files::PROVER_FOLDED,
+                files::PROVER_SVG,
+                "prover phases",
+                "us",
+            ),
         ] {
             if folded.is_empty() {
                 continue;
             }
             let svg = flame::flamegraph_svg(folded, title, unit)?;
-            out.push(OutputFile { name: folded_name, contents: folded.text().into_bytes() });
-            out.push(OutputFile { name: svg_name, contents: svg.clone().into_bytes() });
-            flamegraphs.push(html::Figure { title: title.to_string(), svg });
+            out.push(OutputFile {
+                name: folded_name,
+                contents: folded.text().into_bytes(),
+            });
+            out.push(OutputFile {
+                name: svg_name,
+                contents: svg.clone().into_bytes(),
+            });
+            flamegraphs.push(html::Figure {
+                title: title.to_string(),
+                svg,
+            });
         }
         let charts = render_charts(&run, &analysis, base_analysis.as_ref(), opts.threshold_pct)?;
-        let page = html::Page { charts: &charts, flamegraphs: &flamegraphs, summary_md: &summary, detailed_md: &detailed };
-        out.push(OutputFile { name: files::REPORT_HTML, contents: page.render().into_bytes() });
+        let page = html::Page {
+            charts: &charts,
+            flamegraphs: &flamegraphs,
+            summary_md: &summary,
+            detailed_md: &detailed,
+        };
+        out.push(OutputFile {
+            name: files::REPORT_HTML,
+            contents: page.render().into_bytes(),
+        });
         written = output::write_all(dir, &out)?;
     }
     if let Some(path) = &opts.json {
-        starkscope_metrics::snapshot::write_atomic(path, bench.as_bytes())
-            .map_err(|source| ProfError::Write { path: path.clone(), source })?;
+        starkscope_metrics::snapshot::write_atomic(path, bench.as_bytes()).map_err(|source| {
+            ProfError::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
         written.push(path.clone());
     }
-    Ok(ProfOutcome { summary, written, regressions, warnings })
+    Ok(ProfOutcome {
+        summary,
+        written,
+        regressions,
+        warnings,
+    })
 }
 
 fn render_charts(
@@ -201,11 +256,23 @@ fn render_charts(
     base: Option<&Analysis>,
     threshold_pct: f64,
 ) -> Result<Vec<html::Figure>, ProfError> {
-    let mut charts: Vec<charts::BarChart> = analysis.groups.iter().filter_map(charts::segment_phases).collect();
+    let mut charts: Vec<charts::BarChart> = analysis
+        .groups
+        .iter()
+        .filter_map(charts::segment_phases)
+        .collect();
     charts.extend(charts::air_cells(run));
     charts.extend(charts::layer_cost(analysis));
     if let Some(base) = base {
         charts.extend(charts::baseline_comparison(analysis, base, threshold_pct));
     }
-    charts.iter().map(|c| Ok(html::Figure { title: c.title.clone(), svg: c.to_svg()? })).collect()
+    charts
+        .iter()
+        .map(|c| {
+            Ok(html::Figure {
+                title: c.title.clone(),
+                svg: c.to_svg()?,
+            })
+        })
+        .collect()
 }

@@ -30,7 +30,11 @@ impl Report<'_> {
     /// A value with its change: `-` when absent, `(new)` / `(was X)` for one-sided values.
     fn cell(&self, better: Better, new: Option<f64>, base: Option<f64>) -> String {
         match (new, self.baseline.is_some(), base) {
-            (Some(n), true, Some(b)) => format!("{}{}", number(n), change_html(&delta(better, b, n, self.threshold_pct))),
+            (Some(n), true, Some(b)) => format!(
+                "{}{}",
+                number(n),
+                change_html(&delta(better, b, n, self.threshold_pct))
+            ),
             (Some(n), true, None) => format!("{} (new)", number(n)),
             (Some(n), false, _) => number(n),
             (None, true, Some(b)) => format!("- (was {})", number(b)),
@@ -69,8 +73,17 @@ impl Report<'_> {
     fn headlines(&self, md: &mut String) {
         md.push_str("## Summary\n\n| metric | unit | value |\n|---|---|---:|\n");
         for h in &self.analysis.headlines {
-            let base = self.base_analysis().and_then(|b| b.headline(h.key)).and_then(|b| b.value);
-            let _ = writeln!(md, "| {} | {} | {} |", h.name, h.unit, self.cell(h.better, h.value, base));
+            let base = self
+                .base_analysis()
+                .and_then(|b| b.headline(h.key))
+                .and_then(|b| b.value);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                h.name,
+                h.unit,
+                self.cell(h.better, h.value, base)
+            );
         }
         md.push('\n');
     }
@@ -79,11 +92,19 @@ impl Report<'_> {
         if self.analysis.layers.is_empty() {
             return;
         }
-        md.push_str("## Layers\n\nProofs of a layer run in parallel; layers run one after another.\n\n");
-        md.push_str("| layer | proofs | sum ms | max ms | share of total |\n|---|---:|---:|---:|---:|\n");
+        md.push_str(
+            "## Layers\n\nProofs of a layer run in parallel; layers run one after another.\n\n",
+        );
+        md.push_str(
+            "| layer | proofs | sum ms | max ms | share of total |\n|---|---:|---:|---:|---:|\n",
+        );
         for l in &self.analysis.layers {
             let base = self.base_analysis().and_then(|b| b.layer(&l.group));
-            let proofs = self.cell(Better::Neither, Some(l.proofs as f64), base.map(|b| b.proofs as f64));
+            let proofs = self.cell(
+                Better::Neither,
+                Some(l.proofs as f64),
+                base.map(|b| b.proofs as f64),
+            );
             let sum = self.cell(Better::Lower, Some(l.sum_ms), base.map(|b| b.sum_ms));
             let max = self.cell(Better::Lower, Some(l.max_ms), base.map(|b| b.max_ms));
             let share = match l.share_pct {
@@ -107,7 +128,9 @@ impl Report<'_> {
         if g.metrics.is_empty() {
             md.push_str("No per-proof metrics; see the detailed report.\n\n");
         } else {
-            md.push_str("| metric | unit | avg | sum | max | min |\n|---|---|---:|---:|---:|---:|\n");
+            md.push_str(
+                "| metric | unit | avg | sum | max | min |\n|---|---|---:|---:|---:|---:|\n",
+            );
             for m in &g.metrics {
                 let better = metric_info::better(&m.metric);
                 let bstats: Option<Stats> = base.and_then(|b| b.metric(&m.metric)).map(|b| b.stats);
@@ -115,7 +138,13 @@ impl Report<'_> {
                     .iter()
                     .map(|&s| self.cell(better, Some(m.stats.get(s)), bstats.map(|b| b.get(s))))
                     .collect();
-                let _ = writeln!(md, "| {} | {} | {} |", m.metric, metric_info::unit(&m.metric), cells.join(" | "));
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} |",
+                    m.metric,
+                    metric_info::unit(&m.metric),
+                    cells.join(" | ")
+                );
             }
             md.push('\n');
         }
@@ -144,7 +173,9 @@ impl Report<'_> {
 
     /// What exists on only one side, so nothing disappears silently from a comparison.
     fn one_sided(&self, md: &mut String) {
-        let Some(base) = self.base_analysis() else { return };
+        let Some(base) = self.base_analysis() else {
+            return;
+        };
         let describe = |a: &Analysis| -> BTreeSet<String> {
             let mut out = BTreeSet::new();
             for g in &a.groups {
@@ -153,7 +184,11 @@ impl Report<'_> {
                     out.insert(format!("`{}` in group `{}`", m.metric, g.group));
                 }
                 for s in &g.segments {
-                    out.insert(format!("segment {} of `{}`", index_text(&s.segment), g.group));
+                    out.insert(format!(
+                        "segment {} of `{}`",
+                        index_text(&s.segment),
+                        g.group
+                    ));
                 }
             }
             for h in &a.headlines {
@@ -170,7 +205,10 @@ impl Report<'_> {
             return;
         }
         md.push_str("## Present on one side only\n\n");
-        for (title, items) in [("Only in the run", only_run), ("Only in the baseline", only_base)] {
+        for (title, items) in [
+            ("Only in the run", only_run),
+            ("Only in the baseline", only_base),
+        ] {
             if items.is_empty() {
                 continue;
             }
@@ -187,17 +225,26 @@ impl Report<'_> {
         let mut md = String::new();
         self.header(&mut md, "starkscope prof: detailed");
         let run_tables = tables(self.run.samples());
-        let base_tables = self.baseline.map(|(b, _)| tables(b.samples())).unwrap_or_default();
+        let base_tables = self
+            .baseline
+            .map(|(b, _)| tables(b.samples()))
+            .unwrap_or_default();
         let keysets: BTreeSet<&Vec<String>> = run_tables.keys().chain(base_tables.keys()).collect();
         let empty = Table::default();
         for keys in keysets {
             let ours = run_tables.get(keys).unwrap_or(&empty);
             let theirs = base_tables.get(keys).unwrap_or(&empty);
-            let title = if keys.is_empty() { "per proof".to_string() } else { format!("per {}", keys.join(", ")) };
+            let title = if keys.is_empty() {
+                "per proof".to_string()
+            } else {
+                format!("per {}", keys.join(", "))
+            };
             let _ = writeln!(md, "## Metrics {title}\n");
-            let metrics: BTreeSet<&String> = ours.metrics.iter().chain(theirs.metrics.iter()).collect();
+            let metrics: BTreeSet<&String> =
+                ours.metrics.iter().chain(theirs.metrics.iter()).collect();
             let mut metrics: Vec<&String> = metrics.into_iter().collect();
-            metrics.sort_by(|a, b| metric_info::display_order(a).cmp(&metric_info::display_order(b)));
+            metrics
+                .sort_by(|a, b| metric_info::display_order(a).cmp(&metric_info::display_order(b)));
             let rows: BTreeSet<&RowKey> = ours.rows.keys().chain(theirs.rows.keys()).collect();
             md.push_str("| group | segment/idx |");
             for k in keys {
@@ -211,7 +258,12 @@ impl Report<'_> {
             md.push_str(&"---:|".repeat(metrics.len()));
             md.push('\n');
             for row in rows {
-                let _ = write!(md, "| {} | {} |", row.proof.group, index_text(&row.proof.index));
+                let _ = write!(
+                    md,
+                    "| {} | {} |",
+                    row.proof.group,
+                    index_text(&row.proof.index)
+                );
                 for v in &row.details {
                     let _ = write!(md, " {v} |");
                 }
@@ -272,24 +324,43 @@ fn tables<'a>(samples: impl Iterator<Item = &'a Sample>) -> BTreeMap<Vec<String>
     for (keys, samples) in crate::analysis::by_detail_keys(samples) {
         let t = out.entry(keys.clone()).or_default();
         for s in samples {
-            let details = keys.iter().map(|k| NaturalKey::new(s.label(k).unwrap_or(""))).collect();
+            let details = keys
+                .iter()
+                .map(|k| NaturalKey::new(s.label(k).unwrap_or("")))
+                .collect();
             t.metrics.insert(s.metric.clone());
-            t.rows.entry(RowKey { proof: s.proof(), details }).or_default().insert(s.metric.clone(), s.value);
+            t.rows
+                .entry(RowKey {
+                    proof: s.proof(),
+                    details,
+                })
+                .or_default()
+                .insert(s.metric.clone(), s.value);
         }
     }
     out
 }
 
 fn index_text(i: &Option<NaturalKey>) -> String {
-    i.as_ref().map_or_else(|| "-".to_string(), |k| k.to_string())
+    i.as_ref()
+        .map_or_else(|| "-".to_string(), |k| k.to_string())
 }
 
 fn file_list(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| format!("`{}`", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Group names that appear in either analysis, in group order.
 pub fn all_groups<'a>(a: &'a Analysis, b: Option<&'a Analysis>) -> Vec<&'a GroupKey> {
-    let set: BTreeSet<&GroupKey> = a.groups.iter().chain(b.into_iter().flat_map(|b| b.groups.iter())).map(|g| &g.group).collect();
+    let set: BTreeSet<&GroupKey> = a
+        .groups
+        .iter()
+        .chain(b.into_iter().flat_map(|b| b.groups.iter()))
+        .map(|g| &g.group)
+        .collect();
     set.into_iter().collect()
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use starkscope_metrics::snapshot::{format_labels, parse_counter, parse_gauge, Entry};
 use starkscope_metrics::{catalogue, labels, Group, Snapshot};
 
-use crate::error::ProfError;
+use crate::error::{Contradiction, DuplicateLabel, ProfError};
 
 /// Labels, sorted by key, each key once.
 pub type Labels = BTreeMap<String, String>;
@@ -34,7 +34,10 @@ impl Sample {
     pub fn proof(&self) -> ProofId {
         ProofId {
             group: GroupKey::of(self.label(labels::GROUP)),
-            index: self.label(labels::SEGMENT).or_else(|| self.label(labels::IDX)).map(NaturalKey::new),
+            index: self
+                .label(labels::SEGMENT)
+                .or_else(|| self.label(labels::IDX))
+                .map(NaturalKey::new),
         }
     }
 
@@ -91,7 +94,9 @@ impl Run {
             .chain(snapshot.histogram.iter().map(|e| e.metric.as_str()))
             .any(is_recognised);
         if !recognised {
-            return Err(ProfError::NoMetrics { path: path.to_path_buf() });
+            return Err(ProfError::NoMetrics {
+                path: path.to_path_buf(),
+            });
         }
         self.sources.push(path.to_path_buf());
         // Snapshot::read validated every value, so the parses below cannot fail on input
@@ -111,28 +116,47 @@ impl Run {
                 .iter()
                 .map(|v| parse_gauge(v).ok_or_else(|| bad_value(path, e, v)))
                 .collect::<Result<Vec<_>, _>>()?;
-            self.distributions.push(Distribution { metric: e.metric.clone(), labels, values });
+            self.distributions.push(Distribution {
+                metric: e.metric.clone(),
+                labels,
+                values,
+            });
         }
         Ok(())
     }
 
-    fn insert<V>(&mut self, path: &Path, e: &Entry<V>, value: f64, raw: &str) -> Result<(), ProfError> {
+    fn insert<V>(
+        &mut self,
+        path: &Path,
+        e: &Entry<V>,
+        value: f64,
+        raw: &str,
+    ) -> Result<(), ProfError> {
         let labels = checked_labels(path, e)?;
         let key = (e.metric.clone(), labels.clone());
         if let Some((old, old_path)) = self.samples.get(&key) {
             if old.value != value {
-                return Err(ProfError::Contradiction {
-                    metric: e.metric.clone(),
-                    labels: label_text(&labels),
+                return Err(ProfError::Contradiction(Box::new(Contradiction {
+                    series: format!("{}{}", e.metric, label_text(&labels)),
                     first_path: old_path.clone(),
                     first_value: format!("{}", old.value),
                     second_path: path.to_path_buf(),
                     second_value: raw.to_string(),
-                });
+                })));
             }
             return Ok(());
         }
-        self.samples.insert(key, (Sample { metric: e.metric.clone(), labels, value }, path.to_path_buf()));
+        self.samples.insert(
+            key,
+            (
+                Sample {
+                    metric: e.metric.clone(),
+                    labels,
+                    value,
+                },
+                path.to_path_buf(),
+            ),
+        );
         Ok(())
     }
 
@@ -143,7 +167,9 @@ impl Run {
 
     /// The sample with exactly this metric and label set.
     pub fn get(&self, metric: &str, labels: &Labels) -> Option<&Sample> {
-        self.samples.get(&(metric.to_string(), labels.clone())).map(|(s, _)| s)
+        self.samples
+            .get(&(metric.to_string(), labels.clone()))
+            .map(|(s, _)| s)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -161,14 +187,13 @@ fn checked_labels<V>(path: &Path, e: &Entry<V>) -> Result<Labels, ProfError> {
     for (k, v) in &e.labels {
         if let Some(first) = out.get(k) {
             if first != v {
-                return Err(ProfError::DuplicateLabel {
+                return Err(ProfError::DuplicateLabel(Box::new(DuplicateLabel {
                     path: path.to_path_buf(),
-                    metric: e.metric.clone(),
-                    labels: format_labels(&e.labels),
+                    series: format!("{}{}", e.metric, format_labels(&e.labels)),
                     key: k.clone(),
                     first: first.clone(),
                     second: v.clone(),
-                });
+                })));
             }
         }
         out.insert(k.clone(), v.clone());

@@ -20,7 +20,11 @@ pub fn write_all(dir: &Path, files: &[OutputFile]) -> Result<Vec<PathBuf>, ProfE
         move |source| ProfError::Write { path, source }
     };
     fs::create_dir_all(dir).map_err(werr(dir))?;
-    let staging = dir.join(format!(".starkscope-prof-{}-{}", std::process::id(), unique()));
+    let staging = dir.join(format!(
+        ".starkscope-prof-{}-{}",
+        std::process::id(),
+        unique()
+    ));
     fs::create_dir(&staging).map_err(werr(&staging))?;
     let staged = (|| {
         for f in files {
@@ -38,7 +42,10 @@ pub fn write_all(dir: &Path, files: &[OutputFile]) -> Result<Vec<PathBuf>, ProfE
         let target = dir.join(f.name);
         if let Err(e) = fs::rename(staging.join(f.name), &target) {
             let _ = fs::remove_dir_all(&staging);
-            return Err(ProfError::Write { path: target, source: e });
+            return Err(ProfError::Write {
+                path: target,
+                source: e,
+            });
         }
         written.push(target);
     }

@@ -36,7 +36,12 @@ impl Stats {
     pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Self> {
         let mut it = values.into_iter();
         let first = it.next()?;
-        let mut s = Stats { count: 1, sum: first, max: first, min: first };
+        let mut s = Stats {
+            count: 1,
+            sum: first,
+            max: first,
+            min: first,
+        };
         for v in it {
             s.count += 1;
             s.sum += v;
@@ -67,7 +72,10 @@ mod tests {
     #[test]
     fn stats_of_values() {
         let s = Stats::of([3.0, 1.0, 2.0]).unwrap();
-        assert_eq!((s.count, s.sum, s.max, s.min, s.avg()), (3, 6.0, 3.0, 1.0, 2.0));
+        assert_eq!(
+            (s.count, s.sum, s.max, s.min, s.avg()),
+            (3, 6.0, 3.0, 1.0, 2.0)
+        );
         assert!(Stats::of(std::iter::empty()).is_none());
     }
 }

@@ -16,13 +16,15 @@ use common::*;
 use starkscope_prof::{files, run};
 
 fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
-        std::env::var_os("PATH")?
-            .to_str()?
-            .split(':')
-            .map(|dir| Path::new(dir).join(name))
-            .find(|p| p.is_file())
-    })
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH")?
+                .to_str()?
+                .split(':')
+                .map(|dir| Path::new(dir).join(name))
+                .find(|p| p.is_file())
+        })
 }
 
 /// Runs headless chromium with `args` on `url`; returns (stdout, stderr). Killed after 90 s.
@@ -30,9 +32,19 @@ fn headless(bin: &Path, profile: &Path, args: &[&str], url: &str) -> (String, St
     let out_dir = profile.parent().unwrap();
     let (stdout_path, stderr_path) = (out_dir.join("stdout.txt"), out_dir.join("stderr.txt"));
     let mut child = Command::new(bin)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--enable-logging=stderr", "--v=0", "--virtual-time-budget=3000"])
+        .args([
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=3000",
+        ])
         .args(args)
         .arg(url)
         .stdin(Stdio::null())
@@ -51,7 +63,10 @@ fn headless(bin: &Path, profile: &Path, args: &[&str], url: &str) -> (String, St
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    (fs::read_to_string(stdout_path).unwrap_or_default(), fs::read_to_string(stderr_path).unwrap_or_default())
+    (
+        fs::read_to_string(stdout_path).unwrap_or_default(),
+        fs::read_to_string(stderr_path).unwrap_or_default(),
+    )
 }
 
 #[test]
@@ -61,7 +76,9 @@ fn html_report_renders_its_charts_in_chromium() {
             eprintln!("skipped: no chromium and STARKSCOPE_SKIP_BROWSER=1");
             return;
         }
-        panic!("chromium not found: `apt-get install chromium` (or STARKSCOPE_SKIP_BROWSER=1 to skip)");
+        panic!(
+            "chromium not found: `apt-get install chromium` (or STARKSCOPE_SKIP_BROWSER=1 to skip)"
+        );
     };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report");
@@ -73,8 +90,18 @@ fn html_report_renders_its_charts_in_chromium() {
     let html = fs::read_to_string(&html_path).unwrap();
 
     // Self-contained: nothing is fetched (the only URL is the SVG namespace, never loaded).
-    for attr in ["src=\"http", "href=\"http", "url(http", "@import", "<script src", "<link"] {
-        assert!(!html.contains(attr), "report.html references an external resource: {attr}");
+    for attr in [
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "@import",
+        "<script src",
+        "<link",
+    ] {
+        assert!(
+            !html.contains(attr),
+            "report.html references an external resource: {attr}"
+        );
     }
 
     let url = format!("file://{}", html_path.display());
@@ -94,23 +121,42 @@ fn html_report_renders_its_charts_in_chromium() {
 
     let shot = dir.path().join("shot.png");
     let shot_arg = format!("--screenshot={}", shot.display());
-    headless(&bin, &profile, &[&shot_arg, "--window-size=1400,2400"], &url);
+    headless(
+        &bin,
+        &profile,
+        &[&shot_arg, "--window-size=1400,2400"],
+        &url,
+    );
     if let Some(keep) = std::env::var_os("STARKSCOPE_PROF_KEEP_SCREENSHOT") {
         fs::copy(&shot, keep).unwrap();
     }
-    let decoder = png::Decoder::new(std::io::BufReader::new(fs::File::open(&shot).expect("screenshot written")));
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        fs::File::open(&shot).expect("screenshot written"),
+    ));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     let px = info.color_type.samples();
     let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(px).collect();
-    let non_white = pixels.iter().filter(|p| p[..3].iter().any(|c| *c < 240)).count();
-    assert!(non_white * 50 > pixels.len(), "screenshot is (almost) blank: {non_white} of {} pixels", pixels.len());
+    let non_white = pixels
+        .iter()
+        .filter(|p| p[..3].iter().any(|c| *c < 240))
+        .count();
+    assert!(
+        non_white * 50 > pixels.len(),
+        "screenshot is (almost) blank: {non_white} of {} pixels",
+        pixels.len()
+    );
     // The stacked bars' colours are on screen: the charts were drawn, not just the text.
     let near = |p: &[u8], rgb: [u8; 3]| p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 12);
-    for (name, rgb) in [("execute blue", [0x4e, 0x79, 0xa7]), ("trace_gen orange", [0xf2, 0x8e, 0x2b])] {
+    for (name, rgb) in [
+        ("execute blue", [0x4e, 0x79, 0xa7]),
+        ("trace_gen orange", [0xf2, 0x8e, 0x2b]),
+    ] {
         let n = pixels.iter().filter(|p| near(p, rgb)).count();
-        assert!(n > 500, "{name} bars not visible in the screenshot ({n} pixels)");
+        assert!(
+            n > 500,
+            "{name} bars not visible in the screenshot ({n} pixels)"
+        );
     }
 }
-

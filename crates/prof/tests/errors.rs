@@ -20,9 +20,19 @@ fn fails(mut o: ProfOptions) -> String {
     o.json = Some(dir.path().join("bench.json"));
     let err = run(&o).unwrap_err();
     assert_eq!(err.exit_code(), 1);
-    let left: Vec<_> = fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(left, vec![std::ffi::OsString::from("summary.md")], "partial output left behind");
-    assert_eq!(fs::read_to_string(out.join("summary.md")).unwrap(), "old summary");
+    let left: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("summary.md")],
+        "partial output left behind"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("summary.md")).unwrap(),
+        "old summary"
+    );
     assert!(!dir.path().join("bench.json").exists());
     err.to_string()
 }
@@ -34,56 +44,95 @@ fn bad(name: &str) -> String {
 #[test]
 fn missing_file_is_named() {
     let msg = fails(opts(&["does_not_exist.json"]));
-    assert!(msg.contains("tests/fixtures/does_not_exist.json") && msg.contains("cannot read"), "{msg}");
+    assert!(
+        msg.contains("tests/fixtures/does_not_exist.json") && msg.contains("cannot read"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn malformed_json_names_file_and_line() {
     let msg = fails(opts(&[&bad("malformed.json")]));
-    assert!(msg.starts_with("tests/fixtures/bad/malformed.json:"), "{msg}");
+    assert!(
+        msg.starts_with("tests/fixtures/bad/malformed.json:"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn snapshot_without_known_metrics_is_rejected() {
     let msg = fails(opts(&[&bad("no_metrics.json")]));
-    assert!(msg.contains("bad/no_metrics.json") && msg.contains("no recognisable metrics"), "{msg}");
+    assert!(
+        msg.contains("bad/no_metrics.json") && msg.contains("no recognisable metrics"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn contradicting_values_within_a_file() {
     let msg = fails(opts(&[&bad("contradicting.json")]));
-    assert!(msg.contains("contradicting values for total_proof_time_ms{group=fib,segment=0}"), "{msg}");
-    assert!(msg.contains("10.5") && msg.contains("11.5") && msg.contains("bad/contradicting.json"), "{msg}");
+    assert!(
+        msg.contains("contradicting values for total_proof_time_ms{group=fib,segment=0}"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("10.5") && msg.contains("11.5") && msg.contains("bad/contradicting.json"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn contradicting_values_across_files_name_both() {
     let msg = fails(opts(&["app_segments.json", &bad("contradicts_app.json")]));
-    assert!(msg.contains("app_segments.json") && msg.contains("contradicts_app.json"), "{msg}");
-    assert!(msg.contains("total_proof_time_ms{group=fib,segment=0}"), "{msg}");
+    assert!(
+        msg.contains("app_segments.json") && msg.contains("contradicts_app.json"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("total_proof_time_ms{group=fib,segment=0}"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn the_same_file_twice_is_not_a_contradiction() {
     let o = opts(&["app_segments.json", "app_segments.json"]);
-    assert_eq!(summary_of(&o).lines().filter(|l| l.starts_with("| total proof time")).count(), 1);
+    assert_eq!(
+        summary_of(&o)
+            .lines()
+            .filter(|l| l.starts_with("| total proof time"))
+            .count(),
+        1
+    );
     let single = summary_of(&opts(&["app_segments.json"]));
     let twice = summary_of(&o);
-    assert_eq!(single.split("## Summary").nth(1), twice.split("## Summary").nth(1));
+    assert_eq!(
+        single.split("## Summary").nth(1),
+        twice.split("## Summary").nth(1)
+    );
 }
 
 #[test]
 fn a_label_given_twice_is_rejected() {
     let msg = fails(opts(&[&bad("duplicate_label.json")]));
-    assert!(msg.contains("label `segment` is given twice") && msg.contains("duplicate_label.json"), "{msg}");
+    assert!(
+        msg.contains("label `segment` is given twice") && msg.contains("duplicate_label.json"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn bad_group_and_bad_value_are_named() {
     let msg = fails(opts(&[&bad("bad_group.json")]));
-    assert!(msg.contains("bad_group.json") && msg.contains("internal.x"), "{msg}");
+    assert!(
+        msg.contains("bad_group.json") && msg.contains("internal.x"),
+        "{msg}"
+    );
     let msg = fails(opts(&[&bad("bad_value.json")]));
-    assert!(msg.contains("bad_value.json") && msg.contains("`many`"), "{msg}");
+    assert!(
+        msg.contains("bad_value.json") && msg.contains("`many`"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -105,7 +154,10 @@ fn bad_options_are_errors() {
     let mut o = opts(&["app_segments.json"]);
     o.provers = Some(0);
     assert!(fails(o).contains("--provers"));
-    assert!(matches!(run(&ProfOptions::default()), Err(ProfError::Options(_))));
+    assert!(matches!(
+        run(&ProfOptions::default()),
+        Err(ProfError::Options(_))
+    ));
 }
 
 #[test]

@@ -9,15 +9,28 @@ use starkscope_prof::{analyse, markdown::Report, Run};
 fn detailed(inputs: &[&str], baseline: &[&str]) -> String {
     let run = Run::read(&inputs.iter().map(|i| fixture(i)).collect::<Vec<_>>()).unwrap();
     let a = analyse(&run, None);
-    let base = (!baseline.is_empty()).then(|| Run::read(&baseline.iter().map(|i| fixture(i)).collect::<Vec<_>>()).unwrap());
+    let base = (!baseline.is_empty())
+        .then(|| Run::read(&baseline.iter().map(|i| fixture(i)).collect::<Vec<_>>()).unwrap());
     let ba = base.as_ref().map(|b| analyse(b, None));
-    Report { run: &run, analysis: &a, baseline: base.as_ref().zip(ba.as_ref()), threshold_pct: 2.0 }.detailed()
+    Report {
+        run: &run,
+        analysis: &a,
+        baseline: base.as_ref().zip(ba.as_ref()),
+        threshold_pct: 2.0,
+    }
+    .detailed()
 }
 
 #[test]
 fn multi_segment_app() {
-    check_golden("app_segments.summary.md", &summary_of(&opts(&["app_segments.json"])));
-    check_golden("app_segments.detailed.md", &detailed(&["app_segments.json"], &[]));
+    check_golden(
+        "app_segments.summary.md",
+        &summary_of(&opts(&["app_segments.json"])),
+    );
+    check_golden(
+        "app_segments.detailed.md",
+        &detailed(&["app_segments.json"], &[]),
+    );
 }
 
 #[test]
@@ -38,5 +51,8 @@ fn against_a_baseline() {
     let mut o = opts(&["app_segments.json"]);
     o.baselines = vec![fixture("baseline.json")];
     check_golden("app_vs_baseline.summary.md", &summary_of(&o));
-    check_golden("app_vs_baseline.detailed.md", &detailed(&["app_segments.json"], &["baseline.json"]));
+    check_golden(
+        "app_vs_baseline.detailed.md",
+        &detailed(&["app_segments.json"], &["baseline.json"]),
+    );
 }

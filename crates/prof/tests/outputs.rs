@@ -30,7 +30,10 @@ fn out_dir_gets_every_report() {
     }
     // Nothing else (no staging directory left).
     assert_eq!(fs::read_dir(&out).unwrap().count(), 8);
-    assert_eq!(fs::read_to_string(out.join(files::SUMMARY_MD)).unwrap(), outcome.summary);
+    assert_eq!(
+        fs::read_to_string(out.join(files::SUMMARY_MD)).unwrap(),
+        outcome.summary
+    );
 }
 
 #[test]
@@ -43,22 +46,37 @@ fn folded_stacks_hold_self_counts_of_inclusive_regions() {
     let count = |stack: &str| -> u64 {
         folded
             .lines()
-            .find_map(|l| l.rsplit_once(' ').filter(|(s, _)| *s == stack).map(|(_, c)| c.parse().unwrap()))
+            .find_map(|l| {
+                l.rsplit_once(' ')
+                    .filter(|(s, _)| *s == stack)
+                    .map(|(_, c)| c.parse().unwrap())
+            })
             .unwrap_or_else(|| panic!("no `{stack}` in\n{folded}"))
     };
     // Per segment: main 0.9, main;loop 0.7, main;loop;hash 0.25, setup 0.05 of the cycles
     // (16384, 16384, 5000), inclusive. Self counts subtract the nested regions.
-    let sum = |f: f64| -> u64 { [16384.0, 16384.0, 5000.0].iter().map(|c: &f64| (c * f) as u64).sum() };
+    let sum = |f: f64| -> u64 {
+        [16384.0, 16384.0, 5000.0]
+            .iter()
+            .map(|c: &f64| (c * f) as u64)
+            .sum()
+    };
     assert_eq!(count("fib;main;loop;hash"), sum(0.25));
     assert_eq!(count("fib;main;loop"), sum(0.7) - sum(0.25));
     assert_eq!(count("fib;main"), sum(0.9) - sum(0.7));
     assert_eq!(count("fib;setup"), sum(0.05));
     assert_eq!(count("fib"), 37768 - sum(0.9) - sum(0.05));
     // Every cycle is accounted for exactly once.
-    let total: u64 = folded.lines().map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap()).sum();
+    let total: u64 = folded
+        .lines()
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
     assert_eq!(total, 37768);
     let svg = fs::read_to_string(dir.path().join(files::CYCLES_SVG)).unwrap();
-    assert!(svg.contains("<svg") && svg.contains("hash"), "flamegraph lacks frames");
+    assert!(
+        svg.contains("<svg") && svg.contains("hash"),
+        "flamegraph lacks frames"
+    );
 }
 
 #[test]
@@ -68,11 +86,20 @@ fn prover_phase_stacks_add_up_to_the_proof_time() {
     o.out_dir = Some(dir.path().to_path_buf());
     run(&o).unwrap();
     let folded = fs::read_to_string(dir.path().join(files::PROVER_FOLDED)).unwrap();
-    let total_us: u64 = folded.lines().map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap()).sum();
+    let total_us: u64 = folded
+        .lines()
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
     // total_proof_time_ms summed over the three segments, in microseconds (rounding per frame).
     let expected = (209.25 + 209.25 + 104.8125) * 1000.0;
-    assert!((total_us as f64 - expected).abs() < 20.0, "{total_us} vs {expected}\n{folded}");
-    assert!(folded.contains("fib;stark_prove;quotient_poly_compute "), "{folded}");
+    assert!(
+        (total_us as f64 - expected).abs() < 20.0,
+        "{total_us} vs {expected}\n{folded}"
+    );
+    assert!(
+        folded.contains("fib;stark_prove;quotient_poly_compute "),
+        "{folded}"
+    );
     assert!(folded.contains("fib;execute "), "{folded}");
 }
 
@@ -83,15 +110,22 @@ fn bench_json_is_the_tracker_format() {
     o.json = Some(dir.path().join("bench.json"));
     let outcome = run(&o).unwrap();
     assert_eq!(outcome.written, vec![dir.path().join("bench.json")]);
-    let entries: Vec<BenchEntry> = serde_json::from_slice(&fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
-    let get = |n: &str| entries.iter().find(|e| e.name == n).unwrap_or_else(|| panic!("{n} missing: {entries:?}"));
+    let entries: Vec<BenchEntry> =
+        serde_json::from_slice(&fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
+    let get = |n: &str| {
+        entries
+            .iter()
+            .find(|e| e.name == n)
+            .unwrap_or_else(|| panic!("{n} missing: {entries:?}"))
+    };
     assert_eq!(get("total proof time").unit, "ms");
     assert_eq!(get("total cycles").value, 25384.0);
     assert_eq!(get("proof size").value, 180000.0);
     assert_eq!(get("proof size").unit, "bytes");
     assert!(get("root proof time (sum)").value > 0.0);
     // The raw JSON has exactly the three keys github-action-benchmark reads.
-    let raw: serde_json::Value = serde_json::from_slice(&fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
+    let raw: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
     for e in raw.as_array().unwrap() {
         let keys: Vec<&String> = e.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["name", "unit", "value"]);
@@ -106,16 +140,35 @@ fn aggregation_layers_sum_in_sequence_and_bound_parallelism() {
     o.provers = Some(2);
     let two = summary_of(&o);
     let value = |md: &str, row: &str| -> f64 {
-        let line = md.lines().find(|l| l.starts_with(&format!("| {row} |"))).unwrap();
-        line.split('|').nth(3).unwrap().trim().replace(',', "").parse().unwrap()
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {row} |")))
+            .unwrap();
+        line.split('|')
+            .nth(3)
+            .unwrap()
+            .trim()
+            .replace(',', "")
+            .parse()
+            .unwrap()
     };
     let total = value(&one, "total proof time");
     let parallel = value(&one, "parallel proof time");
-    assert_eq!(value(&one, "proof time with 1 provers"), total, "one prover does everything in sequence");
+    assert_eq!(
+        value(&one, "proof time with 1 provers"),
+        total,
+        "one prover does everything in sequence"
+    );
     let bounded = value(&two, "proof time with 2 provers");
-    assert!(parallel <= bounded && bounded < total, "{parallel} <= {bounded} < {total}");
+    assert!(
+        parallel <= bounded && bounded < total,
+        "{parallel} <= {bounded} < {total}"
+    );
     for layer in ["fib", "leaf", "internal.0", "internal.1", "root"] {
-        assert!(one.contains(&format!("| {layer} |")), "layer {layer} missing");
+        assert!(
+            one.contains(&format!("| {layer} |")),
+            "layer {layer} missing"
+        );
     }
 }
 
@@ -128,22 +181,39 @@ fn baseline_opts() -> starkscope_prof::ProfOptions {
 #[test]
 fn diff_colours_follow_direction_and_threshold() {
     let md = summary_of(&baseline_opts());
-    let seg = |n: &str| md.lines().find(|l| l.starts_with(&format!("| {n} | "))).unwrap().to_string();
+    let seg = |n: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {n} | ")))
+            .unwrap()
+            .to_string()
+    };
     // Segment 1 proved 10% faster than the baseline: green on a lower-is-better time,
     // and the derived throughput (higher is better) is green too.
     let s1 = seg("1");
-    assert!(s1.contains("166.5 <span style=\"color: green\">(-18.50 [-10.0%])</span>"), "{s1}");
-    assert!(s1.contains("78,298.7 <span style=\"color: green\">(+6,360.2 [+8.8%])</span>"), "{s1}");
+    assert!(
+        s1.contains("166.5 <span style=\"color: green\">(-18.50 [-10.0%])</span>"),
+        "{s1}"
+    );
+    assert!(
+        s1.contains("78,298.7 <span style=\"color: green\">(+6,360.2 [+8.8%])</span>"),
+        "{s1}"
+    );
     // Segment 0 has more cells than the baseline: red. Its execute time moved 0.8%: hidden.
     let s0 = seg("0");
-    assert!(s0.contains("1,138,688 <span style=\"color: red\">(+238,688 [+26.5%])</span>"), "{s0}");
+    assert!(
+        s0.contains("1,138,688 <span style=\"color: red\">(+238,688 [+26.5%])</span>"),
+        "{s0}"
+    );
     assert!(s0.starts_with("| 0 | 12.50 | 30.25 |"), "{s0}");
     // With a threshold of 0.5% the execute change shows.
     let mut o = baseline_opts();
     o.threshold_pct = 0.5;
     let md = summary_of(&o);
     let s0 = md.lines().find(|l| l.starts_with("| 0 | ")).unwrap();
-    assert!(s0.starts_with("| 0 | 12.50 <span style=\"color: green\">(-0.100 [-0.8%])</span> |"), "{s0}");
+    assert!(
+        s0.starts_with("| 0 | 12.50 <span style=\"color: green\">(-0.100 [-0.8%])</span> |"),
+        "{s0}"
+    );
 }
 
 #[test]
@@ -161,13 +231,24 @@ fn zero_and_missing_baselines_give_no_nan_or_inf() {
         }
     }
     // Zero baseline: the change is shown as from 0, and red (a time appeared).
-    assert!(outcome.summary.contains("<span style=\"color: red\">(+3.25 [from 0])</span>"), "{}", outcome.summary);
+    assert!(
+        outcome
+            .summary
+            .contains("<span style=\"color: red\">(+3.25 [from 0])</span>"),
+        "{}",
+        outcome.summary
+    );
     // A metric present in the baseline only is listed, not dropped.
-    assert!(outcome.summary.contains("Only in the baseline:\n\n- `peak_rss_bytes` in group `fib`"));
+    assert!(outcome
+        .summary
+        .contains("Only in the baseline:\n\n- `peak_rss_bytes` in group `fib`"));
     let detailed = fs::read_to_string(dir.path().join(files::DETAILED_MD)).unwrap();
     assert!(detailed.contains("- (was 104,857,600)"));
     // A value present in the run only is marked new.
-    assert!(detailed.contains("| fib | 2 | poseidon2 | 312 (new) |"), "{detailed}");
+    assert!(
+        detailed.contains("| fib | 2 | poseidon2 | 312 (new) |"),
+        "{detailed}"
+    );
 }
 
 #[test]
@@ -184,9 +265,15 @@ fn regression_gate_exit_code_names_the_metric() {
     o.fail_on_regression_pct = Some(5.0);
     let outcome = run(&o).unwrap();
     assert_eq!(outcome.exit_code(), EXIT_REGRESSION);
-    let names: Vec<&str> = outcome.regressions.iter().map(|r| r.metric.as_str()).collect();
+    let names: Vec<&str> = outcome
+        .regressions
+        .iter()
+        .map(|r| r.metric.as_str())
+        .collect();
     assert_eq!(names, ["total cells"]);
-    assert!(outcome.regressions[0].to_string().starts_with("total cells: 3,177,376 -> 3,416,064 count"));
+    assert!(outcome.regressions[0]
+        .to_string()
+        .starts_with("total cells: 3,177,376 -> 3,416,064 count"));
     // A looser gate passes.
     o.fail_on_regression_pct = Some(10.0);
     assert_eq!(run(&o).unwrap().exit_code(), 0);
@@ -194,7 +281,12 @@ fn regression_gate_exit_code_names_the_metric() {
     let mut o = opts(&["baseline.json"]);
     o.baselines = vec![fixture("app_segments.json")];
     o.fail_on_regression_pct = Some(3.0);
-    let names: Vec<String> = run(&o).unwrap().regressions.iter().map(|r| r.metric.clone()).collect();
+    let names: Vec<String> = run(&o)
+        .unwrap()
+        .regressions
+        .iter()
+        .map(|r| r.metric.clone())
+        .collect();
     assert_eq!(names, ["total proof time", "parallel proof time"]);
 }
 
@@ -213,5 +305,10 @@ fn a_headline_missing_from_the_run_fails_the_gate() {
     o.fail_on_regression_pct = Some(1000.0);
     let outcome = run(&o).unwrap();
     let missing: Vec<String> = outcome.regressions.iter().map(|r| r.to_string()).collect();
-    assert!(missing.iter().any(|m| m == "total cycles: 37,768 count in the baseline, missing from the run"), "{missing:?}");
+    assert!(
+        missing
+            .iter()
+            .any(|m| m == "total cycles: 37,768 count in the baseline, missing from the run"),
+        "{missing:?}"
+    );
 }

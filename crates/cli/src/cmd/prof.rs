@@ -64,7 +64,9 @@ impl ProfArgs {
 pub fn run(args: &ProfArgs) -> anyhow::Result<ExitCode> {
     let outcome = starkscope_prof::run(&args.options())?;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(outcome.summary.as_bytes()).context("writing the summary to stdout")?;
+    stdout
+        .write_all(outcome.summary.as_bytes())
+        .context("writing the summary to stdout")?;
     stdout.flush().context("writing the summary to stdout")?;
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
@@ -95,11 +97,16 @@ mod tests {
     }
 
     fn parse(argv: &[&str]) -> ProfArgs {
-        Cli::try_parse_from(std::iter::once("prof").chain(argv.iter().copied())).unwrap().args
+        Cli::try_parse_from(std::iter::once("prof").chain(argv.iter().copied()))
+            .unwrap()
+            .args
     }
 
     fn fixture(name: &str) -> String {
-        format!("{}/../prof/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+        format!(
+            "{}/../prof/tests/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        )
     }
 
     #[test]
@@ -123,13 +130,25 @@ mod tests {
             "10",
         ]);
         let o = a.options();
-        assert_eq!(o.inputs, [PathBuf::from("run.json"), PathBuf::from("more.json")]);
-        assert_eq!(o.baselines, [PathBuf::from("b1.json"), PathBuf::from("b2.json")]);
+        assert_eq!(
+            o.inputs,
+            [PathBuf::from("run.json"), PathBuf::from("more.json")]
+        );
+        assert_eq!(
+            o.baselines,
+            [PathBuf::from("b1.json"), PathBuf::from("b2.json")]
+        );
         assert_eq!(o.out_dir, Some(PathBuf::from("out")));
-        assert_eq!((o.threshold_pct, o.provers, o.fail_on_regression_pct), (5.0, Some(4), Some(10.0)));
+        assert_eq!(
+            (o.threshold_pct, o.provers, o.fail_on_regression_pct),
+            (5.0, Some(4), Some(10.0))
+        );
         assert_eq!(o.json, Some(PathBuf::from("bench.json")));
         assert_eq!(parse(&["r.json"]).threshold, 2.0);
-        assert!(Cli::try_parse_from(["prof"]).is_err(), "a snapshot is required");
+        assert!(
+            Cli::try_parse_from(["prof"]).is_err(),
+            "a snapshot is required"
+        );
     }
 
     #[test]

@@ -12,7 +12,10 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 pub fn opts(inputs: &[&str]) -> ProfOptions {
-    ProfOptions { inputs: inputs.iter().map(|i| fixture(i)).collect(), ..ProfOptions::default() }
+    ProfOptions {
+        inputs: inputs.iter().map(|i| fixture(i)).collect(),
+        ..ProfOptions::default()
+    }
 }
 
 /// Compares `actual` with the golden file; `UPDATE_GOLDEN=1` rewrites it instead.
@@ -22,10 +25,17 @@ pub fn check_golden(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create it)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
     if expected != actual {
-        let first = expected.lines().zip(actual.lines()).position(|(a, b)| a != b);
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b);
         panic!(
             "{} differs from the output (first differing line: {:?}); run with UPDATE_GOLDEN=1 to accept\n--- actual ---\n{actual}",
             path.display(),
