@@ -199,6 +199,8 @@ pub fn flamegraph_svg(
     opts.title = title.to_string();
     opts.count_name = count_name.to_string();
     opts.deterministic = true;
+    // A fixed width: "fluid" graphs shrink to nothing inside the report's frames.
+    opts.image_width = Some(1200);
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut opts, folded.lines.iter().map(String::as_str), &mut svg)
         .map_err(|e| crate::ProfError::Render {

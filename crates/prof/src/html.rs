@@ -49,8 +49,9 @@ impl Page<'_> {
         if !self.flamegraphs.is_empty() {
             html.push_str("<section id=\"flamegraphs\">\n<h2>Flamegraphs</h2>\n");
             for f in self.flamegraphs {
+                let height = svg_height(&f.svg).map_or(460, |h| h + 24);
                 html.push_str(&format!(
-                    "<figure class=\"flamegraph\">\n<figcaption>{}</figcaption>\n<iframe title=\"{}\" srcdoc=\"{}\"></iframe>\n</figure>\n",
+                    "<figure class=\"flamegraph\">\n<figcaption>{}</figcaption>\n<iframe title=\"{}\" style=\"height:{height}px\" srcdoc=\"{}\"></iframe>\n</figure>\n",
                     escape(&f.title),
                     escape(&f.title),
                     escape(&f.svg)
@@ -79,6 +80,14 @@ fn strip_xml_decl(svg: &str) -> &str {
     } else {
         s
     }
+}
+
+/// The pixel height of an `<svg ... height="N" ...>` root element.
+fn svg_height(svg: &str) -> Option<u32> {
+    let start = svg.find("<svg")?;
+    let tag = &svg[start..start + svg[start..].find('>')?];
+    let rest = &tag[tag.find(" height=\"")? + 9..];
+    rest[..rest.find('"')?].trim_end_matches("px").parse().ok()
 }
 
 /// Escapes text for HTML content and double-quoted attributes.
