@@ -258,3 +258,13 @@ mod tests {
         assert_eq!(FriPreset::Recursion.max_constraint_degree(), 5);
     }
 }
+
+#[cfg(test)]
+mod print_security {
+    #[test]
+    fn print_p3_ldt_bits() {
+        for p in super::FriPreset::ALL {
+            eprintln!("{p}: ethSTARK {} p3-ldt {}", p.conjectured_security_bits(), p.p3_conjectured_ldt_bits());
+        }
+    }
+}
