@@ -81,7 +81,9 @@ impl GroupReport {
     }
 
     pub fn segment(&self, id: &Option<NaturalKey>) -> Option<&SegmentRow> {
-        self.segments.iter().find(|s| &s.segment == id)
+        // Rows are in segment order (they come from an ordered map).
+        let i = self.segments.binary_search_by(|s| s.segment.cmp(id)).ok()?;
+        Some(&self.segments[i])
     }
 }
 
@@ -136,7 +138,7 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
     let mut by_group: BTreeMap<GroupKey, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
     let mut per_air_cells: BTreeMap<ProofId, f64> = BTreeMap::new();
     for s in run.samples() {
-        let proof = s.proof();
+        let proof = s.proof().clone();
         if s.is_scope_level() {
             by_group
                 .entry(proof.group.clone())
@@ -154,7 +156,9 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
     }
     // Groups that only have detailed samples (e.g. per-AIR) still get a section.
     for s in run.samples() {
-        by_group.entry(s.proof().group).or_default();
+        if !by_group.contains_key(&s.proof().group) {
+            by_group.insert(s.proof().group.clone(), BTreeMap::new());
+        }
     }
 
     let mut groups = Vec::new();
@@ -377,12 +381,10 @@ pub fn makespan(jobs: impl IntoIterator<Item = f64>, k: usize) -> f64 {
 /// Samples grouped for the detailed audit: by the set of non-scope label keys.
 pub fn by_detail_keys<'a>(
     samples: impl Iterator<Item = &'a Sample>,
-) -> BTreeMap<Vec<String>, Vec<&'a Sample>> {
-    let mut out: BTreeMap<Vec<String>, Vec<&Sample>> = BTreeMap::new();
+) -> BTreeMap<Vec<&'a str>, Vec<&'a Sample>> {
+    let mut out: BTreeMap<Vec<&str>, Vec<&Sample>> = BTreeMap::new();
     for s in samples {
-        out.entry(s.detail_keys().into_iter().map(String::from).collect())
-            .or_default()
-            .push(s);
+        out.entry(s.detail_keys()).or_default().push(s);
     }
     out
 }

@@ -40,13 +40,13 @@ pub fn cycle_regions(run: &Run) -> Folded {
         if s.metric == names::CYCLES {
             if let Some(region) = s.label(labels::REGION) {
                 *inclusive
-                    .entry(s.proof().group)
+                    .entry(s.proof().group.clone())
                     .or_default()
                     .entry(region.to_string())
                     .or_default() += s.value;
             }
         } else if s.metric == names::TOTAL_CYCLES && s.is_scope_level() {
-            *totals.entry(s.proof().group).or_default() += s.value;
+            *totals.entry(s.proof().group.clone()).or_default() += s.value;
         }
     }
     let mut out = Folded::default();
@@ -133,7 +133,7 @@ pub fn prover_phases(run: &Run) -> Folded {
         .filter(|s| s.is_scope_level() && s.metric.ends_with("_time_ms"))
     {
         per_proof
-            .entry(s.proof())
+            .entry(s.proof().clone())
             .or_default()
             .insert(&s.metric, s.value);
     }

@@ -229,7 +229,7 @@ impl Report<'_> {
             .baseline
             .map(|(b, _)| tables(b.samples()))
             .unwrap_or_default();
-        let keysets: BTreeSet<&Vec<String>> = run_tables.keys().chain(base_tables.keys()).collect();
+        let keysets: BTreeSet<&Vec<&str>> = run_tables.keys().chain(base_tables.keys()).collect();
         let empty = Table::default();
         for keys in keysets {
             let ours = run_tables.get(keys).unwrap_or(&empty);
@@ -240,9 +240,13 @@ impl Report<'_> {
                 format!("per {}", keys.join(", "))
             };
             let _ = writeln!(md, "## Metrics {title}\n");
-            let metrics: BTreeSet<&String> =
-                ours.metrics.iter().chain(theirs.metrics.iter()).collect();
-            let mut metrics: Vec<&String> = metrics.into_iter().collect();
+            let metrics: BTreeSet<&str> = ours
+                .metrics
+                .iter()
+                .chain(theirs.metrics.iter())
+                .copied()
+                .collect();
+            let mut metrics: Vec<&str> = metrics.into_iter().collect();
             metrics
                 .sort_by(|a, b| metric_info::display_order(a).cmp(&metric_info::display_order(b)));
             let rows: BTreeSet<&RowKey> = ours.rows.keys().chain(theirs.rows.keys()).collect();
@@ -270,8 +274,8 @@ impl Report<'_> {
                 let new = ours.rows.get(row);
                 let old = theirs.rows.get(row);
                 for m in &metrics {
-                    let n = new.and_then(|r| r.get(*m)).copied();
-                    let b = old.and_then(|r| r.get(*m)).copied();
+                    let n = new.and_then(|r| r.get(m)).copied();
+                    let b = old.and_then(|r| r.get(m)).copied();
                     let _ = write!(md, " {} |", self.cell(metric_info::better(m), n, b));
                 }
                 md.push('\n');
@@ -308,19 +312,19 @@ impl Report<'_> {
 
 /// A detailed-table row: which proof, and the values of the table's detail keys.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct RowKey {
-    proof: ProofId,
+struct RowKey<'a> {
+    proof: &'a ProofId,
     details: Vec<NaturalKey>,
 }
 
 #[derive(Default)]
-struct Table {
-    metrics: BTreeSet<String>,
-    rows: BTreeMap<RowKey, BTreeMap<String, f64>>,
+struct Table<'a> {
+    metrics: BTreeSet<&'a str>,
+    rows: BTreeMap<RowKey<'a>, BTreeMap<&'a str, f64>>,
 }
 
-fn tables<'a>(samples: impl Iterator<Item = &'a Sample>) -> BTreeMap<Vec<String>, Table> {
-    let mut out: BTreeMap<Vec<String>, Table> = BTreeMap::new();
+fn tables<'a>(samples: impl Iterator<Item = &'a Sample>) -> BTreeMap<Vec<&'a str>, Table<'a>> {
+    let mut out: BTreeMap<Vec<&str>, Table> = BTreeMap::new();
     for (keys, samples) in crate::analysis::by_detail_keys(samples) {
         let t = out.entry(keys.clone()).or_default();
         for s in samples {
@@ -328,14 +332,14 @@ fn tables<'a>(samples: impl Iterator<Item = &'a Sample>) -> BTreeMap<Vec<String>
                 .iter()
                 .map(|k| NaturalKey::new(s.label(k).unwrap_or("")))
                 .collect();
-            t.metrics.insert(s.metric.clone());
+            t.metrics.insert(&s.metric);
             t.rows
                 .entry(RowKey {
                     proof: s.proof(),
                     details,
                 })
                 .or_default()
-                .insert(s.metric.clone(), s.value);
+                .insert(&s.metric, s.value);
         }
     }
     out

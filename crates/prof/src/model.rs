@@ -5,7 +5,7 @@
 //! values is a contradiction and an error; recorded twice with one value it is kept once.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,8 @@ pub struct Sample {
     pub metric: String,
     pub labels: Labels,
     pub value: f64,
+    /// Which proof the sample belongs to, derived from its labels once.
+    proof: ProofId,
 }
 
 impl Sample {
@@ -30,15 +32,25 @@ impl Sample {
         self.labels.get(key).map(String::as_str)
     }
 
-    /// Which proof this sample belongs to.
-    pub fn proof(&self) -> ProofId {
-        ProofId {
-            group: GroupKey::of(self.label(labels::GROUP)),
-            index: self
-                .label(labels::SEGMENT)
-                .or_else(|| self.label(labels::IDX))
+    pub fn new(metric: String, labels: Labels, value: f64) -> Self {
+        let label = |k: &str| labels.get(k).map(String::as_str);
+        let proof = ProofId {
+            group: GroupKey::of(label(labels::GROUP)),
+            index: label(labels::SEGMENT)
+                .or_else(|| label(labels::IDX))
                 .map(NaturalKey::new),
+        };
+        Sample {
+            metric,
+            labels,
+            value,
+            proof,
         }
+    }
+
+    /// Which proof this sample belongs to.
+    pub fn proof(&self) -> &ProofId {
+        &self.proof
     }
 
     /// Label keys beyond the scope keys (`group`, `segment`, `idx`), e.g. `[air_id, air_name]`.
@@ -69,7 +81,11 @@ pub struct Distribution {
 pub struct Run {
     /// The files the run was read from, in the order given.
     pub sources: Vec<PathBuf>,
-    samples: BTreeMap<(String, Labels), (Sample, PathBuf)>,
+    /// In the order read; `source[i]` indexes `sources` for `samples[i]`.
+    samples: Vec<Sample>,
+    source: Vec<usize>,
+    /// Where each metric and label set is in `samples`, to find repeats.
+    index: HashMap<(String, Labels), usize>,
     pub distributions: Vec<Distribution>,
 }
 
@@ -133,12 +149,13 @@ impl Run {
         raw: &str,
     ) -> Result<(), ProfError> {
         let labels = checked_labels(path, e)?;
-        let key = (e.metric.clone(), labels.clone());
-        if let Some((old, old_path)) = self.samples.get(&key) {
+        let key = (e.metric.clone(), labels);
+        if let Some(&i) = self.index.get(&key) {
+            let old = &self.samples[i];
             if old.value != value {
                 return Err(ProfError::Contradiction(Box::new(Contradiction {
-                    series: format!("{}{}", e.metric, label_text(&labels)),
-                    first_path: old_path.clone(),
+                    series: format!("{}{}", e.metric, label_text(&key.1)),
+                    first_path: self.sources[self.source[i]].clone(),
                     first_value: format!("{}", old.value),
                     second_path: path.to_path_buf(),
                     second_value: raw.to_string(),
@@ -146,30 +163,22 @@ impl Run {
             }
             return Ok(());
         }
-        self.samples.insert(
-            key,
-            (
-                Sample {
-                    metric: e.metric.clone(),
-                    labels,
-                    value,
-                },
-                path.to_path_buf(),
-            ),
-        );
+        self.index.insert(key.clone(), self.samples.len());
+        self.samples.push(Sample::new(key.0, key.1, value));
+        // add_snapshot pushed this file onto `sources` before inserting its entries.
+        self.source.push(self.sources.len() - 1);
         Ok(())
     }
 
-    /// Every sample, sorted by metric name then labels.
+    /// Every sample, in the order read (each metric and label set once).
     pub fn samples(&self) -> impl Iterator<Item = &Sample> + '_ {
-        self.samples.values().map(|(s, _)| s)
+        self.samples.iter()
     }
 
     /// The sample with exactly this metric and label set.
     pub fn get(&self, metric: &str, labels: &Labels) -> Option<&Sample> {
-        self.samples
-            .get(&(metric.to_string(), labels.clone()))
-            .map(|(s, _)| s)
+        let i = self.index.get(&(metric.to_string(), labels.clone()))?;
+        self.samples.get(*i)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -278,27 +287,33 @@ impl fmt::Display for GroupKey {
 }
 
 /// A label value that sorts numbers numerically (`2` before `10`) and text after them.
+/// The number is parsed once: keys are compared many times in maps.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct NaturalKey(pub String);
+pub struct NaturalKey {
+    number: Option<u64>,
+    text: String,
+}
 
 impl NaturalKey {
     pub fn new(s: &str) -> Self {
-        NaturalKey(s.to_string())
+        NaturalKey {
+            number: s.parse().ok(),
+            text: s.to_string(),
+        }
     }
-    fn rank(&self) -> (Option<u64>, &str) {
-        // `None` sorts before `Some`, so map numbers to `Some(n)` and text to `None` after.
-        (self.0.parse::<u64>().ok(), &self.0)
+
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 }
 
 impl Ord for NaturalKey {
     fn cmp(&self, other: &Self) -> Ordering {
-        let (a, b) = (self.rank(), other.rank());
-        match (a.0, b.0) {
-            (Some(x), Some(y)) => x.cmp(&y).then(a.1.cmp(b.1)),
+        match (self.number, other.number) {
+            (Some(x), Some(y)) => x.cmp(&y).then_with(|| self.text.cmp(&other.text)),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
-            (None, None) => a.1.cmp(b.1),
+            (None, None) => self.text.cmp(&other.text),
         }
     }
 }
@@ -311,7 +326,7 @@ impl PartialOrd for NaturalKey {
 
 impl fmt::Display for NaturalKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
