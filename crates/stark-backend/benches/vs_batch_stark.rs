@@ -12,7 +12,9 @@ use p3_batch_stark::{prove_batch, verify_batch, ProverData, StarkInstance};
 use p3_matrix::dense::RowMajorMatrix;
 use starkscope_stark_backend::codec::proof_to_bytes_with_preset;
 use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
-use starkscope_stark_backend::{keygen, prove, verify, AirInput, FriPreset, InteractionBuilder, StarkAir, StarkConfig, Val};
+use starkscope_stark_backend::{
+    keygen, prove, verify, AirInput, FriPreset, InteractionBuilder, StarkAir, StarkConfig, Val,
+};
 
 /// The AIR set as one type, which p3-batch-stark requires.
 #[derive(Clone, Copy)]
@@ -78,7 +80,12 @@ fn ms(d: Duration) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let samples: usize = arg("--samples").and_then(|s| s.parse().ok()).unwrap_or(7);
     let heights: Vec<usize> = arg("--heights")
         .map(|s| s.split(',').filter_map(|h| h.parse().ok()).collect())
@@ -99,23 +106,39 @@ fn main() {
         let tt = RangeTableAir::trace(&counts);
 
         // Ours.
-        let airs: Vec<Arc<dyn StarkAir>> = vec![Arc::new(FibonacciAir), Arc::new(send), Arc::new(RangeTableAir)];
+        let airs: Vec<Arc<dyn StarkAir>> = vec![
+            Arc::new(FibonacciAir),
+            Arc::new(send),
+            Arc::new(RangeTableAir),
+        ];
         let pk = keygen(&cfg, airs).expect("keygen");
-        let inputs = vec![AirInput::new(ft.clone(), fpv.clone()), AirInput::new(st.clone(), vec![]), AirInput::new(tt.clone(), vec![])];
+        let inputs = vec![
+            AirInput::new(ft.clone(), fpv.clone()),
+            AirInput::new(st.clone(), vec![]),
+            AirInput::new(tt.clone(), vec![]),
+        ];
 
         // Theirs.
-        let bench_airs = [BenchAir::Fib(FibonacciAir), BenchAir::Send(send), BenchAir::Table(RangeTableAir)];
+        let bench_airs = [
+            BenchAir::Fib(FibonacciAir),
+            BenchAir::Send(send),
+            BenchAir::Table(RangeTableAir),
+        ];
         let traces = [&ft, &st, &tt];
         let pvs = vec![fpv.clone(), vec![], vec![]];
         let instances = StarkInstance::new_multiple(&bench_airs, &traces, &pvs);
-        let prover_data = ProverData::from_instances(&p3cfg, &instances).expect("batch-stark prover data");
+        let prover_data =
+            ProverData::from_instances(&p3cfg, &instances).expect("batch-stark prover data");
 
         // Both verify (untimed), then alternate timed runs.
         let ours = prove(&cfg, &pk, inputs.clone()).expect("prove");
         verify(&cfg, &pk.vk, &ours).expect("our proof verifies");
-        let size = proof_to_bytes_with_preset(&ours, cfg.preset()).map(|b| b.len()).unwrap_or(0);
+        let size = proof_to_bytes_with_preset(&ours, cfg.preset())
+            .map(|b| b.len())
+            .unwrap_or(0);
         let theirs = prove_batch(&p3cfg, &instances, &prover_data).expect("prove_batch");
-        verify_batch(&p3cfg, &bench_airs, &theirs, &pvs, &prover_data.common).expect("their proof verifies");
+        verify_batch(&p3cfg, &bench_airs, &theirs, &pvs, &prover_data.common)
+            .expect("their proof verifies");
 
         let (mut t_ours, mut t_theirs) = (Vec::new(), Vec::new());
         for _ in 0..samples {
@@ -129,8 +152,15 @@ fn main() {
             t_theirs.push(t.elapsed());
             drop(p);
         }
-        let (lo, lt) = (ms(*t_ours.iter().min().unwrap()), ms(*t_theirs.iter().min().unwrap()));
+        let (lo, lt) = (
+            ms(*t_ours.iter().min().unwrap()),
+            ms(*t_theirs.iter().min().unwrap()),
+        );
         let (mo, mt) = (ms(median(t_ours)), ms(median(t_theirs)));
-        println!("| {h} | {mo:.1} | {mt:.1} | {:.3} | {lo:.1} | {lt:.1} | {:.3} | {size} |", mo / mt, lo / lt);
+        println!(
+            "| {h} | {mo:.1} | {mt:.1} | {:.3} | {lo:.1} | {lt:.1} | {:.3} | {size} |",
+            mo / mt,
+            lo / lt
+        );
     }
 }

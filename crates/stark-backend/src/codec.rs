@@ -29,9 +29,17 @@ pub enum CodecError {
     #[error("{what}: unknown FRI preset id {id}")]
     Preset { what: &'static str, id: u8 },
     #[error("{what}: written for FRI preset {found}, expected {expected}")]
-    PresetMismatch { what: &'static str, found: FriPreset, expected: FriPreset },
+    PresetMismatch {
+        what: &'static str,
+        found: FriPreset,
+        expected: FriPreset,
+    },
     #[error("{what}: body is corrupt or truncated at byte offset >= {offset}: {source}")]
-    Body { what: &'static str, offset: usize, source: postcard::Error },
+    Body {
+        what: &'static str,
+        offset: usize,
+        source: postcard::Error,
+    },
     #[error("{what}: {extra} trailing bytes after the body")]
     Trailing { what: &'static str, extra: usize },
     #[error("verifying key does not match the AIRs given: {0}")]
@@ -40,7 +48,11 @@ pub enum CodecError {
     Encode(postcard::Error),
 }
 
-fn write<T: Serialize>(magic: [u8; 8], preset: FriPreset, value: &T) -> Result<Vec<u8>, CodecError> {
+fn write<T: Serialize>(
+    magic: [u8; 8],
+    preset: FriPreset,
+    value: &T,
+) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(1 << 16);
     out.extend_from_slice(&magic);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -48,9 +60,16 @@ fn write<T: Serialize>(magic: [u8; 8], preset: FriPreset, value: &T) -> Result<V
     postcard::to_extend(value, out).map_err(CodecError::Encode)
 }
 
-fn read<T: DeserializeOwned>(what: &'static str, magic: [u8; 8], bytes: &[u8]) -> Result<(FriPreset, T), CodecError> {
+fn read<T: DeserializeOwned>(
+    what: &'static str,
+    magic: [u8; 8],
+    bytes: &[u8],
+) -> Result<(FriPreset, T), CodecError> {
     if bytes.len() < HEADER_LEN {
-        return Err(CodecError::TooShort { what, len: bytes.len() });
+        return Err(CodecError::TooShort {
+            what,
+            len: bytes.len(),
+        });
     }
     let mut found = [0u8; 8];
     found.copy_from_slice(&bytes[..8]);
@@ -59,14 +78,27 @@ fn read<T: DeserializeOwned>(what: &'static str, magic: [u8; 8], bytes: &[u8]) -
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
     if version != FORMAT_VERSION {
-        return Err(CodecError::Version { what, found: version });
+        return Err(CodecError::Version {
+            what,
+            found: version,
+        });
     }
-    let preset = FriPreset::from_id(bytes[10]).ok_or(CodecError::Preset { what, id: bytes[10] })?;
+    let preset = FriPreset::from_id(bytes[10]).ok_or(CodecError::Preset {
+        what,
+        id: bytes[10],
+    })?;
     let body = &bytes[HEADER_LEN..];
-    let (value, rest) = postcard::take_from_bytes::<T>(body)
-        .map_err(|source| CodecError::Body { what, offset: HEADER_LEN, source })?;
+    let (value, rest) =
+        postcard::take_from_bytes::<T>(body).map_err(|source| CodecError::Body {
+            what,
+            offset: HEADER_LEN,
+            source,
+        })?;
     if !rest.is_empty() {
-        return Err(CodecError::Trailing { what, extra: rest.len() });
+        return Err(CodecError::Trailing {
+            what,
+            extra: rest.len(),
+        });
     }
     Ok((preset, value))
 }
@@ -80,7 +112,11 @@ pub fn proof_to_bytes_with_preset(proof: &Proof, preset: FriPreset) -> Result<Ve
 pub fn proof_from_bytes(bytes: &[u8], expected: FriPreset) -> Result<Proof, CodecError> {
     let (preset, proof) = read::<Proof>("proof", PROOF_MAGIC, bytes)?;
     if preset != expected {
-        return Err(CodecError::PresetMismatch { what: "proof", found: preset, expected });
+        return Err(CodecError::PresetMismatch {
+            what: "proof",
+            found: preset,
+            expected,
+        });
     }
     Ok(proof)
 }
@@ -92,7 +128,10 @@ pub fn proof_preset(bytes: &[u8]) -> Result<FriPreset, CodecError> {
 
 fn read_header(what: &'static str, magic: [u8; 8], bytes: &[u8]) -> Result<FriPreset, CodecError> {
     if bytes.len() < HEADER_LEN {
-        return Err(CodecError::TooShort { what, len: bytes.len() });
+        return Err(CodecError::TooShort {
+            what,
+            len: bytes.len(),
+        });
     }
     if bytes[..8] != magic {
         let mut found = [0u8; 8];
@@ -101,9 +140,15 @@ fn read_header(what: &'static str, magic: [u8; 8], bytes: &[u8]) -> Result<FriPr
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
     if version != FORMAT_VERSION {
-        return Err(CodecError::Version { what, found: version });
+        return Err(CodecError::Version {
+            what,
+            found: version,
+        });
     }
-    FriPreset::from_id(bytes[10]).ok_or(CodecError::Preset { what, id: bytes[10] })
+    FriPreset::from_id(bytes[10]).ok_or(CodecError::Preset {
+        what,
+        id: bytes[10],
+    })
 }
 
 impl VerifyingKey {
@@ -117,7 +162,11 @@ impl VerifyingKey {
     pub fn from_bytes(bytes: &[u8], airs: Vec<Arc<dyn StarkAir>>) -> Result<Self, CodecError> {
         let (preset, mut data) = read::<VerifyingKeyData>("verifying key", VK_MAGIC, bytes)?;
         if preset != data.preset {
-            return Err(CodecError::PresetMismatch { what: "verifying key", found: data.preset, expected: preset });
+            return Err(CodecError::PresetMismatch {
+                what: "verifying key",
+                found: data.preset,
+                expected: preset,
+            });
         }
         let fresh = check_vk_matches_airs(&data, &airs).map_err(CodecError::KeyMismatch)?;
         // The constraint system the verifier evaluates is the AIRs', never the bytes'.

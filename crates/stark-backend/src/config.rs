@@ -200,9 +200,17 @@ pub struct StarkConfig {
 impl StarkConfig {
     pub fn new(preset: FriPreset) -> Self {
         let perm = default_babybear_poseidon2_16();
-        let val_mmcs = ValMmcs::new(LeafHash::new(perm.clone()), NodeCompress::new(perm.clone()), 0);
+        let val_mmcs = ValMmcs::new(
+            LeafHash::new(perm.clone()),
+            NodeCompress::new(perm.clone()),
+            0,
+        );
         let challenge_mmcs = ChallengeMmcs::new(val_mmcs.clone());
-        let pcs = Pcs::new(Dft::default(), val_mmcs, preset.fri_parameters(challenge_mmcs));
+        let pcs = Pcs::new(
+            Dft::default(),
+            val_mmcs,
+            preset.fri_parameters(challenge_mmcs),
+        );
         Self { preset, perm, pcs }
     }
 
@@ -232,7 +240,9 @@ impl StarkConfig {
 
 impl fmt::Debug for StarkConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StarkConfig").field("preset", &self.preset).finish()
+        f.debug_struct("StarkConfig")
+            .field("preset", &self.preset)
+            .finish()
     }
 }
 
@@ -264,7 +274,11 @@ mod print_security {
     #[test]
     fn print_p3_ldt_bits() {
         for p in super::FriPreset::ALL {
-            eprintln!("{p}: ethSTARK {} p3-ldt {}", p.conjectured_security_bits(), p.p3_conjectured_ldt_bits());
+            eprintln!(
+                "{p}: ethSTARK {} p3-ldt {}",
+                p.conjectured_security_bits(),
+                p.p3_conjectured_ldt_bits()
+            );
         }
     }
 }

@@ -55,7 +55,11 @@ impl fmt::Display for DebugReport {
             writeln!(f, "shape: {e}")?;
         }
         if let Some(c) = &self.first_failure {
-            writeln!(f, "AIR {} ({}): constraint #{} fails on row {}", c.air_id, c.air_name, c.constraint, c.row)?;
+            writeln!(
+                f,
+                "AIR {} ({}): constraint #{} fails on row {}",
+                c.air_id, c.air_name, c.constraint, c.row
+            )?;
         }
         for u in self.unbalanced.iter().take(20) {
             writeln!(
@@ -65,7 +69,11 @@ impl fmt::Display for DebugReport {
             )?;
         }
         if self.unbalanced.len() > 20 {
-            writeln!(f, "... and {} more unbalanced tuples", self.unbalanced.len() - 20)?;
+            writeln!(
+                f,
+                "... and {} more unbalanced tuples",
+                self.unbalanced.len() - 20
+            )?;
         }
         Ok(())
     }
@@ -76,7 +84,11 @@ pub fn check_traces(pk: &ProvingKey, inputs: &[AirInput]) -> DebugReport {
     let mut report = DebugReport::default();
     let vk = &pk.vk;
     if inputs.len() != vk.num_airs() {
-        report.shape_errors.push(format!("{} inputs for {} AIRs", inputs.len(), vk.num_airs()));
+        report.shape_errors.push(format!(
+            "{} inputs for {} AIRs",
+            inputs.len(),
+            vk.num_airs()
+        ));
         return report;
     }
     type Key = (String, Vec<u32>);
@@ -86,14 +98,21 @@ pub fn check_traces(pk: &ProvingKey, inputs: &[AirInput]) -> DebugReport {
         let air = vk.airs()[air_id].as_ref();
         let trace = &input.trace;
         if trace.width() != info.main_width || input.public_values.len() != info.num_public_values {
-            report.shape_errors.push(format!("AIR {air_id} ({}): width or public value count differs", info.name));
+            report.shape_errors.push(format!(
+                "AIR {air_id} ({}): width or public value count differs",
+                info.name
+            ));
             continue;
         }
         let h = trace.height();
         let prep = pk.preprocessed_traces[air_id].as_ref();
         if let Some(p) = prep {
             if p.height() != h {
-                report.shape_errors.push(format!("AIR {air_id} ({}): height {h} != preprocessed {}", info.name, p.height()));
+                report.shape_errors.push(format!(
+                    "AIR {air_id} ({}): height {h} != preprocessed {}",
+                    info.name,
+                    p.height()
+                ));
                 continue;
             }
         }
@@ -104,7 +123,10 @@ pub fn check_traces(pk: &ProvingKey, inputs: &[AirInput]) -> DebugReport {
             let main_cur = &trace.values[row * w..(row + 1) * w];
             let main_next = &trace.values[next * w..(next + 1) * w];
             let (prep_cur, prep_next): (&[Val], &[Val]) = match prep {
-                Some(p) => (&p.values[row * pw..(row + 1) * pw], &p.values[next * pw..(next + 1) * pw]),
+                Some(p) => (
+                    &p.values[row * pw..(row + 1) * pw],
+                    &p.values[next * pw..(next + 1) * pw],
+                ),
                 None => (&[], &[]),
             };
             let mut folder = DebugFolder {
@@ -120,17 +142,27 @@ pub fn check_traces(pk: &ProvingKey, inputs: &[AirInput]) -> DebugReport {
             Air::eval(air, &mut folder);
             if report.first_failure.is_none() {
                 if let Some(&c) = folder.failed.first() {
-                    report.first_failure =
-                        Some(FailedConstraint { air_id, air_name: info.name.clone(), row, constraint: c });
+                    report.first_failure = Some(FailedConstraint {
+                        air_id,
+                        air_name: info.name.clone(),
+                        row,
+                        constraint: c,
+                    });
                 }
             }
             for it in folder.interactions {
                 if it.count == Val::ZERO {
                     continue;
                 }
-                let bus = if it.bus == "<local>" { format!("<local:{}>", info.name) } else { it.bus };
+                let bus = if it.bus == "<local>" {
+                    format!("<local:{}>", info.name)
+                } else {
+                    it.bus
+                };
                 let tuple = it.fields.iter().map(|v| v.as_canonical_u32()).collect();
-                let entry = balance.entry((bus, tuple)).or_insert((Val::ZERO, (info.name.clone(), row)));
+                let entry = balance
+                    .entry((bus, tuple))
+                    .or_insert((Val::ZERO, (info.name.clone(), row)));
                 entry.0 += it.count;
             }
         }
@@ -138,7 +170,12 @@ pub fn check_traces(pk: &ProvingKey, inputs: &[AirInput]) -> DebugReport {
     report.unbalanced = balance
         .into_iter()
         .filter(|(_, (net, _))| *net != Val::ZERO)
-        .map(|((bus, tuple), (net, first_seen))| UnbalancedTuple { bus, tuple, net: net.as_canonical_u32(), first_seen })
+        .map(|((bus, tuple), (net, first_seen))| UnbalancedTuple {
+            bus,
+            tuple,
+            net: net.as_canonical_u32(),
+            first_seen,
+        })
         .collect();
     report
 }

@@ -31,7 +31,8 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for FibonacciAir {
         let (a, b) = (main.current_slice()[0], main.current_slice()[1]);
         let (a_next, b_next) = (main.next_slice()[0], main.next_slice()[1]);
         let pv = builder.public_values();
-        let (a0, b0, last): (AB::Expr, AB::Expr, AB::Expr) = (pv[0].into(), pv[1].into(), pv[2].into());
+        let (a0, b0, last): (AB::Expr, AB::Expr, AB::Expr) =
+            (pv[0].into(), pv[1].into(), pv[2].into());
         builder.when_first_row().assert_eq(a, a0);
         builder.when_first_row().assert_eq(b, b0);
         builder.when_transition().assert_eq(a_next, b);
@@ -56,7 +57,10 @@ impl FibonacciAir {
             (a, b) = (b, a + b);
         }
         let last = values[2 * height - 1];
-        (RowMajorMatrix::new(values, 2), vec![Val::from_u32(a0), Val::from_u32(b0), last])
+        (
+            RowMajorMatrix::new(values, 2),
+            vec![Val::from_u32(a0), Val::from_u32(b0), last],
+        )
     }
 }
 
@@ -133,7 +137,10 @@ impl BaseAir<Val> for RangeTableAir {
         1
     }
     fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
-        Some(RowMajorMatrix::new((0..256u32).map(Val::from_u32).collect(), 1))
+        Some(RowMajorMatrix::new(
+            (0..256u32).map(Val::from_u32).collect(),
+            1,
+        ))
     }
     fn preprocessed_width(&self) -> usize {
         1
@@ -149,7 +156,9 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for RangeTableAir {
         // The preprocessed column counts up by one per row (checked, so the table is
         // what its commitment says even to a reader of the constraints alone).
         let v_next = builder.preprocessed().next_slice()[0];
-        builder.when_transition().assert_eq(v_next, v + AB::Expr::ONE);
+        builder
+            .when_transition()
+            .assert_eq(v_next, v + AB::Expr::ONE);
         let mult = builder.main().current_slice()[0];
         builder.push_interaction(RANGE_BUS, [v], Count::provided(-mult.into()));
     }

@@ -238,7 +238,11 @@ impl InteractionBuilder for DebugFolder<'_> {
         // A local lookup balances on its own: record it on a bus no other AIR can name.
         for (fields, count) in tuples {
             let (count, _) = count.into_parts();
-            self.interactions.push(RowInteraction { bus: "<local>".to_string(), fields, count });
+            self.interactions.push(RowInteraction {
+                bus: "<local>".to_string(),
+                fields,
+                count,
+            });
         }
     }
 }

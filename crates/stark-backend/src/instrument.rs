@@ -8,7 +8,10 @@ use crate::keygen::{AirInfo, ProvingKey};
 use crate::proof::Proof;
 
 pub(crate) fn keygen_air(air_id: usize, info: &AirInfo) {
-    let l = [(labels::AIR_NAME, info.name.clone()), (labels::AIR_ID, air_id.to_string())];
+    let l = [
+        (labels::AIR_NAME, info.name.clone()),
+        (labels::AIR_ID, air_id.to_string()),
+    ];
     counter!(names::CONSTRAINT_DEG, &l).absolute(info.constraint_degree as u64);
     counter!(names::CONSTRAINTS, &l).absolute(info.num_constraints as u64);
     counter!(names::INTERACTIONS, &l).absolute(info.num_interactions as u64);
@@ -23,7 +26,10 @@ pub(crate) fn prover_airs(pk: &ProvingKey, log_heights: &[u8]) {
         let perm = info.permutation_width_base() as u64;
         let cells = rows * (prep + main + perm);
         total += cells;
-        let l = [(labels::AIR_NAME, info.name.clone()), (labels::AIR_ID, air_id.to_string())];
+        let l = [
+            (labels::AIR_NAME, info.name.clone()),
+            (labels::AIR_ID, air_id.to_string()),
+        ];
         counter!(names::ROWS, &l).absolute(rows);
         counter!(names::CELLS, &l).absolute(cells);
         counter!(names::PREP_COLS, &l).absolute(prep);
@@ -35,6 +41,7 @@ pub(crate) fn prover_airs(pk: &ProvingKey, log_heights: &[u8]) {
 
 pub(crate) fn proof(pk: &ProvingKey, proof: &Proof) {
     // Serializing costs a few hundred microseconds; it runs after the timed span closed.
-    let size = crate::codec::proof_to_bytes_with_preset(proof, pk.vk.data.preset).map_or(0, |b| b.len() as u64);
+    let size = crate::codec::proof_to_bytes_with_preset(proof, pk.vk.data.preset)
+        .map_or(0, |b| b.len() as u64);
     counter!(names::PROOF_SIZE_BYTES).absolute(size);
 }

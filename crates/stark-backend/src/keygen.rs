@@ -143,11 +143,27 @@ pub enum KeygenError {
     #[error("no AIRs given")]
     NoAirs,
     #[error("AIR {air_id} ({name}): {what}")]
-    Unsupported { air_id: usize, name: String, what: String },
+    Unsupported {
+        air_id: usize,
+        name: String,
+        what: String,
+    },
     #[error("AIR {air_id} ({name}): constraint degree {degree} exceeds {max}, the most FRI preset `{preset}` can prove")]
-    DegreeTooHigh { air_id: usize, name: String, degree: usize, max: usize, preset: FriPreset },
+    DegreeTooHigh {
+        air_id: usize,
+        name: String,
+        degree: usize,
+        max: usize,
+        preset: FriPreset,
+    },
     #[error("AIR {air_id} ({name}): preprocessed trace is {got_width} wide and {height} high; declared width {width}, height must be a power of two")]
-    BadPreprocessed { air_id: usize, name: String, got_width: usize, width: usize, height: usize },
+    BadPreprocessed {
+        air_id: usize,
+        name: String,
+        got_width: usize,
+        width: usize,
+        height: usize,
+    },
     #[error("bus widths disagree: {0}")]
     Bus(#[from] p3_lookup::LookupError),
     #[error("committing preprocessed traces: {0}")]
@@ -170,12 +186,18 @@ pub(crate) fn analyse_air(
     let name = air.name();
     let air_ref = AirRef(air);
     let air = &air_ref;
-    let unsupported = |what: &str| KeygenError::Unsupported { air_id, name: name.clone(), what: what.to_string() };
+    let unsupported = |what: &str| KeygenError::Unsupported {
+        air_id,
+        name: name.clone(),
+        what: what.to_string(),
+    };
     if air.num_periodic_columns() > 0 {
         return Err(unsupported("periodic columns are not supported"));
     }
     if !air.public_boundary_io().is_empty() {
-        return Err(unsupported("boundary public values are not supported; bind public values with constraints"));
+        return Err(unsupported(
+            "boundary public values are not supported; bind public values with constraints",
+        ));
     }
 
     // Interactions exactly as declared.
@@ -204,10 +226,20 @@ pub(crate) fn analyse_air(
                     height: m.height(),
                 });
             }
-            Some(PreprocessedInfo { width: prep_width, log_height: m.height().trailing_zeros() as usize, matrix_index: 0 })
+            Some(PreprocessedInfo {
+                width: prep_width,
+                log_height: m.height().trailing_zeros() as usize,
+                matrix_index: 0,
+            })
         }
         None if prep_width > 0 => {
-            return Err(KeygenError::BadPreprocessed { air_id, name, got_width: 0, width: prep_width, height: 0 })
+            return Err(KeygenError::BadPreprocessed {
+                air_id,
+                name,
+                got_width: 0,
+                width: prep_width,
+                height: 0,
+            })
         }
         None => None,
     };
@@ -302,7 +334,10 @@ fn number_buses(infos: &mut [AirInfo]) -> Result<(usize, usize), KeygenError> {
 
 /// Derives the verifying-key data of an AIR set without committing anything but the
 /// preprocessed traces.
-pub fn keygen(config: &StarkConfig, airs: Vec<Arc<dyn StarkAir>>) -> Result<ProvingKey, KeygenError> {
+pub fn keygen(
+    config: &StarkConfig,
+    airs: Vec<Arc<dyn StarkAir>>,
+) -> Result<ProvingKey, KeygenError> {
     let _span = info_span!("keygen_airs", num_airs = airs.len()).entered();
     if airs.is_empty() {
         return Err(KeygenError::NoAirs);
@@ -330,7 +365,9 @@ pub fn keygen(config: &StarkConfig, airs: Vec<Arc<dyn StarkAir>>) -> Result<Prov
     let (preprocessed_commitment, preprocessed_data) = if prep_inputs.is_empty() {
         (None, None)
     } else {
-        let (c, d) = <Pcs as p3_commit::Pcs<Challenge, Challenger>>::commit(config.pcs(), prep_inputs).map_err(|e| KeygenError::Pcs(format!("{e:?}")))?;
+        let (c, d) =
+            <Pcs as p3_commit::Pcs<Challenge, Challenger>>::commit(config.pcs(), prep_inputs)
+                .map_err(|e| KeygenError::Pcs(format!("{e:?}")))?;
         (Some(c), Some(d))
     };
 
@@ -361,7 +398,11 @@ pub(crate) fn check_vk_matches_airs(
     airs: &[Arc<dyn StarkAir>],
 ) -> Result<Vec<AirInfo>, String> {
     if data.airs.len() != airs.len() {
-        return Err(format!("key describes {} AIRs, {} given", data.airs.len(), airs.len()));
+        return Err(format!(
+            "key describes {} AIRs, {} given",
+            data.airs.len(),
+            airs.len()
+        ));
     }
     let mut fresh = Vec::with_capacity(airs.len());
     for (i, air) in airs.iter().enumerate() {
@@ -376,7 +417,8 @@ pub(crate) fn check_vk_matches_airs(
         let same = stored.name == fresh.name
             && stored.main_width == fresh.main_width
             && stored.preprocessed_width() == fresh.preprocessed_width()
-            && stored.preprocessed.as_ref().map(|p| p.log_height) == fresh.preprocessed.as_ref().map(|p| p.log_height)
+            && stored.preprocessed.as_ref().map(|p| p.log_height)
+                == fresh.preprocessed.as_ref().map(|p| p.log_height)
             && stored.num_public_values == fresh.num_public_values
             && stored.opens_main_next == fresh.opens_main_next
             && stored.opens_preprocessed_next == fresh.opens_preprocessed_next
@@ -387,7 +429,10 @@ pub(crate) fn check_vk_matches_airs(
             && stored.num_constraints == fresh.num_constraints
             && stored.log_quotient_chunks == fresh.log_quotient_chunks;
         if !same {
-            return Err(format!("AIR {i} ({}) does not match the key's description of it", fresh.name));
+            return Err(format!(
+                "AIR {i} ({}) does not match the key's description of it",
+                fresh.name
+            ));
         }
     }
     // Preprocessed matrix indices are assigned in AIR order.
@@ -395,7 +440,10 @@ pub(crate) fn check_vk_matches_airs(
     for a in &data.airs {
         if let Some(p) = &a.preprocessed {
             if p.matrix_index != next {
-                return Err(format!("AIR {}: preprocessed matrix index {} out of order", a.name, p.matrix_index));
+                return Err(format!(
+                    "AIR {}: preprocessed matrix index {} out of order",
+                    a.name, p.matrix_index
+                ));
             }
             next += 1;
         }

@@ -51,7 +51,10 @@ pub struct Proof {
 
 impl core::fmt::Debug for Proof {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Proof").field("airs", &self.airs).field("commitments", &self.commitments).finish_non_exhaustive()
+        f.debug_struct("Proof")
+            .field("airs", &self.airs)
+            .field("commitments", &self.commitments)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,18 +66,25 @@ impl Proof {
 
     /// Trace heights, in AIR order.
     pub fn heights(&self) -> Vec<usize> {
-        self.airs.iter().map(|a| 1usize << a.log_height.min(63)).collect()
+        self.airs
+            .iter()
+            .map(|a| 1usize << a.log_height.min(63))
+            .collect()
     }
 }
 
 impl core::fmt::Debug for crate::keygen::ProvingKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ProvingKey").field("vk", &self.vk.data).finish()
+        f.debug_struct("ProvingKey")
+            .field("vk", &self.vk.data)
+            .finish()
     }
 }
 
 impl core::fmt::Debug for crate::keygen::VerifyingKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("VerifyingKey").field("data", &self.data).finish()
+        f.debug_struct("VerifyingKey")
+            .field("data", &self.data)
+            .finish()
     }
 }

@@ -25,7 +25,10 @@ pub struct AirInput {
 
 impl AirInput {
     pub fn new(trace: RowMajorMatrix<Val>, public_values: Vec<Val>) -> Self {
-        Self { trace, public_values }
+        Self {
+            trace,
+            public_values,
+        }
     }
 }
 
@@ -33,17 +36,39 @@ impl AirInput {
 #[derive(Debug, thiserror::Error)]
 pub enum ProveError {
     #[error("the FRI preset of the key ({key}) differs from the config's ({config})")]
-    PresetMismatch { key: crate::FriPreset, config: crate::FriPreset },
+    PresetMismatch {
+        key: crate::FriPreset,
+        config: crate::FriPreset,
+    },
     #[error("{got} AIR inputs given, the key has {expected} AIRs")]
     AirCount { expected: usize, got: usize },
     #[error("AIR {air_id} ({name}): trace is {got} columns wide, expected {expected}")]
-    Width { air_id: usize, name: String, expected: usize, got: usize },
+    Width {
+        air_id: usize,
+        name: String,
+        expected: usize,
+        got: usize,
+    },
     #[error("AIR {air_id} ({name}): trace height {height} is not a power of two >= 2 and <= 2^27")]
-    Height { air_id: usize, name: String, height: usize },
+    Height {
+        air_id: usize,
+        name: String,
+        height: usize,
+    },
     #[error("AIR {air_id} ({name}): trace height {height} differs from its preprocessed height {preprocessed}")]
-    PreprocessedHeight { air_id: usize, name: String, height: usize, preprocessed: usize },
+    PreprocessedHeight {
+        air_id: usize,
+        name: String,
+        height: usize,
+        preprocessed: usize,
+    },
     #[error("AIR {air_id} ({name}): {got} public values given, expected {expected}")]
-    PublicValues { air_id: usize, name: String, expected: usize, got: usize },
+    PublicValues {
+        air_id: usize,
+        name: String,
+        expected: usize,
+        got: usize,
+    },
     #[error("LogUp multiplicities could wrap the field at these heights: {0}")]
     Multiplicity(p3_lookup::LookupError),
     #[error("PCS failed during {phase}: {detail}")]
@@ -53,27 +78,51 @@ pub enum ProveError {
 /// Largest trace the prover accepts (BabyBear's two-adicity leaves room for blowup 4).
 pub const MAX_LOG_HEIGHT: usize = 25;
 
-fn validate(config: &StarkConfig, pk: &ProvingKey, inputs: &[AirInput]) -> Result<Vec<u8>, ProveError> {
+fn validate(
+    config: &StarkConfig,
+    pk: &ProvingKey,
+    inputs: &[AirInput],
+) -> Result<Vec<u8>, ProveError> {
     let vk = &pk.vk.data;
     if vk.preset != config.preset() {
-        return Err(ProveError::PresetMismatch { key: vk.preset, config: config.preset() });
+        return Err(ProveError::PresetMismatch {
+            key: vk.preset,
+            config: config.preset(),
+        });
     }
     if inputs.len() != vk.airs.len() {
-        return Err(ProveError::AirCount { expected: vk.airs.len(), got: inputs.len() });
+        return Err(ProveError::AirCount {
+            expected: vk.airs.len(),
+            got: inputs.len(),
+        });
     }
     let mut log_heights = Vec::with_capacity(inputs.len());
     for (air_id, (info, input)) in vk.airs.iter().zip(inputs).enumerate() {
         let name = || info.name.clone();
         if input.trace.width() != info.main_width {
-            return Err(ProveError::Width { air_id, name: name(), expected: info.main_width, got: input.trace.width() });
+            return Err(ProveError::Width {
+                air_id,
+                name: name(),
+                expected: info.main_width,
+                got: input.trace.width(),
+            });
         }
         let h = input.trace.height();
-        if !h.is_power_of_two() || h < 2 || h > 1 << MAX_LOG_HEIGHT {
-            return Err(ProveError::Height { air_id, name: name(), height: h });
+        if !h.is_power_of_two() || !(2..=1 << MAX_LOG_HEIGHT).contains(&h) {
+            return Err(ProveError::Height {
+                air_id,
+                name: name(),
+                height: h,
+            });
         }
         if let Some(p) = &info.preprocessed {
             if 1usize << p.log_height != h {
-                return Err(ProveError::PreprocessedHeight { air_id, name: name(), height: h, preprocessed: 1 << p.log_height });
+                return Err(ProveError::PreprocessedHeight {
+                    air_id,
+                    name: name(),
+                    height: h,
+                    preprocessed: 1 << p.log_height,
+                });
             }
         }
         if input.public_values.len() != info.num_public_values {
@@ -93,21 +142,33 @@ fn validate(config: &StarkConfig, pk: &ProvingKey, inputs: &[AirInput]) -> Resul
 }
 
 fn pcs_err(phase: &'static str) -> impl Fn(p3_fri::FriProverError) -> ProveError {
-    move |e| ProveError::Pcs { phase, detail: format!("{e:?}") }
+    move |e| ProveError::Pcs {
+        phase,
+        detail: format!("{e:?}"),
+    }
 }
 
 /// Proves that every AIR of `pk` holds on its trace and that the buses balance.
 ///
 /// Inputs are in key order, one per AIR. Trace generation is the caller's; everything
 /// after it runs inside the `stark_prove_excluding_trace` span.
-pub fn prove(config: &StarkConfig, pk: &ProvingKey, inputs: Vec<AirInput>) -> Result<Proof, ProveError> {
-    let proof = info_span!("stark_prove_excluding_trace").in_scope(|| prove_inner(config, pk, inputs))?;
+pub fn prove(
+    config: &StarkConfig,
+    pk: &ProvingKey,
+    inputs: Vec<AirInput>,
+) -> Result<Proof, ProveError> {
+    let proof =
+        info_span!("stark_prove_excluding_trace").in_scope(|| prove_inner(config, pk, inputs))?;
     #[cfg(feature = "bench-metrics")]
     crate::instrument::proof(pk, &proof);
     Ok(proof)
 }
 
-fn prove_inner(config: &StarkConfig, pk: &ProvingKey, inputs: Vec<AirInput>) -> Result<Proof, ProveError> {
+fn prove_inner(
+    config: &StarkConfig,
+    pk: &ProvingKey,
+    inputs: Vec<AirInput>,
+) -> Result<Proof, ProveError> {
     let log_heights = validate(config, pk, &inputs)?;
     let vk = &pk.vk.data;
     let pcs = config.pcs();
@@ -116,16 +177,22 @@ fn prove_inner(config: &StarkConfig, pk: &ProvingKey, inputs: Vec<AirInput>) -> 
     #[cfg(feature = "bench-metrics")]
     crate::instrument::prover_airs(pk, &log_heights);
 
-    let trace_domains: Vec<Domain> =
-        inputs.iter().map(|i| config.domain(i.trace.height())).collect();
+    let trace_domains: Vec<Domain> = inputs
+        .iter()
+        .map(|i| config.domain(i.trace.height()))
+        .collect();
 
     let mut ch = config.challenger();
     transcript::observe_key(&mut ch, vk);
 
     // Phase 1: LDE + Merkle commitment of every main trace, in one tree batch.
     let (main_commit, main_data) = info_span!(spans::MAIN_TRACE_COMMIT).in_scope(|| {
-        let evals = inputs.iter().zip(&trace_domains).map(|(i, d)| (*d, i.trace.clone()));
-        <Pcs as p3_commit::Pcs<Challenge, Challenger>>::commit(pcs, evals.collect::<Vec<_>>()).map_err(pcs_err("main trace commitment"))
+        let evals = inputs
+            .iter()
+            .zip(&trace_domains)
+            .map(|(i, d)| (*d, i.trace.clone()));
+        <Pcs as p3_commit::Pcs<Challenge, Challenger>>::commit(pcs, evals.collect::<Vec<_>>())
+            .map_err(pcs_err("main trace commitment"))
     })?;
     let public_values: Vec<&[Val]> = inputs.iter().map(|i| i.public_values.as_slice()).collect();
     transcript::observe_main(&mut ch, &log_heights, &main_commit, &public_values);
@@ -169,7 +236,9 @@ fn prove_inner(config: &StarkConfig, pk: &ProvingKey, inputs: Vec<AirInput>) -> 
         if evals.is_empty() {
             Ok(None)
         } else {
-            <Pcs as p3_commit::Pcs<Challenge, Challenger>>::commit(pcs, evals).map(Some).map_err(pcs_err("permutation commitment"))
+            <Pcs as p3_commit::Pcs<Challenge, Challenger>>::commit(pcs, evals)
+                .map(Some)
+                .map_err(pcs_err("permutation commitment"))
         }
     })?;
     let alpha = transcript::observe_permutation_and_sample_alpha(
@@ -182,7 +251,8 @@ fn prove_inner(config: &StarkConfig, pk: &ProvingKey, inputs: Vec<AirInput>) -> 
     let quotient_domains: Vec<Domain> = (0..n)
         .map(|i| {
             let info = &vk.airs[i];
-            trace_domains[i].create_disjoint_domain(trace_domains[i].size() << info.log_quotient_chunks)
+            trace_domains[i]
+                .create_disjoint_domain(trace_domains[i].size() << info.log_quotient_chunks)
         })
         .collect();
     let quotients: Vec<Vec<Challenge>> = info_span!(spans::QUOTIENT_POLY_COMPUTE).in_scope(|| {
@@ -231,49 +301,95 @@ fn prove_inner(config: &StarkConfig, pk: &ProvingKey, inputs: Vec<AirInput>) -> 
 
     // Phase 6: open everything at zeta (and the next row where read); FRI.
     let (opened, opening_proof) = info_span!(spans::PCS_OPENING).in_scope(|| {
-        let next = |i: usize| trace_domains[i].next_point(zeta).expect("two-adic domains have a next point");
+        let next = |i: usize| {
+            trace_domains[i]
+                .next_point(zeta)
+                .expect("two-adic domains have a next point")
+        };
         let mut rounds = Vec::new();
         let main_points = (0..n)
-            .map(|i| if vk.airs[i].opens_main_next { vec![zeta, next(i)] } else { vec![zeta] })
+            .map(|i| {
+                if vk.airs[i].opens_main_next {
+                    vec![zeta, next(i)]
+                } else {
+                    vec![zeta]
+                }
+            })
             .collect();
         rounds.push((&main_data, main_points));
-        let quotient_points =
-            (0..n).flat_map(|i| (0..vk.airs[i].num_quotient_chunks()).map(|_| vec![zeta])).collect();
+        let quotient_points = (0..n)
+            .flat_map(|i| (0..vk.airs[i].num_quotient_chunks()).map(|_| vec![zeta]))
+            .collect();
         rounds.push((&quotient_data, quotient_points));
         if let Some(d) = &pk.preprocessed_data {
             let pts = (0..n)
                 .filter(|&i| vk.airs[i].preprocessed.is_some())
-                .map(|i| if vk.airs[i].opens_preprocessed_next { vec![zeta, next(i)] } else { vec![zeta] })
+                .map(|i| {
+                    if vk.airs[i].opens_preprocessed_next {
+                        vec![zeta, next(i)]
+                    } else {
+                        vec![zeta]
+                    }
+                })
                 .collect();
             rounds.push((d, pts));
         }
         if let Some((_, d)) = &perm_commit {
-            let pts = (0..n).filter(|&i| perm_index[i].is_some()).map(|i| vec![zeta, next(i)]).collect();
+            let pts = (0..n)
+                .filter(|&i| perm_index[i].is_some())
+                .map(|i| vec![zeta, next(i)])
+                .collect();
             rounds.push((d, pts));
         }
-        <Pcs as p3_commit::Pcs<Challenge, Challenger>>::open(pcs, rounds.into_iter().map(Into::into).collect(), &mut ch).map_err(pcs_err("opening"))
+        <Pcs as p3_commit::Pcs<Challenge, Challenger>>::open(
+            pcs,
+            rounds.into_iter().map(Into::into).collect(),
+            &mut ch,
+        )
+        .map_err(pcs_err("opening"))
     })?;
 
     // Sort the opened values back into per-AIR openings.
     let mut rounds = opened.into_iter();
     let main_round = rounds.next().unwrap_or_default();
     let quotient_round = rounds.next().unwrap_or_default();
-    let prep_round = if pk.preprocessed_data.is_some() { rounds.next().unwrap_or_default() } else { Vec::new() };
-    let perm_round = if perm_commit.is_some() { rounds.next().unwrap_or_default() } else { Vec::new() };
+    let prep_round = if pk.preprocessed_data.is_some() {
+        rounds.next().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let perm_round = if perm_commit.is_some() {
+        rounds.next().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let mut quotient_iter = quotient_round.into_iter();
     let mut prep_iter = prep_round.into_iter();
     let mut perm_iter = perm_round.into_iter();
     let mut airs = Vec::with_capacity(n);
     for (i, (mut main_pts, input)) in main_round.into_iter().zip(inputs).enumerate() {
         let info = &vk.airs[i];
-        let main_next = if info.opens_main_next { main_pts.pop().unwrap_or_default() } else { Vec::new() };
+        let main_next = if info.opens_main_next {
+            main_pts.pop().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let main_local = main_pts.pop().unwrap_or_default();
         let quotient_chunks = (0..info.num_quotient_chunks())
-            .map(|_| quotient_iter.next().and_then(|mut p| p.pop()).unwrap_or_default())
+            .map(|_| {
+                quotient_iter
+                    .next()
+                    .and_then(|mut p| p.pop())
+                    .unwrap_or_default()
+            })
             .collect();
         let (preprocessed_local, preprocessed_next) = if info.preprocessed.is_some() {
             let mut p = prep_iter.next().unwrap_or_default();
-            let next = if info.opens_preprocessed_next { p.pop().unwrap_or_default() } else { Vec::new() };
+            let next = if info.opens_preprocessed_next {
+                p.pop().unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             (p.pop().unwrap_or_default(), next)
         } else {
             (Vec::new(), Vec::new())

@@ -34,7 +34,9 @@ pub(crate) struct QuotientInputs<'a, M: Matrix<Val>> {
 }
 
 /// Returns the quotient's values on the quotient domain.
-pub(crate) fn quotient_values<M: Matrix<Val> + Sync>(inp: &QuotientInputs<'_, M>) -> Vec<Challenge> {
+pub(crate) fn quotient_values<M: Matrix<Val> + Sync>(
+    inp: &QuotientInputs<'_, M>,
+) -> Vec<Challenge> {
     let n = inp.quotient_domain.size();
     let width = PackedVal::WIDTH;
     let mut sels = inp.trace_domain.selectors_on_coset(inp.quotient_domain);
@@ -43,7 +45,12 @@ pub(crate) fn quotient_values<M: Matrix<Val> + Sync>(inp: &QuotientInputs<'_, M>
 
     // Short domains (smaller than one packed vector) wrap around, like the trace does.
     let padded = n.next_multiple_of(width);
-    for v in [&mut sels.is_first_row, &mut sels.is_last_row, &mut sels.is_transition, &mut sels.inv_vanishing] {
+    for v in [
+        &mut sels.is_first_row,
+        &mut sels.is_last_row,
+        &mut sels.is_transition,
+        &mut sels.inv_vanishing,
+    ] {
         for i in n..padded {
             let x = v[i % n];
             v.push(x);
@@ -51,7 +58,8 @@ pub(crate) fn quotient_values<M: Matrix<Val> + Sync>(inp: &QuotientInputs<'_, M>
     }
 
     let (base_powers, ext_powers) = inp.layout.decompose_alpha::<Val, Challenge>(inp.alpha);
-    let challenges: Vec<PackedChallenge> = inp.lookup_challenges.iter().map(|&c| c.into()).collect();
+    let challenges: Vec<PackedChallenge> =
+        inp.lookup_challenges.iter().map(|&c| c.into()).collect();
     let sums: Vec<PackedChallenge> = inp.cumulative_sum.iter().map(|&c| c.into()).collect();
     let gadget = LogUpGadget::new();
     let air = AirRef(inp.air);
@@ -69,7 +77,10 @@ pub(crate) fn quotient_values<M: Matrix<Val> + Sync>(inp: &QuotientInputs<'_, M>
 
             main_buf.clear();
             main_buf.extend(inp.main.vertically_packed_row::<PackedVal>(start));
-            main_buf.extend(inp.main.vertically_packed_row::<PackedVal>(start + next_step));
+            main_buf.extend(
+                inp.main
+                    .vertically_packed_row::<PackedVal>(start + next_step),
+            );
             prep_buf.clear();
             if let Some(p) = inp.preprocessed {
                 prep_buf.extend(p.vertically_packed_row::<PackedVal>(start));
@@ -78,7 +89,8 @@ pub(crate) fn quotient_values<M: Matrix<Val> + Sync>(inp: &QuotientInputs<'_, M>
             perm_buf.clear();
             if let Some(p) = inp.permutation {
                 for row in [start, start + next_step] {
-                    let packed: Vec<PackedVal> = p.vertically_packed_row::<PackedVal>(row).collect();
+                    let packed: Vec<PackedVal> =
+                        p.vertically_packed_row::<PackedVal>(row).collect();
                     perm_buf.extend((0..perm_cols).map(|c| {
                         PackedChallenge::from_basis_coefficients_fn(|d| packed[4 * c + d])
                     }));

@@ -36,7 +36,12 @@ pub(crate) fn observe_key(ch: &mut Challenger, vk: &VerifyingKeyData) {
 
 /// Step 2: trace heights (the prover's choice) and the main-trace commitment, then
 /// every AIR's public values.
-pub(crate) fn observe_main(ch: &mut Challenger, log_heights: &[u8], main: &Commitment, public_values: &[&[Val]]) {
+pub(crate) fn observe_main(
+    ch: &mut Challenger,
+    log_heights: &[u8],
+    main: &Commitment,
+    public_values: &[&[Val]],
+) {
     for &h in log_heights {
         ch.observe(Val::from_u8(h));
     }
@@ -49,7 +54,10 @@ pub(crate) fn observe_main(ch: &mut Challenger, log_heights: &[u8], main: &Commi
 /// Step 3: the LogUp challenges, drawn only when some AIR has interactions: one
 /// (alpha, beta) pair; each bus b gets the offset `alpha + (b + 1) * beta^W` (W the
 /// widest tuple), so buses never alias. Returns per AIR `[offset(bus_i), beta]` per lookup.
-pub(crate) fn sample_lookup_challenges(ch: &mut Challenger, vk: &VerifyingKeyData) -> Vec<Vec<Challenge>> {
+pub(crate) fn sample_lookup_challenges(
+    ch: &mut Challenger,
+    vk: &VerifyingKeyData,
+) -> Vec<Vec<Challenge>> {
     if vk.airs.iter().all(|a| a.lookups.is_empty()) {
         return vec![Vec::new(); vk.airs.len()];
     }
@@ -58,7 +66,12 @@ pub(crate) fn sample_lookup_challenges(ch: &mut Challenger, vk: &VerifyingKeyDat
     let table = Challenges::new(alpha, beta, vk.max_tuple_width.max(1), vk.num_buses);
     vk.airs
         .iter()
-        .map(|a| a.lookup_bus_ids.iter().flat_map(|&b| [table.bus_prefix[b], beta]).collect())
+        .map(|a| {
+            a.lookup_bus_ids
+                .iter()
+                .flat_map(|&b| [table.bus_prefix[b], beta])
+                .collect()
+        })
         .collect()
 }
 
@@ -79,8 +92,10 @@ pub(crate) fn observe_permutation_and_sample_alpha(
 }
 
 /// Step 5: the quotient commitment, then the out-of-domain point `zeta`.
-pub(crate) fn observe_quotient_and_sample_zeta(ch: &mut Challenger, quotient: &Commitment) -> Challenge {
+pub(crate) fn observe_quotient_and_sample_zeta(
+    ch: &mut Challenger,
+    quotient: &Commitment,
+) -> Challenge {
     ch.observe(quotient.clone());
     ch.sample_algebra_element()
 }
-

@@ -1,12 +1,12 @@
 //! The verifier: shapes against the key, transcript replay, the PCS (FRI) check, every
 //! AIR's constraints (LogUp included) at the out-of-domain point, and the bus balance.
 
+use p3_air::RowWindow;
 use p3_commit::PolynomialSpace;
 use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing};
 use p3_lookup::{check_multiplicity_height_bound, LogUpGadget, LookupProtocol, Lookups};
 use p3_matrix::dense::RowMajorMatrixView;
 use p3_matrix::stack::VerticalPair;
-use p3_air::RowWindow;
 use p3_uni_stark::VerifierConstraintFolder;
 use tracing::info_span;
 
@@ -24,11 +24,18 @@ const D: usize = <Challenge as BasedVectorSpace<Val>>::DIMENSION;
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error("the key's FRI preset ({key}) differs from the config's ({config})")]
-    PresetMismatch { key: crate::FriPreset, config: crate::FriPreset },
+    PresetMismatch {
+        key: crate::FriPreset,
+        config: crate::FriPreset,
+    },
     #[error("proof has {got} AIRs, the key has {expected}")]
     AirCount { expected: usize, got: usize },
     #[error("AIR {air_id} ({name}): malformed proof: {what}")]
-    Shape { air_id: usize, name: String, what: String },
+    Shape {
+        air_id: usize,
+        name: String,
+        what: String,
+    },
     #[error("malformed proof: {0}")]
     ProofShape(String),
     #[error("LogUp multiplicities could wrap the field at these heights")]
@@ -44,7 +51,11 @@ pub enum VerifyError {
 }
 
 fn shape(air_id: usize, info: &AirInfo, what: impl Into<String>) -> VerifyError {
-    VerifyError::Shape { air_id, name: info.name.clone(), what: what.into() }
+    VerifyError::Shape {
+        air_id,
+        name: info.name.clone(),
+        what: what.into(),
+    }
 }
 
 /// Checks the lengths of everything one AIR's part of the proof carries.
@@ -54,35 +65,83 @@ fn check_air_shape(air_id: usize, info: &AirInfo, p: &AirProof) -> Result<(), Ve
         if got == expected {
             Ok(())
         } else {
-            Err(shape(air_id, info, format!("{what} has {got} values, expected {expected}")))
+            Err(shape(
+                air_id,
+                info,
+                format!("{what} has {got} values, expected {expected}"),
+            ))
         }
     };
     let h = p.log_height as usize;
     if !(1..=MAX_LOG_HEIGHT).contains(&h) {
-        return Err(shape(air_id, info, format!("log height {h} out of range 1..={MAX_LOG_HEIGHT}")));
+        return Err(shape(
+            air_id,
+            info,
+            format!("log height {h} out of range 1..={MAX_LOG_HEIGHT}"),
+        ));
     }
     if let Some(prep) = &info.preprocessed {
         if prep.log_height != h {
-            return Err(shape(air_id, info, format!("log height {h}, preprocessed trace has {}", prep.log_height)));
+            return Err(shape(
+                air_id,
+                info,
+                format!("log height {h}, preprocessed trace has {}", prep.log_height),
+            ));
         }
     }
-    len("public values", p.public_values.len(), info.num_public_values)?;
+    len(
+        "public values",
+        p.public_values.len(),
+        info.num_public_values,
+    )?;
     len("main_local", o.main_local.len(), info.main_width)?;
-    len("main_next", o.main_next.len(), if info.opens_main_next { info.main_width } else { 0 })?;
-    len("preprocessed_local", o.preprocessed_local.len(), info.preprocessed_width())?;
+    len(
+        "main_next",
+        o.main_next.len(),
+        if info.opens_main_next {
+            info.main_width
+        } else {
+            0
+        },
+    )?;
+    len(
+        "preprocessed_local",
+        o.preprocessed_local.len(),
+        info.preprocessed_width(),
+    )?;
     len(
         "preprocessed_next",
         o.preprocessed_next.len(),
-        if info.opens_preprocessed_next { info.preprocessed_width() } else { 0 },
+        if info.opens_preprocessed_next {
+            info.preprocessed_width()
+        } else {
+            0
+        },
     )?;
-    len("permutation_local", o.permutation_local.len(), info.permutation_width_base())?;
-    len("permutation_next", o.permutation_next.len(), info.permutation_width_base())?;
-    len("quotient chunk count", o.quotient_chunks.len(), info.num_quotient_chunks())?;
+    len(
+        "permutation_local",
+        o.permutation_local.len(),
+        info.permutation_width_base(),
+    )?;
+    len(
+        "permutation_next",
+        o.permutation_next.len(),
+        info.permutation_width_base(),
+    )?;
+    len(
+        "quotient chunk count",
+        o.quotient_chunks.len(),
+        info.num_quotient_chunks(),
+    )?;
     for c in &o.quotient_chunks {
         len("quotient chunk", c.len(), D)?;
     }
-    if p.cumulative_sum.is_some() != !info.lookups.is_empty() {
-        return Err(shape(air_id, info, "cumulative sum present iff the AIR has interactions"));
+    if p.cumulative_sum.is_some() == info.lookups.is_empty() {
+        return Err(shape(
+            air_id,
+            info,
+            "cumulative sum present iff the AIR has interactions",
+        ));
     }
     Ok(())
 }
@@ -92,18 +151,26 @@ pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<
     let _span = info_span!("stark_verify").entered();
     let data = &vk.data;
     if data.preset != config.preset() {
-        return Err(VerifyError::PresetMismatch { key: data.preset, config: config.preset() });
+        return Err(VerifyError::PresetMismatch {
+            key: data.preset,
+            config: config.preset(),
+        });
     }
     let n = data.airs.len();
     if proof.airs.len() != n {
-        return Err(VerifyError::AirCount { expected: n, got: proof.airs.len() });
+        return Err(VerifyError::AirCount {
+            expected: n,
+            got: proof.airs.len(),
+        });
     }
     for (i, (info, p)) in data.airs.iter().zip(&proof.airs).enumerate() {
         check_air_shape(i, info, p)?;
     }
     let any_lookups = data.airs.iter().any(|a| !a.lookups.is_empty());
     if proof.commitments.permutation.is_some() != any_lookups {
-        return Err(VerifyError::ProofShape("permutation commitment present iff some AIR has interactions".into()));
+        return Err(VerifyError::ProofShape(
+            "permutation commitment present iff some AIR has interactions".into(),
+        ));
     }
     let all: Vec<Lookups<Val>> = data.airs.iter().map(|a| a.lookups.clone()).collect();
     let heights = proof.heights();
@@ -116,8 +183,17 @@ pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<
     // Transcript replay, in the prover's order.
     let mut ch = config.challenger();
     transcript::observe_key(&mut ch, data);
-    let public_values: Vec<&[Val]> = proof.airs.iter().map(|a| a.public_values.as_slice()).collect();
-    transcript::observe_main(&mut ch, &log_heights, &proof.commitments.main, &public_values);
+    let public_values: Vec<&[Val]> = proof
+        .airs
+        .iter()
+        .map(|a| a.public_values.as_slice())
+        .collect();
+    transcript::observe_main(
+        &mut ch,
+        &log_heights,
+        &proof.commitments.main,
+        &public_values,
+    );
     let lookup_challenges = transcript::sample_lookup_challenges(&mut ch, data);
     let alpha = transcript::observe_permutation_and_sample_alpha(
         &mut ch,
@@ -132,12 +208,16 @@ pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<
         if d.vanishing_poly_at_point(zeta).is_zero() {
             return Err(VerifyError::OodPointInDomain { air_id: i });
         }
-        next_points.push(d.next_point(zeta).ok_or(VerifyError::OodPointInDomain { air_id: i })?);
+        next_points.push(
+            d.next_point(zeta)
+                .ok_or(VerifyError::OodPointInDomain { air_id: i })?,
+        );
     }
     let quotient_chunk_domains: Vec<Vec<Domain>> = (0..n)
         .map(|i| {
             let info = &data.airs[i];
-            let qd = trace_domains[i].create_disjoint_domain(trace_domains[i].size() << info.log_quotient_chunks);
+            let qd = trace_domains[i]
+                .create_disjoint_domain(trace_domains[i].size() << info.log_quotient_chunks);
             qd.split_domains(info.num_quotient_chunks())
         })
         .collect();
@@ -183,14 +263,22 @@ pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<
                 let o = &proof.airs[i].openings;
                 (
                     trace_domains[i],
-                    vec![(zeta, o.permutation_local.clone()), (next_points[i], o.permutation_next.clone())],
+                    vec![
+                        (zeta, o.permutation_local.clone()),
+                        (next_points[i], o.permutation_next.clone()),
+                    ],
                 )
             })
             .collect::<Vec<_>>();
         rounds.push((c.clone(), round));
     }
-    <Pcs as p3_commit::Pcs<Challenge, Challenger>>::verify(pcs, rounds.into_iter().map(Into::into).collect(), &proof.opening_proof, &mut ch)
-        .map_err(|e| VerifyError::Opening(format!("{e:?}")))?;
+    <Pcs as p3_commit::Pcs<Challenge, Challenger>>::verify(
+        pcs,
+        rounds.into_iter().map(Into::into).collect(),
+        &proof.opening_proof,
+        &mut ch,
+    )
+    .map_err(|e| VerifyError::Opening(format!("{e:?}")))?;
 
     // Constraints at zeta, per AIR.
     let gadget = LogUpGadget::new();
@@ -206,7 +294,8 @@ pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<
             let mut weight = Challenge::ONE;
             for (k, other) in domains.iter().enumerate() {
                 if k != j {
-                    let denom = other.vanishing_poly_at_point(Challenge::from(domains[j].first_point()));
+                    let denom =
+                        other.vanishing_poly_at_point(Challenge::from(domains[j].first_point()));
                     weight *= other.vanishing_poly_at_point(zeta) * denom.inverse();
                 }
             }
@@ -232,7 +321,10 @@ pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<
         let perm_next = ext_columns(&o.permutation_next);
         let sums: Vec<Challenge> = p.cumulative_sum.into_iter().collect();
         let inner = VerifierConstraintFolder {
-            main: VerticalPair::new(RowMajorMatrixView::new_row(&o.main_local), RowMajorMatrixView::new_row(main_next)),
+            main: VerticalPair::new(
+                RowMajorMatrixView::new_row(&o.main_local),
+                RowMajorMatrixView::new_row(main_next),
+            ),
             preprocessed: VerticalPair::new(
                 RowMajorMatrixView::new_row(&o.preprocessed_local),
                 RowMajorMatrixView::new_row(prep_next),
@@ -257,7 +349,10 @@ pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<
         };
         gadget.eval_air_and_lookups(&AirRef(vk.airs[i].as_ref()), &mut folder, &info.lookups);
         if folder.inner.accumulator * sels.inv_vanishing != quotient {
-            return Err(VerifyError::Constraints { air_id: i, name: info.name.clone() });
+            return Err(VerifyError::Constraints {
+                air_id: i,
+                name: info.name.clone(),
+            });
         }
     }
 
@@ -272,7 +367,10 @@ pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<
 /// (a base-field column opened at an extension point): `sum_d c_d * e_d`.
 fn ext_from_coords(c: &[Challenge]) -> Challenge {
     (0..D)
-        .map(|d| c[d] * <Challenge as BasedVectorSpace<Val>>::ith_basis_element(d).unwrap_or(Challenge::ZERO))
+        .map(|d| {
+            c[d] * <Challenge as BasedVectorSpace<Val>>::ith_basis_element(d)
+                .unwrap_or(Challenge::ZERO)
+        })
         .sum()
 }
 

@@ -17,8 +17,14 @@ fn proof_round_trips_and_verifies() {
     let bytes = proof_to_bytes_with_preset(&proof, cfg.preset()).unwrap();
     let back = proof_from_bytes(&bytes, cfg.preset()).unwrap();
     verify(&cfg, &pk.vk, &back).unwrap();
-    assert_eq!(proof_to_bytes_with_preset(&back, cfg.preset()).unwrap(), bytes);
-    assert!(matches!(proof_from_bytes(&bytes, FriPreset::Fast), Err(CodecError::PresetMismatch { .. })));
+    assert_eq!(
+        proof_to_bytes_with_preset(&back, cfg.preset()).unwrap(),
+        bytes
+    );
+    assert!(matches!(
+        proof_from_bytes(&bytes, FriPreset::Fast),
+        Err(CodecError::PresetMismatch { .. })
+    ));
 }
 
 #[test]
@@ -28,11 +34,17 @@ fn every_truncation_of_a_proof_is_an_error() {
     let proof = prove(&cfg, &pk, inputs).unwrap();
     let bytes = proof_to_bytes_with_preset(&proof, cfg.preset()).unwrap();
     for len in 0..bytes.len() {
-        assert!(proof_from_bytes(&bytes[..len], cfg.preset()).is_err(), "truncated to {len} bytes was accepted");
+        assert!(
+            proof_from_bytes(&bytes[..len], cfg.preset()).is_err(),
+            "truncated to {len} bytes was accepted"
+        );
     }
     let mut longer = bytes.clone();
     longer.push(0);
-    assert!(matches!(proof_from_bytes(&longer, cfg.preset()), Err(CodecError::Trailing { .. })));
+    assert!(matches!(
+        proof_from_bytes(&longer, cfg.preset()),
+        Err(CodecError::Trailing { .. })
+    ));
 }
 
 #[test]
@@ -50,14 +62,24 @@ fn random_byte_flips_never_panic_and_never_verify() {
         b[i] ^= bit;
         if let Ok(p) = proof_from_bytes(&b, cfg.preset()) {
             decoded += 1;
-            assert!(verify(&cfg, &pk.vk, &p).is_err(), "flip of bit {bit:#x} in byte {i} verified");
+            assert!(
+                verify(&cfg, &pk.vk, &p).is_err(),
+                "flip of bit {bit:#x} in byte {i} verified"
+            );
         }
     }
-    assert!(decoded > 0, "no flip decoded: the verifier path was never exercised");
+    assert!(
+        decoded > 0,
+        "no flip decoded: the verifier path was never exercised"
+    );
 }
 
 fn bus_airs() -> Vec<Arc<dyn StarkAir>> {
-    vec![Arc::new(FibonacciAir), Arc::new(RangeSendAir { extra_columns: 2 }), Arc::new(RangeTableAir)]
+    vec![
+        Arc::new(FibonacciAir),
+        Arc::new(RangeSendAir { extra_columns: 2 }),
+        Arc::new(RangeTableAir),
+    ]
 }
 
 #[test]
@@ -70,13 +92,22 @@ fn verifying_key_round_trips_and_checks_the_airs() {
     verify(&cfg, &vk, &proof).unwrap();
 
     // Other AIRs than the key describes.
-    let wrong: Vec<Arc<dyn StarkAir>> =
-        vec![Arc::new(FibonacciAir), Arc::new(RangeSendAir { extra_columns: 3 }), Arc::new(RangeTableAir)];
-    assert!(matches!(VerifyingKey::from_bytes(&bytes, wrong), Err(CodecError::KeyMismatch(_))));
+    let wrong: Vec<Arc<dyn StarkAir>> = vec![
+        Arc::new(FibonacciAir),
+        Arc::new(RangeSendAir { extra_columns: 3 }),
+        Arc::new(RangeTableAir),
+    ];
+    assert!(matches!(
+        VerifyingKey::from_bytes(&bytes, wrong),
+        Err(CodecError::KeyMismatch(_))
+    ));
     assert!(VerifyingKey::from_bytes(&bytes, bus_airs()[..2].to_vec()).is_err());
 
     for len in 0..bytes.len() {
-        assert!(VerifyingKey::from_bytes(&bytes[..len], bus_airs()).is_err(), "key truncated to {len}");
+        assert!(
+            VerifyingKey::from_bytes(&bytes[..len], bus_airs()).is_err(),
+            "key truncated to {len}"
+        );
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     for _ in 0..200 {
@@ -97,10 +128,19 @@ fn verifying_key_round_trips_and_checks_the_airs() {
 
 #[test]
 fn header_errors_name_the_problem() {
-    assert!(matches!(proof_from_bytes(b"short", FriPreset::Fast), Err(CodecError::TooShort { .. })));
-    assert!(matches!(proof_from_bytes(b"NOTAPROOF\x01\x00\x01", FriPreset::Fast), Err(CodecError::BadMagic { .. })));
+    assert!(matches!(
+        proof_from_bytes(b"short", FriPreset::Fast),
+        Err(CodecError::TooShort { .. })
+    ));
+    assert!(matches!(
+        proof_from_bytes(b"NOTAPROOF\x01\x00\x01", FriPreset::Fast),
+        Err(CodecError::BadMagic { .. })
+    ));
     let mut b = b"SSCPROOF".to_vec();
     b.extend_from_slice(&9u16.to_le_bytes());
     b.push(1);
-    assert!(matches!(proof_from_bytes(&b, FriPreset::Fast), Err(CodecError::Version { found: 9, .. })));
+    assert!(matches!(
+        proof_from_bytes(&b, FriPreset::Fast),
+        Err(CodecError::Version { found: 9, .. })
+    ));
 }

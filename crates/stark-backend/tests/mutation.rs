@@ -82,12 +82,20 @@ fn every_single_field_mutation_is_rejected() {
         let n = leaf.as_u64().expect("numbers in a proof are unsigned");
         // A different value of the same kind (field elements stay in range).
         *leaf = Value::from(if n == 0 { 1 } else { n - 1 });
-        let Ok(mutant) = serde_json::from_value::<Proof>(t) else { continue };
+        let Ok(mutant) = serde_json::from_value::<Proof>(t) else {
+            continue;
+        };
         if verify(&cfg, &pk.vk, &mutant).is_ok() {
             accepted.push(path.clone());
         }
     }
-    assert!(accepted.is_empty(), "{} of {} mutants verified, e.g. {:?}", accepted.len(), paths.len(), &accepted[..accepted.len().min(10)]);
+    assert!(
+        accepted.is_empty(),
+        "{} of {} mutants verified, e.g. {:?}",
+        accepted.len(),
+        paths.len(),
+        &accepted[..accepted.len().min(10)]
+    );
 
     // The walk reached every kind of field the issue names.
     let all: Vec<&str> = kinds.iter().map(String::as_str).collect();
@@ -107,7 +115,84 @@ fn every_single_field_mutation_is_rejected() {
         ".opening_proof.final_poly",
         ".opening_proof.query_pow_witness",
     ] {
-        assert!(all.iter().any(|k| k.contains(needle)), "no mutation reached {needle}; kinds: {all:#?}");
+        assert!(
+            all.iter().any(|k| k.contains(needle)),
+            "no mutation reached {needle}; kinds: {all:#?}"
+        );
     }
-    eprintln!("{} single-field mutants over {} field kinds, all rejected:\n{all:#?}", paths.len(), kinds.len());
+    eprintln!(
+        "{} single-field mutants over {} field kinds, all rejected:\n{all:#?}",
+        paths.len(),
+        kinds.len()
+    );
+}
+
+/// Paths of every array in the tree.
+fn arrays(v: &Value, path: &mut String, out: &mut Vec<String>) {
+    match v {
+        Value::Array(a) => {
+            out.push(path.clone());
+            for (i, x) in a.iter().enumerate() {
+                let n = path.len();
+                path.push_str(&format!("[{i}]"));
+                arrays(x, path, out);
+                path.truncate(n);
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                let n = path.len();
+                path.push('.');
+                path.push_str(k);
+                arrays(x, path, out);
+                path.truncate(n);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_shortened_or_lengthened_list_is_rejected_without_panic() {
+    let cfg = common::config();
+    let (pk, inputs) = common::bus_set(&cfg, 3, 4, 2);
+    let proof = prove(&cfg, &pk, inputs).unwrap();
+    let tree = serde_json::to_value(&proof).unwrap();
+    let mut paths = Vec::new();
+    arrays(&tree, &mut String::new(), &mut paths);
+    let mut accepted = Vec::new();
+    let mut tried = 0;
+    for path in &paths {
+        for grow in [false, true] {
+            let mut t = tree.clone();
+            let Value::Array(a) = at(&mut t, path) else {
+                unreachable!()
+            };
+            if grow {
+                let Some(last) = a.last().cloned() else {
+                    continue;
+                };
+                a.push(last);
+            } else if a.pop().is_none() {
+                continue;
+            }
+            tried += 1;
+            let Ok(mutant) = serde_json::from_value::<Proof>(t) else {
+                continue;
+            };
+            if verify(&cfg, &pk.vk, &mutant).is_ok() {
+                accepted.push(format!(
+                    "{path} ({})",
+                    if grow { "grown" } else { "shrunk" }
+                ));
+            }
+        }
+    }
+    assert!(tried > 100);
+    assert!(
+        accepted.is_empty(),
+        "{} of {tried} length mutants verified: {:?}",
+        accepted.len(),
+        &accepted[..accepted.len().min(10)]
+    );
 }

@@ -55,10 +55,16 @@ fn wrong_trace_is_rejected() {
     let (pk, mut inputs) = common::fib(&cfg, 6);
     inputs[0].trace.values[2 * 20 + 1] += Val::ONE;
     let report = check_traces(&pk, &inputs);
-    let failure = report.first_failure.clone().expect("debug checker names the failure");
+    let failure = report
+        .first_failure
+        .clone()
+        .expect("debug checker names the failure");
     assert_eq!((failure.air_name.as_str(), failure.row), ("fibonacci", 19));
     let proof = prove(&cfg, &pk, inputs).unwrap();
-    assert!(matches!(verify(&cfg, &pk.vk, &proof), Err(VerifyError::Constraints { air_id: 0, .. })));
+    assert!(matches!(
+        verify(&cfg, &pk.vk, &proof),
+        Err(VerifyError::Constraints { air_id: 0, .. })
+    ));
 }
 
 #[test]
@@ -69,7 +75,10 @@ fn wrong_trace_in_a_bus_set_is_rejected() {
     let w = inputs[1].trace.width;
     inputs[1].trace.values[w * 9 + 4] += Val::ONE;
     let proof = prove(&cfg, &pk, inputs).unwrap();
-    assert!(matches!(verify(&cfg, &pk.vk, &proof), Err(VerifyError::Constraints { air_id: 1, .. })));
+    assert!(matches!(
+        verify(&cfg, &pk.vk, &proof),
+        Err(VerifyError::Constraints { air_id: 1, .. })
+    ));
 }
 
 #[test]
@@ -79,7 +88,10 @@ fn wrong_public_value_is_rejected() {
     let (pk, mut inputs) = common::fib(&cfg, 5);
     inputs[0].public_values[2] += Val::ONE;
     let proof = prove(&cfg, &pk, inputs).unwrap();
-    assert!(matches!(verify(&cfg, &pk.vk, &proof), Err(VerifyError::Constraints { .. })));
+    assert!(matches!(
+        verify(&cfg, &pk.vk, &proof),
+        Err(VerifyError::Constraints { .. })
+    ));
 
     // An honest proof whose public value is edited afterwards.
     let (pk, inputs) = common::fib(&cfg, 5);
@@ -101,7 +113,10 @@ fn unbalanced_bus_is_rejected() {
     assert_eq!(report.unbalanced[0].tuple, vec![200]);
     assert_eq!(report.unbalanced[0].bus, "range8");
     let proof = prove(&cfg, &pk, inputs).unwrap();
-    assert!(matches!(verify(&cfg, &pk.vk, &proof), Err(VerifyError::UnbalancedBus)));
+    assert!(matches!(
+        verify(&cfg, &pk.vk, &proof),
+        Err(VerifyError::UnbalancedBus)
+    ));
 }
 
 #[test]
@@ -129,6 +144,7 @@ fn mismatched_inputs_are_errors_not_panics() {
     assert!(prove(&cfg, &pk, inputs).is_err());
     let (pk, inputs) = common::fib(&cfg, 4);
     assert!(prove(&cfg, &pk, vec![inputs[0].clone(), inputs[0].clone()]).is_err());
-    let other = starkscope_stark_backend::StarkConfig::new(starkscope_stark_backend::FriPreset::Fast);
+    let other =
+        starkscope_stark_backend::StarkConfig::new(starkscope_stark_backend::FriPreset::Fast);
     assert!(prove(&other, &pk, inputs).is_err());
 }
