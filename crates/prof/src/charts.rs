@@ -78,7 +78,8 @@ impl BarChart {
         if hi == lo {
             hi = lo + 1.0;
         }
-        let pad = (hi - lo) * 0.08;
+        // Headroom above the bars; more when a legend sits in the upper right corner.
+        let pad = (hi - lo) * if self.series.len() > 1 { 0.3 } else { 0.08 };
         let y_range =
             (if lo < 0.0 { lo - pad } else { 0.0 })..(if hi > 0.0 { hi + pad } else { 0.0 });
 
@@ -105,13 +106,17 @@ impl BarChart {
             chart
                 .configure_mesh()
                 .disable_x_mesh()
-                .x_labels(n)
+                // With many categories only every k-th label fits.
+                .x_labels(n.min((width as usize - 110) / per_category).max(2))
                 .x_label_formatter(&x_fmt)
                 .x_label_style(("sans-serif", 13))
                 .y_desc(self.y_desc.as_str())
                 .y_label_formatter(&|y| crate::format::number(*y))
                 .draw()?;
 
+            // Gaps between bars, narrowing with many categories (a margin wider than half a
+            // category would draw a negative width).
+            let gap = (((width as f64 - 110.0) / n as f64 * 0.12) as u32).min(6);
             let mut pos_base = vec![0.0f64; n];
             let mut neg_base = vec![0.0f64; n];
             for s in &self.series {
@@ -137,7 +142,7 @@ impl BarChart {
                         ],
                         colour.filled(),
                     );
-                    bar.set_margin(0, 0, 6, 6);
+                    bar.set_margin(0, 0, gap, gap);
                     bars.push(bar);
                 }
                 chart
@@ -319,4 +324,56 @@ pub fn baseline_comparison(a: &Analysis, base: &Analysis, threshold_pct: f64) ->
             },
         ],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart(n: usize, values: impl Fn(usize) -> f64) -> BarChart {
+        BarChart {
+            title: "t".into(),
+            y_desc: "ms".into(),
+            categories: (0..n).map(|i| format!("seg {i}")).collect(),
+            series: vec![
+                Series {
+                    name: "a".into(),
+                    colour: PHASE_COLOURS[0],
+                    values: (0..n).map(&values).collect(),
+                },
+                Series {
+                    name: "b".into(),
+                    colour: PHASE_COLOURS[1],
+                    values: (0..n).map(&values).collect(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn any_number_of_categories_draws_valid_bars() {
+        for n in [1, 2, 7, 300, 2000] {
+            let svg = chart(n, |i| 1.0 + i as f64).to_svg().unwrap();
+            assert!(
+                !svg.contains("width=\"-") && !svg.contains("height=\"-"),
+                "{n} categories"
+            );
+            // Every category gets its two stacked bars (plus background, legend boxes).
+            assert!(svg.matches("<rect").count() >= 2 * n, "{n} categories");
+            // Labels are thinned out so that they do not overlap.
+            let labels = svg.matches(">\nseg ").count();
+            assert!(
+                (1..=n.min(40)).contains(&labels),
+                "{n} categories, {labels} labels"
+            );
+        }
+    }
+
+    #[test]
+    fn negative_and_zero_values_are_drawn_without_error() {
+        let svg = chart(3, |i| i as f64 - 1.0).to_svg().unwrap();
+        assert!(!svg.contains("height=\"-"));
+        let flat = chart(2, |_| 0.0).to_svg().unwrap();
+        assert!(flat.starts_with("<svg") || flat.contains("<svg"));
+    }
 }
