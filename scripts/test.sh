@@ -13,6 +13,7 @@ rustc --version
 step "feature graph: no metrics crate without bench-metrics"
 scripts/check-feature-graph.sh
 
+scripts/install-test-deps.sh  # prometheus + pushgateway for the exporter tests
 step "tests without bench-metrics"
 cargo test --workspace --no-fail-fast
 

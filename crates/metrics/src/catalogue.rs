@@ -86,6 +86,8 @@ pub mod labels {
     pub const AIR_ID: &str = "air_id";
     pub const OPCODE: &str = "opcode";
     pub const REGION: &str = "region";
+    /// The phase span a resource sample covers (`peak_rss_bytes`, `cpu_time_ms`).
+    pub const PHASE: &str = "phase";
 
     /// Keys that identify *which proof* a metric belongs to.
     pub const SCOPE_KEYS: &[&str] = &[GROUP, SEGMENT, IDX];
@@ -131,6 +133,10 @@ pub mod names {
     // resources
     pub const PEAK_RSS_BYTES: &str = "peak_rss_bytes";
     pub const CPU_TIME_MS: &str = "cpu_time_ms";
+    pub const RUN_PEAK_RSS_BYTES: &str = "run_peak_rss_bytes";
+    pub const RUN_CPU_TIME_MS: &str = "run_cpu_time_ms";
+    pub const DISK_READ_BYTES: &str = "disk_read_bytes";
+    pub const DISK_WRITE_BYTES: &str = "disk_write_bytes";
 }
 
 /// Span names whose timing gauges (`{name}_time_ms`) the catalogue lists. A span named
@@ -212,8 +218,12 @@ pub const CATALOGUE: &[MetricSpec] = &[
     spec(TOTAL_CELLS_USED, Counter, Count, Vm, NONE, "All trace cells (preprocessed, main, permutation) of unpadded rows over every chip."),
     spec(FREQUENCY, Counter, Count, Vm, &[OPCODE], "Instructions executed in the segment, per opcode."),
     spec(CYCLES, Counter, Count, Vm, &[REGION], "Cycles spent inside a cycle-tracker region; nested regions are joined with `;`."),
-    spec(PEAK_RSS_BYTES, Gauge, Bytes, Resources, NONE, "Peak resident set size of the process while the scoped span ran."),
-    spec(CPU_TIME_MS, Gauge, Milliseconds, Resources, NONE, "CPU time (user + system, all threads) the process spent while the scoped span ran."),
+    spec(PEAK_RSS_BYTES, Gauge, Bytes, Resources, &[PHASE], "Peak resident set size of the process while the scoped span ran (sampled); `phase` names the span for a phase span, absent for a proof/segment/node span."),
+    spec(CPU_TIME_MS, Gauge, Milliseconds, Resources, &[PHASE], "CPU time (user + system, all threads) the process spent while the scoped span ran; `phase` as for `peak_rss_bytes`."),
+    spec(RUN_PEAK_RSS_BYTES, Gauge, Bytes, Resources, NONE, "Peak resident set size of the process over the whole run (sampled); no scope labels."),
+    spec(RUN_CPU_TIME_MS, Gauge, Milliseconds, Resources, NONE, "CPU time (user + system, all threads) of the process over the whole run; no scope labels."),
+    spec(DISK_READ_BYTES, Gauge, Bytes, Resources, NONE, "Bytes the process read from storage during the run (`/proc/self/io` read_bytes); no scope labels."),
+    spec(DISK_WRITE_BYTES, Gauge, Bytes, Resources, NONE, "Bytes the process caused to be written to storage during the run (`/proc/self/io` write_bytes); no scope labels."),
 ];
 
 /// Looks a metric up by name.

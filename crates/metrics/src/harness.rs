@@ -59,6 +59,8 @@ pub struct Collected<R> {
     pub value: R,
     pub snapshot: Snapshot,
     pub written_to: Option<PathBuf>,
+    /// Exporters (and resource sampling) that failed; the run and the JSON went on.
+    pub warnings: Vec<crate::ExportWarning>,
 }
 
 /// Options for one measured run. `Harness::new()` has the same defaults as
@@ -73,6 +75,9 @@ pub struct Harness {
     label_keys: Vec<String>,
     #[cfg(feature = "bench-metrics")]
     recorders: Vec<Box<dyn metrics::Recorder + Send + Sync>>,
+    /// Exporter options, set by the builder methods in `export::run`.
+    #[cfg(feature = "bench-metrics")]
+    pub(crate) export: crate::export::run::ExportOptions,
 }
 
 impl Default for Harness {
@@ -93,6 +98,8 @@ impl Harness {
             label_keys: DEFAULT_LABEL_KEYS.iter().map(|s| s.to_string()).collect(),
             #[cfg(feature = "bench-metrics")]
             recorders: Vec::new(),
+            #[cfg(feature = "bench-metrics")]
+            export: Default::default(),
         }
     }
 
@@ -176,8 +183,12 @@ impl Harness {
 
     /// Runs `f` measured. If `f` panics, the snapshot recorded so far is written (with the
     /// panic noted in `meta.panic`) and the panic continues.
-    pub fn run<R>(self, f: impl FnOnce() -> R) -> Result<Collected<R>, HarnessError> {
+    pub fn run<R>(mut self, f: impl FnOnce() -> R) -> Result<Collected<R>, HarnessError> {
         let started = SystemTime::now();
+        let run_id = self
+            .run_id
+            .take()
+            .unwrap_or_else(|| default_run_id(started));
         let output = self.output_path();
         let filter = self.env_filter()?;
 
@@ -188,16 +199,22 @@ impl Harness {
         });
 
         #[cfg(feature = "bench-metrics")]
-        let (outcome, snapshot) = {
+        let (outcome, snapshot, exporters) = {
             use metrics_tracing_context::{MetricsLayer, TracingContextLayer};
             use metrics_util::debugging::DebuggingRecorder;
             use metrics_util::layers::{FanoutBuilder, Layer as _};
 
+            let (exporters, exporter_recorders) = crate::export::run::RunExporters::start(
+                std::mem::take(&mut self.export),
+                started,
+            );
+            self.recorders.extend(exporter_recorders);
             let subscriber = Registry::default()
                 .with(filter)
                 .with(tree)
                 .with(MetricsLayer::new())
-                .with(crate::TimingMetricsLayer::new());
+                .with(crate::TimingMetricsLayer::new())
+                .with(exporters.layer(&self.label_keys));
             let debugging = DebuggingRecorder::new();
             let snapshotter = debugging.snapshotter();
             let mut fanout = FanoutBuilder::default().add_recorder(debugging);
@@ -206,8 +223,13 @@ impl Harness {
             }
             let recorder =
                 TracingContextLayer::only_allow(self.label_keys).layer(SendFanout(fanout.build()));
-            let outcome = run_installed(self.install, Dispatch::new(subscriber), recorder, f)?;
-            (outcome, convert::from_debugging(snapshotter.snapshot()))
+            let work = || exporters.measure(f);
+            let outcome = run_installed(self.install, Dispatch::new(subscriber), recorder, work)?;
+            (
+                outcome,
+                convert::from_debugging(snapshotter.snapshot()),
+                exporters,
+            )
         };
 
         #[cfg(not(feature = "bench-metrics"))]
@@ -222,7 +244,7 @@ impl Harness {
         snapshot.sort();
         snapshot.meta = Some(Meta {
             schema: SCHEMA_VERSION,
-            run_id: self.run_id.unwrap_or_else(|| default_run_id(started)),
+            run_id: run_id.clone(),
             started_at: humantime::format_rfc3339_millis(started).to_string(),
             git_rev: git_rev(),
             panic: outcome.as_ref().err().map(|p| panic_message(p.as_ref())),
@@ -245,11 +267,21 @@ impl Harness {
             None => None,
         };
 
+        // After the JSON is safely written: pushes and exports, which may wait on a network.
+        #[cfg(feature = "bench-metrics")]
+        let warnings = exporters.finish(&snapshot, &run_id);
+        #[cfg(not(feature = "bench-metrics"))]
+        let warnings = {
+            let _ = &run_id;
+            Vec::new()
+        };
+
         match outcome {
             Ok(value) => Ok(Collected {
                 value,
                 snapshot,
                 written_to,
+                warnings,
             }),
             Err(panic) => resume_unwind(panic),
         }

@@ -10,8 +10,11 @@
 //! up tracing (spans stay on in both modes) but records nothing.
 
 pub mod catalogue;
+pub mod export;
 pub mod group;
 pub mod harness;
+#[cfg(feature = "resources")]
+pub mod resources;
 mod scope;
 pub mod snapshot;
 #[cfg(feature = "bench-metrics")]
@@ -19,6 +22,7 @@ mod timing;
 
 #[cfg(feature = "bench-metrics")]
 pub use catalogue::describe_all;
+pub use export::ExportWarning;
 pub use catalogue::{labels, names, spans, MetricKind, MetricSpec, MetricUnit, CATALOGUE};
 pub use group::{Group, GroupParseError};
 pub use harness::{run_with_metric_collection, Collected, Harness, HarnessError, Install};
