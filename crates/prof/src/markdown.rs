@@ -10,7 +10,7 @@ use crate::analysis::{Analysis, GroupReport};
 use crate::diff::delta;
 use crate::format::{change_html, number};
 use crate::metric_info::{self, Better};
-use crate::model::{GroupKey, NaturalKey, ProofId, Run, Sample};
+use crate::model::{NaturalKey, ProofId, Run, Sample};
 use crate::stats::{Stat, Stats};
 
 /// A run, its optional baseline and how to compare them.
@@ -356,15 +356,4 @@ fn file_list(paths: &[PathBuf]) -> String {
         .map(|p| format!("`{}`", p.display()))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Group names that appear in either analysis, in group order.
-pub fn all_groups<'a>(a: &'a Analysis, b: Option<&'a Analysis>) -> Vec<&'a GroupKey> {
-    let set: BTreeSet<&GroupKey> = a
-        .groups
-        .iter()
-        .chain(b.into_iter().flat_map(|b| b.groups.iter()))
-        .map(|g| &g.group)
-        .collect();
-    set.into_iter().collect()
 }
