@@ -135,6 +135,21 @@ impl ProfOptions {
         if self.provers == Some(0) {
             return Err(ProfError::Options("--provers must be at least 1".into()));
         }
+        // Checked before anything is written, so that a mistyped --json directory does not
+        // leave the --out-dir files of a run that then fails.
+        if let Some(json) = &self.json {
+            let parent = match json.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => std::path::Path::new("."),
+            };
+            if !parent.is_dir() {
+                return Err(ProfError::Options(format!(
+                    "--json {}: directory {} does not exist",
+                    json.display(),
+                    parent.display()
+                )));
+            }
+        }
         Ok(())
     }
 }

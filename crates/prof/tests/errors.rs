@@ -172,3 +172,14 @@ fn unwritable_out_dir_leaves_nothing() {
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     assert!(Path::new(&file).is_file());
 }
+
+#[test]
+fn json_into_a_missing_directory_fails_before_writing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(&["app_segments.json"]);
+    o.out_dir = Some(dir.path().join("out"));
+    o.json = Some(dir.path().join("no/such/dir/bench.json"));
+    let err = run(&o).unwrap_err().to_string();
+    assert!(err.contains("no/such/dir"), "{err}");
+    assert!(!dir.path().join("out").exists());
+}
