@@ -23,7 +23,7 @@ pub mod program;
 pub use asm::{assemble, assemble_file, AsmError, AsmErrorKind, LoadError};
 pub use builder::{BuildError, IntoImm, Label, ProgramBuilder};
 pub use exec::{
-    execute, record, AccessKind, BoundaryState, ExecConfig, ExecError, ExecutionReport, InstructionRecord,
+    execute, record, DEFAULT_MAX_CYCLES, DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, AccessKind, BoundaryState, ExecConfig, ExecError, ExecutionReport, InstructionRecord,
     MemoryAccess, OpcodeCounts, RecordingExecutor, RegionCycles, Segment, SegmentStats, TouchedCell, Trap, TrapKind,
 };
 pub use field::{EF, F};

@@ -27,10 +27,6 @@ pub enum AsmErrorKind {
     ImmediateOutOfRange { what: &'static str, value: String, min: i128, max: i128 },
     #[error("region name {name:?} must be non-empty and must not contain `;`")]
     BadRegionName { name: String },
-    #[error("`ct_end` without an open `ct_start`")]
-    CtEndWithoutStart,
-    #[error("`ct_start {name:?}` is never closed by a `ct_end`")]
-    UnclosedCtStart { name: String },
     #[error("labels of the next instruction sit on both sides of this marker: jumps to them would disagree on it (move the labels together)")]
     AmbiguousMarker,
     #[error("the program has no instructions: expected at least one (e.g. `halt 0`)")]

@@ -45,15 +45,22 @@ fn is_ident_continue(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '.'
 }
 
-/// Tokens of `line` up to its comment (`;`, `#` or `//`), or the column and kind of the
-/// first lexical error.
-pub(crate) fn tokenize(line: &str) -> Result<Vec<Token>, (u32, AsmErrorKind)> {
+/// Tokens of `line` up to its comment (`;`, `#` or `//`) and the column just after the
+/// last one, or the column and kind of the first lexical error.
+pub(crate) fn tokenize(line: &str) -> Result<(Vec<Token>, u32), (u32, AsmErrorKind)> {
+    let mut end = 0;
+    let tokens = tokenize_inner(line, &mut end)?;
+    Ok((tokens, end as u32 + 1))
+}
+
+fn tokenize_inner(line: &str, end: &mut usize) -> Result<Vec<Token>, (u32, AsmErrorKind)> {
     let chars: Vec<char> = line.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         let col = i as u32 + 1;
+        let before = out.len();
         match c {
             ' ' | '\t' | '\r' => i += 1,
             ';' | '#' => break,
@@ -93,6 +100,7 @@ pub(crate) fn tokenize(line: &str) -> Result<Vec<Token>, (u32, AsmErrorKind)> {
                 }
                 out.push(Token { tok: Tok::Str(s), col });
                 i = j + 1;
+
             }
             c if c.is_ascii_digit() => {
                 let start = i;
@@ -100,6 +108,7 @@ pub(crate) fn tokenize(line: &str) -> Result<Vec<Token>, (u32, AsmErrorKind)> {
                     i += 1;
                 }
                 out.push(Token { tok: Tok::Number(chars[start..i].iter().collect()), col });
+
             }
             c if is_ident_start(c) => {
                 let start = i;
@@ -107,8 +116,13 @@ pub(crate) fn tokenize(line: &str) -> Result<Vec<Token>, (u32, AsmErrorKind)> {
                     i += 1;
                 }
                 out.push(Token { tok: Tok::Ident(chars[start..i].iter().collect()), col });
+
             }
             other => return Err((col, AsmErrorKind::UnexpectedChar { ch: other })),
+        }
+        if out.len() > before {
+            // 0-based index just past the token
+            *end = i;
         }
     }
     Ok(out)
@@ -119,7 +133,7 @@ mod tests {
     use super::*;
 
     fn toks(s: &str) -> Vec<Tok> {
-        tokenize(s).unwrap().into_iter().map(|t| t.tok).collect()
+        tokenize(s).unwrap().0.into_iter().map(|t| t.tok).collect()
     }
 
     #[test]
@@ -145,8 +159,9 @@ mod tests {
 
     #[test]
     fn reports_columns() {
-        let t = tokenize("  add 1").unwrap();
-        assert_eq!((t[0].col, t[1].col), (3, 7));
+        let (t, end) = tokenize("  add 1 ; x").unwrap();
+        assert_eq!((t[0].col, t[1].col, end), (3, 7, 8));
+        assert_eq!(tokenize("").unwrap().1, 1);
         assert_eq!(tokenize("add @"), Err((5, AsmErrorKind::UnexpectedChar { ch: '@' })));
         assert_eq!(tokenize("ct_start \"x"), Err((10, AsmErrorKind::UnterminatedString)));
     }

@@ -122,14 +122,13 @@ impl<'a> Assembler<'a> {
         let mut stmts = Vec::new();
         let mut pc: u32 = 0;
         let mut markers = Vec::new();
-        let mut open_regions: Vec<(String, u32, u32)> = Vec::new();
         // Per label: pc and markers of that pc written before it; per marker: line, col.
         let mut label_places: Vec<(u32, usize)> = Vec::new();
         let mut marker_places: Vec<(u32, u32)> = Vec::new();
         for (i, text) in self.lines.clone().into_iter().enumerate() {
             let line = i as u32 + 1;
-            let tokens = tokenize(text).map_err(|(col, kind)| self.err(line, col, kind))?;
-            let (labels, stmt) = parse_line(&tokens).map_err(|(col, kind)| self.err(line, col, kind))?;
+            let (tokens, end_col) = tokenize(text).map_err(|(col, kind)| self.err(line, col, kind))?;
+            let (labels, stmt) = parse_line(&tokens, end_col).map_err(|(col, kind)| self.err(line, col, kind))?;
             for (name, col) in labels {
                 self.define(name, SymVal::Label(pc), line, col)?;
                 let before = markers.iter().rev().take_while(|m: &&MarkerAt| m.pc == pc).count();
@@ -143,23 +142,16 @@ impl<'a> Assembler<'a> {
                     if name.is_empty() || name.contains(';') {
                         return Err(self.err(line, col, AsmErrorKind::BadRegionName { name: name.clone() }));
                     }
-                    open_regions.push((name.clone(), line, col));
                     markers.push(MarkerAt::new(pc, Marker::Start(name.clone())));
                     marker_places.push((line, col));
                 }
                 Stmt::CtEnd => {
-                    if open_regions.pop().is_none() {
-                        return Err(self.err(line, col, AsmErrorKind::CtEndWithoutStart));
-                    }
                     markers.push(MarkerAt::new(pc, Marker::End));
                     marker_places.push((line, col));
                 }
                 Stmt::Data { .. } => {}
             }
             stmts.push(Located { line, col, stmt });
-        }
-        if let Some((name, line, col)) = open_regions.pop() {
-            return Err(self.err(line, col, AsmErrorKind::UnclosedCtStart { name }));
         }
         if pc == 0 {
             let line = self.lines.len().max(1) as u32;
@@ -325,7 +317,7 @@ type ParseResult<T> = Result<T, (u32, AsmErrorKind)>;
 
 /// Labels (name, column) and the statement (column, statement) of one line.
 #[allow(clippy::type_complexity)]
-fn parse_line(tokens: &[Token]) -> ParseResult<(Vec<(String, u32)>, Option<(u32, Stmt)>)> {
+fn parse_line(tokens: &[Token], end_col: u32) -> ParseResult<(Vec<(String, u32)>, Option<(u32, Stmt)>)> {
     let mut labels = Vec::new();
     let mut i = 0;
     while let (Some(Token { tok: Tok::Ident(name), col }), Some(Token { tok: Tok::Colon, .. })) = (tokens.get(i), tokens.get(i + 1)) {
@@ -341,7 +333,6 @@ fn parse_line(tokens: &[Token]) -> ParseResult<(Vec<(String, u32)>, Option<(u32,
     };
     let col = head.col;
     let rest = &tokens[i + 1..];
-    let end_col = tokens.last().map(|t| t.col + 1).unwrap_or(1);
     let stmt = match word.as_str() {
         ".const" => {
             let Some(Token { tok: Tok::Ident(name), .. }) = rest.first() else {
