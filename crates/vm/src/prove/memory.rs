@@ -1,0 +1,72 @@
+//! One memory access inside a chip row: columns, constraints and trace filling.
+//!
+//! An access at timestamp `ts` to `addr` receives the cell's previous state
+//! `(addr, prev_val, prev_ts)` on the memory bus and sends `(addr, val, ts)`. Ordering is
+//! enforced by range-checking `ts - prev_ts - 1 = lo + 2^16 * hi` with `lo < 2^16` and
+//! `hi < 2^13` (checked as `8 * hi < 2^16`): the difference is below 2^29 < p/2, so a
+//! `prev_ts >= ts` (a wrapped, huge difference) has no such decomposition. Timestamps of a
+//! segment therefore stay below 2^29 (see `MAX_SEGMENT_TIMESTAMP`).
+
+use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+use starkscope_stark_backend::{Count, InteractionBuilder, Val};
+
+use super::buses;
+use super::cols::ColAlloc;
+use super::range::RangeCounts;
+use crate::exec::MemoryAccess;
+
+/// Timestamps of one segment must stay below this (the ordering check's bound).
+pub const MAX_SEGMENT_TIMESTAMP: u32 = 1 << 29;
+
+const HI_SHIFT: u32 = 3; // 8 * hi < 2^16  <=>  hi < 2^13
+
+/// Columns of one access.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AccessCols {
+    pub addr: usize,
+    pub prev_val: usize,
+    pub val: usize,
+    pub prev_ts: usize,
+    pub lo: usize,
+    pub hi: usize,
+}
+
+impl AccessCols {
+    pub(crate) fn alloc(a: &mut ColAlloc) -> Self {
+        AccessCols { addr: a.one(), prev_val: a.one(), val: a.one(), prev_ts: a.one(), lo: a.one(), hi: a.one() }
+    }
+
+    /// Constrains the access when `active` (0 or 1) is set: memory bus receive/send and the
+    /// ordering range check. The caller constrains `addr`, and `val == prev_val` on reads.
+    pub(crate) fn eval<AB: InteractionBuilder<F = Val>>(
+        &self,
+        b: &mut AB,
+        row: &[AB::Var],
+        ts: AB::Expr,
+        active: AB::Expr,
+    ) {
+        let (addr, prev_val, val, prev_ts) = (row[self.addr], row[self.prev_val], row[self.val], row[self.prev_ts]);
+        let (lo, hi) = (row[self.lo], row[self.hi]);
+        let diff = ts.clone() - prev_ts.into() - AB::Expr::ONE;
+        let limbs = lo.into() + hi.into() * AB::Expr::from_u32(1 << 16);
+        b.assert_zero(active.clone() * (diff - limbs));
+        b.push_interaction(buses::MEMORY, [addr.into(), prev_val.into(), prev_ts.into()], -Count::bounded(active.clone(), 1));
+        b.push_interaction(buses::MEMORY, [addr.into(), val.into(), ts], Count::bounded(active.clone(), 1));
+        b.push_interaction(buses::RANGE16, [lo.into()], Count::bounded(active.clone(), 1));
+        b.push_interaction(buses::RANGE16, [hi.into() * AB::Expr::from_u32(1 << HI_SHIFT)], Count::bounded(active, 1));
+    }
+
+    /// Writes the access into a row and counts its range lookups.
+    pub(crate) fn fill(&self, row: &mut [Val], acc: &MemoryAccess, range: &mut RangeCounts) {
+        let diff = acc.timestamp - acc.prev_timestamp - 1;
+        let (lo, hi) = (diff & 0xffff, diff >> 16);
+        row[self.addr] = Val::from_u32(acc.addr);
+        row[self.prev_val] = acc.prev_value;
+        row[self.val] = acc.value;
+        row[self.prev_ts] = Val::from_u32(acc.prev_timestamp);
+        row[self.lo] = Val::from_u32(lo);
+        row[self.hi] = Val::from_u32(hi);
+        range.add(lo);
+        range.add(hi << HI_SHIFT);
+    }
+}
