@@ -287,14 +287,20 @@ fn prove_inner(
 
     // Phase 5: split each quotient into degree-n chunks, extend and commit them.
     let (quotient_commit, quotient_data) = info_span!(spans::QUOTIENT_POLY_COMMIT).in_scope(|| {
-        let mut ldes = Vec::new();
-        for (i, q) in quotients.into_iter().enumerate() {
-            let chunks = vk.airs[i].num_quotient_chunks();
-            let flat = RowMajorMatrix::new_col(q).flatten_to_base();
-            let qd = quotient_domains[i];
-            let evals = qd.split_domains(chunks).into_iter().zip(qd.split_evals(chunks, flat));
-            ldes.extend(<Pcs as p3_commit::UnivariateStarkPcs<Challenge, Challenger>>::get_quotient_ldes(pcs, evals, chunks).map_err(pcs_err("quotient extension"))?);
-        }
+        // Each AIR's chunks are extended independently: AIRs in parallel, like the quotients.
+        let per_air: Result<Vec<_>, ProveError> = quotients
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, q)| {
+                let chunks = vk.airs[i].num_quotient_chunks();
+                let flat = RowMajorMatrix::new_col(q).flatten_to_base();
+                let qd = quotient_domains[i];
+                let evals = qd.split_domains(chunks).into_iter().zip(qd.split_evals(chunks, flat));
+                <Pcs as p3_commit::UnivariateStarkPcs<Challenge, Challenger>>::get_quotient_ldes(pcs, evals, chunks)
+                    .map_err(pcs_err("quotient extension"))
+            })
+            .collect();
+        let ldes: Vec<_> = per_air?.into_iter().flatten().collect();
         <Pcs as p3_commit::UnivariateStarkPcs<Challenge, Challenger>>::commit_ldes(pcs, ldes).map_err(pcs_err("quotient commitment"))
     })?;
     let zeta = transcript::observe_quotient_and_sample_zeta(&mut ch, &quotient_commit);

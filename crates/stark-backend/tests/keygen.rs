@@ -52,11 +52,21 @@ impl StarkAir for LyingPreprocessed {
 #[test]
 fn derives_degrees_counts_and_buses() {
     let cfg = StarkConfig::new(FriPreset::Fast);
-    let airs: Vec<Arc<dyn StarkAir>> =
-        vec![Arc::new(FibonacciAir), Arc::new(RangeSendAir { extra_columns: 3 }), Arc::new(RangeTableAir)];
+    let airs: Vec<Arc<dyn StarkAir>> = vec![
+        Arc::new(FibonacciAir),
+        Arc::new(RangeSendAir { extra_columns: 3 }),
+        Arc::new(RangeTableAir),
+    ];
     let pk = keygen(&cfg, airs).unwrap();
     let fib = pk.air_info(0);
-    assert_eq!((fib.constraint_degree, fib.num_constraints, fib.num_interactions), (2, 5, 0));
+    assert_eq!(
+        (
+            fib.constraint_degree,
+            fib.num_constraints,
+            fib.num_interactions
+        ),
+        (2, 5, 0)
+    );
     assert_eq!(fib.permutation_width_ext(), 0);
     let send = pk.air_info(1);
     // bool(active), two c' = c^2 + x, then LogUp: one fraction column and 3 accumulator constraints.
@@ -66,7 +76,10 @@ fn derives_degrees_counts_and_buses() {
     let table = pk.air_info(2);
     assert_eq!(table.preprocessed_width(), 1);
     assert_eq!(table.preprocessed.as_ref().unwrap().log_height, 8);
-    assert_eq!(send.lookup_bus_ids, table.lookup_bus_ids, "one named bus, one number");
+    assert_eq!(
+        send.lookup_bus_ids, table.lookup_bus_ids,
+        "one named bus, one number"
+    );
     assert_eq!(pk.vk.data.num_buses, 1);
     assert!(pk.vk.data.preprocessed_commitment.is_some());
 }
@@ -83,7 +96,11 @@ fn refuses_what_it_cannot_prove() {
     let rec = StarkConfig::new(FriPreset::Recursion);
     assert!(keygen(&rec, vec![Arc::new(QuarticAir) as Arc<dyn StarkAir>]).is_ok());
 
-    let err = keygen(&fast, vec![Arc::new(LyingPreprocessed) as Arc<dyn StarkAir>]).unwrap_err();
+    let err = keygen(
+        &fast,
+        vec![Arc::new(LyingPreprocessed) as Arc<dyn StarkAir>],
+    )
+    .unwrap_err();
     assert!(matches!(err, KeygenError::BadPreprocessed { .. }), "{err}");
     assert!(matches!(keygen(&fast, vec![]), Err(KeygenError::NoAirs)));
 }
