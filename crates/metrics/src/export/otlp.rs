@@ -129,6 +129,8 @@ impl OtlpConfig {
 #[derive(Debug)]
 struct BlockingClient {
     agent: ureq::Agent,
+    /// The last transport failure: the SDK reports it only as "network error".
+    transport_error: Arc<Mutex<Option<String>>>,
 }
 
 #[async_trait::async_trait]
@@ -148,7 +150,12 @@ impl HttpClient for BlockingClient {
             &headers,
             None,
             &body,
-        )?;
+        )
+        .inspect_err(|e| {
+            if let Ok(mut slot) = self.transport_error.lock() {
+                *slot = Some(e.clone());
+            }
+        })?;
         Ok(Response::builder()
             .status(reply.status)
             .body(Bytes::from(reply.body))?)
@@ -187,7 +194,15 @@ impl<E: PushMetricExporter> PushMetricExporter for KeepError<E> {
 
 /// Sends the snapshot to the endpoint once; any failure is a warning naming `otlp`.
 pub fn export(config: &OtlpConfig, snapshot: &Snapshot, run_id: &str) -> Result<(), ExportWarning> {
-    let warn = |m: String| ExportWarning::new(EXPORTER, format!("{}: {m}", config.endpoint));
+    let transport_error = Arc::new(Mutex::new(None::<String>));
+    let warn = |m: String| {
+        let detail = transport_error.lock().ok().and_then(|mut e| e.take());
+        let m = match detail {
+            Some(d) => format!("{m} ({d})"),
+            None => m,
+        };
+        ExportWarning::new(EXPORTER, format!("{}: {m}", config.endpoint))
+    };
     let exporter = opentelemetry_otlp::MetricExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpBinary)
@@ -196,6 +211,7 @@ pub fn export(config: &OtlpConfig, snapshot: &Snapshot, run_id: &str) -> Result<
         .with_headers(config.headers.iter().cloned().collect())
         .with_http_client(BlockingClient {
             agent: http::agent(config.timeout),
+            transport_error: transport_error.clone(),
         })
         .build()
         .map_err(|e| warn(format!("cannot build the exporter: {e}")))?;
