@@ -11,6 +11,9 @@
 //! `cycles{region}` once, inside `info_span!("segment", segment = i)`; the execution
 //! itself runs in `info_span!("execute")` (-> `execute_time_ms`).
 //!
+//! - [`prove`]: the chips, segment proofs with Merkle-memory continuations, and the
+//!   check that segment proofs chain into one execution (docs/vm-proving.md).
+//!
 //! See docs/isa.md for the instruction set.
 
 pub mod asm;
@@ -19,6 +22,7 @@ pub mod exec;
 pub mod field;
 pub mod isa;
 pub mod program;
+pub mod prove;
 
 pub use asm::{assemble, assemble_file, AsmError, AsmErrorKind, LoadError};
 pub use builder::{BuildError, IntoImm, Label, ProgramBuilder};
