@@ -6,7 +6,9 @@
 //! to the Merkle chip, which ties the initial values to the root before the segment and
 //! the final values to the root after.
 
-use starkscope_stark_backend::p3::{Air, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess};
+use starkscope_stark_backend::p3::{
+    Air, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess,
+};
 use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
 use super::buses;
@@ -39,8 +41,16 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for BoundaryChip {
         let is_real = row[IS_REAL].clone();
         b.assert_bool(is_real.clone());
         let count = || Count::bounded(is_real.clone(), 1);
-        b.push_interaction(buses::MEMORY, [row[ADDR].clone(), row[INITIAL].clone(), AB::Expr::ZERO], count());
-        b.push_interaction(buses::MEMORY, [row[ADDR].clone(), row[LAST].clone(), row[LAST_TS].clone()], -count());
+        b.push_interaction(
+            buses::MEMORY,
+            [row[ADDR].clone(), row[INITIAL].clone(), AB::Expr::ZERO],
+            count(),
+        );
+        b.push_interaction(
+            buses::MEMORY,
+            [row[ADDR].clone(), row[LAST].clone(), row[LAST_TS].clone()],
+            -count(),
+        );
         let mut leaf = vec![AB::Expr::ZERO, row[ADDR].clone(), row[INITIAL].clone()];
         leaf.extend((1..DIGEST).map(|_| AB::Expr::ZERO));
         leaf.push(row[LAST].clone());

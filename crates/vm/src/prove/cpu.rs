@@ -8,7 +8,9 @@
 //! digest, `d' = compress(d || [value, 0, ..])`, so a segment exposes the digest before
 //! and after instead of a variable number of outputs.
 
-use starkscope_stark_backend::p3::{Air, AirBuilder, BaseAir, Field, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess};
+use starkscope_stark_backend::p3::{
+    Air, AirBuilder, BaseAir, Field, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess,
+};
 use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
 use super::buses;
@@ -37,7 +39,10 @@ const LT_HI_SHIFT: u32 = 16 - (LT_BITS - 16);
 
 /// Opcodes whose semantics the cpu chip checks itself (the others go to coprocessors).
 fn is_ext(op: Opcode) -> bool {
-    matches!(op, Opcode::EAdd | Opcode::ESub | Opcode::EMul | Opcode::EInv)
+    matches!(
+        op,
+        Opcode::EAdd | Opcode::ESub | Opcode::EMul | Opcode::EInv
+    )
 }
 
 /// Which operand feeds each of the three access slots, and whether the slot writes.
@@ -101,7 +106,11 @@ impl Layout {
             a: a.one(),
             b: a.one(),
             c: a.one(),
-            slot: [AccessCols::alloc(&mut a), AccessCols::alloc(&mut a), AccessCols::alloc(&mut a)],
+            slot: [
+                AccessCols::alloc(&mut a),
+                AccessCols::alloc(&mut a),
+                AccessCols::alloc(&mut a),
+            ],
             cmp: a.one(),
             is_eq: a.one(),
             diff_inv: a.one(),
@@ -125,7 +134,9 @@ pub struct CpuChip {
 
 impl Default for CpuChip {
     fn default() -> Self {
-        Self { layout: Layout::new() }
+        Self {
+            layout: Layout::new(),
+        }
     }
 }
 
@@ -153,7 +164,9 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
         let pvs: Vec<AB::Expr> = b.public_values().iter().map(|&v| v.into()).collect();
         let e = |i: usize| -> AB::Expr { row[i].into() };
         let s = |op: Opcode| -> AB::Expr { row[l.sel[op as usize]].into() };
-        let sum = |ops: &[Opcode]| -> AB::Expr { ops.iter().fold(AB::Expr::ZERO, |acc, &op| acc + s(op)) };
+        let sum = |ops: &[Opcode]| -> AB::Expr {
+            ops.iter().fold(AB::Expr::ZERO, |acc, &op| acc + s(op))
+        };
         let one = AB::Expr::ONE;
         let c = AB::Expr::from_u32;
 
@@ -165,11 +178,14 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
         }
         b.assert_eq(sum(Opcode::ALL), is_real.clone());
         // Real rows first, then padding.
-        b.when_transition().assert_zero(next[l.is_real].into() * (one.clone() - is_real.clone()));
+        b.when_transition()
+            .assert_zero(next[l.is_real].into() * (one.clone() - is_real.clone()));
         b.when_first_row().assert_one(is_real.clone());
 
         // Fetch.
-        let opcode = Opcode::ALL.iter().fold(AB::Expr::ZERO, |acc, &op| acc + s(op) * c(op as u32));
+        let opcode = Opcode::ALL
+            .iter()
+            .fold(AB::Expr::ZERO, |acc, &op| acc + s(op) * c(op as u32));
         b.push_interaction(
             buses::PROGRAM,
             [e(l.pc), opcode, e(l.a), e(l.b), e(l.c)],
@@ -183,7 +199,9 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
             let mut reads = AB::Expr::ZERO;
             let mut addr = AB::Expr::ZERO;
             for &op in Opcode::ALL {
-                let Some(&(src, write)) = slots(op).get(k) else { continue };
+                let Some(&(src, write)) = slots(op).get(k) else {
+                    continue;
+                };
                 active += s(op);
                 if !write {
                     reads += s(op);
@@ -236,14 +254,26 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
             let (lo, hi) = (e(l.lt_lo[k]), e(l.lt_hi[k]));
             b.assert_zero(lt.clone() * (x - lo.clone() - hi.clone() * c(1 << 16)));
             b.push_interaction(buses::RANGE16, [lo], Count::bounded(lt.clone(), 1));
-            b.push_interaction(buses::RANGE16, [hi * c(1 << LT_HI_SHIFT)], Count::bounded(lt.clone(), 1));
+            b.push_interaction(
+                buses::RANGE16,
+                [hi * c(1 << LT_HI_SHIFT)],
+                Count::bounded(lt.clone(), 1),
+            );
         }
 
         // Coprocessors.
         let ext = sum(&[EAdd, ESub, EMul, EInv]);
         let kind = s(ESub) + s(EMul) * c(2) + s(EInv) * c(3);
-        b.push_interaction(buses::EXT_OP, [e(l.ts), kind, e(l.a), e(l.b), e(l.c)], Count::bounded(ext, 1));
-        b.push_interaction(buses::POSEIDON2_OP, [e(l.ts), e(l.a), e(l.b)], Count::bounded(s(Poseidon2), 1));
+        b.push_interaction(
+            buses::EXT_OP,
+            [e(l.ts), kind, e(l.a), e(l.b), e(l.c)],
+            Count::bounded(ext, 1),
+        );
+        b.push_interaction(
+            buses::POSEIDON2_OP,
+            [e(l.ts), e(l.a), e(l.b)],
+            Count::bounded(s(Poseidon2), 1),
+        );
 
         // Output digest.
         let out = s(Out);
@@ -259,7 +289,8 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
 
         // Control flow.
         let sequential = sum(&[
-            Add, Sub, Mul, Inv, AddI, MulI, EAdd, ESub, EMul, EInv, Li, Mov, Load, Store, Lt, Poseidon2, Hint, Out,
+            Add, Sub, Mul, Inv, AddI, MulI, EAdd, ESub, EMul, EInv, Li, Mov, Load, Store, Lt,
+            Poseidon2, Hint, Out,
         ]);
         let expected_next = (sequential + branch) * pc1.clone()
             + taken * (e(l.c) - pc1)
@@ -269,7 +300,9 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
             + s(Halt) * e(l.pc)
             + (one.clone() - is_real.clone()) * e(l.pc);
         b.assert_eq(e(l.next_pc), expected_next);
-        let accesses = Opcode::ALL.iter().fold(AB::Expr::ZERO, |acc, &op| acc + s(op) * c(op.accesses() as u32));
+        let accesses = Opcode::ALL.iter().fold(AB::Expr::ZERO, |acc, &op| {
+            acc + s(op) * c(op.accesses() as u32)
+        });
         {
             let mut t = b.when_transition();
             t.assert_eq(next[l.pc], e(l.next_pc));
@@ -285,19 +318,25 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
         b.assert_bool(halted.clone());
         b.assert_zero(halt.clone() * (one.clone() - halted.clone()));
         b.assert_zero(halt.clone() * (e(l.a) - pvs[pv::EXIT_CODE].clone()));
-        b.when_transition().assert_zero(halt.clone() * next[l.is_real].into());
+        b.when_transition()
+            .assert_zero(halt.clone() * next[l.is_real].into());
         let ends_here = is_real.clone() * (one.clone() - next[l.is_real].into());
-        b.when_transition().assert_zero(ends_here * (halted.clone() - halt.clone()));
+        b.when_transition()
+            .assert_zero(ends_here * (halted.clone() - halt.clone()));
         b.when_last_row().assert_zero(is_real * (halted - halt));
 
         // Boundary.
-        b.when_first_row().assert_eq(e(l.pc), pvs[pv::START_PC].clone());
+        b.when_first_row()
+            .assert_eq(e(l.pc), pvs[pv::START_PC].clone());
         b.when_first_row().assert_one(e(l.ts));
         for i in 0..DIGEST {
-            b.when_first_row().assert_eq(e(l.dig[i]), pvs[pv::DIGEST_BEFORE + i].clone());
-            b.when_last_row().assert_eq(e(l.dig_after[i]), pvs[pv::DIGEST_AFTER + i].clone());
+            b.when_first_row()
+                .assert_eq(e(l.dig[i]), pvs[pv::DIGEST_BEFORE + i].clone());
+            b.when_last_row()
+                .assert_eq(e(l.dig_after[i]), pvs[pv::DIGEST_AFTER + i].clone());
         }
-        b.when_last_row().assert_eq(e(l.next_pc), pvs[pv::END_PC].clone());
+        b.when_last_row()
+            .assert_eq(e(l.next_pc), pvs[pv::END_PC].clone());
     }
 }
 
@@ -345,14 +384,22 @@ impl CpuChip {
             row[l.a] = rec.instruction.a;
             row[l.b] = rec.instruction.b;
             row[l.c] = rec.instruction.c;
-            let accesses = if is_ext(op) || op == Opcode::Poseidon2 { &[][..] } else { segment.accesses_of(rec) };
+            let accesses = if is_ext(op) || op == Opcode::Poseidon2 {
+                &[][..]
+            } else {
+                segment.accesses_of(rec)
+            };
             for (k, acc) in accesses.iter().enumerate() {
                 l.slot[k].fill(row, acc, range);
             }
             let val = |k: usize| accesses[k].value;
             match op {
                 Opcode::Beq | Opcode::Bne | Opcode::BeqI | Opcode::BneI => {
-                    let cmp = if matches!(op, Opcode::Beq | Opcode::Bne) { val(1) } else { rec.instruction.b };
+                    let cmp = if matches!(op, Opcode::Beq | Opcode::Bne) {
+                        val(1)
+                    } else {
+                        rec.instruction.b
+                    };
                     let d = val(0) - cmp;
                     row[l.cmp] = cmp;
                     row[l.is_eq] = Val::from_bool(d == Val::ZERO);
@@ -409,9 +456,14 @@ impl CpuChip {
         public_values[pv::END_PC] = end_pc;
         public_values[pv::HALTED] = Val::from_bool(segment.exit_code.is_some());
         public_values[pv::EXIT_CODE] = Val::from_u32(segment.exit_code.unwrap_or(0));
-        public_values[pv::DIGEST_BEFORE..pv::DIGEST_BEFORE + DIGEST].copy_from_slice(&digest_before);
+        public_values[pv::DIGEST_BEFORE..pv::DIGEST_BEFORE + DIGEST]
+            .copy_from_slice(&digest_before);
         public_values[pv::DIGEST_AFTER..pv::DIGEST_AFTER + DIGEST].copy_from_slice(&digest);
 
-        CpuTrace { trace: RowMajorMatrix::new(values, w), public_values, used_rows: used }
+        CpuTrace {
+            trace: RowMajorMatrix::new(values, w),
+            public_values,
+            used_rows: used,
+        }
     }
 }

@@ -6,7 +6,9 @@
 //! z at a..a+4, at consecutive timestamps from ts, as the executor does) and checks
 //! `z = x + y`, `x - y`, `x * y`, or `x * z = 1`.
 
-use starkscope_stark_backend::p3::{Air, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess};
+use starkscope_stark_backend::p3::{
+    Air, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess,
+};
 use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
 use super::buses;
@@ -39,11 +41,25 @@ struct Layout {
 impl Layout {
     fn new() -> Self {
         let mut a = ColAlloc::new();
-        let acc = |a: &mut ColAlloc| -> [AccessCols; D] { std::array::from_fn(|_| AccessCols::alloc(a)) };
+        let acc =
+            |a: &mut ColAlloc| -> [AccessCols; D] { std::array::from_fn(|_| AccessCols::alloc(a)) };
         let (add, sub, mul, inv) = (a.one(), a.one(), a.one(), a.one());
         let (ts, oa, ob, oc) = (a.one(), a.one(), a.one(), a.one());
         let (x, y, z) = (acc(&mut a), acc(&mut a), acc(&mut a));
-        Layout { add, sub, mul, inv, ts, a: oa, b: ob, c: oc, x, y, z, width: a.width() }
+        Layout {
+            add,
+            sub,
+            mul,
+            inv,
+            ts,
+            a: oa,
+            b: ob,
+            c: oc,
+            x,
+            y,
+            z,
+            width: a.width(),
+        }
     }
 }
 
@@ -55,7 +71,9 @@ pub struct ExtChip {
 
 impl Default for ExtChip {
     fn default() -> Self {
-        Self { layout: Layout::new() }
+        Self {
+            layout: Layout::new(),
+        }
     }
 }
 
@@ -105,7 +123,8 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for ExtChip {
             -Count::bounded(is_real.clone(), 1),
         );
 
-        let val = |cols: &[AccessCols; D]| -> [AB::Expr; D] { std::array::from_fn(|i| e(cols[i].val)) };
+        let val =
+            |cols: &[AccessCols; D]| -> [AB::Expr; D] { std::array::from_fn(|i| e(cols[i].val)) };
         for i in 0..D {
             let k = c(i as u32);
             // Reads keep the value; addresses are consecutive cells from the operand.
@@ -129,7 +148,11 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for ExtChip {
             b.assert_zero(add.clone() * (z[i].clone() - x[i].clone() - y[i].clone()));
             b.assert_zero(sub.clone() * (z[i].clone() - x[i].clone() + y[i].clone()));
             b.assert_zero(mul.clone() * (z[i].clone() - xy[i].clone()));
-            let one = if i == 0 { AB::Expr::ONE } else { AB::Expr::ZERO };
+            let one = if i == 0 {
+                AB::Expr::ONE
+            } else {
+                AB::Expr::ZERO
+            };
             b.assert_zero(inv.clone() * (xz[i].clone() - one));
         }
     }
@@ -143,12 +166,21 @@ impl StarkAir for ExtChip {
 
 impl ExtChip {
     /// Rows for the segment's extension instructions; returns the trace and the used rows.
-    pub(crate) fn generate(&self, segment: &Segment, range: &mut RangeCounts) -> (RowMajorMatrix<Val>, usize) {
+    pub(crate) fn generate(
+        &self,
+        segment: &Segment,
+        range: &mut RangeCounts,
+    ) -> (RowMajorMatrix<Val>, usize) {
         let l = &self.layout;
         let recs: Vec<_> = segment
             .instructions
             .iter()
-            .filter(|r| matches!(r.instruction.opcode, Opcode::EAdd | Opcode::ESub | Opcode::EMul | Opcode::EInv))
+            .filter(|r| {
+                matches!(
+                    r.instruction.opcode,
+                    Opcode::EAdd | Opcode::ESub | Opcode::EMul | Opcode::EInv
+                )
+            })
             .collect();
         let height = recs.len().next_power_of_two().max(2);
         let mut values = Val::zero_vec(l.width * height);
@@ -167,7 +199,11 @@ impl ExtChip {
             row[l.c] = rec.instruction.c;
             let accesses = segment.accesses_of(rec);
             let (x, rest) = accesses.split_at(D);
-            let (y, z) = if op == Opcode::EInv { (&[][..], rest) } else { rest.split_at(D) };
+            let (y, z) = if op == Opcode::EInv {
+                (&[][..], rest)
+            } else {
+                rest.split_at(D)
+            };
             for i in 0..D {
                 l.x[i].fill(row, &x[i], range);
                 if let Some(acc) = y.get(i) {

@@ -33,7 +33,14 @@ pub(crate) struct AccessCols {
 
 impl AccessCols {
     pub(crate) fn alloc(a: &mut ColAlloc) -> Self {
-        AccessCols { addr: a.one(), prev_val: a.one(), val: a.one(), prev_ts: a.one(), lo: a.one(), hi: a.one() }
+        AccessCols {
+            addr: a.one(),
+            prev_val: a.one(),
+            val: a.one(),
+            prev_ts: a.one(),
+            lo: a.one(),
+            hi: a.one(),
+        }
     }
 
     /// Constrains the access when `active` (0 or 1) is set: memory bus receive/send and the
@@ -45,15 +52,36 @@ impl AccessCols {
         ts: AB::Expr,
         active: AB::Expr,
     ) {
-        let (addr, prev_val, val, prev_ts) = (row[self.addr], row[self.prev_val], row[self.val], row[self.prev_ts]);
+        let (addr, prev_val, val, prev_ts) = (
+            row[self.addr],
+            row[self.prev_val],
+            row[self.val],
+            row[self.prev_ts],
+        );
         let (lo, hi) = (row[self.lo], row[self.hi]);
         let diff = ts.clone() - prev_ts.into() - AB::Expr::ONE;
         let limbs = lo.into() + hi.into() * AB::Expr::from_u32(1 << 16);
         b.assert_zero(active.clone() * (diff - limbs));
-        b.push_interaction(buses::MEMORY, [addr.into(), prev_val.into(), prev_ts.into()], -Count::bounded(active.clone(), 1));
-        b.push_interaction(buses::MEMORY, [addr.into(), val.into(), ts], Count::bounded(active.clone(), 1));
-        b.push_interaction(buses::RANGE16, [lo.into()], Count::bounded(active.clone(), 1));
-        b.push_interaction(buses::RANGE16, [hi.into() * AB::Expr::from_u32(1 << HI_SHIFT)], Count::bounded(active, 1));
+        b.push_interaction(
+            buses::MEMORY,
+            [addr.into(), prev_val.into(), prev_ts.into()],
+            -Count::bounded(active.clone(), 1),
+        );
+        b.push_interaction(
+            buses::MEMORY,
+            [addr.into(), val.into(), ts],
+            Count::bounded(active.clone(), 1),
+        );
+        b.push_interaction(
+            buses::RANGE16,
+            [lo.into()],
+            Count::bounded(active.clone(), 1),
+        );
+        b.push_interaction(
+            buses::RANGE16,
+            [hi.into() * AB::Expr::from_u32(1 << HI_SHIFT)],
+            Count::bounded(active, 1),
+        );
     }
 
     /// Writes the access into a row and counts its range lookups.

@@ -10,7 +10,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use starkscope_stark_backend::p3::{Air, AirBuilder, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess};
+use starkscope_stark_backend::p3::{
+    Air, AirBuilder, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess,
+};
 use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
 use super::buses;
@@ -61,7 +63,10 @@ impl MemoryTree {
             let z = zeros[l];
             zeros.push(compress(join(&z, &z)));
         }
-        let mut tree = MemoryTree { levels: vec![HashMap::new(); depth + 1], zeros };
+        let mut tree = MemoryTree {
+            levels: vec![HashMap::new(); depth + 1],
+            zeros,
+        };
         let updates: Vec<(u32, Val)> = cells.into_iter().collect();
         tree.update(&updates);
         tree
@@ -69,7 +74,10 @@ impl MemoryTree {
 
     /// The digest of node `index` at height `level`.
     pub fn node(&self, level: usize, index: u32) -> Digest {
-        self.levels[level].get(&index).copied().unwrap_or(self.zeros[level])
+        self.levels[level]
+            .get(&index)
+            .copied()
+            .unwrap_or(self.zeros[level])
     }
 
     pub fn root(&self) -> Digest {
@@ -86,7 +94,10 @@ impl MemoryTree {
         for level in 1..=MEMORY_BITS as usize {
             let parents: BTreeSet<u32> = dirty.iter().map(|i| i / 2).collect();
             for &p in &parents {
-                let d = compress(join(&self.node(level - 1, 2 * p), &self.node(level - 1, 2 * p + 1)));
+                let d = compress(join(
+                    &self.node(level - 1, 2 * p),
+                    &self.node(level - 1, 2 * p + 1),
+                ));
                 self.levels[level].insert(p, d);
             }
             dirty = parents;
@@ -142,7 +153,9 @@ pub struct MerkleChip {
 
 impl Default for MerkleChip {
     fn default() -> Self {
-        Self { layout: Layout::new() }
+        Self {
+            layout: Layout::new(),
+        }
     }
 }
 
@@ -164,7 +177,8 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for MerkleChip {
         let row: Vec<AB::Var> = b.main().current_slice().to_vec();
         let pvs: Vec<AB::Expr> = b.public_values().iter().map(|&v| v.into()).collect();
         let e = |i: usize| -> AB::Expr { row[i].into() };
-        let digest = |cols: &[usize; DIGEST]| -> Vec<AB::Expr> { cols.iter().map(|&i| e(i)).collect() };
+        let digest =
+            |cols: &[usize; DIGEST]| -> Vec<AB::Expr> { cols.iter().map(|&i| e(i)).collect() };
         let one = AB::Expr::ONE;
 
         let (is_real, is_root) = (e(l.is_real), e(l.is_root));
@@ -180,14 +194,21 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for MerkleChip {
 
         for i in 0..DIGEST {
             b.assert_zero((one.clone() - lt.clone()) * (e(l.left_before[i]) - e(l.left_after[i])));
-            b.assert_zero((one.clone() - rt.clone()) * (e(l.right_before[i]) - e(l.right_after[i])));
-            b.assert_zero(is_root.clone() * (e(l.out_before[i]) - pvs[pv::ROOT_BEFORE + i].clone()));
+            b.assert_zero(
+                (one.clone() - rt.clone()) * (e(l.right_before[i]) - e(l.right_after[i])),
+            );
+            b.assert_zero(
+                is_root.clone() * (e(l.out_before[i]) - pvs[pv::ROOT_BEFORE + i].clone()),
+            );
             b.assert_zero(is_root.clone() * (e(l.out_after[i]) - pvs[pv::ROOT_AFTER + i].clone()));
         }
 
         let child_level = e(l.level) - one.clone();
         let left_index = e(l.index) * AB::Expr::TWO;
-        let node = |level: AB::Expr, index: AB::Expr, before: &[usize; DIGEST], after: &[usize; DIGEST]| {
+        let node = |level: AB::Expr,
+                    index: AB::Expr,
+                    before: &[usize; DIGEST],
+                    after: &[usize; DIGEST]| {
             let mut t = vec![level, index];
             t.extend(digest(before));
             t.extend(digest(after));
@@ -195,12 +216,22 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for MerkleChip {
         };
         b.push_interaction(
             buses::MERKLE,
-            node(child_level.clone(), left_index.clone(), &l.left_before, &l.left_after),
+            node(
+                child_level.clone(),
+                left_index.clone(),
+                &l.left_before,
+                &l.left_after,
+            ),
             -Count::bounded(lt, 1),
         );
         b.push_interaction(
             buses::MERKLE,
-            node(child_level, left_index + one.clone(), &l.right_before, &l.right_after),
+            node(
+                child_level,
+                left_index + one.clone(),
+                &l.right_before,
+                &l.right_after,
+            ),
             -Count::bounded(rt, 1),
         );
         b.push_interaction(
@@ -208,9 +239,10 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for MerkleChip {
             node(e(l.level), e(l.index), &l.out_before, &l.out_after),
             Count::bounded(is_real.clone() - is_root, 1),
         );
-        for (left, right, out) in
-            [(&l.left_before, &l.right_before, &l.out_before), (&l.left_after, &l.right_after, &l.out_after)]
-        {
+        for (left, right, out) in [
+            (&l.left_before, &l.right_before, &l.out_before),
+            (&l.left_after, &l.right_after, &l.out_after),
+        ] {
             let mut t = digest(left);
             t.extend(digest(right));
             t.extend(digest(out));
@@ -275,8 +307,14 @@ impl MerkleChip {
             row[l.left_touched] = Val::from_bool(lt);
             row[l.right_touched] = Val::from_bool(rt);
             let get = |m: &HashMap<(usize, u32), Digest>, k| m[&k];
-            let (lb, rb) = (get(&before, (level - 1, 2 * i)), get(&before, (level - 1, 2 * i + 1)));
-            let (la, ra) = (get(&after, (level - 1, 2 * i)), get(&after, (level - 1, 2 * i + 1)));
+            let (lb, rb) = (
+                get(&before, (level - 1, 2 * i)),
+                get(&before, (level - 1, 2 * i + 1)),
+            );
+            let (la, ra) = (
+                get(&after, (level - 1, 2 * i)),
+                get(&after, (level - 1, 2 * i + 1)),
+            );
             let (ob, oa) = (get(&before, (level, i)), get(&after, (level, i)));
             for k in 0..DIGEST {
                 row[l.left_before[k]] = lb[k];
@@ -313,7 +351,11 @@ mod tests {
         let mut t = MemoryTree::new([(5, Val::from_u32(7)), (1 << 19, Val::from_u32(9))]);
         let root1 = t.root();
         t.update(&[(5, Val::ZERO), (1 << 19, Val::ZERO)]);
-        assert_eq!(t.root(), MemoryTree::new([]).root(), "zeroing every cell gives the empty tree");
+        assert_eq!(
+            t.root(),
+            MemoryTree::new([]).root(),
+            "zeroing every cell gives the empty tree"
+        );
         t.update(&[(5, Val::from_u32(7)), (1 << 19, Val::from_u32(9))]);
         assert_eq!(t.root(), root1);
         assert_ne!(root1, MemoryTree::new([(5, Val::from_u32(8))]).root());

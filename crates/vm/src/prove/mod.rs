@@ -36,8 +36,8 @@ use std::time::{Duration, Instant};
 
 use starkscope_stark_backend::p3::{Matrix, PrimeCharacteristicRing, PrimeField32, RowMajorMatrix};
 use starkscope_stark_backend::{
-    keygen, prove, verify, AirInput, FriPreset, KeygenError, Proof, ProveError, ProvingKey, StarkAir, StarkConfig,
-    Val, VerifyError, VerifyingKey,
+    keygen, prove, verify, AirInput, FriPreset, KeygenError, Proof, ProveError, ProvingKey,
+    StarkAir, StarkConfig, Val, VerifyError, VerifyingKey,
 };
 use tracing::info_span;
 
@@ -117,12 +117,21 @@ pub fn vm_keygen(program: &Program, preset: FriPreset) -> Result<VmProvingKey, K
     let config = StarkConfig::new(preset);
     let pk = keygen(&config, chips(program))?;
     let initial_root = MemoryTree::new(program.data.iter().map(|(&a, &v)| (a, v))).root();
-    Ok(VmProvingKey { config, pk, initial_root, program_len: program.instructions.len() })
+    Ok(VmProvingKey {
+        config,
+        pk,
+        initial_root,
+        program_len: program.instructions.len(),
+    })
 }
 
 impl VmProvingKey {
     pub fn verifying_key(&self) -> VmVerifyingKey {
-        VmVerifyingKey { preset: self.config.preset(), vk: self.pk.vk.clone(), initial_root: self.initial_root }
+        VmVerifyingKey {
+            preset: self.config.preset(),
+            vk: self.pk.vk.clone(),
+            initial_root: self.initial_root,
+        }
     }
 }
 
@@ -145,22 +154,36 @@ pub struct Continuation {
 impl Continuation {
     /// The state before the first segment of `program`.
     pub fn start(program: &Program) -> Self {
-        Self { tree: MemoryTree::new(program.data.iter().map(|(&a, &v)| (a, v))), digest: EMPTY_DIGEST }
+        Self {
+            tree: MemoryTree::new(program.data.iter().map(|(&a, &v)| (a, v))),
+            digest: EMPTY_DIGEST,
+        }
     }
 
     /// Takes the segment's Merkle rows and boundary digests and advances the state past it.
-    pub fn advance(&mut self, segment: Segment) -> PreparedSegment {
+    /// `execute_time` is how long executing the segment took: it is part of the segment's
+    /// `total_proof_time_ms`.
+    pub fn advance(&mut self, segment: Segment, execute_time: Duration) -> PreparedSegment {
         let mut requests = poseidon2_chip::Poseidon2Requests::default();
-        let (merkle, merkle_pv, merkle_rows) = MerkleChip::default().generate(&segment, &mut self.tree, &mut requests);
+        let (merkle, merkle_pv, merkle_rows) =
+            MerkleChip::default().generate(&segment, &mut self.tree, &mut requests);
         let digest_before = self.digest;
         self.digest = outputs_digest(self.digest, &segment.outputs);
-        PreparedSegment { segment, digest_before, merkle: AirInput::new(merkle, merkle_pv), merkle_rows, requests }
+        PreparedSegment {
+            segment,
+            execute_time,
+            digest_before,
+            merkle: AirInput::new(merkle, merkle_pv),
+            merkle_rows,
+            requests,
+        }
     }
 }
 
 /// A segment ready to be proven on its own.
 pub struct PreparedSegment {
     segment: Segment,
+    execute_time: Duration,
     digest_before: Digest,
     merkle: AirInput,
     merkle_rows: usize,
@@ -171,6 +194,7 @@ pub struct PreparedSegment {
 pub struct SegmentProof {
     pub index: usize,
     pub proof: Proof,
+    pub execute: Duration,
     pub trace_gen: Duration,
     pub stark_prove: Duration,
     /// Main-trace cells of unpadded rows, over every chip.
@@ -189,14 +213,17 @@ impl PreparedSegment {
     }
 
     /// Generates every chip's trace and proves the segment. Run it inside the segment's
-    /// span: trace generation is timed as `trace_gen`, each chip in its own span, and the
-    /// backend's phases inside `stark_prove_excluding_trace`.
+    /// span: trace generation is timed as `trace_gen` (each chip in a `chip_trace_gen` span
+    /// inside a `chip{air_name}` span), the backend's phases inside
+    /// `stark_prove_excluding_trace`; with `bench-metrics` it also emits `main_cells_used`,
+    /// `total_cells_used` and `total_proof_time_ms` (execute + trace_gen + prove).
     pub fn prove(self, pk: &VmProvingKey) -> Result<SegmentProof, SegmentProveError> {
         let index = self.segment.index;
         let end_ts = self.segment.end_timestamp();
         if end_ts >= MAX_SEGMENT_TIMESTAMP {
             return Err(SegmentProveError::TooManyAccesses { index, end_ts });
         }
+        let self_execute = self.execute_time;
         let started = Instant::now();
         let (inputs, used_rows) = info_span!("trace_gen").in_scope(|| self.generate(pk));
         let trace_gen = started.elapsed();
@@ -207,12 +234,13 @@ impl PreparedSegment {
             let info = pk.pk.air_info(id);
             let main = input.trace.width() as u64;
             main_cells_used += rows as u64 * main;
-            total_cells_used +=
-                rows as u64 * (main + info.preprocessed_width() as u64 + info.permutation_width_base() as u64);
+            total_cells_used += rows as u64
+                * (main + info.preprocessed_width() as u64 + info.permutation_width_base() as u64);
         }
 
         let started = Instant::now();
-        let proof = prove(&pk.config, &pk.pk, inputs).map_err(|source| SegmentProveError::Prove { index, source })?;
+        let proof = prove(&pk.config, &pk.pk, inputs)
+            .map_err(|source| SegmentProveError::Prove { index, source })?;
         let stark_prove = started.elapsed();
 
         #[cfg(feature = "bench-metrics")]
@@ -221,39 +249,73 @@ impl PreparedSegment {
             use starkscope_metrics::names;
             counter!(names::MAIN_CELLS_USED).absolute(main_cells_used);
             counter!(names::TOTAL_CELLS_USED).absolute(total_cells_used);
+            let total = self_execute + trace_gen + stark_prove;
+            starkscope_metrics::metrics::gauge!(names::TOTAL_PROOF_TIME_MS)
+                .set(total.as_nanos() as f64 / 1e6);
         }
-        Ok(SegmentProof { index, proof, trace_gen, stark_prove, main_cells_used, total_cells_used })
+        Ok(SegmentProof {
+            index,
+            proof,
+            execute: self_execute,
+            trace_gen,
+            stark_prove,
+            main_cells_used,
+            total_cells_used,
+        })
     }
 
     fn generate(self, pk: &VmProvingKey) -> (Vec<AirInput>, Vec<usize>) {
-        let PreparedSegment { segment, digest_before, merkle, merkle_rows, mut requests } = self;
+        let PreparedSegment {
+            segment,
+            digest_before,
+            merkle,
+            merkle_rows,
+            mut requests,
+            ..
+        } = self;
         let mut range = range::RangeCounts::default();
-        let program_height = pk.pk.air_info(air_id::PROGRAM).preprocessed.as_ref().map_or(2, |p| 1usize << p.log_height);
+        let program_height = pk
+            .pk
+            .air_info(air_id::PROGRAM)
+            .preprocessed
+            .as_ref()
+            .map_or(2, |p| 1usize << p.log_height);
         let mut executions = vec![0u32; program_height];
         let chip = |name: &'static str| info_span!("chip", air_name = name);
 
         let cpu = chip("cpu").in_scope(|| {
             info_span!("chip_trace_gen").in_scope(|| {
-                CpuChip::default().generate(&segment, digest_before, &mut range, &mut requests, &mut executions)
+                CpuChip::default().generate(
+                    &segment,
+                    digest_before,
+                    &mut range,
+                    &mut requests,
+                    &mut executions,
+                )
             })
         });
-        let (ext, ext_rows) = chip("ext_arith")
-            .in_scope(|| info_span!("chip_trace_gen").in_scope(|| ExtChip::default().generate(&segment, &mut range)));
-        let (p2mem, p2mem_rows) = chip("poseidon2_mem").in_scope(|| {
+        let (ext, ext_rows) = chip("ext_arith").in_scope(|| {
             info_span!("chip_trace_gen")
-                .in_scope(|| Poseidon2MemChip::default().generate(&segment, &mut range, &mut requests))
+                .in_scope(|| ExtChip::default().generate(&segment, &mut range))
+        });
+        let (p2mem, p2mem_rows) = chip("poseidon2_mem").in_scope(|| {
+            info_span!("chip_trace_gen").in_scope(|| {
+                Poseidon2MemChip::default().generate(&segment, &mut range, &mut requests)
+            })
         });
         let (boundary, boundary_rows) = chip("memory_boundary")
             .in_scope(|| info_span!("chip_trace_gen").in_scope(|| BoundaryChip.generate(&segment)));
-        let p2 = chip("poseidon2")
-            .in_scope(|| info_span!("chip_trace_gen").in_scope(|| Poseidon2Chip.generate(&requests)));
+        let p2 = chip("poseidon2").in_scope(|| {
+            info_span!("chip_trace_gen").in_scope(|| Poseidon2Chip.generate(&requests))
+        });
         let program_len = pk.program_len;
         let program = chip("program").in_scope(|| {
             info_span!("chip_trace_gen").in_scope(|| {
                 RowMajorMatrix::new(executions.iter().map(|&n| Val::from_u32(n)).collect(), 1)
             })
         });
-        let range_trace = chip("range16").in_scope(|| info_span!("chip_trace_gen").in_scope(|| range.trace()));
+        let range_trace =
+            chip("range16").in_scope(|| info_span!("chip_trace_gen").in_scope(|| range.trace()));
 
         let inputs = vec![
             AirInput::new(program, vec![]),
@@ -323,7 +385,10 @@ pub enum ChainError {
     #[error("no segment proofs")]
     Empty,
     #[error("segment {position}: proof does not verify: {source}")]
-    Proof { position: usize, source: VerifyError },
+    Proof {
+        position: usize,
+        source: VerifyError,
+    },
     #[error("segment {position}: public values missing or malformed")]
     PublicValues { position: usize },
     #[error("segment at position {position} claims index {claimed}: segments are missing, extra or out of order")]
@@ -335,7 +400,11 @@ pub enum ChainError {
     #[error("segment 0 starts with a non-empty output digest")]
     InitialOutputs,
     #[error("segments {prev} and {next} do not link: {what} differ")]
-    Link { prev: usize, next: usize, what: &'static str },
+    Link {
+        prev: usize,
+        next: usize,
+        what: &'static str,
+    },
     #[error("segment {position} halts before the last segment")]
     EarlyHalt { position: usize },
     #[error("the last segment does not halt: the execution is incomplete")]
@@ -356,14 +425,21 @@ pub struct ChainSummary {
 /// Verifies every segment proof and that they chain into one complete execution of the
 /// program from its initial state to `halt`; with `outputs`, also that they are the
 /// program's public outputs.
-pub fn verify_chain(vk: &VmVerifyingKey, proofs: &[Proof], outputs: Option<&[Val]>) -> Result<ChainSummary, ChainError> {
+pub fn verify_chain(
+    vk: &VmVerifyingKey,
+    proofs: &[Proof],
+    outputs: Option<&[Val]>,
+) -> Result<ChainSummary, ChainError> {
     let config = StarkConfig::new(vk.preset);
     let mut publics = Vec::with_capacity(proofs.len());
     for (position, proof) in proofs.iter().enumerate() {
         verify(&config, &vk.vk, proof).map_err(|source| ChainError::Proof { position, source })?;
         let p = SegmentPublic::of(proof).ok_or(ChainError::PublicValues { position })?;
         if p.index as usize != position {
-            return Err(ChainError::Index { position, claimed: p.index });
+            return Err(ChainError::Index {
+                position,
+                claimed: p.index,
+            });
         }
         publics.push(p);
     }
@@ -378,7 +454,11 @@ pub fn verify_chain(vk: &VmVerifyingKey, proofs: &[Proof], outputs: Option<&[Val
         return Err(ChainError::InitialOutputs);
     }
     for (i, w) in publics.windows(2).enumerate() {
-        let link = |what| ChainError::Link { prev: i, next: i + 1, what };
+        let link = |what| ChainError::Link {
+            prev: i,
+            next: i + 1,
+            what,
+        };
         if w[0].halted {
             return Err(ChainError::EarlyHalt { position: i });
         }

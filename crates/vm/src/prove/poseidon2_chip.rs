@@ -13,13 +13,19 @@ use std::collections::HashMap;
 
 use p3_baby_bear::{
     GenericPoseidon2LinearLayersBabyBear, BABYBEAR_POSEIDON2_HALF_FULL_ROUNDS as HALF_FULL,
-    BABYBEAR_POSEIDON2_PARTIAL_ROUNDS_16 as PARTIAL, BABYBEAR_POSEIDON2_RC_16_EXTERNAL_FINAL as RC_END,
-    BABYBEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL as RC_BEGIN, BABYBEAR_POSEIDON2_RC_16_INTERNAL as RC_PARTIAL,
+    BABYBEAR_POSEIDON2_PARTIAL_ROUNDS_16 as PARTIAL,
+    BABYBEAR_POSEIDON2_RC_16_EXTERNAL_FINAL as RC_END,
+    BABYBEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL as RC_BEGIN,
+    BABYBEAR_POSEIDON2_RC_16_INTERNAL as RC_PARTIAL,
 };
 use p3_poseidon2::GenericPoseidon2LinearLayers;
-use p3_poseidon2_air::{generate_trace_rows, num_cols, FullRound, PartialRound, Poseidon2Cols, RoundConstants, SBox};
+use p3_poseidon2_air::{
+    generate_trace_rows, num_cols, FullRound, PartialRound, Poseidon2Cols, RoundConstants, SBox,
+};
 use p3_symmetric::Permutation;
-use starkscope_stark_backend::p3::{Air, BaseAir, PrimeCharacteristicRing, PrimeField32, RowMajorMatrix, WindowAccess};
+use starkscope_stark_backend::p3::{
+    Air, BaseAir, PrimeCharacteristicRing, PrimeField32, RowMajorMatrix, WindowAccess,
+};
 use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
 use super::buses;
@@ -107,14 +113,33 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2Chip {
 
         let input: Vec<AB::Expr> = cols.inputs.iter().map(|&v| v.into()).collect();
         let output = &cols.ending_full_rounds[HALF_FULL - 1].post;
-        let permute: Vec<AB::Expr> = input.iter().cloned().chain(output.iter().map(|&v| v.into())).collect();
-        let compress: Vec<AB::Expr> = input.into_iter().chain(output[..DIGEST].iter().map(|&v| v.into())).collect();
-        b.push_interaction(buses::PERMUTE, permute, Count::provided(-row[MULT_PERMUTE].into()));
-        b.push_interaction(buses::COMPRESS, compress, Count::provided(-row[MULT_COMPRESS].into()));
+        let permute: Vec<AB::Expr> = input
+            .iter()
+            .cloned()
+            .chain(output.iter().map(|&v| v.into()))
+            .collect();
+        let compress: Vec<AB::Expr> = input
+            .into_iter()
+            .chain(output[..DIGEST].iter().map(|&v| v.into()))
+            .collect();
+        b.push_interaction(
+            buses::PERMUTE,
+            permute,
+            Count::provided(-row[MULT_PERMUTE].into()),
+        );
+        b.push_interaction(
+            buses::COMPRESS,
+            compress,
+            Count::provided(-row[MULT_COMPRESS].into()),
+        );
     }
 }
 
-fn sbox<AB: InteractionBuilder<F = Val>>(b: &mut AB, x: AB::Expr, regs: &SBox<AB::Var, SBOX_DEGREE, SBOX_REGISTERS>) -> AB::Expr {
+fn sbox<AB: InteractionBuilder<F = Val>>(
+    b: &mut AB,
+    x: AB::Expr,
+    regs: &SBox<AB::Var, SBOX_DEGREE, SBOX_REGISTERS>,
+) -> AB::Expr {
     let x3: AB::Expr = regs.0[0].into();
     b.assert_eq(x3.clone(), x.clone() * x.clone() * x.clone());
     x3.clone() * x3 * x
@@ -160,18 +185,31 @@ impl Poseidon2Chip {
     /// One row per distinct requested input (sorted, so traces are deterministic), padded
     /// with permutations of zero that nobody looks up.
     pub(crate) fn generate(&self, requests: &Poseidon2Requests) -> RowMajorMatrix<Val> {
-        let mut rows: Vec<([u32; WIDTH], (u32, u32))> = requests.counts.iter().map(|(k, v)| (*k, *v)).collect();
+        let mut rows: Vec<([u32; WIDTH], (u32, u32))> =
+            requests.counts.iter().map(|(k, v)| (*k, *v)).collect();
         rows.sort_unstable();
         let height = rows.len().next_power_of_two().max(2);
-        let mut inputs: Vec<[Val; WIDTH]> = rows.iter().map(|(k, _)| k.map(Val::from_u32)).collect();
+        let mut inputs: Vec<[Val; WIDTH]> =
+            rows.iter().map(|(k, _)| k.map(Val::from_u32)).collect();
         inputs.resize(height, [Val::ZERO; WIDTH]);
-        let constants = RoundConstants::<Val, WIDTH, HALF_FULL, PARTIAL>::new(RC_BEGIN, RC_PARTIAL, RC_END);
-        let p2 = generate_trace_rows::<Val, Linear, WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL, PARTIAL>(
-            inputs, &constants, 0,
-        );
+        let constants =
+            RoundConstants::<Val, WIDTH, HALF_FULL, PARTIAL>::new(RC_BEGIN, RC_PARTIAL, RC_END);
+        let p2 = generate_trace_rows::<
+            Val,
+            Linear,
+            WIDTH,
+            SBOX_DEGREE,
+            SBOX_REGISTERS,
+            HALF_FULL,
+            PARTIAL,
+        >(inputs, &constants, 0);
         let w = P2_COLS + 2;
         let mut values = Val::zero_vec(w * height);
-        for (i, (dst, src)) in values.chunks_exact_mut(w).zip(p2.values.chunks_exact(P2_COLS)).enumerate() {
+        for (i, (dst, src)) in values
+            .chunks_exact_mut(w)
+            .zip(p2.values.chunks_exact(P2_COLS))
+            .enumerate()
+        {
             dst[..P2_COLS].copy_from_slice(src);
             if let Some((_, (perm, comp))) = rows.get(i) {
                 dst[MULT_PERMUTE] = Val::from_u32(*perm);

@@ -5,7 +5,9 @@
 //! asks the poseidon2 chip on [`buses::PERMUTE`] that the written cells are the
 //! permutation of the read ones.
 
-use starkscope_stark_backend::p3::{Air, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess};
+use starkscope_stark_backend::p3::{
+    Air, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess,
+};
 use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
 use super::buses;
@@ -39,7 +41,17 @@ impl Default for Poseidon2MemChip {
         let (is_real, ts, oa, ob) = (a.one(), a.one(), a.one(), a.one());
         let input = std::array::from_fn(|_| AccessCols::alloc(&mut a));
         let output = std::array::from_fn(|_| AccessCols::alloc(&mut a));
-        Self { layout: Layout { is_real, ts, a: oa, b: ob, input, output, width: a.width() } }
+        Self {
+            layout: Layout {
+                is_real,
+                ts,
+                a: oa,
+                b: ob,
+                input,
+                output,
+                width: a.width(),
+            },
+        }
     }
 }
 
@@ -59,7 +71,11 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2MemChip {
         let e = |i: usize| -> AB::Expr { row[i].into() };
         let is_real = e(l.is_real);
         b.assert_bool(is_real.clone());
-        b.push_interaction(buses::POSEIDON2_OP, [e(l.ts), e(l.a), e(l.b)], -Count::bounded(is_real.clone(), 1));
+        b.push_interaction(
+            buses::POSEIDON2_OP,
+            [e(l.ts), e(l.a), e(l.b)],
+            -Count::bounded(is_real.clone(), 1),
+        );
         let mut perm = Vec::with_capacity(2 * N);
         for i in 0..N {
             let k = AB::Expr::from_usize(i);
@@ -67,7 +83,12 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2MemChip {
             b.assert_eq(e(l.input[i].val), e(l.input[i].prev_val));
             l.input[i].eval(b, &row, e(l.ts) + k.clone(), is_real.clone());
             b.assert_zero(is_real.clone() * (e(l.output[i].addr) - e(l.a) - k.clone()));
-            l.output[i].eval(b, &row, e(l.ts) + AB::Expr::from_usize(N) + k, is_real.clone());
+            l.output[i].eval(
+                b,
+                &row,
+                e(l.ts) + AB::Expr::from_usize(N) + k,
+                is_real.clone(),
+            );
             perm.push(e(l.input[i].val));
         }
         perm.extend(l.output.iter().map(|c| e(c.val)));
@@ -89,7 +110,11 @@ impl Poseidon2MemChip {
         requests: &mut Poseidon2Requests,
     ) -> (RowMajorMatrix<Val>, usize) {
         let l = &self.layout;
-        let recs: Vec<_> = segment.instructions.iter().filter(|r| r.instruction.opcode == Opcode::Poseidon2).collect();
+        let recs: Vec<_> = segment
+            .instructions
+            .iter()
+            .filter(|r| r.instruction.opcode == Opcode::Poseidon2)
+            .collect();
         let height = recs.len().next_power_of_two().max(2);
         let mut values = Val::zero_vec(l.width * height);
         for (rec, row) in recs.iter().zip(values.chunks_exact_mut(l.width)) {

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use starkscope_stark_backend::p3::{Air, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess};
+use starkscope_stark_backend::p3::{
+    Air, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess,
+};
 use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
 use super::buses;
@@ -49,8 +51,20 @@ impl BaseAir<Val> for ProgramChip {
         let mut values = Vec::with_capacity(5 * self.height());
         for pc in 0..self.height() {
             match self.instructions.get(pc) {
-                Some(i) => values.extend([Val::from_usize(pc), Val::from_u32(i.opcode as u32), i.a, i.b, i.c]),
-                None => values.extend([Val::from_usize(pc), Val::from_u32(PADDING_OPCODE), Val::ZERO, Val::ZERO, Val::ZERO]),
+                Some(i) => values.extend([
+                    Val::from_usize(pc),
+                    Val::from_u32(i.opcode as u32),
+                    i.a,
+                    i.b,
+                    i.c,
+                ]),
+                None => values.extend([
+                    Val::from_usize(pc),
+                    Val::from_u32(PADDING_OPCODE),
+                    Val::ZERO,
+                    Val::ZERO,
+                    Val::ZERO,
+                ]),
             }
         }
         Some(RowMajorMatrix::new(values, 5))

@@ -1,6 +1,8 @@
 //! The 16-bit range table: a preprocessed column 0..2^16 and a multiplicity column.
 
-use starkscope_stark_backend::p3::{Air, AirBuilder, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess};
+use starkscope_stark_backend::p3::{
+    Air, AirBuilder, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess,
+};
 use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
 use super::buses;
@@ -27,7 +29,6 @@ impl RangeCounts {
     pub fn trace(&self) -> RowMajorMatrix<Val> {
         RowMajorMatrix::new(self.0.iter().map(|&c| Val::from_u32(c)).collect(), 1)
     }
-
 }
 
 /// Provides `(x)` on [`buses::RANGE16`] for every `x < 2^16`, `mult` times.
@@ -39,7 +40,10 @@ impl BaseAir<Val> for RangeChip {
         1
     }
     fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
-        Some(RowMajorMatrix::new((0..RANGE16_SIZE as u32).map(Val::from_u32).collect(), 1))
+        Some(RowMajorMatrix::new(
+            (0..RANGE16_SIZE as u32).map(Val::from_u32).collect(),
+            1,
+        ))
     }
     fn preprocessed_width(&self) -> usize {
         1

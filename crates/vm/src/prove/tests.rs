@@ -66,29 +66,41 @@ struct Proven {
 fn prove_program(src: &str, inputs: &[u32], segment_size: u64) -> Proven {
     let program = crate::asm::assemble(src, "test.sasm").expect("assembles");
     let inputs: Vec<F> = inputs.iter().map(|&x| F::from_u32(x)).collect();
-    let segments = crate::exec::record(&program, &inputs, &ExecConfig::default().with_segment_size(segment_size))
-        .expect("executes");
+    let segments = crate::exec::record(
+        &program,
+        &inputs,
+        &ExecConfig::default().with_segment_size(segment_size),
+    )
+    .expect("executes");
     let pk = vm_keygen(&program, FriPreset::Fast).expect("keygen");
     let mut cont = Continuation::start(&program);
     let mut outputs = Vec::new();
     let mut proofs = Vec::new();
     for segment in segments {
         outputs.extend(segment.outputs.iter().copied());
-        let prepared = cont.advance(segment);
+        let prepared = cont.advance(segment, std::time::Duration::ZERO);
         proofs.push(prepared.prove(&pk).expect("proves").proof);
     }
-    Proven { vk: pk.verifying_key(), proofs, outputs }
+    Proven {
+        vk: pk.verifying_key(),
+        proofs,
+        outputs,
+    }
 }
 
 fn debug_program(src: &str, inputs: &[u32], segment_size: u64) {
     let program = crate::asm::assemble(src, "test.sasm").expect("assembles");
     let inputs: Vec<F> = inputs.iter().map(|&x| F::from_u32(x)).collect();
-    let segments = crate::exec::record(&program, &inputs, &ExecConfig::default().with_segment_size(segment_size))
-        .expect("executes");
+    let segments = crate::exec::record(
+        &program,
+        &inputs,
+        &ExecConfig::default().with_segment_size(segment_size),
+    )
+    .expect("executes");
     let pk = vm_keygen(&program, FriPreset::Fast).expect("keygen");
     let mut cont = Continuation::start(&program);
     for segment in segments {
-        let prepared = cont.advance(segment);
+        let prepared = cont.advance(segment, std::time::Duration::ZERO);
         let (inputs, _) = prepared.generate(&pk);
         let report = check_traces(&pk.pk, &inputs);
         assert!(report.is_ok(), "{report:?}");
@@ -116,7 +128,10 @@ fn fibonacci_proves_in_segments_and_wrong_outputs_fail() {
     assert_eq!(p.outputs, vec![Val::from_u32(832040)]);
     verify_chain(&p.vk, &p.proofs, Some(&p.outputs)).expect("chain verifies");
     let wrong = [Val::from_u32(832041)];
-    assert!(matches!(verify_chain(&p.vk, &p.proofs, Some(&wrong)), Err(ChainError::Outputs)));
+    assert!(matches!(
+        verify_chain(&p.vk, &p.proofs, Some(&wrong)),
+        Err(ChainError::Outputs)
+    ));
 }
 
 #[test]
@@ -124,19 +139,35 @@ fn dropped_reordered_and_spliced_segments_fail() {
     let a = prove_program(FIB, &[30], 16);
     let n = a.proofs.len();
     // Dropped: the last one (no halt), a middle one (index gap).
-    assert!(matches!(verify_chain(&a.vk, &a.proofs[..n - 1], None), Err(ChainError::NoHalt)));
+    assert!(matches!(
+        verify_chain(&a.vk, &a.proofs[..n - 1], None),
+        Err(ChainError::NoHalt)
+    ));
     let mut gap = a.proofs.clone();
     gap.remove(1);
-    assert!(matches!(verify_chain(&a.vk, &gap, None), Err(ChainError::Index { .. })));
+    assert!(matches!(
+        verify_chain(&a.vk, &gap, None),
+        Err(ChainError::Index { .. })
+    ));
     // Reordered.
     let mut swapped = a.proofs.clone();
     swapped.swap(0, 1);
-    assert!(matches!(verify_chain(&a.vk, &swapped, None), Err(ChainError::Index { .. })));
+    assert!(matches!(
+        verify_chain(&a.vk, &swapped, None),
+        Err(ChainError::Index { .. })
+    ));
     // Spliced: segment 1 of a run with another input, between segments of this run.
     let b = prove_program(FIB, &[31], 16);
     let mut spliced = a.proofs.clone();
     spliced[1] = b.proofs[1].clone();
-    assert!(matches!(verify_chain(&a.vk, &spliced, None), Err(ChainError::Link { .. })), "{:?}", verify_chain(&a.vk, &spliced, None));
+    assert!(
+        matches!(
+            verify_chain(&a.vk, &spliced, None),
+            Err(ChainError::Link { .. })
+        ),
+        "{:?}",
+        verify_chain(&a.vk, &spliced, None)
+    );
 }
 
 #[test]
@@ -154,16 +185,27 @@ fn each_segment_verifies_on_its_own() {
 fn a_tampered_cell_in_any_chip_fails_verification() {
     use starkscope_stark_backend::p3::Matrix;
     let program = crate::asm::assemble(ALL_OPS, "test.sasm").unwrap();
-    let segments = crate::exec::record(&program, &[F::from_u32(3)], &ExecConfig::default().with_segment_size(8)).unwrap();
+    let segments = crate::exec::record(
+        &program,
+        &[F::from_u32(3)],
+        &ExecConfig::default().with_segment_size(8),
+    )
+    .unwrap();
     let pk = vm_keygen(&program, FriPreset::Fast).unwrap();
     let vk = pk.verifying_key();
     let mut cont = Continuation::start(&program);
     let mut per_segment = Vec::new();
     for segment in segments {
-        per_segment.push(cont.advance(segment).generate(&pk));
+        per_segment.push(
+            cont.advance(segment, std::time::Duration::ZERO)
+                .generate(&pk),
+        );
     }
     for chip in 0..air_id::COUNT {
-        let (inputs, used) = per_segment.iter().find(|(_, used)| used[chip] > 0).expect("some segment uses every chip");
+        let (inputs, used) = per_segment
+            .iter()
+            .find(|(_, used)| used[chip] > 0)
+            .expect("some segment uses every chip");
         let width = inputs[chip].trace.width();
         for col in [0, width - 1] {
             let mut tampered = inputs.clone();
