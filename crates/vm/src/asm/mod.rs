@@ -39,8 +39,8 @@ pub fn assemble(source: &str, file: &str) -> Result<Program, AsmError> {
 /// Reading or assembling a program file failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read program {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("cannot read program {path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error(transparent)]
     Asm(#[from] AsmError),
 }
@@ -49,7 +49,10 @@ pub enum LoadError {
 pub fn assemble_file(path: impl AsRef<Path>) -> Result<Program, LoadError> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: shown.clone(), source })?;
+    let source = std::fs::read_to_string(path).map_err(|error| LoadError::Io {
+        path: shown.clone(),
+        error,
+    })?;
     Ok(assemble(&source, &shown)?)
 }
 
@@ -68,10 +71,21 @@ struct Expr {
 
 #[derive(Clone, Debug)]
 enum Stmt {
-    Instr { mnemonic: String, operands: Vec<Expr> },
-    Data { addr: Expr, values: Vec<Expr> },
-    Const { name: String, value: Expr },
-    CtStart { name: String },
+    Instr {
+        mnemonic: String,
+        operands: Vec<Expr>,
+    },
+    Data {
+        addr: Expr,
+        values: Vec<Expr>,
+    },
+    Const {
+        name: String,
+        value: Expr,
+    },
+    CtStart {
+        name: String,
+    },
     CtEnd,
 }
 
@@ -104,7 +118,11 @@ struct Located {
 
 impl<'a> Assembler<'a> {
     fn new(source: &'a str, file: &'a str) -> Self {
-        Assembler { file, lines: source.lines().collect(), symbols: HashMap::new() }
+        Assembler {
+            file,
+            lines: source.lines().collect(),
+            symbols: HashMap::new(),
+        }
     }
 
     fn err(&self, line: u32, col: u32, kind: AsmErrorKind) -> AsmError {
@@ -127,20 +145,32 @@ impl<'a> Assembler<'a> {
         let mut marker_places: Vec<(u32, u32)> = Vec::new();
         for (i, text) in self.lines.clone().into_iter().enumerate() {
             let line = i as u32 + 1;
-            let (tokens, end_col) = tokenize(text).map_err(|(col, kind)| self.err(line, col, kind))?;
-            let (labels, stmt) = parse_line(&tokens, end_col).map_err(|(col, kind)| self.err(line, col, kind))?;
+            let (tokens, end_col) =
+                tokenize(text).map_err(|(col, kind)| self.err(line, col, kind))?;
+            let (labels, stmt) =
+                parse_line(&tokens, end_col).map_err(|(col, kind)| self.err(line, col, kind))?;
             for (name, col) in labels {
                 self.define(name, SymVal::Label(pc), line, col)?;
-                let before = markers.iter().rev().take_while(|m: &&MarkerAt| m.pc == pc).count();
+                let before = markers
+                    .iter()
+                    .rev()
+                    .take_while(|m: &&MarkerAt| m.pc == pc)
+                    .count();
                 label_places.push((pc, before));
             }
             let Some((col, stmt)) = stmt else { continue };
             match &stmt {
                 Stmt::Instr { .. } => pc += 1,
-                Stmt::Const { name, .. } => self.define(name.clone(), SymVal::Const(None), line, col)?,
+                Stmt::Const { name, .. } => {
+                    self.define(name.clone(), SymVal::Const(None), line, col)?
+                }
                 Stmt::CtStart { name } => {
                     if name.is_empty() || name.contains(';') {
-                        return Err(self.err(line, col, AsmErrorKind::BadRegionName { name: name.clone() }));
+                        return Err(self.err(
+                            line,
+                            col,
+                            AsmErrorKind::BadRegionName { name: name.clone() },
+                        ));
                     }
                     markers.push(MarkerAt::new(pc, Marker::Start(name.clone())));
                     marker_places.push((line, col));
@@ -181,14 +211,22 @@ impl<'a> Assembler<'a> {
             match &s.stmt {
                 Stmt::Instr { mnemonic, operands } => {
                     instructions.push(self.encode(mnemonic, operands, s.line, s.col, len)?);
-                    locations.push(SourceLoc { line: s.line, col: s.col });
+                    locations.push(SourceLoc {
+                        line: s.line,
+                        col: s.col,
+                    });
                 }
                 Stmt::Data { addr, values } => {
                     let count = values.len() as i128;
                     let base = self.eval(addr, s.line)?;
                     let max = MEMORY_SIZE as i128 - count;
                     if !(0..=max).contains(&base) {
-                        let kind = AsmErrorKind::ImmediateOutOfRange { what: "data address", value: base.to_string(), min: 0, max };
+                        let kind = AsmErrorKind::ImmediateOutOfRange {
+                            what: "data address",
+                            value: base.to_string(),
+                            min: 0,
+                            max,
+                        };
                         return Err(self.err(s.line, addr.col, kind));
                     }
                     for (i, v) in values.iter().enumerate() {
@@ -199,20 +237,32 @@ impl<'a> Assembler<'a> {
                 Stmt::Const { .. } | Stmt::CtStart { .. } | Stmt::CtEnd => {}
             }
         }
-        let name = Path::new(self.file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = Path::new(self.file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let program = Program {
             name,
             instructions,
             data,
             markers,
-            source: Some(SourceMap { file: self.file.to_string(), locations }),
+            source: Some(SourceMap {
+                file: self.file.to_string(),
+                locations,
+            }),
         };
         // Everything was range-checked above; this guards the encoder itself.
         if let Err(e) = program.validate() {
             let pc = e.pc.unwrap_or(0) as usize;
-            let loc = program.source.as_ref().and_then(|m| m.locations.get(pc).copied());
+            let loc = program
+                .source
+                .as_ref()
+                .and_then(|m| m.locations.get(pc).copied());
             let (line, col) = loc.map(|l| (l.line, l.col)).unwrap_or((1, 1));
-            let kind = AsmErrorKind::Syntax { expected: "a valid instruction", found: e.kind.to_string() };
+            let kind = AsmErrorKind::Syntax {
+                expected: "a valid instruction",
+                found: e.kind.to_string(),
+            };
             return Err(self.err(line, col, kind));
         }
         Ok(program)
@@ -220,7 +270,11 @@ impl<'a> Assembler<'a> {
 
     fn define(&mut self, name: String, value: SymVal, line: u32, col: u32) -> Result<(), AsmError> {
         if let Some(first) = self.symbols.get(&name) {
-            let kind = AsmErrorKind::DuplicateLabel { name, first_line: first.line, first_col: first.col };
+            let kind = AsmErrorKind::DuplicateLabel {
+                name,
+                first_line: first.line,
+                first_col: first.col,
+            };
             return Err(self.err(line, col, kind));
         }
         self.symbols.insert(name, Symbol { value, line, col });
@@ -237,7 +291,11 @@ impl<'a> Assembler<'a> {
                     Some(SymVal::Const(Some(v))) => v,
                     // A constant defined further down, used by an earlier constant.
                     Some(SymVal::Const(None)) | None => {
-                        return Err(self.err(line, *col, AsmErrorKind::UndefinedLabel { name: name.clone() }));
+                        return Err(self.err(
+                            line,
+                            *col,
+                            AsmErrorKind::UndefinedLabel { name: name.clone() },
+                        ));
                     }
                 },
             };
@@ -245,7 +303,12 @@ impl<'a> Assembler<'a> {
             // Terms are at most 2^64 and programs are short: this cannot overflow i128,
             // but a huge sum must not wrap silently either.
             if acc.unsigned_abs() > u64::MAX as u128 * 4 {
-                let kind = AsmErrorKind::ImmediateOutOfRange { what: "expression", value: acc.to_string(), min: -(u64::MAX as i128), max: u64::MAX as i128 };
+                let kind = AsmErrorKind::ImmediateOutOfRange {
+                    what: "expression",
+                    value: acc.to_string(),
+                    min: -(u64::MAX as i128),
+                    max: u64::MAX as i128,
+                };
                 return Err(self.err(line, e.col, kind));
             }
         }
@@ -257,21 +320,55 @@ impl<'a> Assembler<'a> {
         let v = if negate { -v } else { v };
         from_signed(v).ok_or_else(|| {
             let p = MODULUS as i128;
-            self.err(line, e.col, AsmErrorKind::ImmediateOutOfRange { what: "field immediate", value: v.to_string(), min: -(p - 1), max: p - 1 })
+            self.err(
+                line,
+                e.col,
+                AsmErrorKind::ImmediateOutOfRange {
+                    what: "field immediate",
+                    value: v.to_string(),
+                    min: -(p - 1),
+                    max: p - 1,
+                },
+            )
         })
     }
 
-    fn encode(&self, mnemonic: &str, operands: &[Expr], line: u32, col: u32, len: u32) -> Result<Instruction, AsmError> {
+    fn encode(
+        &self,
+        mnemonic: &str,
+        operands: &[Expr],
+        line: u32,
+        col: u32,
+        len: u32,
+    ) -> Result<Instruction, AsmError> {
         let count_err = |expected| {
-            self.err(line, col, AsmErrorKind::OperandCount { mnemonic: mnemonic.to_string(), expected, found: operands.len() })
+            self.err(
+                line,
+                col,
+                AsmErrorKind::OperandCount {
+                    mnemonic: mnemonic.to_string(),
+                    expected,
+                    found: operands.len(),
+                },
+            )
         };
         // Pseudo-instructions first.
         let (opcode, negate_last) = match mnemonic {
             "subi" => (Opcode::AddI, true),
-            "halt" if operands.is_empty() => return Ok(Instruction::new(Opcode::Halt, F::ZERO, F::ZERO, F::ZERO)),
+            "halt" if operands.is_empty() => {
+                return Ok(Instruction::new(Opcode::Halt, F::ZERO, F::ZERO, F::ZERO))
+            }
             _ => match Opcode::from_mnemonic(mnemonic) {
                 Some(op) => (op, false),
-                None => return Err(self.err(line, col, AsmErrorKind::UnknownOpcode { name: mnemonic.to_string() })),
+                None => {
+                    return Err(self.err(
+                        line,
+                        col,
+                        AsmErrorKind::UnknownOpcode {
+                            name: mnemonic.to_string(),
+                        },
+                    ))
+                }
             },
         };
         let kinds = opcode.operands();
@@ -293,7 +390,12 @@ impl<'a> Assembler<'a> {
                     let v = self.eval(e, line)?;
                     let max = len as i128 - 1;
                     if !(0..=max).contains(&v) {
-                        let kind = AsmErrorKind::ImmediateOutOfRange { what: "branch target", value: v.to_string(), min: 0, max };
+                        let kind = AsmErrorKind::ImmediateOutOfRange {
+                            what: "branch target",
+                            value: v.to_string(),
+                            min: 0,
+                            max,
+                        };
                         return Err(self.err(line, e.col, kind));
                     }
                     F::from_u32(v as u32)
@@ -302,7 +404,12 @@ impl<'a> Assembler<'a> {
                     let v = self.eval(e, line)?;
                     let max = k.max_address().unwrap_or(0) as i128;
                     if !(0..=max).contains(&v) {
-                        let kind = AsmErrorKind::ImmediateOutOfRange { what: k.describe(), value: v.to_string(), min: 0, max };
+                        let kind = AsmErrorKind::ImmediateOutOfRange {
+                            what: k.describe(),
+                            value: v.to_string(),
+                            min: 0,
+                            max,
+                        };
                         return Err(self.err(line, e.col, kind));
                     }
                     F::from_u32(v as u32)
@@ -317,67 +424,178 @@ type ParseResult<T> = Result<T, (u32, AsmErrorKind)>;
 
 /// Labels (name, column) and the statement (column, statement) of one line.
 #[allow(clippy::type_complexity)]
-fn parse_line(tokens: &[Token], end_col: u32) -> ParseResult<(Vec<(String, u32)>, Option<(u32, Stmt)>)> {
+fn parse_line(
+    tokens: &[Token],
+    end_col: u32,
+) -> ParseResult<(Vec<(String, u32)>, Option<(u32, Stmt)>)> {
     let mut labels = Vec::new();
     let mut i = 0;
-    while let (Some(Token { tok: Tok::Ident(name), col }), Some(Token { tok: Tok::Colon, .. })) = (tokens.get(i), tokens.get(i + 1)) {
+    while let (
+        Some(Token {
+            tok: Tok::Ident(name),
+            col,
+        }),
+        Some(Token {
+            tok: Tok::Colon, ..
+        }),
+    ) = (tokens.get(i), tokens.get(i + 1))
+    {
         if name.starts_with('.') {
-            return Err((*col, AsmErrorKind::Syntax { expected: "a label name (not starting with `.`)", found: format!("`{name}`") }));
+            return Err((
+                *col,
+                AsmErrorKind::Syntax {
+                    expected: "a label name (not starting with `.`)",
+                    found: format!("`{name}`"),
+                },
+            ));
         }
         labels.push((name.clone(), *col));
         i += 2;
     }
-    let Some(head) = tokens.get(i) else { return Ok((labels, None)) };
+    let Some(head) = tokens.get(i) else {
+        return Ok((labels, None));
+    };
     let Tok::Ident(word) = &head.tok else {
-        return Err((head.col, AsmErrorKind::Syntax { expected: "an opcode, a directive or a label", found: head.tok.describe() }));
+        return Err((
+            head.col,
+            AsmErrorKind::Syntax {
+                expected: "an opcode, a directive or a label",
+                found: head.tok.describe(),
+            },
+        ));
     };
     let col = head.col;
     let rest = &tokens[i + 1..];
     let stmt = match word.as_str() {
         ".const" => {
-            let Some(Token { tok: Tok::Ident(name), .. }) = rest.first() else {
+            let Some(Token {
+                tok: Tok::Ident(name),
+                ..
+            }) = rest.first()
+            else {
                 return Err(expected_at(rest.first(), end_col, "a constant name"));
             };
             let mut j = 1;
-            if matches!(rest.get(1), Some(Token { tok: Tok::Comma, .. })) {
+            if matches!(
+                rest.get(1),
+                Some(Token {
+                    tok: Tok::Comma,
+                    ..
+                })
+            ) {
                 j = 2;
             }
             let (value, used) = parse_expr(&rest[j..], end_col)?;
             if let Some(t) = rest.get(j + used) {
-                return Err((t.col, AsmErrorKind::Syntax { expected: "end of line", found: t.tok.describe() }));
+                return Err((
+                    t.col,
+                    AsmErrorKind::Syntax {
+                        expected: "end of line",
+                        found: t.tok.describe(),
+                    },
+                ));
             }
-            Stmt::Const { name: name.clone(), value }
+            Stmt::Const {
+                name: name.clone(),
+                value,
+            }
         }
         ".data" => {
             let mut ops = parse_operands(rest, end_col)?;
             if ops.len() < 2 {
-                return Err((col, AsmErrorKind::Syntax { expected: "`.data ADDRESS, VALUE, ...` with at least one value", found: format!("{} operand(s)", ops.len()) }));
+                return Err((
+                    col,
+                    AsmErrorKind::Syntax {
+                        expected: "`.data ADDRESS, VALUE, ...` with at least one value",
+                        found: format!("{} operand(s)", ops.len()),
+                    },
+                ));
             }
             let values = ops.split_off(1);
-            Stmt::Data { addr: ops.remove(0), values }
+            Stmt::Data {
+                addr: ops.remove(0),
+                values,
+            }
         }
         "ct_start" => match rest {
-            [Token { tok: Tok::Str(name), .. }] => Stmt::CtStart { name: name.clone() },
-            [] => return Err((end_col, AsmErrorKind::Syntax { expected: "a region name in quotes", found: "end of line".into() })),
-            [Token { tok: Tok::Str(_), .. }, t, ..] => {
-                return Err((t.col, AsmErrorKind::Syntax { expected: "end of line", found: t.tok.describe() }));
+            [Token {
+                tok: Tok::Str(name),
+                ..
+            }] => Stmt::CtStart { name: name.clone() },
+            [] => {
+                return Err((
+                    end_col,
+                    AsmErrorKind::Syntax {
+                        expected: "a region name in quotes",
+                        found: "end of line".into(),
+                    },
+                ))
             }
-            [t, ..] => return Err((t.col, AsmErrorKind::Syntax { expected: "a region name in quotes", found: t.tok.describe() })),
+            [Token {
+                tok: Tok::Str(_), ..
+            }, t, ..] => {
+                return Err((
+                    t.col,
+                    AsmErrorKind::Syntax {
+                        expected: "end of line",
+                        found: t.tok.describe(),
+                    },
+                ));
+            }
+            [t, ..] => {
+                return Err((
+                    t.col,
+                    AsmErrorKind::Syntax {
+                        expected: "a region name in quotes",
+                        found: t.tok.describe(),
+                    },
+                ))
+            }
         },
         "ct_end" => match rest.first() {
             None => Stmt::CtEnd,
-            Some(t) => return Err((t.col, AsmErrorKind::Syntax { expected: "end of line", found: t.tok.describe() })),
+            Some(t) => {
+                return Err((
+                    t.col,
+                    AsmErrorKind::Syntax {
+                        expected: "end of line",
+                        found: t.tok.describe(),
+                    },
+                ))
+            }
         },
-        d if d.starts_with('.') => return Err((col, AsmErrorKind::UnknownDirective { name: d.to_string() })),
-        m => Stmt::Instr { mnemonic: m.to_string(), operands: parse_operands(rest, end_col)? },
+        d if d.starts_with('.') => {
+            return Err((
+                col,
+                AsmErrorKind::UnknownDirective {
+                    name: d.to_string(),
+                },
+            ))
+        }
+        m => Stmt::Instr {
+            mnemonic: m.to_string(),
+            operands: parse_operands(rest, end_col)?,
+        },
     };
     Ok((labels, Some((col, stmt))))
 }
 
 fn expected_at(tok: Option<&Token>, end_col: u32, expected: &'static str) -> (u32, AsmErrorKind) {
     match tok {
-        Some(t) => (t.col, AsmErrorKind::Syntax { expected, found: t.tok.describe() }),
-        None => (end_col, AsmErrorKind::Syntax { expected, found: "end of line".into() }),
+        Some(t) => (
+            t.col,
+            AsmErrorKind::Syntax {
+                expected,
+                found: t.tok.describe(),
+            },
+        ),
+        None => (
+            end_col,
+            AsmErrorKind::Syntax {
+                expected,
+                found: "end of line".into(),
+            },
+        ),
     }
 }
 
@@ -394,8 +612,18 @@ fn parse_operands(tokens: &[Token], end_col: u32) -> ParseResult<Vec<Expr>> {
         i += used;
         match tokens.get(i) {
             None => return Ok(out),
-            Some(Token { tok: Tok::Comma, .. }) => i += 1,
-            Some(t) => return Err((t.col, AsmErrorKind::Syntax { expected: "`,` or end of line", found: t.tok.describe() })),
+            Some(Token {
+                tok: Tok::Comma, ..
+            }) => i += 1,
+            Some(t) => {
+                return Err((
+                    t.col,
+                    AsmErrorKind::Syntax {
+                        expected: "`,` or end of line",
+                        found: t.tok.describe(),
+                    },
+                ))
+            }
         }
     }
 }
@@ -406,23 +634,48 @@ fn parse_expr(tokens: &[Token], end_col: u32) -> ParseResult<(Expr, usize)> {
     let mut terms = Vec::new();
     let col = tokens.first().map(|t| t.col).unwrap_or(end_col);
     let mut neg = false;
-    if matches!(tokens.first(), Some(Token { tok: Tok::Minus, .. })) {
+    if matches!(
+        tokens.first(),
+        Some(Token {
+            tok: Tok::Minus,
+            ..
+        })
+    ) {
         neg = true;
         i = 1;
     }
     loop {
-        let t = tokens.get(i).ok_or((end_col, AsmErrorKind::Syntax { expected: "a number, constant or label", found: "end of line".into() }))?;
+        let t = tokens.get(i).ok_or((
+            end_col,
+            AsmErrorKind::Syntax {
+                expected: "a number, constant or label",
+                found: "end of line".into(),
+            },
+        ))?;
         let term = match &t.tok {
             Tok::Number(text) => match parse_u64_literal(text) {
                 Some(n) => Term::Num(n),
                 None if well_formed_literal(text) => {
-                    let kind = AsmErrorKind::ImmediateOutOfRange { what: "number", value: text.clone(), min: 0, max: u64::MAX as i128 };
+                    let kind = AsmErrorKind::ImmediateOutOfRange {
+                        what: "number",
+                        value: text.clone(),
+                        min: 0,
+                        max: u64::MAX as i128,
+                    };
                     return Err((t.col, kind));
                 }
                 None => return Err((t.col, AsmErrorKind::BadNumber { text: text.clone() })),
             },
             Tok::Ident(name) if !name.starts_with('.') => Term::Sym(name.clone()),
-            other => return Err((t.col, AsmErrorKind::Syntax { expected: "a number, constant or label", found: other.describe() })),
+            other => {
+                return Err((
+                    t.col,
+                    AsmErrorKind::Syntax {
+                        expected: "a number, constant or label",
+                        found: other.describe(),
+                    },
+                ))
+            }
         };
         terms.push((neg, term, t.col));
         i += 1;

@@ -39,7 +39,11 @@ pub struct Trap {
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.location {
-            Some(loc) => write!(f, "{loc} (pc {}, cycle {}): {}", self.pc, self.cycle, self.kind),
+            Some(loc) => write!(
+                f,
+                "{loc} (pc {}, cycle {}): {}",
+                self.pc, self.cycle, self.kind
+            ),
             None => write!(f, "pc {}, cycle {}: {}", self.pc, self.cycle, self.kind),
         }
     }
@@ -50,12 +54,26 @@ impl std::error::Error for Trap {}
 /// Why an execution could not run to `halt`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ExecError {
+    // Not `#[from]`/`#[source]`: the message already includes the inner error, and a
+    // source would print it twice in `{:#}` chains.
     #[error("invalid program: {0}")]
-    InvalidProgram(#[from] ProgramError),
+    InvalidProgram(ProgramError),
     #[error("invalid execution config: {0}")]
     Config(String),
     #[error("execution trapped at {0}")]
-    Trap(#[from] Trap),
+    Trap(Trap),
+}
+
+impl From<ProgramError> for ExecError {
+    fn from(e: ProgramError) -> Self {
+        ExecError::InvalidProgram(e)
+    }
+}
+
+impl From<Trap> for ExecError {
+    fn from(t: Trap) -> Self {
+        ExecError::Trap(t)
+    }
 }
 
 impl ExecError {

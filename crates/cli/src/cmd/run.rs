@@ -1,0 +1,156 @@
+//! `starkscope run`: how many cycles does my program take, without proving?
+//!
+//! Exit codes: 0 when the program halted (whatever its own exit code, which is printed);
+//! 1 when the program cannot be read or assembled, the options are invalid, or execution
+//! traps (the error names `file:line:col`).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use starkscope_vm::field::{canonical, parse_field_literal};
+use starkscope_vm::{
+    assemble_file, execute, ExecConfig, ExecutionReport, LoadError, Program, DEFAULT_MAX_CYCLES, DEFAULT_SEGMENT_SIZE,
+    F,
+};
+
+/// Execute a `.sasm` program and report what it cost.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The program (`.sasm` assembly).
+    #[arg(value_name = "PROGRAM")]
+    pub program: PathBuf,
+
+    /// Hint-stream inputs, in order: decimal, 0x hex or 0b binary, negatives wrap modulo p.
+    /// Repeat the flag or list several values after it.
+    #[arg(long = "input", short = 'i', value_name = "N", num_args = 1.., allow_negative_numbers = true)]
+    pub inputs: Vec<String>,
+
+    /// Cycles per segment (the unit one proof covers).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SEGMENT_SIZE)]
+    pub segment_size: u64,
+
+    /// Stop with an error after this many cycles without `halt`.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CYCLES)]
+    pub max_cycles: u64,
+
+    /// How many opcodes to list, most frequent first (0: all).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+
+    /// Print one JSON object instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let program = load(&args.program)?;
+    let inputs = parse_inputs(&args.inputs)?;
+    let config = ExecConfig { segment_size: args.segment_size, max_cycles: args.max_cycles };
+    let report = execute_measured(&program, &inputs, &config)
+        .with_context(|| format!("running {}", args.program.display()))?;
+    let text = if args.json { json(&report, &args.program) } else { table(&report, &args.program, args.top) };
+    println!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(path: &PathBuf) -> anyhow::Result<Program> {
+    match assemble_file(path) {
+        Ok(p) => Ok(p),
+        Err(LoadError::Asm(e)) => bail!("{e}\n{}", e.snippet()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn parse_inputs(raw: &[String]) -> anyhow::Result<Vec<F>> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, s)| parse_field_literal(s).map_err(|e| anyhow::anyhow!("--input #{}: {e}", i + 1)))
+        .collect()
+}
+
+/// Executes; with `bench-metrics`, inside the metrics harness (snapshot to `$METRIC_OUTPUT`
+/// when set), under a span carrying the program's `group` label.
+fn execute_measured(program: &Program, inputs: &[F], config: &ExecConfig) -> anyhow::Result<ExecutionReport> {
+    let work = || {
+        let group = starkscope_metrics::Group::app(program.name.clone()).to_string();
+        let _span = tracing::info_span!("run", group = group.as_str()).entered();
+        execute(program, inputs, config)
+    };
+    #[cfg(feature = "bench-metrics")]
+    {
+        let collected = starkscope_metrics::Harness::new().output_env("METRIC_OUTPUT").span_tree(false).run(work)?;
+        if let Some(path) = &collected.written_to {
+            eprintln!("metrics written to {}", path.display());
+        }
+        for w in &collected.warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(collected.value?)
+    }
+    #[cfg(not(feature = "bench-metrics"))]
+    Ok(work()?)
+}
+
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+fn outputs(values: &[F]) -> String {
+    const SHOWN: usize = 16;
+    let mut s: Vec<String> = values.iter().take(SHOWN).map(|&v| canonical(v).to_string()).collect();
+    if values.len() > SHOWN {
+        s.push(format!("... ({} more)", values.len() - SHOWN));
+    }
+    format!("[{}]", s.join(", "))
+}
+
+fn table(r: &ExecutionReport, path: &std::path::Path, top: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "program     {} ({})", r.program, path.display());
+    let _ = writeln!(out, "cycles      {}", r.cycles);
+    let _ = writeln!(out, "segments    {} (at most {} cycles each)", r.segments.len(), r.segment_size);
+    let _ = writeln!(out, "exit code   {}", r.exit_code);
+    let _ = writeln!(out, "outputs     {}", outputs(&r.outputs));
+    let ops = r.opcode_counts.by_frequency();
+    let shown = if top == 0 { ops.len() } else { top.min(ops.len()) };
+    let _ = writeln!(out, "\n{:<28}{:>14}{:>9}", format!("top opcodes ({shown} of {})", ops.len()), "count", "share");
+    for (op, n) in &ops[..shown] {
+        let _ = writeln!(out, "  {:<26}{:>14}{:>8.2}%", op.mnemonic(), n, share(*n, r.cycles));
+    }
+    if r.regions.is_empty() {
+        let _ = write!(out, "\nno cycle-tracker regions (mark them with ct_start \"name\" / ct_end)");
+    } else {
+        let width = r.regions.iter().map(|x| x.path.len()).max().unwrap_or(0).max(26);
+        let _ = writeln!(out, "\n{:<w$}{:>14}{:>9}", "regions (inclusive)", "cycles", "share", w = width + 2);
+        for x in &r.regions {
+            let _ = writeln!(out, "  {:<width$}{:>14}{:>8.2}%", x.path, x.cycles, share(x.cycles, r.cycles));
+        }
+    }
+    out.trim_end().to_string()
+}
+
+fn json(r: &ExecutionReport, path: &std::path::Path) -> String {
+    let value = serde_json::json!({
+        "program": r.program,
+        "path": path.display().to_string(),
+        "cycles": r.cycles,
+        "segments": r.segments.len(),
+        "segment_size": r.segment_size,
+        "exit_code": r.exit_code,
+        "outputs": r.outputs.iter().map(|&v| canonical(v)).collect::<Vec<_>>(),
+        "opcodes": r.opcode_counts.by_frequency().iter()
+            .map(|(op, n)| serde_json::json!({"opcode": op.mnemonic(), "count": n}))
+            .collect::<Vec<_>>(),
+        "regions": r.regions.iter()
+            .map(|x| serde_json::json!({"region": x.path, "cycles": x.cycles}))
+            .collect::<Vec<_>>(),
+        "segment_cycles": r.segments.iter().map(|s| s.cycles).collect::<Vec<_>>(),
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
