@@ -174,3 +174,15 @@ impl VerifyingKey {
         Ok(VerifyingKey { data, airs })
     }
 }
+
+impl Proof {
+    /// The proof's bytes (header + body); see [`proof_to_bytes_with_preset`].
+    pub fn to_bytes(&self, preset: FriPreset) -> Result<Vec<u8>, CodecError> {
+        proof_to_bytes_with_preset(self, preset)
+    }
+
+    /// Reads a proof written for `preset`; see [`proof_from_bytes`].
+    pub fn from_bytes(bytes: &[u8], preset: FriPreset) -> Result<Self, CodecError> {
+        proof_from_bytes(bytes, preset)
+    }
+}
