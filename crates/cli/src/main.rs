@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "starkscope", version, about = "Prove programs on a STARK VM and measure every layer of it")]
+#[command(
+    name = "starkscope",
+    version,
+    about = "Prove programs on a STARK VM and measure every layer of it"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

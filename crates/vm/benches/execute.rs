@@ -21,7 +21,9 @@ use p3_field::PrimeCharacteristicRing;
 use starkscope_vm::{assemble_file, execute, record, ExecConfig, Program, F};
 
 fn program(name: &str) -> Program {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benchmarks/programs").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../benchmarks/programs")
+        .join(name);
     assemble_file(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -31,15 +33,21 @@ const RECORD_N: u32 = 100_000;
 const SEGMENT: u64 = 1 << 16;
 
 fn cycles(p: &Program, n: u32, cfg: &ExecConfig) -> u64 {
-    execute(p, &[F::from_u32(n)], cfg).map(|r| r.cycles).unwrap_or_else(|e| panic!("{e}"))
+    execute(p, &[F::from_u32(n)], cfg)
+        .map(|r| r.cycles)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run_fast(p: &Program, n: u32, cfg: &ExecConfig) -> u64 {
-    execute(black_box(p), &[F::from_u32(n)], cfg).map(|r| r.cycles).unwrap_or(0)
+    execute(black_box(p), &[F::from_u32(n)], cfg)
+        .map(|r| r.cycles)
+        .unwrap_or(0)
 }
 
 fn run_record(p: &Program, n: u32, cfg: &ExecConfig) -> usize {
-    record(black_box(p), &[F::from_u32(n)], cfg).map(|s| s.iter().map(|s| s.accesses.len()).sum()).unwrap_or(0)
+    record(black_box(p), &[F::from_u32(n)], cfg)
+        .map(|s| s.iter().map(|s| s.accesses.len()).sum())
+        .unwrap_or(0)
 }
 
 #[cfg(feature = "bench-metrics")]
@@ -65,8 +73,12 @@ fn criterion_benches(c: &mut Criterion, p: &Program) {
     let mut g = c.benchmark_group("record_vs_fast");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
     g.throughput(Throughput::Elements(cycles(p, RECORD_N, &cfg)));
-    g.bench_function(BenchmarkId::new("fast", RECORD_N), |b| b.iter(|| run_fast(p, RECORD_N, &cfg)));
-    g.bench_function(BenchmarkId::new("record", RECORD_N), |b| b.iter(|| run_record(p, RECORD_N, &cfg)));
+    g.bench_function(BenchmarkId::new("fast", RECORD_N), |b| {
+        b.iter(|| run_fast(p, RECORD_N, &cfg))
+    });
+    g.bench_function(BenchmarkId::new("record", RECORD_N), |b| {
+        b.iter(|| run_record(p, RECORD_N, &cfg))
+    });
     g.finish();
 
     #[cfg(feature = "bench-metrics")]
@@ -105,7 +117,13 @@ fn ratios(p: &Program) {
     let rec_cycles = cycles(p, RECORD_N, &cfg) as f64;
     println!("\n== medians of interleaved runs (segment size {SEGMENT}) ==");
 
-    let (fast, _) = interleaved(15, || { black_box(run_fast(p, FAST_N, &cfg)); }, || {});
+    let (fast, _) = interleaved(
+        15,
+        || {
+            black_box(run_fast(p, FAST_N, &cfg));
+        },
+        || {},
+    );
     println!(
         "fast field_loop      {:>10.3} ms  {:>7.1} M cycles/s  ({} cycles)",
         fast.as_secs_f64() * 1e3,
@@ -113,7 +131,15 @@ fn ratios(p: &Program) {
         fast_cycles
     );
 
-    let (f, r) = interleaved(9, || { black_box(run_fast(p, RECORD_N, &cfg)); }, || { black_box(run_record(p, RECORD_N, &cfg)); });
+    let (f, r) = interleaved(
+        9,
+        || {
+            black_box(run_fast(p, RECORD_N, &cfg));
+        },
+        || {
+            black_box(run_record(p, RECORD_N, &cfg));
+        },
+    );
     println!(
         "record vs fast       {:>10.3} ms vs {:.3} ms  ratio {:.2}x  ({:.1} M cycles/s recorded)",
         r.as_secs_f64() * 1e3,
@@ -124,8 +150,15 @@ fn ratios(p: &Program) {
 
     #[cfg(feature = "bench-metrics")]
     {
-        let (off, on) =
-            interleaved(21, || { black_box(run_fast(p, FAST_N, &cfg)); }, || { black_box(run_fast_with_metrics(p, FAST_N, &cfg)); });
+        let (off, on) = interleaved(
+            21,
+            || {
+                black_box(run_fast(p, FAST_N, &cfg));
+            },
+            || {
+                black_box(run_fast_with_metrics(p, FAST_N, &cfg));
+            },
+        );
         println!(
             "metrics on vs off    {:>10.3} ms vs {:.3} ms  ratio {:.4}  ({:+.2}%)",
             on.as_secs_f64() * 1e3,

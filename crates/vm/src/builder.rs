@@ -63,7 +63,11 @@ pub enum BuildError {
     #[error("label #{label} is used by the instruction at pc {used_at} but never bound")]
     UnboundLabel { label: usize, used_at: u32 },
     #[error("label #{label} is bound twice (at pc {first} and at pc {second})")]
-    LabelBoundTwice { label: usize, first: u32, second: u32 },
+    LabelBoundTwice {
+        label: usize,
+        first: u32,
+        second: u32,
+    },
     #[error(transparent)]
     Invalid(#[from] ProgramError),
 }
@@ -111,7 +115,11 @@ impl ProgramBuilder {
         let pc = self.pc();
         match self.labels[label.0] {
             Some(first) if self.rebound.is_none() => {
-                self.rebound = Some(BuildError::LabelBoundTwice { label: label.0, first, second: pc });
+                self.rebound = Some(BuildError::LabelBoundTwice {
+                    label: label.0,
+                    first,
+                    second: pc,
+                });
             }
             Some(_) => {}
             None => {
@@ -140,7 +148,8 @@ impl ProgramBuilder {
     /// `ct_start "name"` before the next instruction.
     pub fn ct_start(&mut self, name: impl Into<String>) -> &mut Self {
         let pc = self.pc();
-        self.markers.push(MarkerAt::new(pc, Marker::Start(name.into())));
+        self.markers
+            .push(MarkerAt::new(pc, Marker::Start(name.into())));
         self
     }
 
@@ -153,7 +162,10 @@ impl ProgramBuilder {
 
     /// Appends an already-encoded instruction.
     pub fn push(&mut self, ins: Instruction) -> &mut Self {
-        self.code.push((ins.opcode, [Slot::Value(ins.a), Slot::Value(ins.b), Slot::Value(ins.c)]));
+        self.code.push((
+            ins.opcode,
+            [Slot::Value(ins.a), Slot::Value(ins.b), Slot::Value(ins.c)],
+        ));
         self
     }
 
@@ -175,7 +187,12 @@ impl ProgramBuilder {
                     Slot::Value(x) => x,
                     Slot::Label(l) => match self.labels[l.0] {
                         Some(target) => F::from_u32(target),
-                        None => return Err(BuildError::UnboundLabel { label: l.0, used_at: pc as u32 }),
+                        None => {
+                            return Err(BuildError::UnboundLabel {
+                                label: l.0,
+                                used_at: pc as u32,
+                            })
+                        }
                     },
                 };
             }
@@ -190,7 +207,13 @@ impl ProgramBuilder {
                 kind: ProgramErrorKind::AmbiguousMarker { pc },
             }));
         }
-        let program = Program { name: self.name.clone(), instructions, data: self.data.clone(), markers, source: None };
+        let program = Program {
+            name: self.name.clone(),
+            instructions,
+            data: self.data.clone(),
+            markers,
+            source: None,
+        };
         program.validate()?;
         Ok(program)
     }
@@ -315,11 +338,24 @@ mod tests {
         let mut b = ProgramBuilder::new("t");
         let l = b.label();
         b.jmp(l);
-        assert_eq!(b.build(), Err(BuildError::UnboundLabel { label: 0, used_at: 0 }));
+        assert_eq!(
+            b.build(),
+            Err(BuildError::UnboundLabel {
+                label: 0,
+                used_at: 0
+            })
+        );
         b.bind(l);
         b.halt(0);
         b.bind(l);
-        assert!(matches!(b.build(), Err(BuildError::LabelBoundTwice { label: 0, first: 1, second: 2 })));
+        assert!(matches!(
+            b.build(),
+            Err(BuildError::LabelBoundTwice {
+                label: 0,
+                first: 1,
+                second: 2
+            })
+        ));
     }
 
     #[test]
@@ -340,7 +376,9 @@ mod tests {
         let second = b.here();
         b.jmp(first).jmp(second).ct_end().halt(0);
         match b.build() {
-            Err(BuildError::Invalid(e)) => assert_eq!(e.kind, ProgramErrorKind::AmbiguousMarker { pc: 0 }),
+            Err(BuildError::Invalid(e)) => {
+                assert_eq!(e.kind, ProgramErrorKind::AmbiguousMarker { pc: 0 })
+            }
             other => panic!("expected an ambiguity error, got {other:?}"),
         }
     }
@@ -352,7 +390,10 @@ mod tests {
         match b.build() {
             Err(BuildError::Invalid(e)) => {
                 assert_eq!(e.pc, Some(0));
-                assert!(matches!(e.kind, ProgramErrorKind::OperandOutOfRange { slot: 0, .. }));
+                assert!(matches!(
+                    e.kind,
+                    ProgramErrorKind::OperandOutOfRange { slot: 0, .. }
+                ));
             }
             other => panic!("expected an operand error, got {other:?}"),
         }

@@ -56,7 +56,11 @@ pub fn parse_field_literal(text: &str) -> Result<F, String> {
         None => (false, text),
     };
     let magnitude = parse_u64_literal(body).ok_or_else(|| format!("`{text}` is not a number"))?;
-    let signed = if neg { -(magnitude as i128) } else { magnitude as i128 };
+    let signed = if neg {
+        -(magnitude as i128)
+    } else {
+        magnitude as i128
+    };
     from_signed(signed).ok_or_else(|| {
         format!("`{text}` is outside the field: values must lie in (-{MODULUS}, {MODULUS})")
     })
@@ -65,9 +69,15 @@ pub fn parse_field_literal(text: &str) -> Result<F, String> {
 /// Parses an unsigned literal: decimal, `0x` hex or `0b` binary, with `_` separators.
 pub(crate) fn parse_u64_literal(text: &str) -> Option<u64> {
     let cleaned: String = text.chars().filter(|&c| c != '_').collect();
-    let (radix, digits) = if let Some(h) = cleaned.strip_prefix("0x").or_else(|| cleaned.strip_prefix("0X")) {
+    let (radix, digits) = if let Some(h) = cleaned
+        .strip_prefix("0x")
+        .or_else(|| cleaned.strip_prefix("0X"))
+    {
         (16, h)
-    } else if let Some(b) = cleaned.strip_prefix("0b").or_else(|| cleaned.strip_prefix("0B")) {
+    } else if let Some(b) = cleaned
+        .strip_prefix("0b")
+        .or_else(|| cleaned.strip_prefix("0B"))
+    {
         (2, b)
     } else {
         (10, cleaned.as_str())

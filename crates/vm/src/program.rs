@@ -34,7 +34,11 @@ pub struct MarkerAt {
 
 impl MarkerAt {
     pub fn new(pc: u32, marker: Marker) -> Self {
-        MarkerAt { pc, marker, skipped_by_jumps: false }
+        MarkerAt {
+            pc,
+            marker,
+            skipped_by_jumps: false,
+        }
     }
 }
 
@@ -43,7 +47,10 @@ impl MarkerAt {
 /// `labels` holds, per label, its pc and how many markers of that pc precede it. On
 /// conflict (labels of one instruction on both sides of a marker, so that jumps to them
 /// would disagree on the marker) returns the index of the marker in `markers`.
-pub(crate) fn place_markers(markers: &mut [MarkerAt], labels: &[(u32, usize)]) -> Result<(), usize> {
+pub(crate) fn place_markers(
+    markers: &mut [MarkerAt],
+    labels: &[(u32, usize)],
+) -> Result<(), usize> {
     let mut local = 0;
     for j in 0..markers.len() {
         if j > 0 && markers[j - 1].pc == markers[j].pc {
@@ -97,14 +104,26 @@ pub struct Program {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProgramErrorKind {
     #[error("operand {slot} of `{opcode}` is {value}, but a {what} must be at most {max}")]
-    OperandOutOfRange { opcode: &'static str, slot: usize, value: u32, what: &'static str, max: u32 },
+    OperandOutOfRange {
+        opcode: &'static str,
+        slot: usize,
+        value: u32,
+        what: &'static str,
+        max: u32,
+    },
     #[error("operand slot {slot} of `{opcode}` is unused and must be 0, found {value}")]
-    UnusedSlotNotZero { opcode: &'static str, slot: usize, value: u32 },
+    UnusedSlotNotZero {
+        opcode: &'static str,
+        slot: usize,
+        value: u32,
+    },
     #[error("initial data at address {addr} is outside memory (0..{MEMORY_SIZE})")]
     DataOutOfMemory { addr: u32 },
     #[error("marker at pc {pc} is past the end of the program ({len} instructions)")]
     MarkerOutOfProgram { pc: u32, len: usize },
-    #[error("region name {name:?} must be non-empty and must not contain `;` (the nesting separator)")]
+    #[error(
+        "region name {name:?} must be non-empty and must not contain `;` (the nesting separator)"
+    )]
     BadRegionName { name: String },
     #[error("the program has no instructions")]
     Empty,
@@ -187,7 +206,11 @@ impl Program {
                 let value = canonical(value);
                 let Some(&kind) = kinds.get(slot) else {
                     if value != 0 {
-                        let kind = ProgramErrorKind::UnusedSlotNotZero { opcode: ins.opcode.mnemonic(), slot, value };
+                        let kind = ProgramErrorKind::UnusedSlotNotZero {
+                            opcode: ins.opcode.mnemonic(),
+                            slot,
+                            value,
+                        };
                         return Err(err(Some(pc), kind));
                     }
                     continue;
@@ -214,11 +237,17 @@ impl Program {
         }
         for m in &self.markers {
             if m.pc as usize > len {
-                return Err(err(None, ProgramErrorKind::MarkerOutOfProgram { pc: m.pc, len }));
+                return Err(err(
+                    None,
+                    ProgramErrorKind::MarkerOutOfProgram { pc: m.pc, len },
+                ));
             }
             if let Marker::Start(name) = &m.marker {
                 if name.is_empty() || name.contains(';') {
-                    return Err(err(Some(m.pc), ProgramErrorKind::BadRegionName { name: name.clone() }));
+                    return Err(err(
+                        Some(m.pc),
+                        ProgramErrorKind::BadRegionName { name: name.clone() },
+                    ));
                 }
             }
         }

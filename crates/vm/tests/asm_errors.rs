@@ -25,21 +25,49 @@ fn unknown_opcode() {
 
 #[test]
 fn undefined_label() {
-    assert_eq!(at("jmp nowhere\n"), (1, 5, AsmErrorKind::UndefinedLabel { name: "nowhere".into() }));
+    assert_eq!(
+        at("jmp nowhere\n"),
+        (
+            1,
+            5,
+            AsmErrorKind::UndefinedLabel {
+                name: "nowhere".into()
+            }
+        )
+    );
     // in an expression, pointing at the term
-    assert_eq!(at("li 0, 1 + X\nhalt\n"), (1, 11, AsmErrorKind::UndefinedLabel { name: "X".into() }));
+    assert_eq!(
+        at("li 0, 1 + X\nhalt\n"),
+        (1, 11, AsmErrorKind::UndefinedLabel { name: "X".into() })
+    );
     // a constant used by an earlier constant
-    assert_eq!(at(".const A B\n.const B 1\nhalt\n"), (1, 10, AsmErrorKind::UndefinedLabel { name: "B".into() }));
+    assert_eq!(
+        at(".const A B\n.const B 1\nhalt\n"),
+        (1, 10, AsmErrorKind::UndefinedLabel { name: "B".into() })
+    );
 }
 
 #[test]
 fn duplicate_label() {
     let e = err("top: li 0, 1\n  top: halt\n");
     assert_eq!((e.line, e.col), (2, 3));
-    assert_eq!(e.kind, AsmErrorKind::DuplicateLabel { name: "top".into(), first_line: 1, first_col: 1 });
-    assert_eq!(e.to_string(), "prog.sasm:2:3: `top` is already defined at line 1, column 1");
+    assert_eq!(
+        e.kind,
+        AsmErrorKind::DuplicateLabel {
+            name: "top".into(),
+            first_line: 1,
+            first_col: 1
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "prog.sasm:2:3: `top` is already defined at line 1, column 1"
+    );
     // labels and constants share one namespace
-    assert!(matches!(at(".const x 1\nx: halt\n").2, AsmErrorKind::DuplicateLabel { .. }));
+    assert!(matches!(
+        at(".const x 1\nx: halt\n").2,
+        AsmErrorKind::DuplicateLabel { .. }
+    ));
 }
 
 #[test]
@@ -47,30 +75,77 @@ fn out_of_range_immediates() {
     // address beyond memory
     let (l, c, k) = at("li 1048576, 1\n");
     assert_eq!((l, c), (1, 4));
-    assert!(matches!(k, AsmErrorKind::ImmediateOutOfRange { what: "address", max: 1048575, .. }), "{k}");
+    assert!(
+        matches!(
+            k,
+            AsmErrorKind::ImmediateOutOfRange {
+                what: "address",
+                max: 1048575,
+                ..
+            }
+        ),
+        "{k}"
+    );
     // an extension operand needs 4 cells
     let (_, c, k) = at("eadd 1048573, 0, 0\n");
     assert_eq!(c, 6);
-    assert!(matches!(k, AsmErrorKind::ImmediateOutOfRange { max: 1048572, .. }), "{k}");
+    assert!(
+        matches!(k, AsmErrorKind::ImmediateOutOfRange { max: 1048572, .. }),
+        "{k}"
+    );
     // a poseidon2 operand needs 16
-    assert!(matches!(at("poseidon2 0, 1048561\n").2, AsmErrorKind::ImmediateOutOfRange { max: 1048560, .. }));
+    assert!(matches!(
+        at("poseidon2 0, 1048561\n").2,
+        AsmErrorKind::ImmediateOutOfRange { max: 1048560, .. }
+    ));
     // negative address
-    assert!(matches!(at("mov -1, 0\n").2, AsmErrorKind::ImmediateOutOfRange { .. }));
+    assert!(matches!(
+        at("mov -1, 0\n").2,
+        AsmErrorKind::ImmediateOutOfRange { .. }
+    ));
     // field immediate: p is out, p - 1 and -(p - 1) are in
     let (_, c, k) = at("li 0, 2013265921\n");
     assert_eq!(c, 7);
-    assert!(matches!(k, AsmErrorKind::ImmediateOutOfRange { what: "field immediate", .. }), "{k}");
+    assert!(
+        matches!(
+            k,
+            AsmErrorKind::ImmediateOutOfRange {
+                what: "field immediate",
+                ..
+            }
+        ),
+        "{k}"
+    );
     assert!(assemble("li 0, 2013265920\nli 0, -2013265920\nhalt\n", "p").is_ok());
     // a literal beyond 64 bits
     let (_, c, k) = at("li 0, 99999999999999999999999\n");
     assert_eq!(c, 7);
-    assert!(matches!(k, AsmErrorKind::ImmediateOutOfRange { what: "number", .. }), "{k}");
+    assert!(
+        matches!(k, AsmErrorKind::ImmediateOutOfRange { what: "number", .. }),
+        "{k}"
+    );
     // a branch target past the program
     let (_, c, k) = at("jmp 5\nhalt\n");
     assert_eq!(c, 5);
-    assert!(matches!(k, AsmErrorKind::ImmediateOutOfRange { what: "branch target", max: 1, .. }), "{k}");
+    assert!(
+        matches!(
+            k,
+            AsmErrorKind::ImmediateOutOfRange {
+                what: "branch target",
+                max: 1,
+                ..
+            }
+        ),
+        "{k}"
+    );
     // data that would run off the end of memory
-    assert!(matches!(at(".data 1048575, 1, 2\nhalt\n").2, AsmErrorKind::ImmediateOutOfRange { what: "data address", .. }));
+    assert!(matches!(
+        at(".data 1048575, 1, 2\nhalt\n").2,
+        AsmErrorKind::ImmediateOutOfRange {
+            what: "data address",
+            ..
+        }
+    ));
     let e = err("li 0, 2013265921\n");
     assert_eq!(
         e.to_string(),
@@ -82,38 +157,161 @@ fn out_of_range_immediates() {
 fn bad_operand_count() {
     let e = err("halt\nadd 1, 2\n");
     assert_eq!((e.line, e.col), (2, 1));
-    assert_eq!(e.kind, AsmErrorKind::OperandCount { mnemonic: "add".into(), expected: "3", found: 2 });
-    assert_eq!(e.to_string(), "prog.sasm:2:1: `add` takes 3 operands, found 2");
-    assert_eq!(at("out\n").2, AsmErrorKind::OperandCount { mnemonic: "out".into(), expected: "1", found: 0 });
-    assert_eq!(at("halt 1, 2\n").2, AsmErrorKind::OperandCount { mnemonic: "halt".into(), expected: "0 or 1", found: 2 });
-    assert_eq!(at("subi 1, 2\n").2, AsmErrorKind::OperandCount { mnemonic: "subi".into(), expected: "3", found: 2 });
+    assert_eq!(
+        e.kind,
+        AsmErrorKind::OperandCount {
+            mnemonic: "add".into(),
+            expected: "3",
+            found: 2
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "prog.sasm:2:1: `add` takes 3 operands, found 2"
+    );
+    assert_eq!(
+        at("out\n").2,
+        AsmErrorKind::OperandCount {
+            mnemonic: "out".into(),
+            expected: "1",
+            found: 0
+        }
+    );
+    assert_eq!(
+        at("halt 1, 2\n").2,
+        AsmErrorKind::OperandCount {
+            mnemonic: "halt".into(),
+            expected: "0 or 1",
+            found: 2
+        }
+    );
+    assert_eq!(
+        at("subi 1, 2\n").2,
+        AsmErrorKind::OperandCount {
+            mnemonic: "subi".into(),
+            expected: "3",
+            found: 2
+        }
+    );
 }
 
 #[test]
 fn lexical_and_syntax_errors() {
-    assert_eq!(at("li 0, @\n"), (1, 7, AsmErrorKind::UnexpectedChar { ch: '@' }));
-    assert_eq!(at("ct_start \"abc\nhalt\n"), (1, 10, AsmErrorKind::UnterminatedString));
-    assert_eq!(at("li 0, 0xZZ\n"), (1, 7, AsmErrorKind::BadNumber { text: "0xZZ".into() }));
-    assert!(matches!(at("li 0 1\n"), (1, 6, AsmErrorKind::Syntax { expected: "`,` or end of line", .. })));
-    assert!(matches!(at("add 1, , 2\n"), (1, 8, AsmErrorKind::Syntax { .. })));
+    assert_eq!(
+        at("li 0, @\n"),
+        (1, 7, AsmErrorKind::UnexpectedChar { ch: '@' })
+    );
+    assert_eq!(
+        at("ct_start \"abc\nhalt\n"),
+        (1, 10, AsmErrorKind::UnterminatedString)
+    );
+    assert_eq!(
+        at("li 0, 0xZZ\n"),
+        (
+            1,
+            7,
+            AsmErrorKind::BadNumber {
+                text: "0xZZ".into()
+            }
+        )
+    );
+    assert!(matches!(
+        at("li 0 1\n"),
+        (
+            1,
+            6,
+            AsmErrorKind::Syntax {
+                expected: "`,` or end of line",
+                ..
+            }
+        )
+    ));
+    assert!(matches!(
+        at("add 1, , 2\n"),
+        (1, 8, AsmErrorKind::Syntax { .. })
+    ));
     assert!(matches!(at("li 0,\n"), (1, 6, AsmErrorKind::Syntax { .. })));
-    assert!(matches!(at("5: halt\n"), (1, 1, AsmErrorKind::Syntax { .. })));
-    assert!(matches!(at("ct_start name\nhalt\n"), (1, 10, AsmErrorKind::Syntax { expected: "a region name in quotes", .. })));
-    assert!(matches!(at("ct_end 1\nhalt\n"), (1, 8, AsmErrorKind::Syntax { expected: "end of line", .. })));
-    assert!(matches!(at(".data 5\nhalt\n"), (1, 1, AsmErrorKind::Syntax { .. })));
-    assert!(matches!(at(".const\nhalt\n"), (1, 7, AsmErrorKind::Syntax { expected: "a constant name", .. })));
-    assert!(matches!(at(".const X 1 2\nhalt\n"), (1, 12, AsmErrorKind::Syntax { expected: "end of line", .. })));
+    assert!(matches!(
+        at("5: halt\n"),
+        (1, 1, AsmErrorKind::Syntax { .. })
+    ));
+    assert!(matches!(
+        at("ct_start name\nhalt\n"),
+        (
+            1,
+            10,
+            AsmErrorKind::Syntax {
+                expected: "a region name in quotes",
+                ..
+            }
+        )
+    ));
+    assert!(matches!(
+        at("ct_end 1\nhalt\n"),
+        (
+            1,
+            8,
+            AsmErrorKind::Syntax {
+                expected: "end of line",
+                ..
+            }
+        )
+    ));
+    assert!(matches!(
+        at(".data 5\nhalt\n"),
+        (1, 1, AsmErrorKind::Syntax { .. })
+    ));
+    assert!(matches!(
+        at(".const\nhalt\n"),
+        (
+            1,
+            7,
+            AsmErrorKind::Syntax {
+                expected: "a constant name",
+                ..
+            }
+        )
+    ));
+    assert!(matches!(
+        at(".const X 1 2\nhalt\n"),
+        (
+            1,
+            12,
+            AsmErrorKind::Syntax {
+                expected: "end of line",
+                ..
+            }
+        )
+    ));
 }
 
 #[test]
 fn directives_regions_and_empty_programs() {
-    assert_eq!(at("  .word 5\n"), (1, 3, AsmErrorKind::UnknownDirective { name: ".word".into() }));
-    assert_eq!(at("ct_start \"\"\nhalt\n"), (1, 1, AsmErrorKind::BadRegionName { name: "".into() }));
-    assert_eq!(at("ct_start \"a;b\"\nhalt\n"), (1, 1, AsmErrorKind::BadRegionName { name: "a;b".into() }));
+    assert_eq!(
+        at("  .word 5\n"),
+        (
+            1,
+            3,
+            AsmErrorKind::UnknownDirective {
+                name: ".word".into()
+            }
+        )
+    );
+    assert_eq!(
+        at("ct_start \"\"\nhalt\n"),
+        (1, 1, AsmErrorKind::BadRegionName { name: "".into() })
+    );
+    assert_eq!(
+        at("ct_start \"a;b\"\nhalt\n"),
+        (1, 1, AsmErrorKind::BadRegionName { name: "a;b".into() })
+    );
     assert_eq!(at("; nothing\n\n"), (2, 1, AsmErrorKind::EmptyProgram));
     assert_eq!(at(""), (1, 1, AsmErrorKind::EmptyProgram));
     // labels of one instruction on both sides of a marker
-    assert_eq!(at("a: ct_start \"x\"\nb: halt\n"), (1, 4, AsmErrorKind::AmbiguousMarker));
+    assert_eq!(
+        at("a: ct_start \"x\"\nb: halt\n"),
+        (1, 4, AsmErrorKind::AmbiguousMarker)
+    );
 }
 
 #[test]

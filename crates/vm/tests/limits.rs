@@ -4,15 +4,17 @@ mod common;
 
 use common::*;
 use starkscope_vm::{
-    execute, record, ExecConfig, ExecError, Instruction, Opcode, Program, ProgramBuilder, ProgramErrorKind, Trap,
-    TrapKind, F, LT_BITS, MAX_SEGMENT_SIZE, MEMORY_SIZE,
+    execute, record, ExecConfig, ExecError, Instruction, Opcode, Program, ProgramBuilder,
+    ProgramErrorKind, Trap, TrapKind, F, LT_BITS, MAX_SEGMENT_SIZE, MEMORY_SIZE,
 };
 
 fn trap_of(p: &Program, inputs: &[F], cfg: &ExecConfig) -> Trap {
     let fast = execute(p, inputs, cfg).expect_err("fast mode should trap");
     let rec = record(p, inputs, cfg).expect_err("recording mode should trap");
     assert_eq!(fast, rec, "both executors must report the same trap");
-    fast.trap().cloned().unwrap_or_else(|| panic!("expected a trap, got {fast}"))
+    fast.trap()
+        .cloned()
+        .unwrap_or_else(|| panic!("expected a trap, got {fast}"))
 }
 
 fn small() -> ExecConfig {
@@ -28,7 +30,12 @@ fn max_cycles() {
     assert_eq!(t.location.as_deref(), Some("test.sasm:1:7"));
     // Exactly enough cycles is fine.
     let p = asm("li 0, 1\nhalt 0\n");
-    assert_eq!(execute(&p, &[], &small().with_max_cycles(2)).unwrap().cycles, 2);
+    assert_eq!(
+        execute(&p, &[], &small().with_max_cycles(2))
+            .unwrap()
+            .cycles,
+        2
+    );
     assert!(execute(&p, &[], &small().with_max_cycles(1)).is_err());
 }
 
@@ -36,7 +43,12 @@ fn max_cycles() {
 fn indirect_address_out_of_memory() {
     let p = asm("li 0, 1048575\nload 1, 0, 1\nhalt 0\n");
     let t = trap_of(&p, &[], &small());
-    assert_eq!(t.kind, TrapKind::AddressOutOfBounds { addr: MEMORY_SIZE as u32 });
+    assert_eq!(
+        t.kind,
+        TrapKind::AddressOutOfBounds {
+            addr: MEMORY_SIZE as u32
+        }
+    );
     assert_eq!((t.pc, t.cycle), (1, 1));
     assert_eq!(t.location.as_deref(), Some("test.sasm:2:1"));
     let p = asm("li 0, -1\nstore 1, 0, 0\nhalt 0\n");
@@ -51,17 +63,28 @@ fn indirect_address_out_of_memory() {
 fn direct_addresses_beyond_memory_are_rejected_before_running() {
     let bad = Program {
         name: "bad".into(),
-        instructions: vec![Instruction::new(Opcode::Li, f(MEMORY_SIZE as u32), f(0), f(0))],
+        instructions: vec![Instruction::new(
+            Opcode::Li,
+            f(MEMORY_SIZE as u32),
+            f(0),
+            f(0),
+        )],
         ..Program::default()
     };
     match execute(&bad, &[], &small()) {
         Err(ExecError::InvalidProgram(e)) => {
-            assert!(matches!(e.kind, ProgramErrorKind::OperandOutOfRange { slot: 0, .. }), "{e}")
+            assert!(
+                matches!(e.kind, ProgramErrorKind::OperandOutOfRange { slot: 0, .. }),
+                "{e}"
+            )
         }
         other => panic!("expected an invalid program, got {other:?}"),
     }
     let empty = Program::default();
-    assert!(matches!(execute(&empty, &[], &small()), Err(ExecError::InvalidProgram(_))));
+    assert!(matches!(
+        execute(&empty, &[], &small()),
+        Err(ExecError::InvalidProgram(_))
+    ));
 }
 
 #[test]
@@ -81,7 +104,13 @@ fn pc_out_of_program() {
 fn exhausted_hint_stream() {
     let p = asm("hint 0\nhint 1\nhalt 0\n");
     let t = trap_of(&p, &fs(&[5]), &small());
-    assert_eq!(t.kind, TrapKind::HintExhausted { requested: 2, available: 1 });
+    assert_eq!(
+        t.kind,
+        TrapKind::HintExhausted {
+            requested: 2,
+            available: 1
+        }
+    );
     assert_eq!(t.location.as_deref(), Some("test.sasm:2:1"));
     assert!(t.to_string().contains("input #2 but 1 were given"), "{t}");
 }
@@ -103,7 +132,10 @@ fn lt_operands_above_the_bound() {
     assert_eq!(t.kind, TrapKind::LtOperandOutOfRange { value: big });
     let mut b = ProgramBuilder::new("t");
     b.li(0, -1).li(1, 1).lt(2, 0, 1).halt(0);
-    assert!(matches!(trap_of(&b.build().unwrap(), &[], &small()).kind, TrapKind::LtOperandOutOfRange { .. }));
+    assert!(matches!(
+        trap_of(&b.build().unwrap(), &[], &small()).kind,
+        TrapKind::LtOperandOutOfRange { .. }
+    ));
 }
 
 #[test]
@@ -121,7 +153,13 @@ fn bad_configs() {
         ExecConfig::default().with_segment_size(MAX_SEGMENT_SIZE + 1),
         ExecConfig::default().with_max_cycles(0),
     ] {
-        assert!(matches!(execute(&p, &[], &cfg), Err(ExecError::Config(_))), "{cfg:?}");
-        assert!(matches!(record(&p, &[], &cfg), Err(ExecError::Config(_))), "{cfg:?}");
+        assert!(
+            matches!(execute(&p, &[], &cfg), Err(ExecError::Config(_))),
+            "{cfg:?}"
+        );
+        assert!(
+            matches!(record(&p, &[], &cfg), Err(ExecError::Config(_))),
+            "{cfg:?}"
+        );
     }
 }

@@ -8,7 +8,11 @@ use starkscope_metrics::{names, Harness, Install, Snapshot};
 use starkscope_vm::{execute, record, ExecConfig, Opcode};
 
 fn collect<R>(f: impl FnOnce() -> R) -> (R, Snapshot) {
-    let c = Harness::new().install(Install::Local).span_tree(false).run(f).unwrap();
+    let c = Harness::new()
+        .install(Install::Local)
+        .span_tree(false)
+        .run(f)
+        .unwrap();
     (c.value, c.snapshot)
 }
 
@@ -17,24 +21,46 @@ fn check(snap: &Snapshot, report: &starkscope_vm::ExecutionReport) {
     for seg in &report.segments {
         let idx = seg.index.to_string();
         let scope = [("group", "fib"), ("segment", idx.as_str())];
-        assert_eq!(snap.counter_value(names::TOTAL_CYCLES, &scope), Some(seg.cycles), "segment {idx}");
+        assert_eq!(
+            snap.counter_value(names::TOTAL_CYCLES, &scope),
+            Some(seg.cycles),
+            "segment {idx}"
+        );
         for (op, n) in seg.opcode_counts.nonzero() {
             let labels = [scope[0], scope[1], ("opcode", op.mnemonic())];
-            assert_eq!(snap.counter_value(names::FREQUENCY, &labels), Some(n), "{op} in segment {idx}");
+            assert_eq!(
+                snap.counter_value(names::FREQUENCY, &labels),
+                Some(n),
+                "{op} in segment {idx}"
+            );
         }
         for r in &seg.regions {
             let labels = [scope[0], scope[1], ("region", r.path.as_str())];
             assert_eq!(snap.counter_value(names::CYCLES, &labels), Some(r.cycles));
         }
-        let t = snap.gauge_value(names::EXECUTE_TIME_MS, &scope).expect("execute_time_ms per segment");
+        let t = snap
+            .gauge_value(names::EXECUTE_TIME_MS, &scope)
+            .expect("execute_time_ms per segment");
         assert!(t >= 0.0);
     }
     // Nothing escaped its segment span.
-    for e in snap.counters(names::TOTAL_CYCLES).chain(snap.counters(names::FREQUENCY)) {
-        assert!(e.label("segment").is_some() && e.label("group") == Some("fib"), "unscoped: {e:?}");
+    for e in snap
+        .counters(names::TOTAL_CYCLES)
+        .chain(snap.counters(names::FREQUENCY))
+    {
+        assert!(
+            e.label("segment").is_some() && e.label("group") == Some("fib"),
+            "unscoped: {e:?}"
+        );
     }
-    assert_eq!(snap.counter_sum(names::TOTAL_CYCLES, &[("group", "fib")]), report.cycles);
-    assert_eq!(snap.counter_sum(names::FREQUENCY, &[("opcode", Opcode::Add.mnemonic())]), report.opcode_counts[Opcode::Add]);
+    assert_eq!(
+        snap.counter_sum(names::TOTAL_CYCLES, &[("group", "fib")]),
+        report.cycles
+    );
+    assert_eq!(
+        snap.counter_sum(names::FREQUENCY, &[("opcode", Opcode::Add.mnemonic())]),
+        report.opcode_counts[Opcode::Add]
+    );
 }
 
 #[test]

@@ -17,7 +17,11 @@ fn cfg(segment: u64) -> ExecConfig {
 }
 
 fn region(regions: &[RegionCycles], path: &str) -> u64 {
-    regions.iter().find(|r| r.path == path).map(|r| r.cycles).unwrap_or_else(|| panic!("no region {path}: {regions:?}"))
+    regions
+        .iter()
+        .find(|r| r.path == path)
+        .map(|r| r.cycles)
+        .unwrap_or_else(|| panic!("no region {path}: {regions:?}"))
 }
 
 fn rand_f(rng: &mut StdRng) -> F {
@@ -39,7 +43,13 @@ fn fibonacci() {
         assert_eq!(run.report.exit_code, 0);
         // 3 setup + beqi + 5 per iteration + out + halt; the region spans beqi and the loop.
         assert_eq!(run.report.cycles, 6 + 5 * n as u64, "cycles of fib({n})");
-        assert_eq!(run.report.regions, vec![RegionCycles { path: "fib".into(), cycles: 1 + 5 * n as u64 }]);
+        assert_eq!(
+            run.report.regions,
+            vec![RegionCycles {
+                path: "fib".into(),
+                cycles: 1 + 5 * n as u64
+            }]
+        );
     }
 }
 
@@ -86,7 +96,11 @@ fn merkle_path() {
         for _ in 0..depth {
             let bit = rng.random_range(0..2u32);
             let sibling: Vec<F> = (0..8).map(|_| rand_f(&mut rng)).collect();
-            node = if bit == 0 { compress(&node, &sibling) } else { compress(&sibling, &node) };
+            node = if bit == 0 {
+                compress(&node, &sibling)
+            } else {
+                compress(&sibling, &node)
+            };
             path.push((bit, sibling));
         }
         let root = node;
@@ -102,7 +116,10 @@ fn merkle_path() {
         };
         let run = run_both(&p, &inputs(&root), &cfg(16));
         assert_eq!(run.report.outputs, root, "depth {depth}");
-        assert_eq!(run.report.exit_code, 0, "a valid path of depth {depth} must verify");
+        assert_eq!(
+            run.report.exit_code, 0,
+            "a valid path of depth {depth} must verify"
+        );
         if depth > 0 {
             assert_eq!(region(&run.report.regions, "path;compress"), depth as u64);
         }
@@ -132,8 +149,13 @@ fn matmul() {
         let run = run_both(&p, &inputs, &cfg(64));
         assert_eq!(run.report.outputs, c, "{n}x{n}");
         // The dot loop runs n^3 times, 8 instructions each, nested in `multiply`.
-        assert_eq!(region(&run.report.regions, "multiply;dot"), 8 * (n * n * n) as u64);
-        assert!(region(&run.report.regions, "multiply") > region(&run.report.regions, "multiply;dot"));
+        assert_eq!(
+            region(&run.report.regions, "multiply;dot"),
+            8 * (n * n * n) as u64
+        );
+        assert!(
+            region(&run.report.regions, "multiply") > region(&run.report.regions, "multiply;dot")
+        );
     }
 }
 
@@ -146,7 +168,9 @@ fn ext_poly() {
         let x = cells(&mut rng);
         let coeffs: Vec<[F; 4]> = (0..m).map(|_| cells(&mut rng)).collect();
         let ex = ext_from_cells(x);
-        let value = coeffs.iter().fold(EF::ZERO, |acc, c| acc * ex + ext_from_cells(*c));
+        let value = coeffs
+            .iter()
+            .fold(EF::ZERO, |acc, c| acc * ex + ext_from_cells(*c));
         let mut inputs = vec![F::from_usize(m)];
         inputs.extend(x);
         for c in &coeffs {

@@ -7,7 +7,12 @@ use common::*;
 use starkscope_vm::{execute, ExecConfig, RecordingExecutor, RegionCycles, TrapKind};
 
 fn regions(list: &[(&str, u64)]) -> Vec<RegionCycles> {
-    list.iter().map(|&(p, c)| RegionCycles { path: p.into(), cycles: c }).collect()
+    list.iter()
+        .map(|&(p, c)| RegionCycles {
+            path: p.into(),
+            cycles: c,
+        })
+        .collect()
 }
 
 #[test]
@@ -17,21 +22,49 @@ fn segments_are_cut_every_n_cycles() {
     for size in [1u64, 2, 7, 16, 105, 106, 107, 1 << 20] {
         let run = run_both(&p, &[f(20)], &ExecConfig::default().with_segment_size(size));
         assert_eq!(run.report.cycles, 106);
-        assert_eq!(run.segments.len() as u64, 106u64.div_ceil(size), "segment size {size}");
+        assert_eq!(
+            run.segments.len() as u64,
+            106u64.div_ceil(size),
+            "segment size {size}"
+        );
         let per_segment: u64 = run.report.segments.iter().map(|s| s.cycles).sum();
         assert_eq!(per_segment, 106);
-        let fib_cycles: u64 = run.report.segments.iter().flat_map(|s| &s.regions).map(|r| r.cycles).sum();
-        assert_eq!(fib_cycles, 101, "region cycles split across segments must add up");
+        let fib_cycles: u64 = run
+            .report
+            .segments
+            .iter()
+            .flat_map(|s| &s.regions)
+            .map(|r| r.cycles)
+            .sum();
+        assert_eq!(
+            fib_cycles, 101,
+            "region cycles split across segments must add up"
+        );
     }
 }
 
 #[test]
 fn a_region_spanning_a_boundary_is_split_between_segments() {
     // 10 cycles of `li` inside the region, cut at 4: 4 + 4 + 2 (+ halt outside).
-    let p = asm(&format!("ct_start \"r\"\n{}ct_end\nhalt 0\n", "li 0, 1\n".repeat(10)));
+    let p = asm(&format!(
+        "ct_start \"r\"\n{}ct_end\nhalt 0\n",
+        "li 0, 1\n".repeat(10)
+    ));
     let run = run_both(&p, &[], &ExecConfig::default().with_segment_size(4));
-    let per: Vec<_> = run.report.segments.iter().map(|s| s.regions.clone()).collect();
-    assert_eq!(per, vec![regions(&[("r", 4)]), regions(&[("r", 4)]), regions(&[("r", 2)])]);
+    let per: Vec<_> = run
+        .report
+        .segments
+        .iter()
+        .map(|s| s.regions.clone())
+        .collect();
+    assert_eq!(
+        per,
+        vec![
+            regions(&[("r", 4)]),
+            regions(&[("r", 4)]),
+            regions(&[("r", 2)])
+        ]
+    );
     assert_eq!(run.report.regions, regions(&[("r", 10)]));
 }
 
@@ -49,7 +82,10 @@ loop:   ct_start "body"           ; after the label: every iteration
 "#);
     let run = run_both(&p, &[], &ExecConfig::default().with_segment_size(5));
     // outer: 3 x (addi + bnei) = 6; body: the addi of each iteration = 3
-    assert_eq!(run.report.regions, regions(&[("outer", 6), ("outer;body", 3)]));
+    assert_eq!(
+        run.report.regions,
+        regions(&[("outer", 6), ("outer;body", 3)])
+    );
 }
 
 #[test]
@@ -71,7 +107,10 @@ f:      ct_start "f"              ; label first: calls pass the marker
 "#);
     let run = run_both(&p, &[], &ExecConfig::default().with_segment_size(3));
     // f: 2 cycles per call; main: 2 calls x (jal + 2 + jalr)
-    assert_eq!(run.report.regions, regions(&[("f", 2), ("main", 8), ("main;f", 4)]));
+    assert_eq!(
+        run.report.regions,
+        regions(&[("f", 2), ("main", 8), ("main;f", 4)])
+    );
 }
 
 #[test]
@@ -84,7 +123,8 @@ fn halt_closes_open_regions() {
 #[test]
 fn the_recording_executor_streams_and_stops() {
     let p = bench_program("fibonacci.sasm");
-    let mut exec = RecordingExecutor::new(&p, &[f(10)], &ExecConfig::default().with_segment_size(16)).unwrap();
+    let mut exec =
+        RecordingExecutor::new(&p, &[f(10)], &ExecConfig::default().with_segment_size(16)).unwrap();
     let mut n = 0;
     while let Some(seg) = exec.next_segment() {
         let seg = seg.unwrap();
@@ -99,10 +139,17 @@ fn the_recording_executor_streams_and_stops() {
 
     // A trap ends the stream after an error.
     let p = asm("li 0, 1\nli 0, 2\nli 0, 3\nhint 1\nhalt 0\n");
-    let mut exec = RecordingExecutor::new(&p, &[], &ExecConfig::default().with_segment_size(2)).unwrap();
+    let mut exec =
+        RecordingExecutor::new(&p, &[], &ExecConfig::default().with_segment_size(2)).unwrap();
     assert!(exec.next_segment().unwrap().is_ok());
     let err = exec.next_segment().unwrap().unwrap_err();
-    assert!(matches!(err.trap().map(|t| &t.kind), Some(TrapKind::HintExhausted { .. })), "{err}");
+    assert!(
+        matches!(
+            err.trap().map(|t| &t.kind),
+            Some(TrapKind::HintExhausted { .. })
+        ),
+        "{err}"
+    );
     assert!(exec.next_segment().is_none());
 }
 

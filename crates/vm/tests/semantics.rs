@@ -124,9 +124,20 @@ end:    halt 0
     let m = &run.memory;
     assert_eq!(run.report.exit_code, 0);
     assert_eq!(m[9], F::ZERO);
-    assert_eq!([m[10], m[11], m[12], m[13], m[14], m[21]], [1, 1, 1, 1, 1, 7].map(f));
-    let jal_pc = p.instructions.iter().position(|i| i.opcode == Opcode::Jal).unwrap() as u32;
-    let jalr_pc = p.instructions.iter().position(|i| i.opcode == Opcode::Jalr).unwrap() as u32;
+    assert_eq!(
+        [m[10], m[11], m[12], m[13], m[14], m[21]],
+        [1, 1, 1, 1, 1, 7].map(f)
+    );
+    let jal_pc = p
+        .instructions
+        .iter()
+        .position(|i| i.opcode == Opcode::Jal)
+        .unwrap() as u32;
+    let jalr_pc = p
+        .instructions
+        .iter()
+        .position(|i| i.opcode == Opcode::Jalr)
+        .unwrap() as u32;
     assert_eq!(m[20], f(jal_pc + 1));
     assert_eq!(m[22], f(jalr_pc + 1));
 }
@@ -223,8 +234,32 @@ fn subi_pseudo_and_expressions() {
 fn every_opcode_is_exercised_by_these_tests() {
     // Guards the list above against a new opcode without a semantics test.
     let covered = [
-        "add", "sub", "mul", "inv", "addi", "muli", "eadd", "esub", "emul", "einv", "li", "mov", "load", "store",
-        "beq", "bne", "beqi", "bnei", "jal", "jalr", "jmp", "lt", "poseidon2", "hint", "out", "halt",
+        "add",
+        "sub",
+        "mul",
+        "inv",
+        "addi",
+        "muli",
+        "eadd",
+        "esub",
+        "emul",
+        "einv",
+        "li",
+        "mov",
+        "load",
+        "store",
+        "beq",
+        "bne",
+        "beqi",
+        "bnei",
+        "jal",
+        "jalr",
+        "jmp",
+        "lt",
+        "poseidon2",
+        "hint",
+        "out",
+        "halt",
     ];
     let all: Vec<&str> = Opcode::ALL.iter().map(|o| o.mnemonic()).collect();
     assert_eq!(all, covered);

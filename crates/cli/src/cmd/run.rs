@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use starkscope_vm::field::{canonical, parse_field_literal};
 use starkscope_vm::{
-    assemble_file, execute, ExecConfig, ExecutionReport, LoadError, Program, DEFAULT_MAX_CYCLES, DEFAULT_SEGMENT_SIZE,
-    F,
+    assemble_file, execute, ExecConfig, ExecutionReport, LoadError, Program, DEFAULT_MAX_CYCLES,
+    DEFAULT_SEGMENT_SIZE, F,
 };
 
 /// Execute a `.sasm` program and report what it cost.
@@ -47,10 +47,17 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let program = load(&args.program)?;
     let inputs = parse_inputs(&args.inputs)?;
-    let config = ExecConfig { segment_size: args.segment_size, max_cycles: args.max_cycles };
+    let config = ExecConfig {
+        segment_size: args.segment_size,
+        max_cycles: args.max_cycles,
+    };
     let report = execute_measured(&program, &inputs, &config)
         .with_context(|| format!("running {}", args.program.display()))?;
-    let text = if args.json { json(&report, &args.program) } else { table(&report, &args.program, args.top) };
+    let text = if args.json {
+        json(&report, &args.program)
+    } else {
+        table(&report, &args.program, args.top)
+    };
     println!("{text}");
     Ok(ExitCode::SUCCESS)
 }
@@ -66,13 +73,19 @@ fn load(path: &PathBuf) -> anyhow::Result<Program> {
 fn parse_inputs(raw: &[String]) -> anyhow::Result<Vec<F>> {
     raw.iter()
         .enumerate()
-        .map(|(i, s)| parse_field_literal(s).map_err(|e| anyhow::anyhow!("--input #{}: {e}", i + 1)))
+        .map(|(i, s)| {
+            parse_field_literal(s).map_err(|e| anyhow::anyhow!("--input #{}: {e}", i + 1))
+        })
         .collect()
 }
 
 /// Executes; with `bench-metrics`, inside the metrics harness (snapshot to `$METRIC_OUTPUT`
 /// when set), under a span carrying the program's `group` label.
-fn execute_measured(program: &Program, inputs: &[F], config: &ExecConfig) -> anyhow::Result<ExecutionReport> {
+fn execute_measured(
+    program: &Program,
+    inputs: &[F],
+    config: &ExecConfig,
+) -> anyhow::Result<ExecutionReport> {
     let work = || {
         let group = starkscope_metrics::Group::app(program.name.clone()).to_string();
         let _span = tracing::info_span!("run", group = group.as_str()).entered();
@@ -80,7 +93,10 @@ fn execute_measured(program: &Program, inputs: &[F], config: &ExecConfig) -> any
     };
     #[cfg(feature = "bench-metrics")]
     {
-        let collected = starkscope_metrics::Harness::new().output_env("METRIC_OUTPUT").span_tree(false).run(work)?;
+        let collected = starkscope_metrics::Harness::new()
+            .output_env("METRIC_OUTPUT")
+            .span_tree(false)
+            .run(work)?;
         if let Some(path) = &collected.written_to {
             eprintln!("metrics written to {}", path.display());
         }
@@ -103,7 +119,11 @@ fn share(part: u64, whole: u64) -> f64 {
 
 fn outputs(values: &[F]) -> String {
     const SHOWN: usize = 16;
-    let mut s: Vec<String> = values.iter().take(SHOWN).map(|&v| canonical(v).to_string()).collect();
+    let mut s: Vec<String> = values
+        .iter()
+        .take(SHOWN)
+        .map(|&v| canonical(v).to_string())
+        .collect();
     if values.len() > SHOWN {
         s.push(format!("... ({} more)", values.len() - SHOWN));
     }
@@ -114,22 +134,65 @@ fn table(r: &ExecutionReport, path: &std::path::Path, top: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "program     {} ({})", r.program, path.display());
     let _ = writeln!(out, "cycles      {}", r.cycles);
-    let _ = writeln!(out, "segments    {} (at most {} cycles each)", r.segments.len(), r.segment_size);
+    let _ = writeln!(
+        out,
+        "segments    {} (at most {} cycles each)",
+        r.segments.len(),
+        r.segment_size
+    );
     let _ = writeln!(out, "exit code   {}", r.exit_code);
     let _ = writeln!(out, "outputs     {}", outputs(&r.outputs));
     let ops = r.opcode_counts.by_frequency();
-    let shown = if top == 0 { ops.len() } else { top.min(ops.len()) };
-    let _ = writeln!(out, "\n{:<28}{:>14}{:>9}", format!("top opcodes ({shown} of {})", ops.len()), "count", "share");
+    let shown = if top == 0 {
+        ops.len()
+    } else {
+        top.min(ops.len())
+    };
+    let _ = writeln!(
+        out,
+        "\n{:<28}{:>14}{:>9}",
+        format!("top opcodes ({shown} of {})", ops.len()),
+        "count",
+        "share"
+    );
     for (op, n) in &ops[..shown] {
-        let _ = writeln!(out, "  {:<26}{:>14}{:>8.2}%", op.mnemonic(), n, share(*n, r.cycles));
+        let _ = writeln!(
+            out,
+            "  {:<26}{:>14}{:>8.2}%",
+            op.mnemonic(),
+            n,
+            share(*n, r.cycles)
+        );
     }
     if r.regions.is_empty() {
-        let _ = write!(out, "\nno cycle-tracker regions (mark them with ct_start \"name\" / ct_end)");
+        let _ = write!(
+            out,
+            "\nno cycle-tracker regions (mark them with ct_start \"name\" / ct_end)"
+        );
     } else {
-        let width = r.regions.iter().map(|x| x.path.len()).max().unwrap_or(0).max(26);
-        let _ = writeln!(out, "\n{:<w$}{:>14}{:>9}", "regions (inclusive)", "cycles", "share", w = width + 2);
+        let width = r
+            .regions
+            .iter()
+            .map(|x| x.path.len())
+            .max()
+            .unwrap_or(0)
+            .max(26);
+        let _ = writeln!(
+            out,
+            "\n{:<w$}{:>14}{:>9}",
+            "regions (inclusive)",
+            "cycles",
+            "share",
+            w = width + 2
+        );
         for x in &r.regions {
-            let _ = writeln!(out, "  {:<width$}{:>14}{:>8.2}%", x.path, x.cycles, share(x.cycles, r.cycles));
+            let _ = writeln!(
+                out,
+                "  {:<width$}{:>14}{:>8.2}%",
+                x.path,
+                x.cycles,
+                share(x.cycles, r.cycles)
+            );
         }
     }
     out.trim_end().to_string()

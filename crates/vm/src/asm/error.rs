@@ -10,7 +10,10 @@ pub enum AsmErrorKind {
     #[error("unterminated string: expected a closing `\"`")]
     UnterminatedString,
     #[error("expected {expected}, found {found}")]
-    Syntax { expected: &'static str, found: String },
+    Syntax {
+        expected: &'static str,
+        found: String,
+    },
     #[error("`{text}` is not a number (decimal, 0x hex or 0b binary)")]
     BadNumber { text: String },
     #[error("unknown opcode `{name}`")]
@@ -18,13 +21,26 @@ pub enum AsmErrorKind {
     #[error("unknown directive `{name}`: expected `.const` or `.data`")]
     UnknownDirective { name: String },
     #[error("`{mnemonic}` takes {expected} operand{}, found {found}", if *.expected == "1" { "" } else { "s" })]
-    OperandCount { mnemonic: String, expected: &'static str, found: usize },
+    OperandCount {
+        mnemonic: String,
+        expected: &'static str,
+        found: usize,
+    },
     #[error("undefined label or constant `{name}`")]
     UndefinedLabel { name: String },
     #[error("`{name}` is already defined at line {first_line}, column {first_col}")]
-    DuplicateLabel { name: String, first_line: u32, first_col: u32 },
+    DuplicateLabel {
+        name: String,
+        first_line: u32,
+        first_col: u32,
+    },
     #[error("{what} {value} is out of range: expected {min}..={max}")]
-    ImmediateOutOfRange { what: &'static str, value: String, min: i128, max: i128 },
+    ImmediateOutOfRange {
+        what: &'static str,
+        value: String,
+        min: i128,
+        max: i128,
+    },
     #[error("region name {name:?} must be non-empty and must not contain `;`")]
     BadRegionName { name: String },
     #[error("labels of the next instruction sit on both sides of this marker: jumps to them would disagree on it (move the labels together)")]

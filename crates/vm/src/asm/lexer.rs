@@ -66,19 +66,31 @@ fn tokenize_inner(line: &str, end: &mut usize) -> Result<Vec<Token>, (u32, AsmEr
             ';' | '#' => break,
             '/' if chars.get(i + 1) == Some(&'/') => break,
             ',' => {
-                out.push(Token { tok: Tok::Comma, col });
+                out.push(Token {
+                    tok: Tok::Comma,
+                    col,
+                });
                 i += 1;
             }
             ':' => {
-                out.push(Token { tok: Tok::Colon, col });
+                out.push(Token {
+                    tok: Tok::Colon,
+                    col,
+                });
                 i += 1;
             }
             '+' => {
-                out.push(Token { tok: Tok::Plus, col });
+                out.push(Token {
+                    tok: Tok::Plus,
+                    col,
+                });
                 i += 1;
             }
             '-' => {
-                out.push(Token { tok: Tok::Minus, col });
+                out.push(Token {
+                    tok: Tok::Minus,
+                    col,
+                });
                 i += 1;
             }
             '"' => {
@@ -98,25 +110,31 @@ fn tokenize_inner(line: &str, end: &mut usize) -> Result<Vec<Token>, (u32, AsmEr
                         }
                     }
                 }
-                out.push(Token { tok: Tok::Str(s), col });
+                out.push(Token {
+                    tok: Tok::Str(s),
+                    col,
+                });
                 i = j + 1;
-
             }
             c if c.is_ascii_digit() => {
                 let start = i;
                 while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
                     i += 1;
                 }
-                out.push(Token { tok: Tok::Number(chars[start..i].iter().collect()), col });
-
+                out.push(Token {
+                    tok: Tok::Number(chars[start..i].iter().collect()),
+                    col,
+                });
             }
             c if is_ident_start(c) => {
                 let start = i;
                 while i < chars.len() && is_ident_continue(chars[i]) {
                     i += 1;
                 }
-                out.push(Token { tok: Tok::Ident(chars[start..i].iter().collect()), col });
-
+                out.push(Token {
+                    tok: Tok::Ident(chars[start..i].iter().collect()),
+                    col,
+                });
             }
             other => return Err((col, AsmErrorKind::UnexpectedChar { ch: other })),
         }
@@ -162,7 +180,13 @@ mod tests {
         let (t, end) = tokenize("  add 1 ; x").unwrap();
         assert_eq!((t[0].col, t[1].col, end), (3, 7, 8));
         assert_eq!(tokenize("").unwrap().1, 1);
-        assert_eq!(tokenize("add @"), Err((5, AsmErrorKind::UnexpectedChar { ch: '@' })));
-        assert_eq!(tokenize("ct_start \"x"), Err((10, AsmErrorKind::UnterminatedString)));
+        assert_eq!(
+            tokenize("add @"),
+            Err((5, AsmErrorKind::UnexpectedChar { ch: '@' }))
+        );
+        assert_eq!(
+            tokenize("ct_start \"x"),
+            Err((10, AsmErrorKind::UnterminatedString))
+        );
     }
 }

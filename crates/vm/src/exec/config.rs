@@ -24,7 +24,10 @@ pub struct ExecConfig {
 
 impl Default for ExecConfig {
     fn default() -> Self {
-        ExecConfig { segment_size: DEFAULT_SEGMENT_SIZE, max_cycles: DEFAULT_MAX_CYCLES }
+        ExecConfig {
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            max_cycles: DEFAULT_MAX_CYCLES,
+        }
     }
 }
 

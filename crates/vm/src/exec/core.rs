@@ -197,12 +197,19 @@ impl Machine {
                 break Ok(Stop::Limit);
             }
             let Some(&fetched) = prog.ops.get(pc as usize) else {
-                trap!(TrapKind::PcOutOfProgram { pc, len: prog.ops.len() });
+                trap!(TrapKind::PcOutOfProgram {
+                    pc,
+                    len: prog.ops.len()
+                });
             };
             let op = match fetched {
                 Op::Marked(i) => {
                     let marked = &prog.marked[i as usize];
-                    let markers = if jumped { &marked.via_jump } else { &marked.all };
+                    let markers = if jumped {
+                        &marked.via_jump
+                    } else {
+                        &marked.all
+                    };
                     let mut balanced = true;
                     for m in markers {
                         match *m {
@@ -238,7 +245,9 @@ impl Machine {
                 }
                 Op::Inv { a, b } => {
                     count!(Opcode::Inv);
-                    let Some(inv) = rd!(b).try_inverse() else { trap!(TrapKind::InverseOfZero) };
+                    let Some(inv) = rd!(b).try_inverse() else {
+                        trap!(TrapKind::InverseOfZero)
+                    };
                     wr!(a, inv);
                     pc + 1
                 }
@@ -275,7 +284,9 @@ impl Machine {
                 }
                 Op::EInv { a, b } => {
                     count!(Opcode::EInv);
-                    let Some(inv) = rd_ext!(b).try_inverse() else { trap!(TrapKind::InverseOfZero) };
+                    let Some(inv) = rd_ext!(b).try_inverse() else {
+                        trap!(TrapKind::InverseOfZero)
+                    };
                     wr_ext!(a, inv);
                     pc + 1
                 }
@@ -383,7 +394,10 @@ impl Machine {
                 Op::Hint { a } => {
                     count!(Opcode::Hint);
                     let Some(&v) = inputs.get(*hint_cursor) else {
-                        trap!(TrapKind::HintExhausted { requested: *hint_cursor + 1, available: inputs.len() })
+                        trap!(TrapKind::HintExhausted {
+                            requested: *hint_cursor + 1,
+                            available: inputs.len()
+                        })
                     };
                     *hint_cursor += 1;
                     wr!(a, v);
@@ -411,6 +425,11 @@ impl Machine {
         *pc_out = pc;
         *cycle_out = cycle;
         *jumped_out = jumped;
-        result.map_err(|(kind, pc, cycle)| Trap { kind, pc, cycle, location: None })
+        result.map_err(|(kind, pc, cycle)| Trap {
+            kind,
+            pc,
+            cycle,
+            location: None,
+        })
     }
 }

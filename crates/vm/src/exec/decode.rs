@@ -8,32 +8,121 @@ use crate::program::{Marker, Program};
 /// room for their width), targets are below the program length.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Op {
-    Add { a: u32, b: u32, c: u32 },
-    Sub { a: u32, b: u32, c: u32 },
-    Mul { a: u32, b: u32, c: u32 },
-    Inv { a: u32, b: u32 },
-    AddI { a: u32, b: u32, k: F },
-    MulI { a: u32, b: u32, k: F },
-    EAdd { a: u32, b: u32, c: u32 },
-    ESub { a: u32, b: u32, c: u32 },
-    EMul { a: u32, b: u32, c: u32 },
-    EInv { a: u32, b: u32 },
-    Li { a: u32, k: F },
-    Mov { a: u32, b: u32 },
-    Load { a: u32, b: u32, off: F },
-    Store { a: u32, b: u32, off: F },
-    Beq { a: u32, b: u32, t: u32 },
-    Bne { a: u32, b: u32, t: u32 },
-    BeqI { a: u32, k: F, t: u32 },
-    BneI { a: u32, k: F, t: u32 },
-    Jal { a: u32, t: u32 },
-    Jalr { a: u32, b: u32 },
-    Jmp { t: u32 },
-    Lt { a: u32, b: u32, c: u32 },
-    Poseidon2 { a: u32, b: u32 },
-    Hint { a: u32 },
-    Out { a: u32 },
-    Halt { code: u32 },
+    Add {
+        a: u32,
+        b: u32,
+        c: u32,
+    },
+    Sub {
+        a: u32,
+        b: u32,
+        c: u32,
+    },
+    Mul {
+        a: u32,
+        b: u32,
+        c: u32,
+    },
+    Inv {
+        a: u32,
+        b: u32,
+    },
+    AddI {
+        a: u32,
+        b: u32,
+        k: F,
+    },
+    MulI {
+        a: u32,
+        b: u32,
+        k: F,
+    },
+    EAdd {
+        a: u32,
+        b: u32,
+        c: u32,
+    },
+    ESub {
+        a: u32,
+        b: u32,
+        c: u32,
+    },
+    EMul {
+        a: u32,
+        b: u32,
+        c: u32,
+    },
+    EInv {
+        a: u32,
+        b: u32,
+    },
+    Li {
+        a: u32,
+        k: F,
+    },
+    Mov {
+        a: u32,
+        b: u32,
+    },
+    Load {
+        a: u32,
+        b: u32,
+        off: F,
+    },
+    Store {
+        a: u32,
+        b: u32,
+        off: F,
+    },
+    Beq {
+        a: u32,
+        b: u32,
+        t: u32,
+    },
+    Bne {
+        a: u32,
+        b: u32,
+        t: u32,
+    },
+    BeqI {
+        a: u32,
+        k: F,
+        t: u32,
+    },
+    BneI {
+        a: u32,
+        k: F,
+        t: u32,
+    },
+    Jal {
+        a: u32,
+        t: u32,
+    },
+    Jalr {
+        a: u32,
+        b: u32,
+    },
+    Jmp {
+        t: u32,
+    },
+    Lt {
+        a: u32,
+        b: u32,
+        c: u32,
+    },
+    Poseidon2 {
+        a: u32,
+        b: u32,
+    },
+    Hint {
+        a: u32,
+    },
+    Out {
+        a: u32,
+    },
+    Halt {
+        code: u32,
+    },
     /// The instruction at this pc has cycle-tracker markers: `Decoded::marked[i]` holds
     /// them and the real op. Keeps the unmarked path free of marker checks.
     Marked(u32),
@@ -124,7 +213,11 @@ impl Decoded {
             let i = match ops[pc] {
                 Op::Marked(i) => i as usize,
                 op => {
-                    marked.push(MarkedOp { all: Vec::new(), via_jump: Vec::new(), op });
+                    marked.push(MarkedOp {
+                        all: Vec::new(),
+                        via_jump: Vec::new(),
+                        op,
+                    });
                     ops[pc] = Op::Marked(marked.len() as u32 - 1);
                     marked.len() - 1
                 }
@@ -134,6 +227,10 @@ impl Decoded {
                 marked[i].via_jump.push(mop);
             }
         }
-        Decoded { ops, marked, region_names }
+        Decoded {
+            ops,
+            marked,
+            region_names,
+        }
     }
 }

@@ -35,7 +35,11 @@ pub struct ExecutionReport {
 ///
 /// Each segment runs in `info_span!("segment", segment = i)` around
 /// `info_span!("execute")`; with `bench-metrics` its counters are emitted in that span.
-pub fn execute(program: &Program, inputs: &[F], config: &ExecConfig) -> Result<ExecutionReport, ExecError> {
+pub fn execute(
+    program: &Program,
+    inputs: &[F],
+    config: &ExecConfig,
+) -> Result<ExecutionReport, ExecError> {
     config.validate()?;
     program.validate()?;
     let decoded = Decoded::new(program);
@@ -56,7 +60,9 @@ pub fn execute(program: &Program, inputs: &[F], config: &ExecConfig) -> Result<E
             Stop::Halted(code) => break code,
             Stop::Limit if m.cycle >= config.max_cycles => {
                 let trap = Trap {
-                    kind: TrapKind::MaxCyclesExceeded { max: config.max_cycles },
+                    kind: TrapKind::MaxCyclesExceeded {
+                        max: config.max_cycles,
+                    },
                     pc: m.pc,
                     cycle: m.cycle,
                     location: None,

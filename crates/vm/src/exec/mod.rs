@@ -15,6 +15,7 @@ pub use config::{ExecConfig, DEFAULT_MAX_CYCLES, DEFAULT_SEGMENT_SIZE, MAX_SEGME
 pub use error::{ExecError, Trap, TrapKind};
 pub use fast::{execute, ExecutionReport};
 pub use record::{
-    record, AccessKind, BoundaryState, InstructionRecord, MemoryAccess, RecordingExecutor, Segment, TouchedCell,
+    record, AccessKind, BoundaryState, InstructionRecord, MemoryAccess, RecordingExecutor, Segment,
+    TouchedCell,
 };
 pub use stats::{OpcodeCounts, RegionCycles, SegmentStats};

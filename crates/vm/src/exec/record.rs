@@ -134,7 +134,14 @@ impl Recorder {
             self.touched.push((addr, prev_value));
         }
         *slot = self.clock;
-        self.accesses.push(MemoryAccess { addr, kind, timestamp: self.clock, prev_timestamp, value, prev_value });
+        self.accesses.push(MemoryAccess {
+            addr,
+            kind,
+            timestamp: self.clock,
+            prev_timestamp,
+            value,
+            prev_value,
+        });
         self.clock += 1;
     }
 }
@@ -252,23 +259,40 @@ impl RecordingExecutor {
 
     fn run_segment(&mut self, index: usize) -> Result<Segment, ExecError> {
         let m = &mut self.machine;
-        let start = BoundaryState { pc: m.pc, cycle: m.cycle, hint_cursor: m.hint_cursor, outputs: m.outputs.len() };
-        let limit = self.config.max_cycles.min(m.cycle + self.config.segment_size);
+        let start = BoundaryState {
+            pc: m.pc,
+            cycle: m.cycle,
+            hint_cursor: m.hint_cursor,
+            outputs: m.outputs.len(),
+        };
+        let limit = self
+            .config
+            .max_cycles
+            .min(m.cycle + self.config.segment_size);
         let rec = &mut self.recorder;
         let reserve = (self.config.segment_size.min(1 << 16)) as usize;
         rec.records.reserve(reserve);
         rec.accesses.reserve(reserve * 3);
-        let stop = m.run(&self.decoded, rec, limit).map_err(|t| locate(&self.program, t))?;
+        let stop = m
+            .run(&self.decoded, rec, limit)
+            .map_err(|t| locate(&self.program, t))?;
         if stop == Stop::Limit && m.cycle >= self.config.max_cycles {
             let trap = Trap {
-                kind: TrapKind::MaxCyclesExceeded { max: self.config.max_cycles },
+                kind: TrapKind::MaxCyclesExceeded {
+                    max: self.config.max_cycles,
+                },
                 pc: m.pc,
                 cycle: m.cycle,
                 location: None,
             };
             return Err(locate(&self.program, trap));
         }
-        let end = BoundaryState { pc: m.pc, cycle: m.cycle, hint_cursor: m.hint_cursor, outputs: m.outputs.len() };
+        let end = BoundaryState {
+            pc: m.pc,
+            cycle: m.cycle,
+            hint_cursor: m.hint_cursor,
+            outputs: m.outputs.len(),
+        };
         let mut touched: Vec<TouchedCell> = rec
             .touched
             .drain(..)
@@ -311,6 +335,10 @@ impl Iterator for RecordingExecutor {
 }
 
 /// Records a whole run (every segment in memory; use [`RecordingExecutor`] to stream).
-pub fn record(program: &Program, inputs: &[F], config: &ExecConfig) -> Result<Vec<Segment>, ExecError> {
+pub fn record(
+    program: &Program,
+    inputs: &[F],
+    config: &ExecConfig,
+) -> Result<Vec<Segment>, ExecError> {
     RecordingExecutor::new(program, inputs, config)?.collect()
 }

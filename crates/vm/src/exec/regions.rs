@@ -81,7 +81,10 @@ impl RegionTracker {
         let mut out = Vec::new();
         for (id, path) in self.paths.iter().enumerate() {
             if self.active[id] {
-                out.push(RegionCycles { path: path.clone(), cycles: self.cycles[id] });
+                out.push(RegionCycles {
+                    path: path.clone(),
+                    cycles: self.cycles[id],
+                });
             }
             self.cycles[id] = 0;
             self.active[id] = false;
@@ -108,17 +111,35 @@ mod tests {
         assert_eq!(
             s0,
             vec![
-                RegionCycles { path: "outer".into(), cycles: 6 },
-                RegionCycles { path: "outer;inner".into(), cycles: 3 }
+                RegionCycles {
+                    path: "outer".into(),
+                    cycles: 6
+                },
+                RegionCycles {
+                    path: "outer;inner".into(),
+                    cycles: 3
+                }
             ]
         );
         assert!(t.end(10));
         assert!(!t.end(10));
         let s1 = t.take_segment(12);
-        assert_eq!(s1, vec![RegionCycles { path: "outer".into(), cycles: 4 }]);
+        assert_eq!(
+            s1,
+            vec![RegionCycles {
+                path: "outer".into(),
+                cycles: 4
+            }]
+        );
         // a region used at top level and nested gets two paths
         t.start(1, 12);
         t.end(13);
-        assert_eq!(t.take_segment(13), vec![RegionCycles { path: "inner".into(), cycles: 1 }]);
+        assert_eq!(
+            t.take_segment(13),
+            vec![RegionCycles {
+                path: "inner".into(),
+                cycles: 1
+            }]
+        );
     }
 }

@@ -35,7 +35,10 @@ impl OpcodeCounts {
 
     /// Opcodes that ran at least once, in encoding order.
     pub fn nonzero(&self) -> impl Iterator<Item = (Opcode, u64)> + '_ {
-        Opcode::ALL.iter().map(|&op| (op, self[op])).filter(|&(_, n)| n > 0)
+        Opcode::ALL
+            .iter()
+            .map(|&op| (op, self[op]))
+            .filter(|&(_, n)| n > 0)
     }
 
     /// Opcodes that ran, most frequent first (ties in encoding order).
