@@ -144,3 +144,11 @@ fn header_errors_name_the_problem() {
         Err(CodecError::Version { found: 9, .. })
     ));
 }
+
+#[test]
+fn keygen_is_deterministic_so_a_proving_key_is_rebuilt_not_stored() {
+    let cfg = common::config();
+    let a = starkscope_stark_backend::keygen(&cfg, bus_airs()).unwrap();
+    let b = starkscope_stark_backend::keygen(&cfg, bus_airs()).unwrap();
+    assert_eq!(a.vk.to_bytes().unwrap(), b.vk.to_bytes().unwrap());
+}
