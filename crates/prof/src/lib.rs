@@ -181,7 +181,9 @@ pub fn run(opts: &ProfOptions) -> Result<ProfOutcome, ProfError> {
     let bench = bench_json::to_json(&bench_json::entries(&analysis));
     let cycles = flame::cycle_regions(&run);
     let phases = flame::prover_phases(&run);
-    let mut warnings = cycles.warnings.clone();
+    let mut warnings = run.panics();
+    warnings.extend(baseline.iter().flat_map(Run::panics));
+    warnings.extend(cycles.warnings.iter().cloned());
     warnings.extend(phases.warnings.iter().cloned());
 
     let mut written = Vec::new();

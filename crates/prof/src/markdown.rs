@@ -57,9 +57,16 @@ impl Report<'_> {
 
     fn header(&self, md: &mut String, title: &str) {
         let _ = writeln!(md, "# {title}\n");
-        let _ = writeln!(md, "run: {}", file_list(&self.run.sources));
+        let _ = writeln!(md, "run: {}", file_list(self.run));
+        let mut panics = self.run.panics();
         if let Some((base, _)) = self.baseline {
-            let _ = writeln!(md, "\nbaseline: {}", file_list(&base.sources));
+            panics.extend(base.panics());
+        }
+        for p in &panics {
+            let _ = writeln!(md, "\n**Warning:** {p}.");
+        }
+        if let Some((base, _)) = self.baseline {
+            let _ = writeln!(md, "\nbaseline: {}", file_list(base));
             let _ = writeln!(
                 md,
                 "\nChanges are shown as `(abs [rel])`: green is better, red is worse, gray is a change \
@@ -350,10 +357,18 @@ fn index_text(i: &Option<NaturalKey>) -> String {
         .map_or_else(|| "-".to_string(), |k| k.to_string())
 }
 
-fn file_list(paths: &[PathBuf]) -> String {
-    paths
+/// The run's files, each with its run id and git revision when its snapshot has them.
+fn file_list(run: &Run) -> String {
+    run.sources
         .iter()
-        .map(|p| format!("`{}`", p.display()))
+        .zip(&run.metas)
+        .map(|(p, meta)| {
+            let about = meta.as_ref().map(|m| match &m.git_rev {
+                Some(rev) => format!(" (run `{}`, git `{rev}`)", m.run_id),
+                None => format!(" (run `{}`)", m.run_id),
+            });
+            format!("`{}`{}", p.display(), about.unwrap_or_default())
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use starkscope_metrics::snapshot::{format_labels, parse_counter, parse_gauge, Entry};
+use starkscope_metrics::snapshot::{format_labels, parse_counter, parse_gauge, Entry, Meta};
 use starkscope_metrics::{catalogue, labels, Group, Snapshot};
 
 use crate::error::{Contradiction, DuplicateLabel, ProfError};
@@ -81,6 +81,8 @@ pub struct Distribution {
 pub struct Run {
     /// The files the run was read from, in the order given.
     pub sources: Vec<PathBuf>,
+    /// Each source's `meta` (absent in OpenVM's format), in the same order.
+    pub metas: Vec<Option<Meta>>,
     /// In the order read; `source[i]` indexes `sources` for `samples[i]`.
     samples: Vec<Sample>,
     source: Vec<usize>,
@@ -115,6 +117,7 @@ impl Run {
             });
         }
         self.sources.push(path.to_path_buf());
+        self.metas.push(snapshot.meta.clone());
         // Snapshot::read validated every value, so the parses below cannot fail on input
         // that came through it; an entry that still fails is reported, not unwrapped.
         for e in &snapshot.counter {
@@ -179,6 +182,22 @@ impl Run {
     pub fn get(&self, metric: &str, labels: &Labels) -> Option<&Sample> {
         let i = self.index.get(&(metric.to_string(), labels.clone()))?;
         self.samples.get(*i)
+    }
+
+    /// One line per source whose work panicked before its snapshot was written: its
+    /// metrics stop where the panic struck.
+    pub fn panics(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .zip(&self.metas)
+            .filter_map(|(path, meta)| {
+                let panic = meta.as_ref()?.panic.as_ref()?;
+                Some(format!(
+                    "{}: the measured run panicked ({panic}); its metrics are partial",
+                    path.display()
+                ))
+            })
+            .collect()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -312,3 +312,28 @@ fn a_headline_missing_from_the_run_fails_the_gate() {
         "{missing:?}"
     );
 }
+
+#[test]
+fn a_panicked_run_is_flagged_and_its_meta_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(fixture("app_segments.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["meta"]["panic"] = "index out of bounds".into();
+    let path = dir.path().join("panicked.json");
+    fs::write(&path, json.to_string()).unwrap();
+    let mut o = opts(&[]);
+    o.inputs = vec![path];
+    let outcome = run(&o).unwrap();
+    assert!(
+        outcome
+            .summary
+            .contains("(run `fixture-app`, git `0123abc`)"),
+        "{}",
+        outcome.summary
+    );
+    assert!(
+        outcome.summary.contains("**Warning:**") && outcome.summary.contains("index out of bounds")
+    );
+    assert_eq!(outcome.warnings.len(), 1);
+    assert!(outcome.warnings[0].contains("metrics are partial"));
+}
