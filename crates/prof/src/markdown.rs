@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
-use std::path::PathBuf;
 
 use crate::analysis::{Analysis, GroupReport};
 use crate::diff::delta;
