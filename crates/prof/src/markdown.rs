@@ -117,7 +117,11 @@ impl Report<'_> {
                 Some(s) => format!("{s:.1}%"),
                 None => "-".into(),
             };
-            let _ = writeln!(md, "| {} | {proofs} | {sum} | {max} | {share} |", l.group);
+            let _ = writeln!(
+                md,
+                "| {} | {proofs} | {sum} | {max} | {share} |",
+                esc(&l.group)
+            );
         }
         md.push('\n');
     }
@@ -147,7 +151,7 @@ impl Report<'_> {
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} |",
-                    m.metric,
+                    esc(&m.metric),
                     metric_info::unit(&m.metric),
                     cells.join(" | ")
                 );
@@ -166,7 +170,7 @@ impl Report<'_> {
             for row in &g.segments {
                 let brow = base.and_then(|b| b.segment(&row.segment));
                 let bcols = brow.map(|b| b.columns());
-                let _ = write!(md, "| {} |", index_text(&row.segment));
+                let _ = write!(md, "| {} |", esc(&index_text(&row.segment)));
                 for (i, (metric, _, v)) in row.columns().into_iter().enumerate() {
                     let b = bcols.as_ref().and_then(|c| c[i].2);
                     let _ = write!(md, " {} |", self.cell(metric_info::better(metric), v, b));
@@ -261,7 +265,7 @@ impl Report<'_> {
                 let _ = write!(md, " {k} |");
             }
             for m in &metrics {
-                let _ = write!(md, " {m} |");
+                let _ = write!(md, " {} |", esc(m));
             }
             md.push_str("\n|---|---|");
             md.push_str(&"---|".repeat(keys.len()));
@@ -271,11 +275,11 @@ impl Report<'_> {
                 let _ = write!(
                     md,
                     "| {} | {} |",
-                    row.proof.group,
-                    index_text(&row.proof.index)
+                    esc(&row.proof.group),
+                    esc(&index_text(&row.proof.index))
                 );
                 for v in &row.details {
-                    let _ = write!(md, " {v} |");
+                    let _ = write!(md, " {} |", esc(v));
                 }
                 let new = ours.rows.get(row);
                 let old = theirs.rows.get(row);
@@ -291,13 +295,14 @@ impl Report<'_> {
         if !self.run.distributions.is_empty() {
             md.push_str("## Histograms\n\n| metric | labels | samples | avg | min | max |\n|---|---|---:|---:|---:|---:|\n");
             for d in &self.run.distributions {
-                let labels = crate::model::label_text(&d.labels);
+                let labels = esc(&crate::model::label_text(&d.labels));
+                let metric = esc(&d.metric);
                 match Stats::of(d.values.iter().copied()) {
                     Some(s) => {
                         let _ = writeln!(
                             md,
                             "| {} | {} | {} | {} | {} | {} |",
-                            d.metric,
+                            metric,
                             labels,
                             s.count,
                             number(s.avg()),
@@ -306,7 +311,7 @@ impl Report<'_> {
                         );
                     }
                     None => {
-                        let _ = writeln!(md, "| {} | {} | 0 | - | - | - |", d.metric, labels);
+                        let _ = writeln!(md, "| {} | {} | 0 | - | - | - |", metric, labels);
                     }
                 }
             }
@@ -370,4 +375,9 @@ fn file_list(run: &Run) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Text for a table cell: a `|` in a label value would end the cell.
+fn esc(text: &impl std::fmt::Display) -> String {
+    text.to_string().replace('|', "\\|")
 }

@@ -337,3 +337,26 @@ fn a_panicked_run_is_flagged_and_its_meta_shown() {
     assert_eq!(outcome.warnings.len(), 1);
     assert!(outcome.warnings[0].contains("metrics are partial"));
 }
+
+#[test]
+fn a_pipe_in_a_label_value_does_not_break_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pipe.json");
+    fs::write(
+        &path,
+        r#"{"counter":[{"metric":"cells","labels":[["group","a|b"],["segment","0"],["air_name","x|y"],["air_id","0"]],"value":"8"}],
+            "gauge":[{"metric":"total_proof_time_ms","labels":[["group","a|b"],["segment","0"]],"value":"2.5"}]}"#,
+    )
+    .unwrap();
+    let mut o = opts(&[]);
+    o.inputs = vec![path];
+    o.out_dir = Some(dir.path().join("out"));
+    run(&o).unwrap();
+    let detailed = fs::read_to_string(dir.path().join("out").join(files::DETAILED_MD)).unwrap();
+    let row = detailed
+        .lines()
+        .find(|l| l.contains("x\\|y"))
+        .expect("escaped label value");
+    // 5 cells: group, segment, air_id, air_name, cells -> 6 unescaped pipes.
+    assert_eq!(row.replace("\\|", "").matches('|').count(), 6, "{row}");
+}
