@@ -1,1 +1,156 @@
-//! starkscope-sdk (see docs/architecture.md).
+//! starkscope-sdk: prove a program end to end.
+//!
+//! ```no_run
+//! use starkscope_sdk::{Sdk, SdkConfig};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let program = starkscope_vm::assemble_file("benchmarks/programs/fibonacci.sasm")?;
+//! let sdk = Sdk::new(SdkConfig::default().with_segment_size(1 << 14))?;
+//! let pk = sdk.keygen(&program)?;
+//! let inputs = [starkscope_vm::F::new(100_000)];
+//! let (proof, report) = sdk.prove(&pk, &inputs)?;
+//! sdk.verify(&pk.verifying_key(), &proof)?;
+//! println!("{} cycles in {} segments, {} proof bytes", report.cycles, report.segments.len(), report.proof_bytes);
+//! # Ok(()) }
+//! ```
+//!
+//! - [`Sdk`]: execute (fast, no proof), keygen, prove (segments in parallel on a rayon
+//!   pool, a bounded number alive at once: [`Parallelism`]), verify.
+//! - Labels: the app proof runs in `info_span!("app_proof", group = <program name>)` and
+//!   every segment's execution and proof in `segment = i` under it, so the metrics below
+//!   (with `bench-metrics`) are scoped without passing labels by hand.
+//! - [`ProveReport`]: cycles, per-segment execute / trace_gen / stark_prove times, cells,
+//!   proof sizes, peak RSS.
+//! - [`files`]: proof, proving-key and verifying-key files with a version header.
+
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod keys;
+mod pipeline;
+pub mod proof;
+pub mod report;
+
+pub use config::{segment_bytes_estimate, Parallelism, SdkConfig, DEFAULT_MEMORY_BUDGET};
+pub use error::{FileError, InvalidProof, SdkError};
+pub use files::FileKind;
+pub use keys::{AppProvingKey, AppVerifyingKey, ProgramHash};
+pub use pipeline::Progress;
+pub use proof::AppProof;
+pub use report::{ProveReport, SegmentReport};
+pub use starkscope_stark_backend::FriPreset;
+pub use starkscope_vm::prove::ChainSummary;
+
+use starkscope_metrics::Group;
+use starkscope_stark_backend::Val;
+use starkscope_vm::prove::{verify_chain, vm_keygen};
+use starkscope_vm::{ExecutionReport, Program};
+use tracing::info_span;
+
+/// Proves programs with one configuration and one thread pool.
+pub struct Sdk {
+    config: SdkConfig,
+    plan: Parallelism,
+    pool: rayon::ThreadPool,
+}
+
+impl Sdk {
+    pub fn new(config: SdkConfig) -> Result<Self, SdkError> {
+        config.validate()?;
+        let plan = Parallelism::plan(&config);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(plan.pool_threads)
+            .thread_name(|i| format!("starkscope-prove-{i}"))
+            .build()
+            .map_err(|e| SdkError::Pool(e.to_string()))?;
+        Ok(Sdk { config, plan, pool })
+    }
+
+    pub fn config(&self) -> &SdkConfig {
+        &self.config
+    }
+
+    /// How segments are spread over threads and memory.
+    pub fn parallelism(&self) -> Parallelism {
+        self.plan
+    }
+
+    /// Runs the program with the fast interpreter (no records, no proof): cycles,
+    /// segments, outputs, opcode counts, regions. Scoped as the app's `group`.
+    pub fn execute(&self, program: &Program, inputs: &[Val]) -> Result<ExecutionReport, SdkError> {
+        let group = Group::app(program.name.clone());
+        let _span = info_span!("app_execute", group = %group).entered();
+        Ok(starkscope_vm::execute(program, inputs, &self.config.exec())?)
+    }
+
+    /// Generates the program's proving key (group `keygen`).
+    pub fn keygen(&self, program: &Program) -> Result<AppProvingKey, SdkError> {
+        program
+            .validate()
+            .map_err(|e| SdkError::Exec(starkscope_vm::ExecError::from(e)))?;
+        let vm = self.pool.install(|| {
+            info_span!("keygen", group = %Group::Keygen)
+                .in_scope(|| vm_keygen(program, self.config.fri))
+        })?;
+        Ok(AppProvingKey {
+            hash: ProgramHash::of(program),
+            program: program.clone(),
+            vm,
+        })
+    }
+
+    /// Executes and proves every segment; the proof is not verified here.
+    pub fn prove(&self, pk: &AppProvingKey, inputs: &[Val]) -> Result<(AppProof, ProveReport), SdkError> {
+        self.prove_with_progress(pk, inputs, &|_| {})
+    }
+
+    /// [`Sdk::prove`], calling `progress` as segments are executed and proven (from other
+    /// threads; keep it cheap).
+    pub fn prove_with_progress(
+        &self,
+        pk: &AppProvingKey,
+        inputs: &[Val],
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<(AppProof, ProveReport), SdkError> {
+        if pk.preset() != self.config.fri {
+            return Err(SdkError::Config(format!(
+                "the proving key is for FRI preset `{}`, this SDK proves with `{}`",
+                pk.preset().name(),
+                self.config.fri.name()
+            )));
+        }
+        pipeline::prove_app(&self.pool, self.plan, pk, inputs, self.config.exec(), progress)
+    }
+
+    /// Checks that the proof is a complete execution of the key's program from its initial
+    /// memory to `halt`, with the claimed outputs and exit code.
+    pub fn verify(&self, vk: &AppVerifyingKey, proof: &AppProof) -> Result<ChainSummary, SdkError> {
+        if proof.program_hash != vk.hash {
+            return Err(InvalidProof::WrongProgram {
+                proof_name: proof.program_name.clone(),
+                proof_hash: proof.program_hash.to_string(),
+                key_name: vk.program_name.clone(),
+                key_hash: vk.hash.to_string(),
+            }
+            .into());
+        }
+        if proof.preset != vk.preset() {
+            return Err(InvalidProof::WrongPreset {
+                proof: proof.preset.name().to_string(),
+                key: vk.preset().name().to_string(),
+            }
+            .into());
+        }
+        let summary = self.pool.install(|| {
+            info_span!("verify").in_scope(|| verify_chain(&vk.vm, &proof.segments, Some(&proof.outputs)))
+        });
+        let summary = summary.map_err(InvalidProof::from)?;
+        if summary.exit_code != proof.exit_code {
+            return Err(InvalidProof::ExitCode {
+                claimed: proof.exit_code,
+                proven: summary.exit_code,
+            }
+            .into());
+        }
+        Ok(summary)
+    }
+}

@@ -1,0 +1,99 @@
+//! What can go wrong in the SDK.
+
+use std::path::PathBuf;
+
+use starkscope_stark_backend::codec::CodecError;
+use starkscope_stark_backend::KeygenError;
+use starkscope_vm::prove::{ChainError, SegmentProveError};
+use starkscope_vm::ExecError;
+
+use crate::files::FileKind;
+
+/// A failed SDK call.
+#[derive(Debug, thiserror::Error)]
+pub enum SdkError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("could not start the proving pool: {0}")]
+    Pool(String),
+    #[error("execution failed: {0}")]
+    Exec(#[from] ExecError),
+    #[error("key generation failed: {0}")]
+    Keygen(#[from] KeygenError),
+    #[error("proving failed: {0}")]
+    Prove(#[from] SegmentProveError),
+    #[error("the proof is invalid: {0}")]
+    Invalid(#[from] InvalidProof),
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+/// Why a proof does not verify against a key.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidProof {
+    #[error("it proves program `{proof_name}` (hash {proof_hash}), but the key is for `{key_name}` (hash {key_hash})")]
+    WrongProgram {
+        proof_name: String,
+        proof_hash: String,
+        key_name: String,
+        key_hash: String,
+    },
+    #[error("it was made with FRI preset `{proof}`, but the key is for `{key}`")]
+    WrongPreset { proof: String, key: String },
+    #[error("it claims exit code {claimed}, but the segments prove exit code {proven}")]
+    ExitCode { claimed: u32, proven: u32 },
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+}
+
+/// A proof or key file that could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a starkscope file ({len} bytes, expected the `STARKSCP` header)")]
+    NotStarkscope { path: PathBuf, len: usize },
+    #[error("{path}: is a starkscope {found}, expected a {expected}")]
+    WrongKind {
+        path: PathBuf,
+        expected: FileKind,
+        found: String,
+    },
+    #[error("{path}: {kind} format version {found}, this build reads version {supported}")]
+    Version {
+        path: PathBuf,
+        kind: FileKind,
+        found: u16,
+        supported: u16,
+    },
+    #[error("{path}: corrupt or truncated {kind}: {detail}")]
+    Corrupt {
+        path: PathBuf,
+        kind: FileKind,
+        detail: String,
+    },
+    #[error("{path}: {kind}: {source}")]
+    Codec {
+        path: PathBuf,
+        kind: FileKind,
+        source: CodecError,
+    },
+    #[error("{path}: the proving key's program does not derive the verifying key stored with it")]
+    KeyMismatch { path: PathBuf },
+    #[error("could not encode the {kind}: {detail}")]
+    Encode { kind: FileKind, detail: String },
+}
+
+impl FileError {
+    /// True when the file's content is at fault (corrupt, truncated, inconsistent) rather
+    /// than its kind, version, or the file system.
+    pub fn is_corrupt(&self) -> bool {
+        matches!(
+            self,
+            FileError::Corrupt { .. } | FileError::Codec { .. } | FileError::KeyMismatch { .. }
+        )
+    }
+}

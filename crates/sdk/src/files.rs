@@ -1,0 +1,438 @@
+//! Proof, proving-key and verifying-key files.
+//!
+//! Every file starts with the same 11-byte header: the magic `STARKSCP`, one byte for the
+//! kind (1 proof, 2 proving key, 3 verifying key) and a little-endian u16 format version;
+//! the body is postcard. Field elements are stored canonical and checked on load; segment
+//! proofs and the backend verifying key are nested in the backend's own codec
+//! (`starkscope_stark_backend::codec`, with its own header and version).
+//!
+//! - proof: program name and hash, FRI preset, exit code, outputs, segment proofs.
+//! - verifying key: program name, hash and length, initial memory root, the backend key.
+//!   The length fixes the shape of the program chip, whose constraints read only
+//!   preprocessed columns; the preprocessed commitment (which binds the instructions)
+//!   comes from the bytes.
+//! - proving key: the backend has no proving-key encoding, so the file holds the program
+//!   and its verifying key; loading re-runs keygen on the program and refuses the file if
+//!   the derived verifying key differs from the stored one.
+//!
+//! Writes go through a temporary file and a rename: a failed write leaves no half file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use starkscope_stark_backend::codec::{proof_from_bytes, proof_to_bytes_with_preset};
+use starkscope_stark_backend::p3::{PrimeCharacteristicRing, PrimeField32};
+use starkscope_stark_backend::{FriPreset, Proof, Val, VerifyingKey};
+use starkscope_vm::field::from_canonical;
+use starkscope_vm::prove::{chips, vm_keygen, VmVerifyingKey, DIGEST};
+use starkscope_vm::{Instruction, Marker, MarkerAt, Opcode, Program, SourceLoc, SourceMap};
+
+use crate::error::FileError;
+use crate::keys::{AppProvingKey, AppVerifyingKey, ProgramHash};
+use crate::proof::AppProof;
+
+pub const MAGIC: [u8; 8] = *b"STARKSCP";
+/// Bumped whenever a body layout changes.
+pub const FORMAT_VERSION: u16 = 1;
+const HEADER_LEN: usize = 8 + 1 + 2;
+/// Longest program a verifying key may describe: bounds what a corrupt length allocates.
+pub const MAX_PROGRAM_LEN: u64 = 1 << 22;
+
+/// What a file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Proof,
+    ProvingKey,
+    VerifyingKey,
+}
+
+impl FileKind {
+    const ALL: [FileKind; 3] = [FileKind::Proof, FileKind::ProvingKey, FileKind::VerifyingKey];
+
+    fn id(self) -> u8 {
+        match self {
+            FileKind::Proof => 1,
+            FileKind::ProvingKey => 2,
+            FileKind::VerifyingKey => 3,
+        }
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::Proof => "proof",
+            FileKind::ProvingKey => "proving key",
+            FileKind::VerifyingKey => "verifying key",
+        })
+    }
+}
+
+// ---- bodies -------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+struct ProofBody {
+    program_name: String,
+    program_hash: [u32; DIGEST],
+    preset: u8,
+    exit_code: u32,
+    outputs: Vec<u32>,
+    /// Each in the backend's proof codec.
+    segments: Vec<Vec<u8>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct VkBody {
+    program_name: String,
+    program_hash: [u32; DIGEST],
+    program_len: u64,
+    initial_root: [u32; DIGEST],
+    preset: u8,
+    /// The backend's verifying-key codec.
+    vk: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PkBody {
+    program: ProgramBody,
+    preset: u8,
+    /// The backend's verifying-key codec, as keygen produced it.
+    vk: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProgramBody {
+    name: String,
+    /// `[opcode, a, b, c]`, canonical.
+    instructions: Vec<[u32; 4]>,
+    data: Vec<(u32, u32)>,
+    /// `(pc, Some(name))` for `ct_start`, `(pc, None)` for `ct_end`; skipped by jumps.
+    markers: Vec<(u32, Option<String>, bool)>,
+    /// File name and `(line, col)` per instruction.
+    source: Option<(String, Vec<(u32, u32)>)>,
+}
+
+// ---- public API ---------------------------------------------------------------------
+
+/// Encodes a proof file's bytes.
+pub fn proof_to_bytes(proof: &AppProof) -> Result<Vec<u8>, FileError> {
+    let segments = proof
+        .segments
+        .iter()
+        .map(|p| segment_proof_bytes(p, proof.preset))
+        .collect::<Result<Vec<_>, _>>()?;
+    let body = ProofBody {
+        program_name: proof.program_name.clone(),
+        program_hash: proof.program_hash.0,
+        preset: proof.preset.id(),
+        exit_code: proof.exit_code,
+        outputs: proof.outputs.iter().map(|v| v.as_canonical_u32()).collect(),
+        segments,
+    };
+    encode(FileKind::Proof, &body)
+}
+
+/// One segment proof in the backend's codec (what the proof file nests).
+pub fn segment_proof_bytes(proof: &Proof, preset: FriPreset) -> Result<Vec<u8>, FileError> {
+    proof_to_bytes_with_preset(proof, preset).map_err(|e| FileError::Encode {
+        kind: FileKind::Proof,
+        detail: e.to_string(),
+    })
+}
+
+/// Decodes a proof file's bytes; `path` names the file in errors.
+pub fn proof_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppProof, FileError> {
+    let kind = FileKind::Proof;
+    let body: ProofBody = decode(kind, bytes, path)?;
+    let preset = preset(body.preset, kind, path)?;
+    let segments = body
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            proof_from_bytes(b, preset).map_err(|e| corrupt(path, kind, format!("segment {i}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(AppProof {
+        program_name: body.program_name,
+        program_hash: ProgramHash(body.program_hash),
+        preset,
+        exit_code: body.exit_code,
+        outputs: field_elements(&body.outputs, "output", kind, path)?,
+        segments,
+    })
+}
+
+pub fn vk_to_bytes(vk: &AppVerifyingKey) -> Result<Vec<u8>, FileError> {
+    let body = VkBody {
+        program_name: vk.program_name.clone(),
+        program_hash: vk.hash.0,
+        program_len: vk.program_len as u64,
+        initial_root: vk.vm.initial_root.map(|v| v.as_canonical_u32()),
+        preset: vk.preset().id(),
+        vk: backend_vk_bytes(&vk.vm.vk, FileKind::VerifyingKey)?,
+    };
+    encode(FileKind::VerifyingKey, &body)
+}
+
+pub fn vk_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppVerifyingKey, FileError> {
+    let kind = FileKind::VerifyingKey;
+    let body: VkBody = decode(kind, bytes, path)?;
+    let preset = preset(body.preset, kind, path)?;
+    if body.program_len == 0 || body.program_len > MAX_PROGRAM_LEN {
+        return Err(corrupt(
+            path,
+            kind,
+            format!("program length {} is not in 1..={MAX_PROGRAM_LEN}", body.program_len),
+        ));
+    }
+    // Chips of a program of the same length: the program chip's constraints read only
+    // preprocessed columns, whose commitment the key's bytes carry.
+    let shape = Program {
+        instructions: vec![
+            Instruction::new(Opcode::Halt, Val::ZERO, Val::ZERO, Val::ZERO);
+            body.program_len as usize
+        ],
+        ..Program::default()
+    };
+    let inner = VerifyingKey::from_bytes(&body.vk, chips(&shape)).map_err(|source| {
+        FileError::Codec {
+            path: path.to_path_buf(),
+            kind,
+            source,
+        }
+    })?;
+    if inner.data.preset != preset {
+        return Err(corrupt(
+            path,
+            kind,
+            format!(
+                "header says FRI preset {}, the key inside says {}",
+                preset.name(),
+                inner.data.preset.name()
+            ),
+        ));
+    }
+    let root = field_elements(&body.initial_root, "initial root", kind, path)?;
+    Ok(AppVerifyingKey {
+        program_name: body.program_name,
+        hash: ProgramHash(body.program_hash),
+        program_len: body.program_len as usize,
+        vm: VmVerifyingKey {
+            preset,
+            vk: inner,
+            initial_root: std::array::from_fn(|i| root[i]),
+        },
+    })
+}
+
+pub fn pk_to_bytes(pk: &AppProvingKey) -> Result<Vec<u8>, FileError> {
+    let body = PkBody {
+        program: ProgramBody::of(&pk.program),
+        preset: pk.preset().id(),
+        vk: backend_vk_bytes(&pk.vm.pk.vk, FileKind::ProvingKey)?,
+    };
+    encode(FileKind::ProvingKey, &body)
+}
+
+/// Decodes a proving-key file and re-derives the key (keygen on the stored program).
+pub fn pk_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppProvingKey, FileError> {
+    let kind = FileKind::ProvingKey;
+    let body: PkBody = decode(kind, bytes, path)?;
+    let preset = preset(body.preset, kind, path)?;
+    let program = body.program.into_program(path)?;
+    let vm = vm_keygen(&program, preset)
+        .map_err(|e| corrupt(path, kind, format!("keygen on the stored program: {e}")))?;
+    if backend_vk_bytes(&vm.pk.vk, kind)? != body.vk {
+        return Err(FileError::KeyMismatch {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(AppProvingKey {
+        hash: ProgramHash::of(&program),
+        program,
+        vm,
+    })
+}
+
+/// Reads the file at `path` as `kind` with `decode`.
+pub fn read_file<T>(
+    path: &Path,
+    decode: impl FnOnce(&[u8], &Path) -> Result<T, FileError>,
+) -> Result<T, FileError> {
+    let bytes = std::fs::read(path).map_err(|source| FileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    decode(&bytes, path)
+}
+
+/// Writes `bytes` to `path` atomically (temporary sibling, then rename).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+    starkscope_metrics::snapshot::write_atomic(path, bytes).map_err(|source| FileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+// ---- helpers ------------------------------------------------------------------------
+
+fn encode<T: Serialize>(kind: FileKind, body: &T) -> Result<Vec<u8>, FileError> {
+    let mut out = Vec::with_capacity(1 << 16);
+    out.extend_from_slice(&MAGIC);
+    out.push(kind.id());
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    postcard::to_extend(body, out).map_err(|e| FileError::Encode {
+        kind,
+        detail: e.to_string(),
+    })
+}
+
+fn decode<T: DeserializeOwned>(kind: FileKind, bytes: &[u8], path: &Path) -> Result<T, FileError> {
+    if bytes.len() < HEADER_LEN || bytes[..8] != MAGIC {
+        return Err(FileError::NotStarkscope {
+            path: path.to_path_buf(),
+            len: bytes.len(),
+        });
+    }
+    let found = bytes[8];
+    if found != kind.id() {
+        let found = FileKind::ALL
+            .into_iter()
+            .find(|k| k.id() == found)
+            .map_or_else(|| format!("file of unknown kind {found}"), |k| k.to_string());
+        return Err(FileError::WrongKind {
+            path: path.to_path_buf(),
+            expected: kind,
+            found,
+        });
+    }
+    let version = u16::from_le_bytes([bytes[9], bytes[10]]);
+    if version != FORMAT_VERSION {
+        return Err(FileError::Version {
+            path: path.to_path_buf(),
+            kind,
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let (body, rest) = postcard::take_from_bytes::<T>(&bytes[HEADER_LEN..])
+        .map_err(|e| corrupt(path, kind, e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(corrupt(path, kind, format!("{} trailing bytes", rest.len())));
+    }
+    Ok(body)
+}
+
+fn corrupt(path: &Path, kind: FileKind, detail: String) -> FileError {
+    FileError::Corrupt {
+        path: path.to_path_buf(),
+        kind,
+        detail,
+    }
+}
+
+fn preset(id: u8, kind: FileKind, path: &Path) -> Result<FriPreset, FileError> {
+    FriPreset::from_id(id).ok_or_else(|| corrupt(path, kind, format!("unknown FRI preset id {id}")))
+}
+
+fn field_element(v: u32, what: &str, kind: FileKind, path: &Path) -> Result<Val, FileError> {
+    from_canonical(v as u64)
+        .ok_or_else(|| corrupt(path, kind, format!("{what} {v} is not a field element")))
+}
+
+fn field_elements(vs: &[u32], what: &str, kind: FileKind, path: &Path) -> Result<Vec<Val>, FileError> {
+    vs.iter().map(|&v| field_element(v, what, kind, path)).collect()
+}
+
+fn backend_vk_bytes(vk: &VerifyingKey, kind: FileKind) -> Result<Vec<u8>, FileError> {
+    vk.to_bytes().map_err(|e| FileError::Encode {
+        kind,
+        detail: e.to_string(),
+    })
+}
+
+impl ProgramBody {
+    fn of(p: &Program) -> Self {
+        ProgramBody {
+            name: p.name.clone(),
+            instructions: p
+                .instructions
+                .iter()
+                .map(|i| {
+                    let [a, b, c] = i.operands().map(|v| v.as_canonical_u32());
+                    [i.opcode as u32, a, b, c]
+                })
+                .collect(),
+            data: p.data.iter().map(|(&a, v)| (a, v.as_canonical_u32())).collect(),
+            markers: p
+                .markers
+                .iter()
+                .map(|m| {
+                    let name = match &m.marker {
+                        Marker::Start(n) => Some(n.clone()),
+                        Marker::End => None,
+                    };
+                    (m.pc, name, m.skipped_by_jumps)
+                })
+                .collect(),
+            source: p.source.as_ref().map(|s| {
+                (
+                    s.file.clone(),
+                    s.locations.iter().map(|l| (l.line, l.col)).collect(),
+                )
+            }),
+        }
+    }
+
+    fn into_program(self, path: &Path) -> Result<Program, FileError> {
+        let kind = FileKind::ProvingKey;
+        let mut instructions = Vec::with_capacity(self.instructions.len());
+        for (pc, [op, a, b, c]) in self.instructions.into_iter().enumerate() {
+            let opcode = u8::try_from(op)
+                .ok()
+                .and_then(Opcode::from_code)
+                .ok_or_else(|| corrupt(path, kind, format!("instruction {pc}: unknown opcode {op}")))?;
+            let f = |v| field_element(v, "operand", kind, path);
+            instructions.push(Instruction::new(opcode, f(a)?, f(b)?, f(c)?));
+        }
+        let data = self
+            .data
+            .into_iter()
+            .map(|(a, v)| Ok((a, field_element(v, "data value", kind, path)?)))
+            .collect::<Result<_, FileError>>()?;
+        let markers = self
+            .markers
+            .into_iter()
+            .map(|(pc, name, skipped)| {
+                let mut m = MarkerAt::new(pc, name.map_or(Marker::End, Marker::Start));
+                m.skipped_by_jumps = skipped;
+                m
+            })
+            .collect();
+        let source = self.source.map(|(file, locs)| SourceMap {
+            file,
+            locations: locs
+                .into_iter()
+                .map(|(line, col)| SourceLoc { line, col })
+                .collect(),
+        });
+        let program = Program {
+            name: self.name,
+            instructions,
+            data,
+            markers,
+            source,
+        };
+        program
+            .validate()
+            .map_err(|e| corrupt(path, kind, format!("stored program: {e}")))?;
+        Ok(program)
+    }
+}
+
+/// A path for messages about in-memory bytes.
+pub fn unnamed(what: &str) -> PathBuf {
+    PathBuf::from(format!("<{what}>"))
+}

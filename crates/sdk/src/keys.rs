@@ -1,0 +1,105 @@
+//! Application keys: the VM's keys plus which program they are for.
+
+use std::fmt;
+
+use starkscope_stark_backend::p3::{PrimeCharacteristicRing, PrimeField32};
+use starkscope_stark_backend::{FriPreset, Val};
+use starkscope_vm::prove::{compress, Digest, VmProvingKey, VmVerifyingKey, DIGEST};
+use starkscope_vm::Program;
+
+/// A Poseidon2 digest of a program's instructions and initial memory (not its name,
+/// markers or source positions, which do not change what it computes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProgramHash(pub [u32; DIGEST]);
+
+impl ProgramHash {
+    /// Absorbs `[len(instructions), len(data), (opcode, a, b, c)*, (addr, value)*]`,
+    /// eight elements per Poseidon2 compression (a sponge with an 8-element rate).
+    pub fn of(program: &Program) -> Self {
+        let mut words: Vec<Val> = Vec::with_capacity(2 + 4 * program.instructions.len());
+        words.push(Val::from_u32(program.instructions.len() as u32));
+        words.push(Val::from_u32(program.data.len() as u32));
+        for i in &program.instructions {
+            words.push(Val::from_u32(i.opcode as u32));
+            words.extend(i.operands());
+        }
+        for (&addr, &value) in &program.data {
+            words.push(Val::from_u32(addr));
+            words.push(value);
+        }
+        let mut state: Digest = [Val::ZERO; DIGEST];
+        for chunk in words.chunks(DIGEST) {
+            let mut input = [Val::ZERO; 16];
+            input[..DIGEST].copy_from_slice(&state);
+            input[DIGEST..DIGEST + chunk.len()].copy_from_slice(chunk);
+            state = compress(input);
+        }
+        ProgramHash(state.map(|v| v.as_canonical_u32()))
+    }
+}
+
+impl fmt::Display for ProgramHash {
+    /// The first 8 bytes in hex: enough to tell programs apart in messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:08x}{:08x}", self.0[0], self.0[1])
+    }
+}
+
+/// Everything needed to prove a program: the program itself and the VM's proving key.
+pub struct AppProvingKey {
+    pub program: Program,
+    pub hash: ProgramHash,
+    pub vm: VmProvingKey,
+}
+
+impl AppProvingKey {
+    pub fn preset(&self) -> FriPreset {
+        self.vm.config.preset()
+    }
+
+    pub fn verifying_key(&self) -> AppVerifyingKey {
+        AppVerifyingKey {
+            program_name: self.program.name.clone(),
+            hash: self.hash,
+            program_len: self.program.instructions.len(),
+            vm: self.vm.verifying_key(),
+        }
+    }
+}
+
+/// Everything needed to check a program's proofs, without the program: its name and hash
+/// (to name mismatches), its length (the chips' shape) and the VM's verifying key.
+#[derive(Clone)]
+pub struct AppVerifyingKey {
+    pub program_name: String,
+    pub hash: ProgramHash,
+    pub program_len: usize,
+    pub vm: VmVerifyingKey,
+}
+
+impl AppVerifyingKey {
+    pub fn preset(&self) -> FriPreset {
+        self.vm.preset
+    }
+}
+
+impl fmt::Debug for AppProvingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppProvingKey")
+            .field("program", &self.program.name)
+            .field("hash", &self.hash.to_string())
+            .field("preset", &self.preset().name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for AppVerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppVerifyingKey")
+            .field("program", &self.program_name)
+            .field("hash", &self.hash.to_string())
+            .field("program_len", &self.program_len)
+            .field("preset", &self.preset().name())
+            .finish_non_exhaustive()
+    }
+}
