@@ -54,11 +54,21 @@ fn proof_shaped(segments: u32, iters: u64) {
                 info_span!("phase_wrapper", name = phase).in_scope(|| {
                     // The real phase spans, so the sampler tracks each one.
                     match phase {
-                        spans::MAIN_TRACE_COMMIT => info_span!(spans::MAIN_TRACE_COMMIT).in_scope(|| work(iters)),
-                        spans::GENERATE_PERM_TRACE => info_span!(spans::GENERATE_PERM_TRACE).in_scope(|| work(iters)),
-                        spans::PERM_TRACE_COMMIT => info_span!(spans::PERM_TRACE_COMMIT).in_scope(|| work(iters)),
-                        spans::QUOTIENT_POLY_COMPUTE => info_span!(spans::QUOTIENT_POLY_COMPUTE).in_scope(|| work(iters)),
-                        spans::QUOTIENT_POLY_COMMIT => info_span!(spans::QUOTIENT_POLY_COMMIT).in_scope(|| work(iters)),
+                        spans::MAIN_TRACE_COMMIT => {
+                            info_span!(spans::MAIN_TRACE_COMMIT).in_scope(|| work(iters))
+                        }
+                        spans::GENERATE_PERM_TRACE => {
+                            info_span!(spans::GENERATE_PERM_TRACE).in_scope(|| work(iters))
+                        }
+                        spans::PERM_TRACE_COMMIT => {
+                            info_span!(spans::PERM_TRACE_COMMIT).in_scope(|| work(iters))
+                        }
+                        spans::QUOTIENT_POLY_COMPUTE => {
+                            info_span!(spans::QUOTIENT_POLY_COMPUTE).in_scope(|| work(iters))
+                        }
+                        spans::QUOTIENT_POLY_COMMIT => {
+                            info_span!(spans::QUOTIENT_POLY_COMMIT).in_scope(|| work(iters))
+                        }
                         _ => info_span!(spans::PCS_OPENING).in_scope(|| work(iters)),
                     }
                 });
@@ -79,7 +89,9 @@ fn run(sampling: Option<Duration>, segments: u32, iters: u64) -> (Duration, Dura
     }
     let cpu = process_cpu_time_us();
     let t = Instant::now();
-    let collected = h.run(|| proof_shaped(segments, iters)).expect("harness run");
+    let collected = h
+        .run(|| proof_shaped(segments, iters))
+        .expect("harness run");
     let took = t.elapsed();
     let cpu = Duration::from_micros(process_cpu_time_us() - cpu);
     assert!(collected.warnings.is_empty(), "{:?}", collected.warnings);
@@ -114,8 +126,11 @@ fn per_span_cost(n: u32) -> (Duration, Duration) {
             info_span!(spans::PCS_OPENING).in_scope(|| {});
         }
     };
-    let mut cost = |sampling: bool| {
-        let mut h = Harness::new().install(Install::Local).span_tree(false).filter("info");
+    let cost = |sampling: bool| {
+        let mut h = Harness::new()
+            .install(Install::Local)
+            .span_tree(false)
+            .filter("info");
         if sampling {
             h = h.sample_resources(ResourceConfig::default());
         }

@@ -204,10 +204,8 @@ impl Harness {
             use metrics_util::debugging::DebuggingRecorder;
             use metrics_util::layers::{FanoutBuilder, Layer as _};
 
-            let (exporters, exporter_recorders) = crate::export::run::RunExporters::start(
-                std::mem::take(&mut self.export),
-                started,
-            );
+            let (exporters, exporter_recorders) =
+                crate::export::run::RunExporters::start(std::mem::take(&mut self.export), started);
             self.recorders.extend(exporter_recorders);
             let subscriber = Registry::default()
                 .with(filter)

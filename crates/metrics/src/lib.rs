@@ -22,8 +22,8 @@ mod timing;
 
 #[cfg(feature = "bench-metrics")]
 pub use catalogue::describe_all;
-pub use export::ExportWarning;
 pub use catalogue::{labels, names, spans, MetricKind, MetricSpec, MetricUnit, CATALOGUE};
+pub use export::ExportWarning;
 pub use group::{Group, GroupParseError};
 pub use harness::{run_with_metric_collection, Collected, Harness, HarnessError, Install};
 pub use scope::Scope;

@@ -352,7 +352,7 @@ pub struct ResourceLayer {
     phases: Vec<String>,
     /// Highest peak emitted per label set: a span repeated under the same labels keeps the
     /// maximum (its CPU time adds up instead, as timings do).
-    peaks: Arc<Mutex<HashMap<Vec<(String, String)>, u64>>>,
+    peaks: Arc<Mutex<HashMap<LabelSet, u64>>>,
 }
 
 impl std::fmt::Debug for ResourceLayer {
@@ -363,6 +363,9 @@ impl std::fmt::Debug for ResourceLayer {
             .finish_non_exhaustive()
     }
 }
+
+/// Label pairs of one sample, sorted by key.
+type LabelSet = Vec<(String, String)>;
 
 /// The span's own label fields (those among the label keys).
 struct OwnLabels(Vec<(String, String)>);
@@ -503,7 +506,10 @@ mod tests {
     fn rss_and_cpu_probes_read_this_process() {
         let probe = RssProbe::open().unwrap();
         let rss = probe.read().unwrap();
-        assert!(rss > 1 << 20, "a test process has more than 1 MiB resident: {rss}");
+        assert!(
+            rss > 1 << 20,
+            "a test process has more than 1 MiB resident: {rss}"
+        );
         let before = process_cpu_time_us();
         let mut x = 0u64;
         for i in 0..20_000_000u64 {

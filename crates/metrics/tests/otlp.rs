@@ -95,7 +95,10 @@ fn export_uses_otel_names_units_attributes_and_values() {
     let reqs = receiver.requests();
     assert_eq!(reqs.len(), 1, "one flush at the end");
     let r = &reqs[0];
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/v1/metrics"));
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("POST", "/v1/metrics")
+    );
     assert_eq!(r.header("content-type"), Some("application/x-protobuf"));
     assert_eq!(r.header("x-api-key"), Some("secret"));
     let req = decode(r);
@@ -103,7 +106,10 @@ fn export_uses_otel_names_units_attributes_and_values() {
     let resource = req.resource_metrics[0].resource.as_ref().unwrap();
     let res = attrs(&resource.attributes);
     assert!(res.contains(&("run_id".into(), "run-42".into())), "{res:?}");
-    assert!(res.contains(&("service.name".into(), "starkscope".into())), "{res:?}");
+    assert!(
+        res.contains(&("service.name".into(), "starkscope".into())),
+        "{res:?}"
+    );
 
     // A counter: a cumulative monotonic sum, unit "1", integer values.
     let cycles = metric(&req, "starkscope.vm.total_cycles");
@@ -129,7 +135,10 @@ fn export_uses_otel_names_units_attributes_and_values() {
     for segment in ["0", "1"] {
         let ms = collected
             .snapshot
-            .gauge_value(names::PCS_OPENING_TIME_MS, &[("group", "fib"), ("segment", segment)])
+            .gauge_value(
+                names::PCS_OPENING_TIME_MS,
+                &[("group", "fib"), ("segment", segment)],
+            )
             .unwrap();
         assert_eq!(
             point(&gauge.data_points, segment).value,
@@ -150,7 +159,11 @@ fn export_uses_otel_names_units_attributes_and_values() {
         .flat_map(|sm| &sm.metrics)
     {
         assert!(m.name.starts_with("starkscope."), "{}", m.name);
-        assert!(!m.name.ends_with("_ms") && !m.name.ends_with("_bytes"), "{}", m.name);
+        assert!(
+            !m.name.ends_with("_ms") && !m.name.ends_with("_bytes"),
+            "{}",
+            m.name
+        );
     }
 }
 
@@ -168,7 +181,10 @@ fn fault(endpoint: String, timeout: Duration) -> starkscope_metrics::ExportWarni
     assert_eq!(s, collected.snapshot);
     for segment in ["0", "1"] {
         assert!(s
-            .gauge_value(names::PCS_OPENING_TIME_MS, &[("group", "fib"), ("segment", segment)])
+            .gauge_value(
+                names::PCS_OPENING_TIME_MS,
+                &[("group", "fib"), ("segment", segment)]
+            )
             .is_some());
     }
     assert_eq!(collected.warnings.len(), 1, "{:?}", collected.warnings);
@@ -202,7 +218,11 @@ fn slow_endpoint_times_out_as_a_warning() {
         "{w}"
     );
     // The export gave up before the endpoint answered (it answers after 3 s).
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -211,7 +231,11 @@ fn env_configures_endpoint_and_api_key() {
     let receiver = ok_receiver();
     std::env::set_var(env::ENDPOINT, receiver.url("/v1/metrics"));
     std::env::set_var(env::API_KEY, "k1");
-    let collected = harness().exporters_from_env().unwrap().run(workload).unwrap();
+    let collected = harness()
+        .exporters_from_env()
+        .unwrap()
+        .run(workload)
+        .unwrap();
     assert!(collected.warnings.is_empty(), "{:?}", collected.warnings);
     let reqs = receiver.requests();
     assert_eq!(reqs.len(), 1);
@@ -220,7 +244,10 @@ fn env_configures_endpoint_and_api_key() {
     std::env::set_var(env::API_KEY_HEADER, "x-api-key");
     let c = OtlpConfig::from_env().unwrap().unwrap();
     assert_eq!(c.headers, vec![("x-api-key".to_string(), "k1".to_string())]);
-    assert!(!format!("{c:?}").contains("k1"), "credentials must not be printed");
+    assert!(
+        !format!("{c:?}").contains("k1"),
+        "credentials must not be printed"
+    );
 
     std::env::set_var(env::ENDPOINT, "127.0.0.1:4318");
     let e = OtlpConfig::from_env().unwrap_err();

@@ -30,7 +30,10 @@ fn assert_complete_json(path: &std::path::Path) {
     let s = Snapshot::read(path).unwrap();
     for segment in ["0", "1"] {
         let labels = [("group", "fib"), ("segment", segment)];
-        assert!(s.counter_value(names::TOTAL_CYCLES, &labels).is_some(), "{s:#?}");
+        assert!(
+            s.counter_value(names::TOTAL_CYCLES, &labels).is_some(),
+            "{s:#?}"
+        );
         assert!(s.gauge_value(names::PCS_OPENING_TIME_MS, &labels).is_some());
     }
 }
@@ -63,7 +66,11 @@ fn final_push_puts_the_whole_run_under_job_and_instance() {
     assert!(ts >= before && ts <= unix_now(), "{ts}");
     let body = String::from_utf8(r.body.clone()).unwrap();
     let seg = |s| [("group", "fib"), ("segment", s)];
-    assert_eq!(exposition_value(&body, "total_cycles", &seg("1")), Some(101.0), "{body}");
+    assert_eq!(
+        exposition_value(&body, "total_cycles", &seg("1")),
+        Some(101.0),
+        "{body}"
+    );
     assert!(body.contains("# TYPE pcs_opening_time_ms gauge"), "{body}");
     let opening = collected
         .snapshot
@@ -80,9 +87,13 @@ fn final_push_puts_the_whole_run_under_job_and_instance() {
 fn periodic_pushes_happen_during_the_run_and_once_more_at_the_end() {
     let gateway = FakeServer::start(Behaviour::Status(202), Vec::new());
     let collected = harness()
-        .prometheus(PrometheusConfig::new().push(
-            PushConfig::new(gateway.url("")).job("periodic").interval(Duration::from_millis(50)),
-        ))
+        .prometheus(
+            PrometheusConfig::new().push(
+                PushConfig::new(gateway.url(""))
+                    .job("periodic")
+                    .interval(Duration::from_millis(50)),
+            ),
+        )
         .run(|| {
             workload();
             std::thread::sleep(Duration::from_millis(400));
@@ -91,7 +102,9 @@ fn periodic_pushes_happen_during_the_run_and_once_more_at_the_end() {
     assert!(collected.warnings.is_empty(), "{:?}", collected.warnings);
     let reqs = gateway.requests();
     assert!(reqs.len() >= 3, "periodic and final pushes: {}", reqs.len());
-    assert!(reqs.iter().all(|r| r.path.starts_with("/metrics/job/periodic/instance/")));
+    assert!(reqs
+        .iter()
+        .all(|r| r.path.starts_with("/metrics/job/periodic/instance/")));
 }
 
 #[test]
@@ -108,12 +121,19 @@ fn pull_endpoint_serves_during_the_run_on_loopback_and_stops_after() {
     let scrape = collected.value;
     assert_eq!(scrape.status, 200);
     assert_eq!(
-        exposition_value(&scrape.body, "total_cycles", &[("group", "fib"), ("segment", "0")]),
+        exposition_value(
+            &scrape.body,
+            "total_cycles",
+            &[("group", "fib"), ("segment", "0")]
+        ),
         Some(100.0),
         "{}",
         scrape.body
     );
-    assert!(http_get(port, "/metrics").is_err(), "listener still up after the run");
+    assert!(
+        http_get(port, "/metrics").is_err(),
+        "listener still up after the run"
+    );
 }
 
 #[test]
@@ -135,14 +155,18 @@ fn busy_listen_port_is_a_warning_and_the_push_still_happens() {
     assert_eq!(gateway.requests().len(), 1);
 }
 
-fn push_fault(gateway_url: String, timeout: Duration) -> (starkscope_metrics::ExportWarning, tempfile::TempDir) {
+fn push_fault(
+    gateway_url: String,
+    timeout: Duration,
+) -> (starkscope_metrics::ExportWarning, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("metrics.json");
     let collected = harness()
         .output(&out)
-        .prometheus(PrometheusConfig::new().push(
-            PushConfig::new(gateway_url).job("fault").timeout(timeout),
-        ))
+        .prometheus(
+            PrometheusConfig::new()
+                .push(PushConfig::new(gateway_url).job("fault").timeout(timeout)),
+        )
         .run(workload)
         .expect("an exporter failure never fails the run");
     assert_complete_json(&out);
@@ -166,14 +190,20 @@ fn gateway_down_is_a_warning() {
 fn gateway_answering_500_is_a_warning_with_status_and_body() {
     let gateway = FakeServer::start(Behaviour::Status(500), b"disk full".to_vec());
     let (w, _dir) = push_fault(gateway.url(""), Duration::from_secs(2));
-    assert!(w.message.contains("HTTP 500") && w.message.contains("disk full"), "{w}");
+    assert!(
+        w.message.contains("HTTP 500") && w.message.contains("disk full"),
+        "{w}"
+    );
 }
 
 #[test]
 fn slow_gateway_times_out_as_a_warning() {
     let gateway = FakeServer::start(Behaviour::Slow(Duration::from_secs(3)), Vec::new());
     let (w, _dir) = push_fault(gateway.url(""), Duration::from_millis(300));
-    assert!(w.message.to_lowercase().contains("timeout") || w.message.contains("timed out"), "{w}");
+    assert!(
+        w.message.to_lowercase().contains("timeout") || w.message.contains("timed out"),
+        "{w}"
+    );
 }
 
 #[test]
@@ -200,8 +230,11 @@ fn env_config_defaults_to_loopback_and_names_bad_variables() {
 fn query_until(prom: &common::Daemon, query: &str, min: usize) -> Vec<serde_json::Value> {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let r = http_get(prom.port, &format!("/api/v1/query?query={}", common::encode(query)))
-            .expect("query prometheus");
+        let r = http_get(
+            prom.port,
+            &format!("/api/v1/query?query={}", common::encode(query)),
+        )
+        .expect("query prometheus");
         assert_eq!(r.status, 200, "{}", r.body);
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         let result = v["data"]["result"].as_array().cloned().unwrap_or_default();
@@ -226,16 +259,22 @@ fn end_to_end_push_is_queryable_in_prometheus_and_drawn_by_the_console() {
 
     let before = unix_now();
     let collected = harness()
-        .prometheus(PrometheusConfig::new().push(
-            PushConfig::new(format!("http://{}", gateway.addr()))
-                .program("e2e")
-                .instance("ci-host"),
-        ))
+        .prometheus(
+            PrometheusConfig::new().push(
+                PushConfig::new(format!("http://{}", gateway.addr()))
+                    .program("e2e")
+                    .instance("ci-host"),
+            ),
+        )
         .run(workload)
         .unwrap();
     assert!(collected.warnings.is_empty(), "{:?}", collected.warnings);
 
-    let cycles = query_until(&prom, "total_cycles{job=~\"e2e_[0-9]+\", instance=\"ci-host\"}", 2);
+    let cycles = query_until(
+        &prom,
+        "total_cycles{job=~\"e2e_[0-9]+\", instance=\"ci-host\"}",
+        2,
+    );
     let mut job = String::new();
     for series in &cycles {
         let m = &series["metric"];
@@ -253,7 +292,10 @@ fn end_to_end_push_is_queryable_in_prometheus_and_drawn_by_the_console() {
         let got: f64 = series["value"][1].as_str().unwrap().parse().unwrap();
         let want = collected
             .snapshot
-            .gauge_value(names::PCS_OPENING_TIME_MS, &[("group", "fib"), ("segment", segment)])
+            .gauge_value(
+                names::PCS_OPENING_TIME_MS,
+                &[("group", "fib"), ("segment", segment)],
+            )
             .unwrap();
         assert_eq!(got, want, "segment {segment}");
     }
@@ -265,19 +307,48 @@ fn end_to_end_push_is_queryable_in_prometheus_and_drawn_by_the_console() {
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("starkscope-console.html"),
         &page.body,
     );
-    assert!(!page.body.contains("error executing template"), "{}", page.body);
+    assert!(
+        !page.body.contains("error executing template"),
+        "{}",
+        page.body
+    );
     for segment in ["0", "1"] {
-        assert!(page.body.contains(&format!("<td class=\"name\">{segment}</td>")), "{}", page.body);
+        assert!(
+            page.body
+                .contains(&format!("<td class=\"name\">{segment}</td>")),
+            "{}",
+            page.body
+        );
         let exec = collected
             .snapshot
-            .gauge_value(names::EXECUTE_TIME_MS, &[("group", "fib"), ("segment", segment)])
+            .gauge_value(
+                names::EXECUTE_TIME_MS,
+                &[("group", "fib"), ("segment", segment)],
+            )
             .unwrap();
-        assert!(page.body.contains(&format!("<td>{exec:.3}</td>")), "execute {exec:.3}: {}", page.body);
+        assert!(
+            page.body.contains(&format!("<td>{exec:.3}</td>")),
+            "execute {exec:.3}: {}",
+            page.body
+        );
     }
-    assert!(page.body.contains("<td class=\"name\">pcs_opening_time_ms</td>"), "{}", page.body);
-    assert!(!page.body.contains("no prover phase series"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<td class=\"name\">pcs_opening_time_ms</td>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("no prover phase series"),
+        "{}",
+        page.body
+    );
 
     let index = http_get(prom.port, "/consoles/starkscope.html").unwrap();
     assert_eq!(index.status, 200);
-    assert!(index.body.contains(&format!("?job={job}")), "{}", index.body);
+    assert!(
+        index.body.contains(&format!("?job={job}")),
+        "{}",
+        index.body
+    );
 }

@@ -83,7 +83,10 @@ fn scoped_and_phase_spans_get_peak_rss_and_cpu_time() {
             "execute peak {exec_peak} should include the 64 MiB held (baseline {baseline_rss})"
         );
         let seg_peak = gauge(s, names::PEAK_RSS_BYTES, &seg);
-        assert!(seg_peak >= exec_peak, "segment {seg_peak} < its phase {exec_peak}");
+        assert!(
+            seg_peak >= exec_peak,
+            "segment {seg_peak} < its phase {exec_peak}"
+        );
 
         let opening = [
             (labels::GROUP, "fib"),
@@ -175,7 +178,11 @@ fn without_sampling_there_are_no_resource_metrics() {
         })
         .unwrap();
     let s = &collected.snapshot;
-    for name in [names::PEAK_RSS_BYTES, names::CPU_TIME_MS, names::RUN_PEAK_RSS_BYTES] {
+    for name in [
+        names::PEAK_RSS_BYTES,
+        names::CPU_TIME_MS,
+        names::RUN_PEAK_RSS_BYTES,
+    ] {
         assert_eq!(s.gauges(name).count(), 0, "{name}");
     }
 }

@@ -97,8 +97,9 @@ fn sanitize(name: &str) -> String {
 
 /// The mapping of every catalogued metric, as the table docs/observability.md carries.
 pub fn markdown_table() -> String {
-    let mut out =
-        String::from("| catalogue name | OTel name | OTel unit | value on export |\n|---|---|---|---|\n");
+    let mut out = String::from(
+        "| catalogue name | OTel name | OTel unit | value on export |\n|---|---|---|---|\n",
+    );
     for m in CATALOGUE {
         let o = otel_metric(m.name);
         let value = if o.scale == 1.0 {
@@ -131,9 +132,15 @@ mod tests {
     #[test]
     fn bytes_and_counts_keep_their_values() {
         let o = otel_metric(names::PROOF_SIZE_BYTES);
-        assert_eq!((o.name.as_str(), o.unit, o.scale), ("starkscope.prover.proof_size", "By", 1.0));
+        assert_eq!(
+            (o.name.as_str(), o.unit, o.scale),
+            ("starkscope.prover.proof_size", "By", 1.0)
+        );
         let o = otel_metric(names::TOTAL_CYCLES);
-        assert_eq!((o.name.as_str(), o.unit), ("starkscope.vm.total_cycles", "1"));
+        assert_eq!(
+            (o.name.as_str(), o.unit),
+            ("starkscope.vm.total_cycles", "1")
+        );
         assert_eq!(otel_metric(names::CPU_TIME_MS).name, "starkscope.cpu.time");
         assert_eq!(otel_metric("weird name!").name, "starkscope.weird_name_");
     }
@@ -144,7 +151,11 @@ mod tests {
         for m in CATALOGUE {
             let o = otel_metric(m.name);
             assert!(seen.insert(o.name.clone()), "{} collides", o.name);
-            assert!(!o.name.contains("_ms") && !o.name.ends_with("_bytes"), "{}", o.name);
+            assert!(
+                !o.name.contains("_ms") && !o.name.ends_with("_bytes"),
+                "{}",
+                o.name
+            );
         }
     }
 }

@@ -264,7 +264,9 @@ fn attributes<V>(entry: &Entry<V>, run_id: &str) -> Vec<KeyValue> {
 fn record(meter: &Meter, snapshot: &Snapshot, run_id: &str) {
     let mut inst = Instruments::default();
     for e in &snapshot.counter {
-        let Some(v) = parse_counter(&e.value) else { continue };
+        let Some(v) = parse_counter(&e.value) else {
+            continue;
+        };
         let o = otel_metric(&e.metric);
         let attrs = attributes(e, run_id);
         if o.scale == 1.0 {
@@ -278,19 +280,24 @@ fn record(meter: &Meter, snapshot: &Snapshot, run_id: &str) {
             });
             c.add(v, &attrs);
         } else {
-            let c = inst.scaled_counters.entry(e.metric.clone()).or_insert_with(|| {
-                let b = meter.f64_counter(o.name.clone()).with_unit(o.unit);
-                match o.description {
-                    Some(d) => b.with_description(d),
-                    None => b,
-                }
-                .build()
-            });
+            let c = inst
+                .scaled_counters
+                .entry(e.metric.clone())
+                .or_insert_with(|| {
+                    let b = meter.f64_counter(o.name.clone()).with_unit(o.unit);
+                    match o.description {
+                        Some(d) => b.with_description(d),
+                        None => b,
+                    }
+                    .build()
+                });
             c.add(v as f64 * o.scale, &attrs);
         }
     }
     for e in &snapshot.gauge {
-        let Some(v) = parse_gauge(&e.value) else { continue };
+        let Some(v) = parse_gauge(&e.value) else {
+            continue;
+        };
         let o = otel_metric(&e.metric);
         let g = inst.gauges.entry(e.metric.clone()).or_insert_with(|| {
             let b = meter.f64_gauge(o.name.clone()).with_unit(o.unit);

@@ -12,7 +12,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 
 use super::{env_duration, env_value, http, program_name, EnvConfigError, ExportWarning};
 use crate::catalogue::TIME_SUFFIX;
@@ -158,11 +160,13 @@ impl PrometheusConfig {
     /// address nor a Pushgateway is set.
     pub fn from_env() -> Result<Option<Self>, EnvConfigError> {
         let listen = env_value(env::LISTEN)
-            .map(|v| parse_listen(&v).map_err(|message| EnvConfigError {
-                var: env::LISTEN,
-                value: v.clone(),
-                message,
-            }))
+            .map(|v| {
+                parse_listen(&v).map_err(|message| EnvConfigError {
+                    var: env::LISTEN,
+                    value: v.clone(),
+                    message,
+                })
+            })
             .transpose()?;
         let push = match env_value(env::PUSHGATEWAY) {
             Some(gateway) => {
@@ -267,7 +271,11 @@ impl Pushgateway {
         if (200..300).contains(&reply.status) {
             Ok(())
         } else {
-            Err(warn(format!("HTTP {}: {}", reply.status, reply.body_text())))
+            Err(warn(format!(
+                "HTTP {}: {}",
+                reply.status,
+                reply.body_text()
+            )))
         }
     }
 }
@@ -428,7 +436,11 @@ impl PrometheusExporter {
 
     /// Stops the periodic pusher, pushes the final values once, stops the listener.
     pub fn finish(mut self) -> Vec<ExportWarning> {
-        let mut warnings = self.periodic.take().map(Periodic::finish).unwrap_or_default();
+        let mut warnings = self
+            .periodic
+            .take()
+            .map(Periodic::finish)
+            .unwrap_or_default();
         if let Some(target) = &self.push {
             if let Err(w) = target.push(&self.handle) {
                 warnings.push(w);

@@ -8,9 +8,9 @@
 
 use std::time::SystemTime;
 
-use super::ExportWarning;
 #[cfg(any(feature = "prometheus", feature = "otlp"))]
 use super::EnvConfigError;
+use super::ExportWarning;
 use crate::snapshot::Snapshot;
 use crate::Harness;
 

@@ -43,7 +43,10 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<HttpReply> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_string()
@@ -54,7 +57,9 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<HttpReply> {
 fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = s.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || rest.len() < n {
             break;
         }
@@ -125,7 +130,9 @@ impl FakeServer {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let _ = stream.set_nonblocking(false);
-                        let Some(req) = read_request(&stream) else { continue };
+                        let Some(req) = read_request(&stream) else {
+                            continue;
+                        };
                         seen.lock().unwrap().push(req);
                         answer(stream, behaviour, &reply_body);
                     }
@@ -164,7 +171,9 @@ impl Drop for FakeServer {
 }
 
 fn read_request(stream: &TcpStream) -> Option<Request> {
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -223,7 +232,13 @@ pub struct Daemon {
 
 impl Daemon {
     /// Starts `program args` and waits until `GET /-/ready` answers 200.
-    pub fn start(name: &'static str, program: &str, args: &[String], port: u16, dir: &Path) -> Self {
+    pub fn start(
+        name: &'static str,
+        program: &str,
+        args: &[String],
+        port: u16,
+        dir: &Path,
+    ) -> Self {
         let log = dir.join(format!("{name}.log"));
         let log_file = std::fs::File::create(&log).expect("daemon log file");
         let child = Command::new(program)
@@ -317,7 +332,10 @@ pub fn prometheus(dir: &Path, pushgateway: &Daemon) -> Daemon {
             format!("--config.file={}", config.display()),
             format!("--storage.tsdb.path={}", dir.join("data").display()),
             format!("--web.listen-address=127.0.0.1:{port}"),
-            format!("--web.console.templates={}", consoles.join("consoles").display()),
+            format!(
+                "--web.console.templates={}",
+                consoles.join("consoles").display()
+            ),
             format!(
                 "--web.console.libraries={}",
                 consoles.join("console_libraries").display()
@@ -349,10 +367,13 @@ pub fn workload() {
             info_span!(spans::TRACE_GEN).in_scope(|| spin(Duration::from_micros(200)));
             info_span!(spans::STARK_PROVE_EXCLUDING_TRACE).in_scope(|| {
                 info_span!(spans::MAIN_TRACE_COMMIT).in_scope(|| spin(Duration::from_micros(100)));
-                info_span!(spans::GENERATE_PERM_TRACE).in_scope(|| spin(Duration::from_micros(100)));
+                info_span!(spans::GENERATE_PERM_TRACE)
+                    .in_scope(|| spin(Duration::from_micros(100)));
                 info_span!(spans::PERM_TRACE_COMMIT).in_scope(|| spin(Duration::from_micros(100)));
-                info_span!(spans::QUOTIENT_POLY_COMPUTE).in_scope(|| spin(Duration::from_micros(100)));
-                info_span!(spans::QUOTIENT_POLY_COMMIT).in_scope(|| spin(Duration::from_micros(100)));
+                info_span!(spans::QUOTIENT_POLY_COMPUTE)
+                    .in_scope(|| spin(Duration::from_micros(100)));
+                info_span!(spans::QUOTIENT_POLY_COMMIT)
+                    .in_scope(|| spin(Duration::from_micros(100)));
                 info_span!(spans::PCS_OPENING).in_scope(|| spin(Duration::from_micros(100)));
             });
             counter!(names::PROOF_SIZE_BYTES).absolute(4096 + segment);
@@ -370,27 +391,31 @@ pub fn spin(d: Duration) {
 /// The value of the sample `name` whose labels are exactly `labels` (any order) in a
 /// Prometheus text exposition.
 pub fn exposition_value(body: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    body.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
-        let (series, value) = line.rsplit_once(' ')?;
-        let (metric, rest) = match series.split_once('{') {
-            Some((m, rest)) => (m, rest.strip_suffix('}')?),
-            None => (series, ""),
-        };
-        if metric != name {
-            return None;
-        }
-        let mut got: Vec<(String, String)> = rest
-            .split(',')
-            .filter(|kv| !kv.is_empty())
-            .filter_map(|kv| {
-                let (k, v) = kv.split_once('=')?;
-                Some((k.to_string(), v.trim_matches('"').to_string()))
-            })
-            .collect();
-        got.sort();
-        let mut want: Vec<(String, String)> =
-            labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        want.sort();
-        (got == want).then(|| value.parse().ok()).flatten()
-    })
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = match series.split_once('{') {
+                Some((m, rest)) => (m, rest.strip_suffix('}')?),
+                None => (series, ""),
+            };
+            if metric != name {
+                return None;
+            }
+            let mut got: Vec<(String, String)> = rest
+                .split(',')
+                .filter(|kv| !kv.is_empty())
+                .filter_map(|kv| {
+                    let (k, v) = kv.split_once('=')?;
+                    Some((k.to_string(), v.trim_matches('"').to_string()))
+                })
+                .collect();
+            got.sort();
+            let mut want: Vec<(String, String)> = labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            want.sort();
+            (got == want).then(|| value.parse().ok()).flatten()
+        })
 }
