@@ -258,7 +258,11 @@ fn end_to_end_push_is_queryable_in_prometheus_and_drawn_by_the_console() {
     let prom = common::prometheus(dir.path(), &gateway);
 
     let before = unix_now();
-    let collected = harness()
+    let h = harness();
+    // With resource sampling compiled in, the console's memory and CPU columns are fed too.
+    #[cfg(feature = "resources")]
+    let h = h.sample_resources(starkscope_metrics::resources::ResourceConfig::default());
+    let collected = h
         .prometheus(
             PrometheusConfig::new().push(
                 PushConfig::new(format!("http://{}", gateway.addr()))
@@ -343,6 +347,21 @@ fn end_to_end_push_is_queryable_in_prometheus_and_drawn_by_the_console() {
         "{}",
         page.body
     );
+
+    #[cfg(feature = "resources")]
+    {
+        // Peak RSS and CPU per segment and the run's totals are shown: no empty cell.
+        assert!(!page.body.contains("<td>—</td>"), "{}", page.body);
+        let cpu = collected
+            .snapshot
+            .gauge_value(names::RUN_CPU_TIME_MS, &[])
+            .unwrap();
+        assert!(
+            page.body.contains(&format!("<td>{cpu:.3}</td>")),
+            "run cpu {cpu:.3}: {}",
+            page.body
+        );
+    }
 
     let index = http_get(prom.port, "/consoles/starkscope.html").unwrap();
     assert_eq!(index.status, 200);
