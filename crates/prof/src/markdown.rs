@@ -131,7 +131,7 @@ impl Report<'_> {
             Some(grp) if grp.is_app() => "app",
             Some(grp) if grp.is_aggregation() => "aggregation",
             Some(_) => "keygen",
-            None => "unscoped",
+            None => "no group label: read as an app",
         };
         let _ = writeln!(md, "## Group `{}` ({kind})\n", g.group);
         let base = self.base_analysis().and_then(|b| b.group(&g.group));

@@ -265,8 +265,10 @@ impl GroupKey {
         GroupKey(label.map(|g| g.parse().unwrap_or_else(|_| Group::App(g.to_string()))))
     }
 
+    /// App groups, and samples with no `group` label: a run measured without a group span
+    /// (e.g. a bare harness run) is read as one app rather than ignored.
     pub fn is_app(&self) -> bool {
-        self.0.as_ref().is_some_and(Group::is_app)
+        self.0.as_ref().is_none_or(Group::is_app)
     }
 
     pub fn is_aggregation(&self) -> bool {

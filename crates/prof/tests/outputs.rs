@@ -360,3 +360,24 @@ fn a_pipe_in_a_label_value_does_not_break_tables() {
     // 5 cells: group, segment, air_id, air_name, cells -> 6 unescaped pipes.
     assert_eq!(row.replace("\\|", "").matches('|').count(), 6, "{row}");
 }
+
+#[test]
+fn samples_without_a_group_are_read_as_one_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nogroup.json");
+    fs::write(
+        &path,
+        r#"{"counter":[{"metric":"total_cycles","labels":[["segment","0"]],"value":"100"},
+                       {"metric":"total_cycles","labels":[["segment","1"]],"value":"50"}],
+            "gauge":[{"metric":"total_proof_time_ms","labels":[["segment","0"]],"value":"4"},
+                     {"metric":"total_proof_time_ms","labels":[["segment","1"]],"value":"2"}]}"#,
+    )
+    .unwrap();
+    let mut o = opts(&[]);
+    o.inputs = vec![path];
+    let md = run(&o).unwrap().summary;
+    assert!(md.contains("| total proof time | ms | 6 |"), "{md}");
+    assert!(md.contains("| parallel proof time | ms | 4 |"), "{md}");
+    assert!(md.contains("| total cycles | count | 150 |"), "{md}");
+    assert!(md.contains("### Segments of `(no group)`"), "{md}");
+}
