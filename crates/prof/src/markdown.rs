@@ -62,7 +62,7 @@ impl Report<'_> {
             panics.extend(base.panics());
         }
         for p in &panics {
-            let _ = writeln!(md, "\n**Warning:** {p}.");
+            let _ = writeln!(md, "\n**Warning:** {}.", esc(p));
         }
         if let Some((base, _)) = self.baseline {
             let _ = writeln!(md, "\nbaseline: {}", file_list(base));
@@ -377,7 +377,19 @@ fn file_list(run: &Run) -> String {
         .join(", ")
 }
 
-/// Text for a table cell: a `|` in a label value would end the cell.
+/// Text for a table cell or prose: a `|` in a label value would end the cell, and `<` or
+/// `&` would be read as HTML by markdown renderers (and the HTML report).
 fn esc(text: &impl std::fmt::Display) -> String {
-    text.to_string().replace('|', "\\|")
+    let text = text.to_string();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -381,3 +381,29 @@ fn samples_without_a_group_are_read_as_one_app() {
     assert!(md.contains("| total cycles | count | 150 |"), "{md}");
     assert!(md.contains("### Segments of `(no group)`"), "{md}");
 }
+
+#[test]
+fn label_values_cannot_inject_html_into_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("html.json");
+    fs::write(
+        &path,
+        r#"{"counter":[{"metric":"cells","labels":[["group","<b>g</b>"],["segment","0"],["air_name","<script>alert(1)</script>"],["air_id","0"]],"value":"8"}],
+            "gauge":[{"metric":"total_proof_time_ms","labels":[["group","<b>g</b>"],["segment","0"]],"value":"2.5"}]}"#,
+    )
+    .unwrap();
+    let mut o = opts(&[]);
+    o.inputs = vec![path];
+    o.out_dir = Some(dir.path().join("out"));
+    run(&o).unwrap();
+    let html = fs::read_to_string(dir.path().join("out").join(files::REPORT_HTML)).unwrap();
+    assert!(
+        !html.contains("<script>alert"),
+        "label value reached the HTML unescaped"
+    );
+    assert!(
+        !html.contains("<b>g</b>"),
+        "group name reached the HTML unescaped"
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
