@@ -51,6 +51,8 @@ pub enum HarnessError {
     AlreadyInstalled,
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    #[error("metrics exporter configuration: {0}")]
+    ExportConfig(#[from] crate::export::EnvConfigError),
 }
 
 /// What a harness run returns: the work's value, the snapshot, and where it was written.
@@ -372,11 +374,21 @@ fn run_installed<R>(
 /// span tree on stderr, and with `bench-metrics` the metrics layers and an in-memory
 /// recorder. Writes the snapshot to the path in `env_var` (conventionally `METRIC_OUTPUT`)
 /// when set, and returns `f`'s value with the snapshot.
+///
+/// With the exporter features compiled in, the exporters the environment configures are
+/// enabled (see docs/observability.md: `METRICS_ENDPOINT`, `STARKSCOPE_PUSHGATEWAY`, ...;
+/// a malformed value is [`HarnessError::ExportConfig`]), and with `resources` resource
+/// sampling is on.
 pub fn run_with_metric_collection<R>(
     env_var: &str,
     f: impl FnOnce() -> R,
 ) -> Result<Collected<R>, HarnessError> {
-    Harness::new().output_env(env_var).run(f)
+    let harness = Harness::new().output_env(env_var);
+    #[cfg(any(feature = "prometheus", feature = "otlp"))]
+    let harness = harness.exporters_from_env()?;
+    #[cfg(feature = "resources")]
+    let harness = harness.sample_resources(crate::resources::ResourceConfig::default());
+    harness.run(f)
 }
 
 fn default_run_id(started: SystemTime) -> String {

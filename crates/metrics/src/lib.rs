@@ -5,6 +5,9 @@
 //! - [`snapshot`]: the JSON snapshot model, readable from OpenVM's format too.
 //! - with `bench-metrics`: [`TimingMetricsLayer`] (span -> `{span}_time_ms` gauge) and the
 //!   harness [`run_with_metric_collection`] that installs the layer stack and recorder.
+//! - with `prometheus` / `otlp` ([`export`]): a pull endpoint, one Pushgateway push at the
+//!   end of a run, OTLP/HTTP export; with `resources` ([`resources`]): peak RSS and CPU time
+//!   per scoped span and the run's totals. Failures are [`ExportWarning`]s, never errors.
 //!
 //! Without `bench-metrics` the `metrics` crates are not compiled; the harness still sets
 //! up tracing (spans stay on in both modes) but records nothing.

@@ -252,6 +252,14 @@ fn env_configures_endpoint_and_api_key() {
     std::env::set_var(env::ENDPOINT, "127.0.0.1:4318");
     let e = OtlpConfig::from_env().unwrap_err();
     assert!(e.to_string().contains(env::ENDPOINT), "{e}");
+    // The default harness reads the same variables and refuses to start on a bad one
+    // (before installing anything).
+    let e = starkscope_metrics::run_with_metric_collection("METRIC_OUTPUT", || ()).unwrap_err();
+    assert!(
+        matches!(e, starkscope_metrics::HarnessError::ExportConfig(_)),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains(env::ENDPOINT), "{e}");
     for v in [env::ENDPOINT, env::API_KEY, env::API_KEY_HEADER] {
         std::env::remove_var(v);
     }
