@@ -363,6 +363,29 @@ fn end_to_end_push_is_queryable_in_prometheus_and_drawn_by_the_console() {
         );
     }
 
+    // Every query of the Grafana dashboard returns series for this run.
+    let dashboard =
+        std::fs::read_to_string(common::dashboards_dir().join("grafana/starkscope.json")).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&dashboard).unwrap();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap().replace("$job", &job);
+            if !cfg!(feature = "resources") && expr.contains("phase=\"\"") {
+                continue; // resource series exist only with sampling
+            }
+            query_until(&prom, &expr, 1);
+        }
+    }
+    let jobs = http_get(
+        prom.port,
+        &format!(
+            "/api/v1/label/job/values?match[]={}",
+            common::encode("total_cycles")
+        ),
+    )
+    .unwrap();
+    assert!(jobs.body.contains(&job), "{}", jobs.body);
+
     let index = http_get(prom.port, "/consoles/starkscope.html").unwrap();
     assert_eq!(index.status, 200);
     assert!(
