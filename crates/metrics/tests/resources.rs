@@ -46,10 +46,6 @@ fn gauge(s: &Snapshot, name: &str, want: &[(&str, &str)]) -> f64 {
 
 #[test]
 fn scoped_and_phase_spans_get_peak_rss_and_cpu_time() {
-    let baseline = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: f64 = baseline.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let baseline_rss = pages * 4096.0;
-
     let collected = harness()
         .sample_resources(ResourceConfig::every(Duration::from_millis(5)))
         .run(|| {
@@ -78,9 +74,11 @@ fn scoped_and_phase_spans_get_peak_rss_and_cpu_time() {
             (labels::PHASE, "execute"),
         ];
         let exec_peak = gauge(s, names::PEAK_RSS_BYTES, &exec);
+        // Absolute, not relative to a baseline: tests in parallel allocate and free too,
+        // but none holds more than 32 MiB, so only the held 64 MiB explains this peak.
         assert!(
-            exec_peak >= baseline_rss + 60.0 * MIB,
-            "execute peak {exec_peak} should include the 64 MiB held (baseline {baseline_rss})"
+            exec_peak >= 64.0 * MIB,
+            "execute peak {exec_peak} should include the 64 MiB held"
         );
         let seg_peak = gauge(s, names::PEAK_RSS_BYTES, &seg);
         assert!(
