@@ -5,17 +5,19 @@
 //! values is a contradiction and an error; recorded twice with one value it is kept once.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use starkscope_metrics::snapshot::{format_labels, parse_counter, parse_gauge, Entry, Meta};
 use starkscope_metrics::{catalogue, labels, Group, Snapshot};
 
 use crate::error::{Contradiction, DuplicateLabel, ProfError};
 
-/// Labels, sorted by key, each key once.
-pub type Labels = BTreeMap<String, String>;
+/// Labels, sorted by key, each key once. Keys and values are interned per run: the same
+/// few strings (`group`, `fib`, `0`, AIR names) repeat on every sample.
+pub type Labels = BTreeMap<Arc<str>, Arc<str>>;
 
 /// One labelled value of a counter or gauge.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,11 +31,11 @@ pub struct Sample {
 
 impl Sample {
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels.get(key).map(String::as_str)
+        self.labels.get(key).map(|v| &**v)
     }
 
     pub fn new(metric: String, labels: Labels, value: f64) -> Self {
-        let label = |k: &str| labels.get(k).map(String::as_str);
+        let label = |k: &str| labels.get(k).map(|v| &**v);
         let proof = ProofId {
             group: GroupKey::of(label(labels::GROUP)),
             index: label(labels::SEGMENT)
@@ -57,7 +59,7 @@ impl Sample {
     pub fn detail_keys(&self) -> Vec<&str> {
         self.labels
             .keys()
-            .map(String::as_str)
+            .map(|k| &**k)
             .filter(|k| !labels::SCOPE_KEYS.contains(k))
             .collect()
     }
@@ -87,7 +89,8 @@ pub struct Run {
     samples: Vec<Sample>,
     source: Vec<usize>,
     /// Where each metric and label set is in `samples`, to find repeats.
-    index: HashMap<(String, Labels), usize>,
+    index: HashMap<(Arc<str>, Labels), usize>,
+    strings: Interner,
     pub distributions: Vec<Distribution>,
 }
 
@@ -129,7 +132,7 @@ impl Run {
             self.insert(path, e, value, &e.value)?;
         }
         for e in &snapshot.histogram {
-            let labels = checked_labels(path, e)?;
+            let labels = checked_labels(path, e, &mut self.strings)?;
             let values = e
                 .value
                 .iter()
@@ -151,8 +154,8 @@ impl Run {
         value: f64,
         raw: &str,
     ) -> Result<(), ProfError> {
-        let labels = checked_labels(path, e)?;
-        let key = (e.metric.clone(), labels);
+        let labels = checked_labels(path, e, &mut self.strings)?;
+        let key = (self.strings.get(&e.metric), labels);
         if let Some(&i) = self.index.get(&key) {
             let old = &self.samples[i];
             if old.value != value {
@@ -167,7 +170,8 @@ impl Run {
             return Ok(());
         }
         self.index.insert(key.clone(), self.samples.len());
-        self.samples.push(Sample::new(key.0, key.1, value));
+        self.samples
+            .push(Sample::new(e.metric.clone(), key.1, value));
         // add_snapshot pushed this file onto `sources` before inserting its entries.
         self.source.push(self.sources.len() - 1);
         Ok(())
@@ -180,7 +184,7 @@ impl Run {
 
     /// The sample with exactly this metric and label set.
     pub fn get(&self, metric: &str, labels: &Labels) -> Option<&Sample> {
-        let i = self.index.get(&(metric.to_string(), labels.clone()))?;
+        let i = self.index.get(&(Arc::from(metric), labels.clone()))?;
         self.samples.get(*i)
     }
 
@@ -210,21 +214,25 @@ pub fn is_recognised(metric: &str) -> bool {
     catalogue::find(metric).is_some() || metric.ends_with(catalogue::TIME_SUFFIX)
 }
 
-fn checked_labels<V>(path: &Path, e: &Entry<V>) -> Result<Labels, ProfError> {
+fn checked_labels<V>(
+    path: &Path,
+    e: &Entry<V>,
+    strings: &mut Interner,
+) -> Result<Labels, ProfError> {
     let mut out = Labels::new();
     for (k, v) in &e.labels {
-        if let Some(first) = out.get(k) {
-            if first != v {
+        if let Some(first) = out.get(k.as_str()) {
+            if **first != **v {
                 return Err(ProfError::DuplicateLabel(Box::new(DuplicateLabel {
                     path: path.to_path_buf(),
                     series: format!("{}{}", e.metric, format_labels(&e.labels)),
                     key: k.clone(),
-                    first: first.clone(),
+                    first: first.to_string(),
                     second: v.clone(),
                 })));
             }
         }
-        out.insert(k.clone(), v.clone());
+        out.insert(strings.get(k), strings.get(v));
     }
     if let Some(g) = out.get(labels::GROUP) {
         g.parse::<Group>().map_err(|source| ProfError::BadGroup {
@@ -249,7 +257,10 @@ fn bad_value<V>(path: &Path, e: &Entry<V>, value: &str) -> ProfError {
 
 /// `{k=v,...}` for sorted labels.
 pub fn label_text(labels: &Labels) -> String {
-    let pairs: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let pairs: Vec<(String, String)> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     format_labels(&pairs)
 }
 
@@ -356,4 +367,19 @@ impl fmt::Display for NaturalKey {
 pub struct ProofId {
     pub group: GroupKey,
     pub index: Option<NaturalKey>,
+}
+
+/// One shared copy of each label string of a run.
+#[derive(Clone, Debug, Default)]
+struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.0.insert(a.clone());
+        a
+    }
 }
