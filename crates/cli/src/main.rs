@@ -25,6 +25,14 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Summarise metrics snapshots, compare them with a baseline, draw charts, gate CI.
     Prof(cmd::prof::ProfArgs),
+    /// Prove a program: execute it in segments, prove them in parallel, verify, and print
+    /// what each segment cost (metrics snapshot with --metrics or METRIC_OUTPUT).
+    Prove(cmd::prove::ProveArgs),
+    /// Check a proof file against the program (--program) or a verifying key (--vk).
+    /// Exit 0: valid; 1: invalid (the reason is printed); 2: usage or file errors.
+    Verify(cmd::verify::VerifyArgs),
+    /// Generate a program's proving key and/or verifying key files.
+    Keygen(cmd::keygen::KeygenArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +40,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Run(args) => cmd::run::run(args),
         Command::Prof(args) => cmd::prof::run(args),
+        Command::Prove(args) => cmd::prove::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Keygen(args) => cmd::keygen::run(args),
     };
     match result {
         Ok(code) => code,

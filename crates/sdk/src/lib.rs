@@ -40,7 +40,7 @@ pub use report::{ProveReport, SegmentReport};
 pub use starkscope_stark_backend::FriPreset;
 pub use starkscope_vm::prove::ChainSummary;
 
-use starkscope_metrics::Group;
+use starkscope_metrics::{Group, Scope};
 use starkscope_stark_backend::Val;
 use starkscope_vm::prove::{verify_chain, vm_keygen};
 use starkscope_vm::{ExecutionReport, Program};
@@ -87,10 +87,8 @@ impl Sdk {
         program
             .validate()
             .map_err(|e| SdkError::Exec(starkscope_vm::ExecError::from(e)))?;
-        let vm = self.pool.install(|| {
-            info_span!("keygen", group = %Group::Keygen)
-                .in_scope(|| vm_keygen(program, self.config.fri))
-        })?;
+        let span = info_span!("keygen", group = %Group::Keygen);
+        let vm = self.on_pool(|| span.in_scope(|| vm_keygen(program, self.config.fri)))?;
         Ok(AppProvingKey {
             hash: ProgramHash::of(program),
             program: program.clone(),
@@ -121,6 +119,13 @@ impl Sdk {
         pipeline::prove_app(&self.pool, self.plan, pk, inputs, self.config.exec(), progress)
     }
 
+    /// Runs `f` on the pool (so that the backend's inner parallelism uses it) in the
+    /// caller's reporting context. Spans must be created by the caller, outside `f`.
+    fn on_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        let scope = Scope::capture();
+        self.pool.install(|| scope.in_scope(f))
+    }
+
     /// Checks that the proof is a complete execution of the key's program from its initial
     /// memory to `halt`, with the claimed outputs and exit code.
     pub fn verify(&self, vk: &AppVerifyingKey, proof: &AppProof) -> Result<ChainSummary, SdkError> {
@@ -140,8 +145,9 @@ impl Sdk {
             }
             .into());
         }
-        let summary = self.pool.install(|| {
-            info_span!("verify").in_scope(|| verify_chain(&vk.vm, &proof.segments, Some(&proof.outputs)))
+        let span = info_span!("verify");
+        let summary = self.on_pool(|| {
+            span.in_scope(|| verify_chain(&vk.vm, &proof.segments, Some(&proof.outputs)))
         });
         let summary = summary.map_err(InvalidProof::from)?;
         if summary.exit_code != proof.exit_code {

@@ -196,7 +196,10 @@ fn produce(
             cycles,
             halted: segment.exit_code.is_some(),
         });
-        let prepared = continuation.advance(segment, execute);
+        // The continuation builds the Merkle rows: trace generation of this segment.
+        let index = segment.index;
+        let prepared = info_span!("segment", segment = index)
+            .in_scope(|| continuation.advance(segment, execute));
         segments += 1;
         if tx.send(Item { prepared, cycles }).is_err() {
             break; // the receiving side stopped after a failure

@@ -1,4 +1,7 @@
 //! One module per subcommand.
 
+pub mod keygen;
 pub mod prof;
+pub mod prove;
 pub mod run;
+pub mod verify;

@@ -62,7 +62,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn load(path: &PathBuf) -> anyhow::Result<Program> {
+pub(crate) fn load(path: &PathBuf) -> anyhow::Result<Program> {
     match assemble_file(path) {
         Ok(p) => Ok(p),
         Err(LoadError::Asm(e)) => bail!("{e}\n{}", e.snippet()),
@@ -70,7 +70,7 @@ fn load(path: &PathBuf) -> anyhow::Result<Program> {
     }
 }
 
-fn parse_inputs(raw: &[String]) -> anyhow::Result<Vec<F>> {
+pub(crate) fn parse_inputs(raw: &[String]) -> anyhow::Result<Vec<F>> {
     raw.iter()
         .enumerate()
         .map(|(i, s)| {
@@ -117,7 +117,7 @@ fn share(part: u64, whole: u64) -> f64 {
     }
 }
 
-fn outputs(values: &[F]) -> String {
+pub(crate) fn outputs(values: &[F]) -> String {
     const SHOWN: usize = 16;
     let mut s: Vec<String> = values
         .iter()

@@ -1,0 +1,282 @@
+//! `starkscope prove`: execute a program in segments, prove them in parallel, verify the
+//! proof, and print what every segment cost.
+//!
+//! Exit codes: 0 when the proof was made and verified; 1 when the program cannot be read
+//! or assembled, the options are invalid, execution traps, or proving fails.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use starkscope_sdk::files::{pk_from_file_bytes, proof_to_bytes, read_file, write_file};
+use starkscope_sdk::{
+    AppProof, ChainSummary, FriPreset, ProgramHash, Progress, ProveReport, Sdk, SdkConfig,
+};
+use starkscope_vm::{DEFAULT_MAX_CYCLES, F};
+
+use super::run::{load, outputs, parse_inputs};
+
+/// Cycles per segment when `--segment-size` is not given: 2^18 keeps a segment's working
+/// set near 1 GiB, so that two provers fit a small machine.
+pub const DEFAULT_PROVE_SEGMENT_SIZE: u64 = 1 << 18;
+
+/// Prove a `.sasm` program and verify the proof.
+#[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "\
+Examples:
+  starkscope prove benchmarks/programs/fibonacci.sasm --input 100000 --out fib.proof
+  starkscope prove prog.sasm -i 3 -i 4 --segment-size 65536 --metrics run.json
+  RUST_LOG=info,p3_=warn starkscope prove prog.sasm -i 7    # span tree with timings
+
+Then check the proof anywhere with `starkscope verify fib.proof --program <PROGRAM>`.
+--metrics (or METRIC_OUTPUT=path) needs a build with `--features bench-metrics`.")]
+pub struct ProveArgs {
+    /// The program (`.sasm` assembly).
+    #[arg(value_name = "PROGRAM")]
+    pub program: PathBuf,
+
+    /// Hint-stream inputs, in order: decimal, 0x hex or 0b binary, negatives wrap modulo p.
+    /// Repeat the flag or list several values after it.
+    #[arg(long = "input", short = 'i', value_name = "N", num_args = 1.., allow_negative_numbers = true)]
+    pub inputs: Vec<String>,
+
+    /// Cycles per segment: each segment is one proof; smaller segments use less memory
+    /// and prove in parallel, larger ones amortise fixed costs.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PROVE_SEGMENT_SIZE)]
+    pub segment_size: u64,
+
+    /// FRI parameters: `fast` (blowup 2, 100 queries), `recursion` (blowup 4, 50
+    /// queries), or `testing` (4 queries: NOT secure, for tests only).
+    #[arg(long, value_name = "PRESET", default_value = "fast", value_parser = parse_fri)]
+    pub fri: FriPreset,
+
+    /// Proving threads (0: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Memory for segments alive at once, in MiB (by the SDK's per-segment estimate);
+    /// fewer segments are proven in parallel when it is small.
+    #[arg(long, value_name = "MIB", default_value_t = starkscope_sdk::DEFAULT_MEMORY_BUDGET >> 20)]
+    pub memory_budget: u64,
+
+    /// Stop with an error after this many cycles without `halt`.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CYCLES)]
+    pub max_cycles: u64,
+
+    /// Prove with this proving key (from `starkscope keygen`) instead of generating one;
+    /// it must be for PROGRAM.
+    #[arg(long, value_name = "FILE")]
+    pub pk: Option<PathBuf>,
+
+    /// Write the proof here (replaced atomically; nothing is written if proving fails).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Write the metrics snapshot (JSON) here; overrides METRIC_OUTPUT.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+
+    /// No progress bar and no span tree; only the summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+pub(crate) fn parse_fri(s: &str) -> Result<FriPreset, String> {
+    FriPreset::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
+        let names: Vec<_> = FriPreset::ALL.iter().map(|p| p.name()).collect();
+        format!("unknown FRI preset `{s}`; expected one of: {}", names.join(", "))
+    })
+}
+
+struct Proven {
+    proof: AppProof,
+    report: ProveReport,
+    summary: ChainSummary,
+}
+
+pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
+    if cfg!(not(feature = "bench-metrics")) && args.metrics.is_some() {
+        bail!("--metrics needs metrics compiled in: rebuild with `cargo build --release -p starkscope --features bench-metrics`");
+    }
+    let program = load(&args.program)?;
+    let inputs = parse_inputs(&args.inputs)?;
+    let config = SdkConfig {
+        segment_size: args.segment_size,
+        fri: args.fri,
+        threads: args.threads,
+        memory_budget: args.memory_budget.saturating_mul(1 << 20),
+        max_cycles: args.max_cycles,
+    };
+    let sdk = Sdk::new(config)?;
+    let pk = match &args.pk {
+        Some(path) => {
+            let pk = read_file(path, pk_from_file_bytes)?;
+            let hash = ProgramHash::of(&program);
+            if pk.hash != hash {
+                bail!(
+                    "{}: the proving key is for program `{}` (hash {}), not {} (hash {hash})",
+                    path.display(),
+                    pk.program.name,
+                    pk.hash,
+                    args.program.display()
+                );
+            }
+            Some(pk)
+        }
+        None => None,
+    };
+    let bar = progress_bar(args.quiet);
+
+    let work = || -> anyhow::Result<Proven> {
+        let pk = match pk {
+            Some(pk) => pk,
+            None => sdk.keygen(&program)?,
+        };
+        let (proof, report) = sdk
+            .prove_with_progress(&pk, &inputs, &|e| on_progress(&bar, e))
+            .with_context(|| format!("proving {}", args.program.display()))?;
+        bar.finish_and_clear();
+        let summary = sdk
+            .verify(&pk.verifying_key(), &proof)
+            .context("the proof just made does not verify (a prover bug)")?;
+        Ok(Proven { proof, report, summary })
+    };
+    let proven = measured(args, work)?;
+    bar.finish_and_clear();
+    let proven = proven?;
+
+    let written = match &args.out {
+        Some(path) => {
+            let bytes = proof_to_bytes(&proven.proof)?;
+            write_file(path, &bytes)?;
+            Some((path, bytes.len()))
+        }
+        None => None,
+    };
+    println!("{}", summary(args, &proven, written));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `work` under the metrics harness (global install: the pool's threads report too).
+fn measured<R>(args: &ProveArgs, work: impl FnOnce() -> R) -> anyhow::Result<R> {
+    let harness = starkscope_metrics::Harness::new()
+        .install(starkscope_metrics::Install::Global)
+        .span_tree(!args.quiet);
+    let harness = match &args.metrics {
+        Some(path) => harness.output(path),
+        None => harness.output_env("METRIC_OUTPUT"),
+    };
+    let collected = harness.run(work)?;
+    for w in &collected.warnings {
+        eprintln!("warning: {w}");
+    }
+    if let Some(path) = &collected.written_to {
+        eprintln!("metrics written to {}", path.display());
+    }
+    Ok(collected.value)
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{spinner} proving [{elapsed_precise}] {bar:30} {pos}/{len} segments {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message("(executing)");
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// The bar's length grows as segments are executed; its position as they are proven.
+fn on_progress(bar: &ProgressBar, event: Progress) {
+    match event {
+        Progress::Executed { index, halted, .. } => {
+            bar.set_length(index as u64 + 1);
+            if halted {
+                bar.set_message("");
+            }
+        }
+        Progress::Proven { .. } => bar.inc(1),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn summary(args: &ProveArgs, p: &Proven, written: Option<(&PathBuf, usize)>) -> String {
+    let r = &p.report;
+    let plan = r.parallelism;
+    let mut out = String::new();
+    let _ = writeln!(out, "program     {} ({})", r.program, args.program.display());
+    let _ = writeln!(out, "cycles      {}", r.cycles);
+    let _ = writeln!(
+        out,
+        "segments    {} (at most {} cycles each; {} provers on {} threads, queue {})",
+        r.segments.len(),
+        args.segment_size,
+        plan.provers,
+        plan.pool_threads,
+        plan.queue
+    );
+    let _ = writeln!(out, "exit code   {}", r.exit_code);
+    let outs: Vec<F> = p.proof.outputs.clone();
+    let _ = writeln!(out, "outputs     {}", outputs(&outs));
+    let _ = writeln!(
+        out,
+        "proof       {} bytes, FRI `{}` (~{} bits conjectured){}",
+        r.proof_bytes,
+        args.fri.name(),
+        args.fri.conjectured_security_bits(),
+        match written {
+            Some((path, n)) => format!(", file {} ({n} bytes)", path.display()),
+            None => String::new(),
+        }
+    );
+    let _ = writeln!(out, "verified    yes: {} segments chain from the initial memory to halt", p.summary.segments);
+    let _ = writeln!(out, "wall time   {:.3} s", r.wall.as_secs_f64());
+    if let Some(rss) = r.peak_rss_bytes {
+        let _ = writeln!(out, "peak RSS    {:.1} MiB", rss as f64 / (1 << 20) as f64);
+    }
+    let _ = writeln!(
+        out,
+        "\n{:>7} {:>10} {:>11} {:>13} {:>15} {:>11} {:>12} {:>11}",
+        "segment", "cycles", "execute ms", "trace_gen ms", "stark_prove ms", "total ms", "main cells", "proof B"
+    );
+    for s in &r.segments {
+        let _ = writeln!(
+            out,
+            "{:>7} {:>10} {:>11.2} {:>13.2} {:>15.2} {:>11.2} {:>12} {:>11}",
+            s.index,
+            s.cycles,
+            ms(s.execute),
+            ms(s.trace_gen),
+            ms(s.stark_prove),
+            ms(s.total()),
+            s.main_cells_used,
+            s.proof_bytes
+        );
+    }
+    let (e, t, sp, total) = r.sums();
+    let _ = write!(
+        out,
+        "{:>7} {:>10} {:>11.2} {:>13.2} {:>15.2} {:>11.2} {:>12} {:>11}",
+        "sum",
+        r.cycles,
+        ms(e),
+        ms(t),
+        ms(sp),
+        ms(total),
+        r.main_cells_used(),
+        r.proof_bytes
+    );
+    out
+}
