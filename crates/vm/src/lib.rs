@@ -27,9 +27,15 @@ pub mod prove;
 pub use asm::{assemble, assemble_file, AsmError, AsmErrorKind, LoadError};
 pub use builder::{BuildError, IntoImm, Label, ProgramBuilder};
 pub use exec::{
-    execute, record, DEFAULT_MAX_CYCLES, DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, AccessKind, BoundaryState, ExecConfig, ExecError, ExecutionReport, InstructionRecord,
-    MemoryAccess, OpcodeCounts, RecordingExecutor, RegionCycles, Segment, SegmentStats, TouchedCell, Trap, TrapKind,
+    execute, record, AccessKind, BoundaryState, ExecConfig, ExecError, ExecutionReport,
+    InstructionRecord, MemoryAccess, OpcodeCounts, RecordingExecutor, RegionCycles, Segment,
+    SegmentStats, TouchedCell, Trap, TrapKind, DEFAULT_MAX_CYCLES, DEFAULT_SEGMENT_SIZE,
+    MAX_SEGMENT_SIZE,
 };
 pub use field::{EF, F};
-pub use isa::{Instruction, Opcode, OperandKind, LT_BITS, MEMORY_BITS, MEMORY_SIZE, POSEIDON2_WIDTH};
-pub use program::{Marker, MarkerAt, Program, ProgramError, ProgramErrorKind, SourceLoc, SourceMap};
+pub use isa::{
+    Instruction, Opcode, OperandKind, LT_BITS, MEMORY_BITS, MEMORY_SIZE, POSEIDON2_WIDTH,
+};
+pub use program::{
+    Marker, MarkerAt, Program, ProgramError, ProgramErrorKind, SourceLoc, SourceMap,
+};

@@ -164,3 +164,21 @@ fn fast_mode_reports_the_segments_recording_would_cut() {
     assert_eq!(report.segments.len() as u64, report.cycles.div_ceil(50));
     run_both(&p, &inputs, &cfg);
 }
+
+#[test]
+fn recycled_buffers_give_the_same_segments() {
+    let p = bench_program("matmul.sasm");
+    let mut inputs = vec![f(4)];
+    inputs.extend((1..=32).map(f));
+    let cfg = ExecConfig::default().with_segment_size(64);
+    let expected = starkscope_vm::record(&p, &inputs, &cfg).unwrap();
+    let mut exec = RecordingExecutor::new(&p, &inputs, &cfg).unwrap();
+    let mut i = 0;
+    while let Some(seg) = exec.next_segment() {
+        let seg = seg.unwrap();
+        assert_eq!(seg, expected[i]);
+        i += 1;
+        exec.recycle(seg);
+    }
+    assert_eq!(i, expected.len());
+}

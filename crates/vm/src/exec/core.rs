@@ -50,6 +50,25 @@ impl Tracer for Untraced {
     fn end(&mut self, _next_pc: u32) {}
 }
 
+/// The per-opcode counters, at a fixed offset in their own page.
+///
+/// Every instruction increments one counter right after storing to a memory cell. When the
+/// two addresses agree modulo 4096 the CPU suspects a dependency ("4K aliasing") and the
+/// loop slows by a third; on the stack the counters' page offset depends on the caller,
+/// which made the same loop's speed depend on who called it. Here they sit mid-page, away
+/// from the low cells (memory starts near a page boundary) that programs use most.
+#[repr(C, align(4096))]
+pub(crate) struct CountsPage {
+    _pad: [u8; 2048],
+    pub counts: OpcodeCounts,
+}
+
+impl Default for CountsPage {
+    fn default() -> Self {
+        CountsPage { _pad: [0; 2048], counts: OpcodeCounts::default() }
+    }
+}
+
 /// Why [`Machine::run`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Stop {
@@ -68,7 +87,7 @@ pub(crate) struct Machine {
     pub hint_cursor: usize,
     pub outputs: Vec<F>,
     /// Counts of the current segment.
-    pub counts: OpcodeCounts,
+    pub counts: Box<CountsPage>,
     pub regions: RegionTracker,
     pub exit: Option<u32>,
     /// Cycle at which the current segment started.
@@ -81,7 +100,9 @@ pub(crate) struct Machine {
 
 impl Machine {
     pub fn new(program: &Program, decoded: &Decoded, inputs: &[F]) -> Self {
-        let mut mem: Box<Cells> = vec![F::ZERO; MEMORY_SIZE]
+        // `zero_vec` allocates zeroed pages (calloc): only the pages a program touches are
+        // ever faulted in, which matters for short runs.
+        let mut mem: Box<Cells> = F::zero_vec(MEMORY_SIZE)
             .into_boxed_slice()
             .try_into()
             .expect("a vector of MEMORY_SIZE cells converts to the memory array");
@@ -96,7 +117,7 @@ impl Machine {
             inputs: inputs.to_vec(),
             hint_cursor: 0,
             outputs: Vec::new(),
-            counts: OpcodeCounts::default(),
+            counts: Box::default(),
             regions: RegionTracker::new(decoded.region_names.clone()),
             exit: None,
             segment_start: 0,
@@ -110,7 +131,7 @@ impl Machine {
         let stats = SegmentStats {
             index,
             cycles: self.cycle - self.segment_start,
-            opcode_counts: std::mem::take(&mut self.counts),
+            opcode_counts: std::mem::take(&mut self.counts.counts),
             regions: self.regions.take_segment(self.cycle),
         };
         self.segment_start = self.cycle;
@@ -137,7 +158,7 @@ impl Machine {
             ..
         } = self;
         let mem: &mut Cells = mem;
-        let counts = &mut counts.0;
+        let counts = &mut counts.counts.0;
         let mut pc = *pc_out;
         let mut cycle = *cycle_out;
         let mut jumped = *jumped_out;

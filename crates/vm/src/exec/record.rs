@@ -237,6 +237,20 @@ impl RecordingExecutor {
         &self.machine.outputs
     }
 
+    /// Hands a consumed segment's buffers back for the next segments: a prover that keeps
+    /// one segment at a time saves the allocation and page faults of fresh records.
+    pub fn recycle(&mut self, segment: Segment) {
+        let rec = &mut self.recorder;
+        if segment.instructions.capacity() > rec.records.capacity() {
+            rec.records = segment.instructions;
+            rec.records.clear();
+        }
+        if segment.accesses.capacity() > rec.accesses.capacity() {
+            rec.accesses = segment.accesses;
+            rec.accesses.clear();
+        }
+    }
+
     /// Runs the next segment; `None` after the segment that halted (or after an error).
     pub fn next_segment(&mut self) -> Option<Result<Segment, ExecError>> {
         if self.finished {
