@@ -16,6 +16,10 @@
 //! separators), constants and labels (a label's value is its pc). Pseudo-instructions:
 //! `subi a, b, k` is `addi a, b, -k`; `halt` alone is `halt 0`.
 
+// Assembling is not a hot path, and an error carries the offending source line for its
+// snippet: a large `Err` is the better trade than boxing every error.
+#![allow(clippy::result_large_err)]
+
 mod error;
 mod lexer;
 
