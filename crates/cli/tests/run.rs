@@ -93,6 +93,41 @@ fn json_for_machines() {
 }
 
 #[test]
+fn inputs_from_a_file_come_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("inputs.txt");
+    std::fs::write(&inputs, "2   # n\n1, 2, 3, 4 ; A\n5 6\n").unwrap();
+    let mm = programs().join("matmul.sasm");
+    let out = starkscope(&[
+        "run",
+        mm.to_str().unwrap(),
+        "--json",
+        "--input-file",
+        inputs.to_str().unwrap(),
+        "-i",
+        "7",
+        "8",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["outputs"], serde_json::json!([19, 22, 43, 50]));
+
+    std::fs::write(&inputs, "1\n2 x3\n").unwrap();
+    let out = starkscope(&[
+        "run",
+        mm.to_str().unwrap(),
+        "--input-file",
+        inputs.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("inputs.txt:2: `x3` is not a number"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn a_malformed_program_names_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.sasm");

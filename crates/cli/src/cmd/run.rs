@@ -27,6 +27,11 @@ pub struct RunArgs {
     #[arg(long = "input", short = 'i', value_name = "N", num_args = 1.., allow_negative_numbers = true)]
     pub inputs: Vec<String>,
 
+    /// Read hint-stream inputs from a file (same literals, separated by whitespace or
+    /// commas; `#` or `;` start a comment). They come before any --input values.
+    #[arg(long, value_name = "FILE")]
+    pub input_file: Option<PathBuf>,
+
     /// Cycles per segment (the unit one proof covers).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SEGMENT_SIZE)]
     pub segment_size: u64,
@@ -46,7 +51,11 @@ pub struct RunArgs {
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let program = load(&args.program)?;
-    let inputs = parse_inputs(&args.inputs)?;
+    let mut inputs = match &args.input_file {
+        Some(path) => read_input_file(path)?,
+        None => Vec::new(),
+    };
+    inputs.extend(parse_inputs(&args.inputs)?);
     let config = ExecConfig {
         segment_size: args.segment_size,
         max_cycles: args.max_cycles,
@@ -77,6 +86,24 @@ pub(crate) fn parse_inputs(raw: &[String]) -> anyhow::Result<Vec<F>> {
             parse_field_literal(s).map_err(|e| anyhow::anyhow!("--input #{}: {e}", i + 1))
         })
         .collect()
+}
+
+fn read_input_file(path: &std::path::Path) -> anyhow::Result<Vec<F>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read input file {}", path.display()))?;
+    let mut values = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let data = line.split(['#', ';']).next().unwrap_or("");
+        for word in data
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+        {
+            let v = parse_field_literal(word)
+                .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), i + 1))?;
+            values.push(v);
+        }
+    }
+    Ok(values)
 }
 
 /// Executes; with `bench-metrics`, inside the metrics harness (snapshot to `$METRIC_OUTPUT`
