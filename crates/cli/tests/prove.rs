@@ -10,7 +10,11 @@ fn programs() -> PathBuf {
 }
 
 fn fib() -> String {
-    programs().join("fibonacci.sasm").to_str().unwrap().to_string()
+    programs()
+        .join("fibonacci.sasm")
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 fn starkscope(args: &[&str]) -> Output {
@@ -33,7 +37,19 @@ fn s(p: &Path) -> &str {
 /// Proves fibonacci(30) in 64-cycle segments (156 cycles: 3 segments) into `out`.
 fn prove_fib(out: &Path, extra: &[&str]) -> Output {
     let fib = fib();
-    let mut args = vec!["prove", &fib, "-i", "30", "--segment-size", "64", "--fri", "testing", "--quiet", "--out", s(out)];
+    let mut args = vec![
+        "prove",
+        &fib,
+        "-i",
+        "30",
+        "--segment-size",
+        "64",
+        "--fri",
+        "testing",
+        "--quiet",
+        "--out",
+        s(out),
+    ];
     args.extend_from_slice(extra);
     starkscope(&args)
 }
@@ -46,22 +62,47 @@ fn prove_then_verify_with_the_program_with_a_vk_and_from_a_saved_pk() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(stdout.contains("cycles      156\n"), "{stdout}");
-    assert!(stdout.contains("segments    3 (at most 64 cycles each"), "{stdout}");
+    assert!(
+        stdout.contains("segments    3 (at most 64 cycles each"),
+        "{stdout}"
+    );
     assert!(stdout.contains("outputs     [832040]"), "{stdout}");
     assert!(stdout.contains("verified    yes"), "{stdout}");
     // One table row per segment, then the sums.
-    assert!(stdout.lines().any(|l| l.trim_start().starts_with("2 ") && l.contains(" 28 ")), "{stdout}");
-    assert!(stdout.lines().any(|l| l.trim_start().starts_with("sum") && l.contains(" 156 ")), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("2 ") && l.contains(" 28 ")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("sum") && l.contains(" 156 ")),
+        "{stdout}"
+    );
     assert!(proof.exists());
 
     let out = starkscope(&["verify", s(&proof), "--program", &fib()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("valid: `fibonacci`"), "{stdout}");
-    assert!(stdout.contains("3 segments, exit code 0, outputs [832040]"), "{stdout}");
+    assert!(
+        stdout.contains("3 segments, exit code 0, outputs [832040]"),
+        "{stdout}"
+    );
 
     let (pk, vk) = (dir.path().join("fib.pk"), dir.path().join("fib.vk"));
-    let out = starkscope(&["keygen", &fib(), "--pk", s(&pk), "--vk", s(&vk), "--fri", "testing"]);
+    let out = starkscope(&[
+        "keygen",
+        &fib(),
+        "--pk",
+        s(&pk),
+        "--vk",
+        s(&vk),
+        "--fri",
+        "testing",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = starkscope(&["verify", s(&proof), "--vk", s(&vk)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -73,7 +114,10 @@ fn prove_then_verify_with_the_program_with_a_vk_and_from_a_saved_pk() {
     let out = starkscope(&["verify", s(&again), "--vk", s(&vk)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     // Only the files asked for: no temporaries left behind.
-    let mut names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     names.sort();
     assert_eq!(names, ["again.proof", "fib.pk", "fib.proof", "fib.vk"]);
 }
@@ -94,8 +138,14 @@ fn a_tampered_proof_is_invalid_with_a_reason() {
         let out = starkscope(&["verify", s(&path), "--program", &fib()]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "byte {at}: {stderr}");
-        assert!(stderr.starts_with("invalid: ") && stderr.len() > 20, "byte {at}: {stderr}");
-        assert!(stderr.contains(&format!("bad{at}.proof")), "byte {at}: {stderr}");
+        assert!(
+            stderr.starts_with("invalid: ") && stderr.len() > 20,
+            "byte {at}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("bad{at}.proof")),
+            "byte {at}: {stderr}"
+        );
     }
 
     // A false claim of outputs, in an otherwise well-formed file.
@@ -106,13 +156,21 @@ fn a_tampered_proof_is_invalid_with_a_reason() {
     std::fs::write(&path, proof_to_bytes(&claim).unwrap()).unwrap();
     let out = starkscope(&["verify", s(&path), "--program", &fib()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("claimed public outputs do not match"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("claimed public outputs do not match"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // A truncated file.
     std::fs::write(&path, &good[..n / 3]).unwrap();
     let out = starkscope(&["verify", s(&path), "--program", &fib()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("corrupt or truncated proof"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("corrupt or truncated proof"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -124,31 +182,52 @@ fn a_wrong_key_or_file_is_a_clear_error() {
     // The key of another program: invalid, naming both programs.
     let other_vk = dir.path().join("matmul.vk");
     let mm = programs().join("matmul.sasm");
-    assert!(starkscope(&["keygen", s(&mm), "--vk", s(&other_vk), "--fri", "testing"]).status.success());
+    assert!(
+        starkscope(&["keygen", s(&mm), "--vk", s(&other_vk), "--fri", "testing"])
+            .status
+            .success()
+    );
     let out = starkscope(&["verify", s(&proof), "--vk", s(&other_vk)]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("proves program `fibonacci`") && stderr.contains("key is for `matmul`"), "{stderr}");
+    assert!(
+        stderr.contains("proves program `fibonacci`") && stderr.contains("key is for `matmul`"),
+        "{stderr}"
+    );
     let out = starkscope(&["verify", s(&proof), "--program", s(&mm)]);
     assert_eq!(out.status.code(), Some(1));
 
     // A key for the right program at another FRI preset.
     let fast_vk = dir.path().join("fast.vk");
-    assert!(starkscope(&["keygen", &fib(), "--vk", s(&fast_vk)]).status.success());
+    assert!(starkscope(&["keygen", &fib(), "--vk", s(&fast_vk)])
+        .status
+        .success());
     let out = starkscope(&["verify", s(&proof), "--vk", s(&fast_vk)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("preset `testing`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("preset `testing`"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Files of the wrong kind, not ours, or missing: usage errors (2) naming the file.
     let out = starkscope(&["verify", s(&proof), "--vk", s(&proof)]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("is a starkscope proof, expected a verifying key"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is a starkscope proof, expected a verifying key"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = starkscope(&["verify", s(&other_vk), "--vk", s(&other_vk)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("expected a proof"));
     let out = starkscope(&["verify", &fib(), "--vk", s(&other_vk)]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("not a starkscope file"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not a starkscope file"),
+        "{}",
+        text(&out.stderr)
+    );
     let missing = dir.path().join("missing.proof");
     let out = starkscope(&["verify", s(&missing), "--program", &fib()]);
     assert_eq!(out.status.code(), Some(2));
@@ -158,10 +237,18 @@ fn a_wrong_key_or_file_is_a_clear_error() {
 
     // A proving key for another program is refused before proving.
     let mm_pk = dir.path().join("matmul.pk");
-    assert!(starkscope(&["keygen", s(&mm), "--pk", s(&mm_pk), "--fri", "testing"]).status.success());
+    assert!(
+        starkscope(&["keygen", s(&mm), "--pk", s(&mm_pk), "--fri", "testing"])
+            .status
+            .success()
+    );
     let out = prove_fib(&dir.path().join("x.proof"), &["--pk", s(&mm_pk)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("proving key is for program `matmul`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("proving key is for program `matmul`"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!dir.path().join("x.proof").exists());
 }
 
@@ -174,7 +261,10 @@ fn a_missing_or_malformed_program_names_file_line_and_column() {
     let out = starkscope(&["prove", s(&bad), "--out", s(&out_file)]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains(&format!("{}:3:", bad.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:3:", bad.display())),
+        "{stderr}"
+    );
     assert!(stderr.contains("nowhere"), "{stderr}");
     assert!(!out_file.exists());
 
@@ -186,12 +276,20 @@ fn a_missing_or_malformed_program_names_file_line_and_column() {
 
     let out = starkscope(&["prove", "/nonexistent/p.sasm"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("/nonexistent/p.sasm"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/p.sasm"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // An execution trap names where it happened.
     let out = starkscope(&["prove", &fib(), "--fri", "testing", "--quiet"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("fibonacci.sasm:9:9"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("fibonacci.sasm:9:9"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = starkscope(&["prove", &fib(), "--fri", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("fast, recursion, testing"));
@@ -203,7 +301,10 @@ fn help_shows_examples() {
         let out = starkscope(&[cmd, "--help"]);
         assert!(out.status.success());
         let stdout = text(&out.stdout);
-        assert!(stdout.contains("Examples:") && stdout.contains(&format!("starkscope {cmd} ")), "{stdout}");
+        assert!(
+            stdout.contains("Examples:") && stdout.contains(&format!("starkscope {cmd} ")),
+            "{stdout}"
+        );
     }
 }
 
@@ -211,9 +312,16 @@ fn help_shows_examples() {
 #[test]
 fn metrics_without_the_feature_says_how_to_rebuild() {
     let dir = tempfile::tempdir().unwrap();
-    let out = prove_fib(&dir.path().join("p.proof"), &["--metrics", s(&dir.path().join("m.json"))]);
+    let out = prove_fib(
+        &dir.path().join("p.proof"),
+        &["--metrics", s(&dir.path().join("m.json"))],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("--features bench-metrics"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--features bench-metrics"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!dir.path().join("m.json").exists());
 }
 
@@ -247,7 +355,10 @@ fn metrics_have_every_segment_with_group_and_segment_labels() {
             + gauge(names::STARK_PROVE_EXCLUDING_TRACE_TIME_MS);
         let total = gauge(names::TOTAL_PROOF_TIME_MS);
         // The gauges come from spans, the total from the prover's own clocks around them.
-        assert!((total - parts).abs() <= 0.5 + 0.02 * total, "segment {seg}: total {total} vs parts {parts}");
+        assert!(
+            (total - parts).abs() <= 0.5 + 0.02 * total,
+            "segment {seg}: total {total} vs parts {parts}"
+        );
         let counter = |name: &str| {
             snap.counter_value(name, &labels)
                 .unwrap_or_else(|| panic!("no {name} for {labels:?}"))
@@ -265,5 +376,10 @@ fn metrics_have_every_segment_with_group_and_segment_labels() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let snap = Snapshot::read(&env_json).unwrap();
-    assert!(snap.counter_value(names::TOTAL_CYCLES, &[("group", "fibonacci"), ("segment", "0")]).is_some());
+    assert!(snap
+        .counter_value(
+            names::TOTAL_CYCLES,
+            &[("group", "fibonacci"), ("segment", "0")]
+        )
+        .is_some());
 }

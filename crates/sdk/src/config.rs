@@ -72,7 +72,9 @@ impl SdkConfig {
             .validate()
             .map_err(|e| SdkError::Config(e.to_string()))?;
         if self.memory_budget == 0 {
-            return Err(SdkError::Config("memory budget must be at least 1 byte".into()));
+            return Err(SdkError::Config(
+                "memory budget must be at least 1 byte".into(),
+            ));
         }
         Ok(())
     }
@@ -102,7 +104,9 @@ impl SdkConfig {
 /// measured peak RSS).
 pub fn segment_bytes_estimate(segment_size: u64, fri: FriPreset) -> u64 {
     let per_cycle = 200 + 480 + 4 * (1u64 << fri.log_blowup()) * 480;
-    segment_size.saturating_mul(per_cycle).saturating_add(64 << 20)
+    segment_size
+        .saturating_mul(per_cycle)
+        .saturating_add(64 << 20)
 }
 
 /// How many segments may be alive at once, and how they are split.
@@ -173,9 +177,15 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        assert!(SdkConfig::default().with_segment_size(0).validate().is_err());
+        assert!(SdkConfig::default()
+            .with_segment_size(0)
+            .validate()
+            .is_err());
         assert!(SdkConfig::default().with_max_cycles(0).validate().is_err());
-        assert!(SdkConfig::default().with_memory_budget(0).validate().is_err());
+        assert!(SdkConfig::default()
+            .with_memory_budget(0)
+            .validate()
+            .is_err());
         assert!(SdkConfig::default().validate().is_ok());
     }
 }

@@ -48,7 +48,11 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    const ALL: [FileKind; 3] = [FileKind::Proof, FileKind::ProvingKey, FileKind::VerifyingKey];
+    const ALL: [FileKind; 3] = [
+        FileKind::Proof,
+        FileKind::ProvingKey,
+        FileKind::VerifyingKey,
+    ];
 
     fn id(self) -> u8 {
         match self {
@@ -151,7 +155,8 @@ pub fn proof_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppProof, File
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            proof_from_bytes(b, preset).map_err(|e| corrupt(path, kind, format!("segment {i}: {e}")))
+            proof_from_bytes(b, preset)
+                .map_err(|e| corrupt(path, kind, format!("segment {i}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(AppProof {
@@ -184,7 +189,10 @@ pub fn vk_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppVerifyingKey, 
         return Err(corrupt(
             path,
             kind,
-            format!("program length {} is not in 1..={MAX_PROGRAM_LEN}", body.program_len),
+            format!(
+                "program length {} is not in 1..={MAX_PROGRAM_LEN}",
+                body.program_len
+            ),
         ));
     }
     // Chips of a program of the same length: the program chip's constraints read only
@@ -196,13 +204,12 @@ pub fn vk_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppVerifyingKey, 
         ],
         ..Program::default()
     };
-    let inner = VerifyingKey::from_bytes(&body.vk, chips(&shape)).map_err(|source| {
-        FileError::Codec {
+    let inner =
+        VerifyingKey::from_bytes(&body.vk, chips(&shape)).map_err(|source| FileError::Codec {
             path: path.to_path_buf(),
             kind,
             source,
-        }
-    })?;
+        })?;
     if inner.data.preset != preset {
         return Err(corrupt(
             path,
@@ -301,7 +308,10 @@ fn decode<T: DeserializeOwned>(kind: FileKind, bytes: &[u8], path: &Path) -> Res
         let found = FileKind::ALL
             .into_iter()
             .find(|k| k.id() == found)
-            .map_or_else(|| format!("file of unknown kind {found}"), |k| k.to_string());
+            .map_or_else(
+                || format!("file of unknown kind {found}"),
+                |k| k.to_string(),
+            );
         return Err(FileError::WrongKind {
             path: path.to_path_buf(),
             expected: kind,
@@ -320,7 +330,11 @@ fn decode<T: DeserializeOwned>(kind: FileKind, bytes: &[u8], path: &Path) -> Res
     let (body, rest) = postcard::take_from_bytes::<T>(&bytes[HEADER_LEN..])
         .map_err(|e| corrupt(path, kind, e.to_string()))?;
     if !rest.is_empty() {
-        return Err(corrupt(path, kind, format!("{} trailing bytes", rest.len())));
+        return Err(corrupt(
+            path,
+            kind,
+            format!("{} trailing bytes", rest.len()),
+        ));
     }
     Ok(body)
 }
@@ -342,8 +356,15 @@ fn field_element(v: u32, what: &str, kind: FileKind, path: &Path) -> Result<Val,
         .ok_or_else(|| corrupt(path, kind, format!("{what} {v} is not a field element")))
 }
 
-fn field_elements(vs: &[u32], what: &str, kind: FileKind, path: &Path) -> Result<Vec<Val>, FileError> {
-    vs.iter().map(|&v| field_element(v, what, kind, path)).collect()
+fn field_elements(
+    vs: &[u32],
+    what: &str,
+    kind: FileKind,
+    path: &Path,
+) -> Result<Vec<Val>, FileError> {
+    vs.iter()
+        .map(|&v| field_element(v, what, kind, path))
+        .collect()
 }
 
 fn backend_vk_bytes(vk: &VerifyingKey, kind: FileKind) -> Result<Vec<u8>, FileError> {
@@ -365,7 +386,11 @@ impl ProgramBody {
                     [i.opcode as u32, a, b, c]
                 })
                 .collect(),
-            data: p.data.iter().map(|(&a, v)| (a, v.as_canonical_u32())).collect(),
+            data: p
+                .data
+                .iter()
+                .map(|(&a, v)| (a, v.as_canonical_u32()))
+                .collect(),
             markers: p
                 .markers
                 .iter()
@@ -393,7 +418,9 @@ impl ProgramBody {
             let opcode = u8::try_from(op)
                 .ok()
                 .and_then(Opcode::from_code)
-                .ok_or_else(|| corrupt(path, kind, format!("instruction {pc}: unknown opcode {op}")))?;
+                .ok_or_else(|| {
+                    corrupt(path, kind, format!("instruction {pc}: unknown opcode {op}"))
+                })?;
             let f = |v| field_element(v, "operand", kind, path);
             instructions.push(Instruction::new(opcode, f(a)?, f(b)?, f(c)?));
         }

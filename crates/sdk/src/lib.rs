@@ -79,7 +79,11 @@ impl Sdk {
     pub fn execute(&self, program: &Program, inputs: &[Val]) -> Result<ExecutionReport, SdkError> {
         let group = Group::app(program.name.clone());
         let _span = info_span!("app_execute", group = %group).entered();
-        Ok(starkscope_vm::execute(program, inputs, &self.config.exec())?)
+        Ok(starkscope_vm::execute(
+            program,
+            inputs,
+            &self.config.exec(),
+        )?)
     }
 
     /// Generates the program's proving key (group `keygen`).
@@ -97,7 +101,11 @@ impl Sdk {
     }
 
     /// Executes and proves every segment; the proof is not verified here.
-    pub fn prove(&self, pk: &AppProvingKey, inputs: &[Val]) -> Result<(AppProof, ProveReport), SdkError> {
+    pub fn prove(
+        &self,
+        pk: &AppProvingKey,
+        inputs: &[Val],
+    ) -> Result<(AppProof, ProveReport), SdkError> {
         self.prove_with_progress(pk, inputs, &|_| {})
     }
 
@@ -116,7 +124,14 @@ impl Sdk {
                 self.config.fri.name()
             )));
         }
-        pipeline::prove_app(&self.pool, self.plan, pk, inputs, self.config.exec(), progress)
+        pipeline::prove_app(
+            &self.pool,
+            self.plan,
+            pk,
+            inputs,
+            self.config.exec(),
+            progress,
+        )
     }
 
     /// Runs `f` on the pool (so that the backend's inner parallelism uses it) in the

@@ -33,7 +33,11 @@ use crate::report::{peak_rss_bytes, ProveReport, SegmentReport};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Progress {
     /// Segment `index` was executed (`halted`: it is the last one).
-    Executed { index: usize, cycles: u64, halted: bool },
+    Executed {
+        index: usize,
+        cycles: u64,
+        halted: bool,
+    },
     /// Segment `index` was proven.
     Proven { index: usize },
 }
@@ -131,7 +135,8 @@ pub(crate) fn prove_app(
     outcomes.sort_by_key(|o| match o {
         Ok(o) => (o.report.index, 1),
         Err(SdkError::Prove(
-            SegmentProveError::Prove { index, .. } | SegmentProveError::TooManyAccesses { index, .. },
+            SegmentProveError::Prove { index, .. }
+            | SegmentProveError::TooManyAccesses { index, .. },
         )) => (*index, 0),
         Err(_) => (0, 0),
     });

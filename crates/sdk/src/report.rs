@@ -51,7 +51,12 @@ impl ProveReport {
     /// sequential cost, which `wall` undercuts by running segments in parallel.
     pub fn sums(&self) -> (Duration, Duration, Duration, Duration) {
         self.segments.iter().fold(
-            (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO),
+            (
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+            ),
             |(e, t, p, s), seg| {
                 (
                     e + seg.execute,

@@ -39,10 +39,14 @@ fn path(name: &str) -> &Path {
 fn proves_in_parallel_segments_verifies_and_reports() {
     let sdk = sdk(16, 2);
     let pk = sdk.keygen(&fib()).expect("keygen");
-    let executed = sdk.execute(&pk.program, &[Val::from_u32(20)]).expect("runs");
+    let executed = sdk
+        .execute(&pk.program, &[Val::from_u32(20)])
+        .expect("runs");
     let events = std::sync::Mutex::new(Vec::new());
     let (proof, report) = sdk
-        .prove_with_progress(&pk, &[Val::from_u32(20)], &|e| events.lock().unwrap().push(e))
+        .prove_with_progress(&pk, &[Val::from_u32(20)], &|e| {
+            events.lock().unwrap().push(e)
+        })
         .expect("proves");
     assert_eq!(report.cycles, executed.cycles);
     assert_eq!(report.segments.len(), executed.segments.len());
@@ -54,15 +58,23 @@ fn proves_in_parallel_segments_verifies_and_reports() {
         assert!(s.total_cells_used > s.main_cells_used);
         assert_eq!(s.total(), s.execute + s.trace_gen + s.stark_prove);
     }
-    assert_eq!(report.proof_bytes, report.segments.iter().map(|s| s.proof_bytes).sum::<u64>());
+    assert_eq!(
+        report.proof_bytes,
+        report.segments.iter().map(|s| s.proof_bytes).sum::<u64>()
+    );
     assert!(report.peak_rss_bytes.unwrap_or(1) > 0);
     assert_eq!(proof.outputs, vec![Val::from_u32(6765)]);
     assert_eq!(proof.exit_code, 0);
 
     let events = events.into_inner().unwrap();
-    let proven = events.iter().filter(|e| matches!(e, Progress::Proven { .. })).count();
+    let proven = events
+        .iter()
+        .filter(|e| matches!(e, Progress::Proven { .. }))
+        .count();
     assert_eq!(proven, report.segments.len());
-    assert!(events.iter().any(|e| matches!(e, Progress::Executed { halted: true, .. })));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Progress::Executed { halted: true, .. })));
 
     let summary = sdk.verify(&pk.verifying_key(), &proof).expect("verifies");
     assert_eq!(summary.segments, report.segments.len());
@@ -70,13 +82,22 @@ fn proves_in_parallel_segments_verifies_and_reports() {
     // A false claim about the outputs or the exit code is caught.
     let mut lie = proof.clone();
     lie.outputs[0] = Val::from_u32(6766);
-    assert!(matches!(sdk.verify(&pk.verifying_key(), &lie), Err(SdkError::Invalid(InvalidProof::Chain(_)))));
+    assert!(matches!(
+        sdk.verify(&pk.verifying_key(), &lie),
+        Err(SdkError::Invalid(InvalidProof::Chain(_)))
+    ));
     let mut lie = proof.clone();
     lie.exit_code = 1;
-    assert!(matches!(sdk.verify(&pk.verifying_key(), &lie), Err(SdkError::Invalid(InvalidProof::ExitCode { .. }))));
+    assert!(matches!(
+        sdk.verify(&pk.verifying_key(), &lie),
+        Err(SdkError::Invalid(InvalidProof::ExitCode { .. }))
+    ));
     let mut lie = proof;
     lie.segments.pop();
-    assert!(matches!(sdk.verify(&pk.verifying_key(), &lie), Err(SdkError::Invalid(InvalidProof::Chain(_)))));
+    assert!(matches!(
+        sdk.verify(&pk.verifying_key(), &lie),
+        Err(SdkError::Invalid(InvalidProof::Chain(_)))
+    ));
 }
 
 #[test]
@@ -105,8 +126,17 @@ fn execution_errors_surface_from_the_producer() {
     let err = sdk.prove(&pk, &[]).err().expect("traps");
     assert!(matches!(err, SdkError::Exec(_)), "{err}");
     assert!(err.to_string().contains("hint stream exhausted"), "{err}");
-    let limited = Sdk::new(SdkConfig::default().with_segment_size(16).with_max_cycles(40).with_fri(FriPreset::Testing)).unwrap();
-    let err = limited.prove(&pk, &[Val::from_u32(1000)]).err().expect("limit");
+    let limited = Sdk::new(
+        SdkConfig::default()
+            .with_segment_size(16)
+            .with_max_cycles(40)
+            .with_fri(FriPreset::Testing),
+    )
+    .unwrap();
+    let err = limited
+        .prove(&pk, &[Val::from_u32(1000)])
+        .err()
+        .expect("limit");
     assert!(err.to_string().contains("40"), "{err}");
 }
 
@@ -120,7 +150,11 @@ fn files_round_trip_and_refuse_the_wrong_kind_version_program_or_corruption() {
     let proof_bytes = proof_to_bytes(&proof).unwrap();
     let vk_bytes = vk_to_bytes(&pk.verifying_key()).unwrap();
     let pk_bytes = pk_to_bytes(&pk).unwrap();
-    for (name, bytes) in [("p.bin", &proof_bytes), ("vk.bin", &vk_bytes), ("pk.bin", &pk_bytes)] {
+    for (name, bytes) in [
+        ("p.bin", &proof_bytes),
+        ("vk.bin", &vk_bytes),
+        ("pk.bin", &pk_bytes),
+    ] {
         write_file(&dir.path().join(name), bytes).unwrap();
     }
     // Atomic writes leave no temporary files behind.
@@ -133,15 +167,31 @@ fn files_round_trip_and_refuse_the_wrong_kind_version_program_or_corruption() {
     assert_eq!(pk2.program.markers, pk.program.markers);
     assert_eq!(pk2.hash, pk.hash);
     assert_eq!(proof2.outputs, proof.outputs);
-    sdk.verify(&vk2, &proof2).expect("read-back proof verifies with read-back vk");
-    sdk.verify(&pk2.verifying_key(), &proof2).expect("and with the re-derived pk's vk");
-    let (again, _) = sdk.prove(&pk2, &[Val::from_u32(12)]).expect("a loaded pk proves");
+    sdk.verify(&vk2, &proof2)
+        .expect("read-back proof verifies with read-back vk");
+    sdk.verify(&pk2.verifying_key(), &proof2)
+        .expect("and with the re-derived pk's vk");
+    let (again, _) = sdk
+        .prove(&pk2, &[Val::from_u32(12)])
+        .expect("a loaded pk proves");
     sdk.verify(&vk2, &again).unwrap();
 
     // Wrong kind, with the file named.
     let err = proof_from_file_bytes(&vk_bytes, path("vk.bin")).unwrap_err();
-    assert!(matches!(err, FileError::WrongKind { expected: FileKind::Proof, .. }), "{err}");
-    assert!(err.to_string().contains("vk.bin") && err.to_string().contains("verifying key"), "{err}");
+    assert!(
+        matches!(
+            err,
+            FileError::WrongKind {
+                expected: FileKind::Proof,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("vk.bin") && err.to_string().contains("verifying key"),
+        "{err}"
+    );
     // Not ours at all.
     let err = vk_from_file_bytes(b"hello world, this is text", path("x.txt")).unwrap_err();
     assert!(matches!(err, FileError::NotStarkscope { .. }), "{err}");
@@ -151,19 +201,33 @@ fn files_round_trip_and_refuse_the_wrong_kind_version_program_or_corruption() {
     let err = proof_from_file_bytes(&v2, path("p.bin")).unwrap_err();
     assert!(matches!(err, FileError::Version { found: 2, .. }), "{err}");
     // Every truncation is an error, never a panic.
-    for len in (0..proof_bytes.len()).step_by(97).chain([proof_bytes.len() - 1]) {
-        assert!(proof_from_file_bytes(&proof_bytes[..len], path("p.bin")).is_err(), "{len}");
+    for len in (0..proof_bytes.len())
+        .step_by(97)
+        .chain([proof_bytes.len() - 1])
+    {
+        assert!(
+            proof_from_file_bytes(&proof_bytes[..len], path("p.bin")).is_err(),
+            "{len}"
+        );
     }
     for len in (0..vk_bytes.len()).step_by(131) {
-        assert!(vk_from_file_bytes(&vk_bytes[..len], path("vk.bin")).is_err(), "{len}");
+        assert!(
+            vk_from_file_bytes(&vk_bytes[..len], path("vk.bin")).is_err(),
+            "{len}"
+        );
     }
     for len in (0..pk_bytes.len()).step_by(53) {
-        assert!(pk_from_file_bytes(&pk_bytes[..len], path("pk.bin")).is_err(), "{len}");
+        assert!(
+            pk_from_file_bytes(&pk_bytes[..len], path("pk.bin")).is_err(),
+            "{len}"
+        );
     }
     // Trailing garbage too.
     let mut long = proof_bytes.clone();
     long.push(0);
-    assert!(proof_from_file_bytes(&long, path("p.bin")).unwrap_err().is_corrupt());
+    assert!(proof_from_file_bytes(&long, path("p.bin"))
+        .unwrap_err()
+        .is_corrupt());
 
     // A key for another program refuses the proof by name, before any cryptography.
     let mut other = fib();
@@ -171,13 +235,22 @@ fn files_round_trip_and_refuse_the_wrong_kind_version_program_or_corruption() {
     other.instructions.swap(1, 2);
     let other_pk = sdk.keygen(&other).unwrap();
     let err = sdk.verify(&other_pk.verifying_key(), &proof2).unwrap_err();
-    assert!(matches!(err, SdkError::Invalid(InvalidProof::WrongProgram { .. })), "{err}");
-    assert!(err.to_string().contains("`fibonacci`") && err.to_string().contains("`other`"), "{err}");
+    assert!(
+        matches!(err, SdkError::Invalid(InvalidProof::WrongProgram { .. })),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("`fibonacci`") && err.to_string().contains("`other`"),
+        "{err}"
+    );
     // ... and a proof whose hash was forged to match still fails cryptographically.
     let mut forged = proof2.clone();
     forged.program_hash = other_pk.hash;
     let err = sdk.verify(&other_pk.verifying_key(), &forged).unwrap_err();
-    assert!(matches!(err, SdkError::Invalid(InvalidProof::Chain(_))), "{err}");
+    assert!(
+        matches!(err, SdkError::Invalid(InvalidProof::Chain(_))),
+        "{err}"
+    );
 
     // A proving key whose stored vk does not match its program is refused.
     let mut spliced = pk_to_bytes(&other_pk).unwrap();
@@ -229,12 +302,29 @@ fn every_segment_is_labelled_with_group_and_segment_on_worker_threads() {
             names::STARK_PROVE_EXCLUDING_TRACE_TIME_MS,
             names::TOTAL_PROOF_TIME_MS,
         ] {
-            assert!(snap.gauge_value(gauge, &labels).is_some(), "{gauge} {labels:?}");
+            assert!(
+                snap.gauge_value(gauge, &labels).is_some(),
+                "{gauge} {labels:?}"
+            );
         }
-        assert_eq!(snap.counter_value(names::TOTAL_CYCLES, &labels), Some(s.cycles));
-        assert_eq!(snap.counter_value(names::MAIN_CELLS_USED, &labels), Some(s.main_cells_used));
-        let total = snap.gauge_value(names::TOTAL_PROOF_TIME_MS, &labels).unwrap();
-        assert!((total - s.total().as_secs_f64() * 1e3).abs() < 1e-3, "{total} vs {:?}", s.total());
+        assert_eq!(
+            snap.counter_value(names::TOTAL_CYCLES, &labels),
+            Some(s.cycles)
+        );
+        assert_eq!(
+            snap.counter_value(names::MAIN_CELLS_USED, &labels),
+            Some(s.main_cells_used)
+        );
+        let total = snap
+            .gauge_value(names::TOTAL_PROOF_TIME_MS, &labels)
+            .unwrap();
+        assert!(
+            (total - s.total().as_secs_f64() * 1e3).abs() < 1e-3,
+            "{total} vs {:?}",
+            s.total()
+        );
     }
-    assert!(snap.counter_value(names::CONSTRAINTS, &[("group", "keygen")]).is_some());
+    assert!(snap
+        .counter_value(names::CONSTRAINTS, &[("group", "keygen")])
+        .is_some());
 }

@@ -48,7 +48,11 @@ pub fn run(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
     let pk = sdk.keygen(&program)?;
     // Encode both before writing either, so an encoding failure writes nothing.
     let pk_bytes = args.pk.as_ref().map(|_| pk_to_bytes(&pk)).transpose()?;
-    let vk_bytes = args.vk.as_ref().map(|_| vk_to_bytes(&pk.verifying_key())).transpose()?;
+    let vk_bytes = args
+        .vk
+        .as_ref()
+        .map(|_| vk_to_bytes(&pk.verifying_key()))
+        .transpose()?;
     for (path, bytes, what) in [
         (&args.pk, pk_bytes, "proving key"),
         (&args.vk, vk_bytes, "verifying key"),
@@ -58,6 +62,12 @@ pub fn run(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
             println!("{what:<14} {} ({} bytes)", path.display(), bytes.len());
         }
     }
-    println!("program        {} (hash {}, {} instructions, FRI `{}`)", pk.program.name, pk.hash, pk.program.instructions.len(), args.fri.name());
+    println!(
+        "program        {} (hash {}, {} instructions, FRI `{}`)",
+        pk.program.name,
+        pk.hash,
+        pk.program.instructions.len(),
+        args.fri.name()
+    );
     Ok(ExitCode::SUCCESS)
 }

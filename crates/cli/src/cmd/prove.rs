@@ -86,10 +86,16 @@ pub struct ProveArgs {
 }
 
 pub(crate) fn parse_fri(s: &str) -> Result<FriPreset, String> {
-    FriPreset::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
-        let names: Vec<_> = FriPreset::ALL.iter().map(|p| p.name()).collect();
-        format!("unknown FRI preset `{s}`; expected one of: {}", names.join(", "))
-    })
+    FriPreset::ALL
+        .into_iter()
+        .find(|p| p.name() == s)
+        .ok_or_else(|| {
+            let names: Vec<_> = FriPreset::ALL.iter().map(|p| p.name()).collect();
+            format!(
+                "unknown FRI preset `{s}`; expected one of: {}",
+                names.join(", ")
+            )
+        })
 }
 
 struct Proven {
@@ -143,7 +149,11 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         let summary = sdk
             .verify(&pk.verifying_key(), &proof)
             .context("the proof just made does not verify (a prover bug)")?;
-        Ok(Proven { proof, report, summary })
+        Ok(Proven {
+            proof,
+            report,
+            summary,
+        })
     };
     let proven = measured(args, work)?;
     bar.finish_and_clear();
@@ -216,7 +226,12 @@ fn summary(args: &ProveArgs, p: &Proven, written: Option<(&PathBuf, usize)>) -> 
     let r = &p.report;
     let plan = r.parallelism;
     let mut out = String::new();
-    let _ = writeln!(out, "program     {} ({})", r.program, args.program.display());
+    let _ = writeln!(
+        out,
+        "program     {} ({})",
+        r.program,
+        args.program.display()
+    );
     let _ = writeln!(out, "cycles      {}", r.cycles);
     let _ = writeln!(
         out,
@@ -241,7 +256,11 @@ fn summary(args: &ProveArgs, p: &Proven, written: Option<(&PathBuf, usize)>) -> 
             None => String::new(),
         }
     );
-    let _ = writeln!(out, "verified    yes: {} segments chain from the initial memory to halt", p.summary.segments);
+    let _ = writeln!(
+        out,
+        "verified    yes: {} segments chain from the initial memory to halt",
+        p.summary.segments
+    );
     let _ = writeln!(out, "wall time   {:.3} s", r.wall.as_secs_f64());
     if let Some(rss) = r.peak_rss_bytes {
         let _ = writeln!(out, "peak RSS    {:.1} MiB", rss as f64 / (1 << 20) as f64);
@@ -249,7 +268,14 @@ fn summary(args: &ProveArgs, p: &Proven, written: Option<(&PathBuf, usize)>) -> 
     let _ = writeln!(
         out,
         "\n{:>7} {:>10} {:>11} {:>13} {:>15} {:>11} {:>12} {:>11}",
-        "segment", "cycles", "execute ms", "trace_gen ms", "stark_prove ms", "total ms", "main cells", "proof B"
+        "segment",
+        "cycles",
+        "execute ms",
+        "trace_gen ms",
+        "stark_prove ms",
+        "total ms",
+        "main cells",
+        "proof B"
     );
     for s in &r.segments {
         let _ = writeln!(

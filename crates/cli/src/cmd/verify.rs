@@ -31,7 +31,12 @@ pub struct VerifyArgs {
     pub proof: PathBuf,
 
     /// The program the proof claims to execute (`.sasm`).
-    #[arg(long, value_name = "PROGRAM", required_unless_present = "vk", conflicts_with = "vk")]
+    #[arg(
+        long,
+        value_name = "PROGRAM",
+        required_unless_present = "vk",
+        conflicts_with = "vk"
+    )]
     pub program: Option<PathBuf>,
 
     /// A verifying-key file (from `starkscope keygen --vk`).
@@ -79,7 +84,9 @@ fn check(args: &VerifyArgs) -> Result<String, Failure> {
             let program = load(program).map_err(|e| Failure::Usage(format!("{e:#}")))?;
             sdk.keygen(&program).map_err(|e| usage(&e))?.verifying_key()
         }
-        (None, Some(path)) => read_file(path, vk_from_file_bytes).map_err(|e: FileError| usage(&e))?,
+        (None, Some(path)) => {
+            read_file(path, vk_from_file_bytes).map_err(|e: FileError| usage(&e))?
+        }
         (None, None) => return Err(Failure::Usage("give --program or --vk".into())),
     };
     match sdk.verify(&vk, &proof) {
