@@ -115,7 +115,7 @@ fn execute_measured(
 ) -> anyhow::Result<ExecutionReport> {
     let work = || {
         let group = starkscope_metrics::Group::app(program.name.clone()).to_string();
-        let _span = tracing::info_span!("run", group = group.as_str()).entered();
+        let _span = tracing::info_span!("app_execute", group = group.as_str()).entered();
         execute(program, inputs, config)
     };
     #[cfg(feature = "bench-metrics")]
