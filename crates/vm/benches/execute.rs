@@ -46,7 +46,8 @@ fn run_fast(p: &Program, n: u32, cfg: &ExecConfig) -> u64 {
 
 /// Streams the segments as a prover would: one at a time, buffers handed back.
 fn run_record(p: &Program, n: u32, cfg: &ExecConfig) -> usize {
-    let mut exec = RecordingExecutor::new(black_box(p), &[F::from_u32(n)], cfg).unwrap_or_else(|e| panic!("{e}"));
+    let mut exec = RecordingExecutor::new(black_box(p), &[F::from_u32(n)], cfg)
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut accesses = 0;
     while let Some(seg) = exec.next_segment() {
         let seg = seg.unwrap_or_else(|e| panic!("{e}"));
@@ -107,7 +108,9 @@ fn criterion_benches(c: &mut Criterion, p: &Program) {
         let mut g = c.benchmark_group("metrics");
         g.sample_size(20).measurement_time(Duration::from_secs(8));
         g.throughput(Throughput::Elements(cycles(p, FAST_N, &cfg)));
-        g.bench_function("off", |b| b.iter(|| without_metrics(|| run_fast(p, FAST_N, &cfg))));
+        g.bench_function("off", |b| {
+            b.iter(|| without_metrics(|| run_fast(p, FAST_N, &cfg)))
+        });
         with_metrics(|| g.bench_function("on", |b| b.iter(|| run_fast(p, FAST_N, &cfg))));
         g.finish();
     }
@@ -116,7 +119,10 @@ fn criterion_benches(c: &mut Criterion, p: &Program) {
 /// CPU time of this thread in ns, so that ratios hold on a loaded machine where wall time
 /// also counts waiting for a core.
 fn thread_cpu_ns() -> Option<u64> {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
@@ -170,13 +176,23 @@ fn interleaved(rounds: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Samp
 }
 
 fn ratios(p: &Program) {
-    let clock = if thread_cpu_ns().is_some() { "thread CPU time" } else { "wall time" };
+    let clock = if thread_cpu_ns().is_some() {
+        "thread CPU time"
+    } else {
+        "wall time"
+    };
     println!("\n== medians of interleaved runs ({clock}; wall-time medians in brackets) ==");
     let cfg = ExecConfig::default().with_segment_size(SEGMENT);
     let fast_cycles = cycles(p, FAST_N, &cfg) as f64;
     let rec_cycles = cycles(p, RECORD_N, &cfg) as f64;
 
-    let (fast, _) = interleaved(15, || { black_box(run_fast(p, FAST_N, &cfg)); }, || {});
+    let (fast, _) = interleaved(
+        15,
+        || {
+            black_box(run_fast(p, FAST_N, &cfg));
+        },
+        || {},
+    );
     println!(
         "fast field_loop        {:>9.3} ms [{:.3}]  {:>6.1} M cycles/s  ({} cycles)",
         fast.ms(),
@@ -187,8 +203,12 @@ fn ratios(p: &Program) {
 
     let (f, r) = interleaved(
         11,
-        || { black_box(run_fast(p, RECORD_N, &cfg)); },
-        || { black_box(run_record(p, RECORD_N, &cfg)); },
+        || {
+            black_box(run_fast(p, RECORD_N, &cfg));
+        },
+        || {
+            black_box(run_record(p, RECORD_N, &cfg));
+        },
     );
     println!(
         "record vs fast         {:>9.3} ms [{:.3}] vs {:.3} ms [{:.3}]  ratio {:.2}x  ({:.1} M cycles/s recorded)",
@@ -207,8 +227,12 @@ fn ratios(p: &Program) {
         let (off, on) = with_metrics(|| {
             interleaved(
                 21,
-                || { black_box(without_metrics(|| run_fast(p, FAST_N, &cfg))); },
-                || { black_box(run_fast(p, FAST_N, &cfg)); },
+                || {
+                    black_box(without_metrics(|| run_fast(p, FAST_N, &cfg)));
+                },
+                || {
+                    black_box(run_fast(p, FAST_N, &cfg));
+                },
             )
         });
         println!(

@@ -65,7 +65,10 @@ pub(crate) struct CountsPage {
 
 impl Default for CountsPage {
     fn default() -> Self {
-        CountsPage { _pad: [0; 2048], counts: OpcodeCounts::default() }
+        CountsPage {
+            _pad: [0; 2048],
+            counts: OpcodeCounts::default(),
+        }
     }
 }
 
