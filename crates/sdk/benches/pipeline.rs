@@ -89,10 +89,22 @@ fn main() {
     }
     let (s, p) = (median(seq), median(par));
     println!("segments                 {segments}");
-    println!("sequential (yardstick)   {:>9.1} ms  (median of {runs})", s.as_secs_f64() * 1e3);
-    println!("sdk pipeline             {:>9.1} ms  (median of {runs})", p.as_secs_f64() * 1e3);
-    println!("ratio sequential/sdk     {:>9.2}x", s.as_secs_f64() / p.as_secs_f64());
+    println!(
+        "sequential (yardstick)   {:>9.1} ms  (median of {runs})",
+        s.as_secs_f64() * 1e3
+    );
+    println!(
+        "sdk pipeline             {:>9.1} ms  (median of {runs})",
+        p.as_secs_f64() * 1e3
+    );
+    println!(
+        "ratio sequential/sdk     {:>9.2}x",
+        s.as_secs_f64() / p.as_secs_f64()
+    );
     if let Some(rss) = starkscope_sdk::report::peak_rss_bytes() {
-        println!("peak RSS (process)       {:>9.1} MiB", rss as f64 / (1 << 20) as f64);
+        println!(
+            "peak RSS (process)       {:>9.1} MiB",
+            rss as f64 / (1 << 20) as f64
+        );
     }
 }

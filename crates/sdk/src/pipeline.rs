@@ -19,7 +19,7 @@ use rayon::ThreadPool;
 use starkscope_metrics::{Group, Scope};
 use starkscope_stark_backend::{Proof, Val};
 use starkscope_vm::prove::{Continuation, PreparedSegment, SegmentProveError};
-use starkscope_vm::{ExecConfig, ExecError, RecordingExecutor};
+use starkscope_vm::{ExecConfig, RecordingExecutor};
 use tracing::{info_span, Span};
 
 use crate::config::Parallelism;
@@ -191,10 +191,7 @@ fn produce(
         let started = Instant::now();
         let Some(next) = executor.next() else { break };
         let execute = started.elapsed();
-        let segment = next.map_err(|e: ExecError| {
-            stop.store(true, Ordering::Relaxed);
-            e
-        })?;
+        let segment = next.inspect_err(|_| stop.store(true, Ordering::Relaxed))?;
         let cycles = segment.end.cycle - segment.start.cycle;
         progress(Progress::Executed {
             index: segment.index,

@@ -123,7 +123,7 @@ fn execution_errors_surface_from_the_producer() {
     let sdk = sdk(16, 2);
     let pk = sdk.keygen(&fib()).unwrap();
     // No input: the first `hint` traps.
-    let err = sdk.prove(&pk, &[]).err().expect("traps");
+    let err = sdk.prove(&pk, &[]).expect_err("traps");
     assert!(matches!(err, SdkError::Exec(_)), "{err}");
     assert!(err.to_string().contains("hint stream exhausted"), "{err}");
     let limited = Sdk::new(
@@ -135,8 +135,7 @@ fn execution_errors_surface_from_the_producer() {
     .unwrap();
     let err = limited
         .prove(&pk, &[Val::from_u32(1000)])
-        .err()
-        .expect("limit");
+        .expect_err("limit");
     assert!(err.to_string().contains("40"), "{err}");
 }
 
@@ -273,7 +272,7 @@ fn a_proving_key_for_another_preset_is_refused() {
     let fast = Sdk::new(SdkConfig::default().with_fri(FriPreset::Fast)).unwrap();
     let testing = sdk(16, 1);
     let pk = testing.keygen(&fib()).unwrap();
-    let err = fast.prove(&pk, &[Val::ONE]).err().unwrap();
+    let err = fast.prove(&pk, &[Val::ONE]).unwrap_err();
     assert!(err.to_string().contains("testing"), "{err}");
 }
 
