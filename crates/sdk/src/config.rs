@@ -89,21 +89,21 @@ impl SdkConfig {
 }
 
 /// Upper estimate of the bytes one segment of `segment_size` cycles takes while it is
-/// alive, from recording to the end of its proof:
+/// alive, from recording to the end of its proof, per cycle:
 ///
-/// - records: one `InstructionRecord` (40 bytes) and up to 3 `MemoryAccess`es on average
-///   (20 bytes each) per cycle; vector doubling can leave up to 2x that: 200 bytes;
-/// - traces: the cpu chip's main trace is about 60 columns of 4 bytes per cycle, and the
-///   other chips with rows per cycle add as much again: 480 bytes;
-/// - the prover's low-degree extensions at blowup 2^b (b = 1 or 2), their Merkle trees,
-///   and the quotient and permutation (extension-field) traces: about 4 x 2^b x the main
-///   traces: 3840 bytes at b = 1, 7680 at b = 2;
+/// - records: one `InstructionRecord` and about 3 `MemoryAccess`es, with the slack of
+///   vector doubling: 200 bytes;
+/// - the cpu chip's trace (one row per cycle): 84 main + 56 permutation base columns of 4
+///   bytes = 560 bytes, counted once as the trace and 3 x 2^b times for its low-degree
+///   extension at blowup 2^b, the Merkle tree over it and its share of the quotient;
 ///
-/// plus a fixed 64 MiB for the 2^16-row range-check chip and the Merkle rows of touched
-/// cells. Rounded up; it is a budget, not a measurement (docs/sdk.md compares it with
-/// measured peak RSS).
+/// plus a fixed 64 MiB for the 2^16-row range-check chip and the other chips' rows.
+/// Measured (fibonacci, 2^18-cycle segments, FRI fast, 2 provers): a process peak of
+/// 1.1 GiB, i.e. at most ~0.5 GiB per live segment against 1.1 GiB estimated: the
+/// estimate is a conservative budget (2x), not a measurement; programs heavy in
+/// `poseidon2` or extension-field instructions fill more chips per cycle.
 pub fn segment_bytes_estimate(segment_size: u64, fri: FriPreset) -> u64 {
-    let per_cycle = 200 + 480 + 4 * (1u64 << fri.log_blowup()) * 480;
+    let per_cycle = 200 + 560 * (1 + 3 * (1u64 << fri.log_blowup()));
     segment_size
         .saturating_mul(per_cycle)
         .saturating_add(64 << 20)
