@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -135,17 +136,19 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let bar = progress_bar(args.quiet);
-
     let work = || -> anyhow::Result<Proven> {
         let pk = match pk {
             Some(pk) => pk,
             None => sdk.keygen(&program)?,
         };
-        let (proof, report) = sdk
-            .prove_with_progress(&pk, &inputs, &|e| on_progress(&bar, e))
-            .with_context(|| format!("proving {}", args.program.display()))?;
+        // Created after keygen, cleared as the last proof ends: the span tree, printed as
+        // root spans close, never lands in the bar's line.
+        let bar = progress_bar(args.quiet);
+        let total = AtomicU64::new(u64::MAX);
+        let proven = sdk.prove_with_progress(&pk, &inputs, &|e| on_progress(&bar, &total, e));
         bar.finish_and_clear();
+        let (proof, report) =
+            proven.with_context(|| format!("proving {}", args.program.display()))?;
         let summary = sdk
             .verify(&pk.verifying_key(), &proof)
             .context("the proof just made does not verify (a prover bug)")?;
@@ -155,9 +158,7 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             summary,
         })
     };
-    let proven = measured(args, work)?;
-    bar.finish_and_clear();
-    let proven = proven?;
+    let proven = measured(args, work)??;
 
     let written = match &args.out {
         Some(path) => {
@@ -206,15 +207,22 @@ fn progress_bar(quiet: bool) -> ProgressBar {
 }
 
 /// The bar's length grows as segments are executed; its position as they are proven.
-fn on_progress(bar: &ProgressBar, event: Progress) {
+/// `total` is the segment count once the last one was executed.
+fn on_progress(bar: &ProgressBar, total: &AtomicU64, event: Progress) {
     match event {
         Progress::Executed { index, halted, .. } => {
             bar.set_length(index as u64 + 1);
             if halted {
                 bar.set_message("");
+                total.store(index as u64 + 1, Ordering::SeqCst);
             }
         }
-        Progress::Proven { .. } => bar.inc(1),
+        Progress::Proven { .. } => {
+            bar.inc(1);
+            if bar.position() >= total.load(Ordering::SeqCst) {
+                bar.finish_and_clear();
+            }
+        }
     }
 }
 
