@@ -162,16 +162,25 @@ impl Continuation {
 
     /// Takes the segment's Merkle rows and boundary digests and advances the state past it.
     /// `execute_time` is how long executing the segment took: it is part of the segment's
-    /// `total_proof_time_ms`.
+    /// `total_proof_time_ms`. Call it inside the segment's span: the Merkle chip's rows are
+    /// built here and timed as part of the segment's `trace_gen`.
     pub fn advance(&mut self, segment: Segment, execute_time: Duration) -> PreparedSegment {
         let mut requests = poseidon2_chip::Poseidon2Requests::default();
-        let (merkle, merkle_pv, merkle_rows) =
-            MerkleChip::default().generate(&segment, &mut self.tree, &mut requests);
+        let started = Instant::now();
+        let (merkle, merkle_pv, merkle_rows) = info_span!("trace_gen").in_scope(|| {
+            info_span!("chip", air_name = "merkle").in_scope(|| {
+                info_span!("chip_trace_gen").in_scope(|| {
+                    MerkleChip::default().generate(&segment, &mut self.tree, &mut requests)
+                })
+            })
+        });
+        let merkle_time = started.elapsed();
         let digest_before = self.digest;
         self.digest = outputs_digest(self.digest, &segment.outputs);
         PreparedSegment {
             segment,
             execute_time,
+            merkle_time,
             digest_before,
             merkle: AirInput::new(merkle, merkle_pv),
             merkle_rows,
@@ -184,6 +193,8 @@ impl Continuation {
 pub struct PreparedSegment {
     segment: Segment,
     execute_time: Duration,
+    /// Merkle rows are built here, sequentially: part of the segment's trace generation.
+    merkle_time: Duration,
     digest_before: Digest,
     merkle: AirInput,
     merkle_rows: usize,
@@ -224,9 +235,10 @@ impl PreparedSegment {
             return Err(SegmentProveError::TooManyAccesses { index, end_ts });
         }
         let self_execute = self.execute_time;
+        let self_merkle = self.merkle_time;
         let started = Instant::now();
         let (inputs, used_rows) = info_span!("trace_gen").in_scope(|| self.generate(pk));
-        let trace_gen = started.elapsed();
+        let trace_gen = self_merkle + started.elapsed();
 
         let mut main_cells_used = 0u64;
         let mut total_cells_used = 0u64;
