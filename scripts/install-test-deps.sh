@@ -7,6 +7,8 @@ set -euo pipefail
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+# The prof HTML report is checked in headless Chromium.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
@@ -31,4 +33,4 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The packages start system services where systemd runs; the tests use their own instances
 # on free ports, so those are left alone.
-command -v prometheus >/dev/null && command -v prometheus-pushgateway >/dev/null
+command -v prometheus >/dev/null && command -v prometheus-pushgateway >/dev/null && command -v chromium >/dev/null

@@ -13,9 +13,14 @@ rustc --version
 step "feature graph: no metrics crate without bench-metrics"
 scripts/check-feature-graph.sh
 
-scripts/install-test-deps.sh  # prometheus + pushgateway for the exporter tests
+step "test dependencies: prometheus, pushgateway, chromium"
+scripts/install-test-deps.sh
+
 step "tests without bench-metrics"
 cargo test --workspace --no-fail-fast
 
 step "tests with bench-metrics"
 cargo test --workspace --no-fail-fast --features bench-metrics
+
+step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
+cargo test -p starkscope-metrics --no-fail-fast --features exporters

@@ -278,8 +278,8 @@ impl MerkleChip {
         sets[depth].insert(0);
         let node_before = |tree: &MemoryTree| -> HashMap<(usize, u32), Digest> {
             let mut m = HashMap::new();
-            for level in 1..=depth {
-                for &i in &sets[level] {
+            for (level, set) in sets.iter().enumerate().skip(1) {
+                for &i in set {
                     for (lv, idx) in [(level, i), (level - 1, 2 * i), (level - 1, 2 * i + 1)] {
                         m.entry((lv, idx)).or_insert_with(|| tree.node(lv, idx));
                     }
