@@ -63,7 +63,8 @@ struct Proven {
     outputs: Vec<Val>,
 }
 
-fn prove_program(src: &str, inputs: &[u32], segment_size: u64) -> Proven {
+/// Assembles and records `src`, and prepares every segment for proving.
+fn prepare(src: &str, inputs: &[u32], segment_size: u64) -> (VmProvingKey, Vec<PreparedSegment>) {
     let program = crate::asm::assemble(src, "test.sasm").expect("assembles");
     let inputs: Vec<F> = inputs.iter().map(|&x| F::from_u32(x)).collect();
     let segments = crate::exec::record(
@@ -74,12 +75,20 @@ fn prove_program(src: &str, inputs: &[u32], segment_size: u64) -> Proven {
     .expect("executes");
     let pk = vm_keygen(&program, FriPreset::Fast).expect("keygen");
     let mut cont = Continuation::start(&program);
+    let prepared = segments
+        .into_iter()
+        .map(|segment| cont.advance(segment, std::time::Duration::ZERO))
+        .collect();
+    (pk, prepared)
+}
+
+fn prove_program(src: &str, inputs: &[u32], segment_size: u64) -> Proven {
+    let (pk, prepared) = prepare(src, inputs, segment_size);
     let mut outputs = Vec::new();
     let mut proofs = Vec::new();
-    for segment in segments {
-        outputs.extend(segment.outputs.iter().copied());
-        let prepared = cont.advance(segment, std::time::Duration::ZERO);
-        proofs.push(prepared.prove(&pk).expect("proves").proof);
+    for segment in prepared {
+        outputs.extend(segment.segment().outputs.iter().copied());
+        proofs.push(segment.prove(&pk).expect("proves").proof);
     }
     Proven {
         vk: pk.verifying_key(),
@@ -89,19 +98,9 @@ fn prove_program(src: &str, inputs: &[u32], segment_size: u64) -> Proven {
 }
 
 fn debug_program(src: &str, inputs: &[u32], segment_size: u64) {
-    let program = crate::asm::assemble(src, "test.sasm").expect("assembles");
-    let inputs: Vec<F> = inputs.iter().map(|&x| F::from_u32(x)).collect();
-    let segments = crate::exec::record(
-        &program,
-        &inputs,
-        &ExecConfig::default().with_segment_size(segment_size),
-    )
-    .expect("executes");
-    let pk = vm_keygen(&program, FriPreset::Fast).expect("keygen");
-    let mut cont = Continuation::start(&program);
-    for segment in segments {
-        let prepared = cont.advance(segment, std::time::Duration::ZERO);
-        let (inputs, _) = prepared.generate(&pk);
+    let (pk, prepared) = prepare(src, inputs, segment_size);
+    for segment in prepared {
+        let (inputs, _) = segment.generate(&pk);
         let report = check_traces(&pk.pk, &inputs);
         assert!(report.is_ok(), "{report:?}");
     }
@@ -184,23 +183,9 @@ fn each_segment_verifies_on_its_own() {
 #[test]
 fn a_tampered_cell_in_any_chip_fails_verification() {
     use starkscope_stark_backend::p3::Matrix;
-    let program = crate::asm::assemble(ALL_OPS, "test.sasm").unwrap();
-    let segments = crate::exec::record(
-        &program,
-        &[F::from_u32(3)],
-        &ExecConfig::default().with_segment_size(8),
-    )
-    .unwrap();
-    let pk = vm_keygen(&program, FriPreset::Fast).unwrap();
+    let (pk, prepared) = prepare(ALL_OPS, &[3], 8);
     let vk = pk.verifying_key();
-    let mut cont = Continuation::start(&program);
-    let mut per_segment = Vec::new();
-    for segment in segments {
-        per_segment.push(
-            cont.advance(segment, std::time::Duration::ZERO)
-                .generate(&pk),
-        );
-    }
+    let per_segment: Vec<_> = prepared.into_iter().map(|s| s.generate(&pk)).collect();
     for chip in 0..air_id::COUNT {
         let (inputs, used) = per_segment
             .iter()
