@@ -27,9 +27,11 @@ fn timed_span() {
     info_span!("bench_phase").in_scope(|| black_box(1u64));
 }
 
-fn bench(c: &mut Criterion) {
-    let mut group = c.benchmark_group("counter");
-    group.bench_function("no_recorder", |b| b.iter(labelled_counter));
+/// Benches `call` with nothing installed (`bare`), then inside a labelled span through the
+/// harness's full stack (`full_stack`), in one group so criterion reports them side by side.
+fn bench_pair(c: &mut Criterion, group: &str, bare: &str, call: fn()) {
+    let mut group = c.benchmark_group(group);
+    group.bench_function(bare, |b| b.iter(call));
     Harness::new()
         .install(Install::Local)
         .span_tree(false)
@@ -37,24 +39,15 @@ fn bench(c: &mut Criterion) {
         .run(|| {
             let scope = info_span!("segment", group = "bench", segment = 0u32);
             let _s = scope.enter();
-            group.bench_function("full_stack", |b| b.iter(labelled_counter));
+            group.bench_function("full_stack", |b| b.iter(call));
         })
         .expect("harness");
     group.finish();
+}
 
-    let mut group = c.benchmark_group("span");
-    group.bench_function("no_subscriber", |b| b.iter(timed_span));
-    Harness::new()
-        .install(Install::Local)
-        .span_tree(false)
-        .filter("info")
-        .run(|| {
-            let scope = info_span!("segment", group = "bench", segment = 0u32);
-            let _s = scope.enter();
-            group.bench_function("full_stack", |b| b.iter(timed_span));
-        })
-        .expect("harness");
-    group.finish();
+fn bench(c: &mut Criterion) {
+    bench_pair(c, "counter", "no_recorder", labelled_counter);
+    bench_pair(c, "span", "no_subscriber", timed_span);
 }
 
 criterion_group!(benches, bench);
