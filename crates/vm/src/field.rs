@@ -66,6 +66,22 @@ pub fn parse_field_literal(text: &str) -> Result<F, String> {
     })
 }
 
+/// Parses a hint-input text: literals separated by whitespace or commas, `#` or `;` starting
+/// a comment to the end of the line. An error names the 1-based line.
+pub fn parse_hint_text(text: &str) -> Result<Vec<F>, (usize, String)> {
+    let mut values = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let data = line.split(['#', ';']).next().unwrap_or("");
+        for word in data
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+        {
+            values.push(parse_field_literal(word).map_err(|e| (i + 1, e))?);
+        }
+    }
+    Ok(values)
+}
+
 /// Parses an unsigned literal: decimal, `0x` hex or `0b` binary, with `_` separators.
 pub(crate) fn parse_u64_literal(text: &str) -> Option<u64> {
     let cleaned: String = text.chars().filter(|&c| c != '_').collect();

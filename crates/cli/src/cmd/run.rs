@@ -91,19 +91,8 @@ pub(crate) fn parse_inputs(raw: &[String]) -> anyhow::Result<Vec<F>> {
 fn read_input_file(path: &std::path::Path) -> anyhow::Result<Vec<F>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read input file {}", path.display()))?;
-    let mut values = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let data = line.split(['#', ';']).next().unwrap_or("");
-        for word in data
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|w| !w.is_empty())
-        {
-            let v = parse_field_literal(word)
-                .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), i + 1))?;
-            values.push(v);
-        }
-    }
-    Ok(values)
+    starkscope_vm::field::parse_hint_text(&text)
+        .map_err(|(line, e)| anyhow::anyhow!("{}:{line}: {e}", path.display()))
 }
 
 /// Executes; with `bench-metrics`, inside the metrics harness (snapshot to `$METRIC_OUTPUT`

@@ -1,0 +1,86 @@
+//! Runs one proof in a child process (`starkscope-bench once ... --json`) and reads back
+//! its [`Measurement`]. A child per proof gives each its own peak RSS and its own global
+//! metrics recorder (one per process), and lets one run compare two builds (metrics on and
+//! off) of the same runner.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+use crate::measure::Measurement;
+
+/// What the child proves: a benchmark of a config, optionally with another segment size
+/// or other inputs.
+#[derive(Clone, Debug)]
+pub struct ChildRun {
+    pub config: PathBuf,
+    pub bench: String,
+    pub segment_size: Option<u64>,
+    pub inputs: Vec<String>,
+    pub threads: usize,
+    /// Where the child writes its metrics snapshot, if anywhere.
+    pub metrics: Option<PathBuf>,
+}
+
+impl ChildRun {
+    /// The child's arguments after the binary.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "once".to_string(),
+            "--config".into(),
+            self.config.display().to_string(),
+            "--bench".into(),
+            self.bench.clone(),
+            "--threads".into(),
+            self.threads.to_string(),
+            "--json".into(),
+        ];
+        if let Some(s) = self.segment_size {
+            args.extend(["--segment-size".into(), s.to_string()]);
+        }
+        if let Some(path) = &self.metrics {
+            args.extend(["--metrics".into(), path.display().to_string()]);
+        }
+        for i in &self.inputs {
+            args.extend(["--input".into(), i.clone()]);
+        }
+        args
+    }
+
+    /// Runs `binary` with these arguments and parses the JSON line it prints last.
+    pub fn run(&self, binary: &Path) -> anyhow::Result<Measurement> {
+        let output = Command::new(binary)
+            .args(self.args())
+            .output()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
+            bail!(
+                "{} {} failed ({}):\n{}",
+                binary.display(),
+                self.args().join(" "),
+                output.status,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with('{'))
+            .with_context(|| {
+                format!(
+                    "{} printed no measurement (JSON line) on stdout",
+                    binary.display()
+                )
+            })?;
+        serde_json::from_str(line).with_context(|| {
+            format!(
+                "{} printed a measurement this runner cannot read: {line}",
+                binary.display()
+            )
+        })
+    }
+}

@@ -1,0 +1,396 @@
+//! `starkscope-bench`: prove the benchmark matrix with metrics and write one snapshot per
+//! benchmark; sweep segment sizes; measure what the instrumentation costs.
+//!
+//! Exit codes: 0 done; 1 a measured ratio is above `--max-ratio`; 2 bad config, bad
+//! arguments, or a proof that failed.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use starkscope_benchmarks::child::ChildRun;
+use starkscope_benchmarks::config::{BenchConfig, DEFAULT_CONFIG};
+use starkscope_benchmarks::{overhead, prove_once, sweep, Measurement};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "starkscope-bench",
+    version,
+    about = "Prove starkscope's benchmark matrix with metrics, sweep segment sizes, measure instrumentation overhead",
+    after_help = "\
+Examples (from the repository root, after `cargo build --release -p starkscope-benchmarks --features bench-metrics`):
+  target/release/starkscope-bench list
+  target/release/starkscope-bench run --out-dir bench-out             # every benchmark
+  target/release/starkscope-bench run --bench fibonacci --out-dir bench-out
+  target/release/starkscope prof bench-out/fibonacci.json --baseline main/fibonacci.json
+  target/release/starkscope-bench sizes --log-sizes 16,18,20 --input 420000
+  bash benchmarks/overhead.sh                                         # metrics on vs off
+
+Exit codes: 0 done; 1 a ratio above --max-ratio; 2 bad config, arguments or a failed proof."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct ConfigArg {
+    /// The benchmark matrix (JSON).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the benchmarks of the config with their parameters.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print the names as one JSON array (a CI matrix).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove benchmarks with metrics and write `<out-dir>/<name>.json` snapshots for
+    /// `starkscope prof`. Needs a build with `--features bench-metrics`.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only these benchmarks (repeatable); all of them by default.
+        #[arg(long = "bench", short = 'b', value_name = "NAME")]
+        benches: Vec<String>,
+        /// Where the snapshots go (created if missing; files replaced atomically).
+        #[arg(long, value_name = "DIR", default_value = "bench-out")]
+        out_dir: PathBuf,
+        /// Proving threads (0: one per core).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        threads: usize,
+    },
+    /// Prove one benchmark at several segment sizes, each in a child process (its own
+    /// peak RSS): cycles/s, the execute / trace_gen / stark_prove split, the six phases.
+    Sizes {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, value_name = "NAME", default_value = "fibonacci")]
+        bench: String,
+        /// Segment sizes as powers of two.
+        #[arg(
+            long,
+            value_name = "LOGS",
+            value_delimiter = ',',
+            default_value = "16,18,20"
+        )]
+        log_sizes: Vec<u32>,
+        /// Replace the benchmark's inputs (repeatable).
+        #[arg(long = "input", value_name = "N", allow_negative_numbers = true)]
+        inputs: Vec<String>,
+        /// Runs per size; medians are reported.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        repeat: usize,
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        threads: usize,
+        /// Also write every run and the medians as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Instrumentation overhead: the same proof by a build with bench-metrics (--on) and
+    /// one without (--off), interleaved; prints the median ratio. `benchmarks/overhead.sh`
+    /// builds both and runs this.
+    Overhead {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// A starkscope-bench built with --features bench-metrics.
+        #[arg(long, value_name = "BIN")]
+        on: PathBuf,
+        /// A starkscope-bench built without it.
+        #[arg(long, value_name = "BIN")]
+        off: PathBuf,
+        #[arg(long, value_name = "NAME", default_value = "fibonacci")]
+        bench: String,
+        #[arg(long, value_name = "N")]
+        segment_size: Option<u64>,
+        #[arg(long = "input", value_name = "N", allow_negative_numbers = true)]
+        inputs: Vec<String>,
+        /// Rounds; each runs both builds, in alternating order.
+        #[arg(long, value_name = "N", default_value_t = 7)]
+        rounds: usize,
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        threads: usize,
+        /// Exit 1 when the median ratio (whole run, on / off) is above this.
+        #[arg(long, value_name = "RATIO")]
+        max_ratio: Option<f64>,
+        /// Also write the rounds and medians as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Prove one benchmark once in this process and print its measurement (the unit the
+    /// other commands run as a child).
+    Once {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, value_name = "NAME")]
+        bench: String,
+        #[arg(long, value_name = "N")]
+        segment_size: Option<u64>,
+        #[arg(long = "input", value_name = "N", allow_negative_numbers = true)]
+        inputs: Vec<String>,
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        threads: usize,
+        /// Write the metrics snapshot here.
+        #[arg(long, value_name = "FILE")]
+        metrics: Option<PathBuf>,
+        /// Print the measurement as one JSON line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::List { config, json } => {
+            let config = BenchConfig::load(&config.config)?;
+            if json {
+                let names: Vec<&str> = config.benchmarks.iter().map(|b| b.name.as_str()).collect();
+                println!("{}", serde_json::to_string(&names)?);
+            } else {
+                println!(
+                    "{:<18} {:>12} {:>10}  {:<24} inputs",
+                    "name", "segment size", "fri", "program"
+                );
+                for b in &config.benchmarks {
+                    println!(
+                        "{:<18} {:>12} {:>10}  {:<24} {}",
+                        b.name,
+                        b.segment_size,
+                        b.fri.name(),
+                        b.program_path
+                            .file_name()
+                            .map_or(String::new(), |f| f.to_string_lossy().into_owned()),
+                        b.inputs_source
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            config,
+            benches,
+            out_dir,
+            threads,
+        } => {
+            if cfg!(not(feature = "bench-metrics")) {
+                bail!("`run` writes metrics snapshots: rebuild with `cargo build --release -p starkscope-benchmarks --features bench-metrics`");
+            }
+            let config = BenchConfig::load(&config.config)?;
+            let selected = config.select(&benches)?;
+            std::fs::create_dir_all(&out_dir)
+                .with_context(|| format!("cannot create {}", out_dir.display()))?;
+            println!(
+                "| benchmark | cycles | segments | segment size | fri | prove wall (s) | cycles/s | peak RSS (MiB) | snapshot |"
+            );
+            println!("|---|---:|---:|---:|---|---:|---:|---:|---|");
+            let exe = self_exe()?;
+            for bench in selected {
+                let path = out_dir.join(format!("{}.json", bench.name));
+                let child = ChildRun {
+                    config: config.path.clone(),
+                    bench: bench.name.clone(),
+                    segment_size: None,
+                    inputs: Vec::new(),
+                    threads,
+                    metrics: Some(path.clone()),
+                };
+                let m = child.run(&exe)?;
+                println!(
+                    "| {} | {} | {} | {} | {} | {:.2} | {:.0} | {} | {} |",
+                    m.name,
+                    m.cycles,
+                    m.segments,
+                    m.segment_size,
+                    m.fri,
+                    m.prove_ms / 1e3,
+                    m.cycles_per_sec(),
+                    mib(m.peak_rss_bytes),
+                    path.display()
+                );
+                std::io::stdout().flush().ok();
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sizes {
+            config,
+            bench,
+            log_sizes,
+            inputs,
+            repeat,
+            threads,
+            json,
+        } => {
+            let config_path = config.config;
+            // Fail on a bad config or name here, not in the first child.
+            BenchConfig::load(&config_path)?.select(std::slice::from_ref(&bench))?;
+            if let Some(bad) = log_sizes.iter().find(|&&l| !(1..=30).contains(&l)) {
+                bail!("--log-sizes: 2^{bad} is not a usable segment size (1..=30)");
+            }
+            let base = ChildRun {
+                config: config_path,
+                bench,
+                segment_size: None,
+                inputs,
+                threads,
+                metrics: None,
+            };
+            let sizes: Vec<u64> = log_sizes.iter().map(|&l| 1u64 << l).collect();
+            let points = sweep::sweep(&self_exe()?, &base, &sizes, repeat, progress)?;
+            println!("{}", sweep::markdown(&points));
+            if let Some(path) = json {
+                write_json(&path, &points)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Overhead {
+            config,
+            on,
+            off,
+            bench,
+            segment_size,
+            inputs,
+            rounds,
+            threads,
+            max_ratio,
+            json,
+        } => {
+            BenchConfig::load(&config.config)?.select(std::slice::from_ref(&bench))?;
+            for bin in [&on, &off] {
+                if !bin.is_file() {
+                    bail!(
+                        "{} does not exist; `bash benchmarks/overhead.sh` builds both runners",
+                        bin.display()
+                    );
+                }
+            }
+            let run = ChildRun {
+                config: config.config,
+                bench,
+                segment_size,
+                inputs,
+                threads,
+                metrics: None,
+            };
+            let result = overhead::measure(&on, &off, &run, rounds, |i, r| {
+                eprintln!(
+                    "round {}: on {:.0} ms, off {:.0} ms ({:.3})",
+                    i + 1,
+                    r.on.run_ms,
+                    r.off.run_ms,
+                    r.on.run_ms / r.off.run_ms
+                );
+            })?;
+            if let Some(first) = result.rounds.first() {
+                println!(
+                    "{}: {} cycles in {} segments of at most {}, FRI {}, {} threads\n",
+                    first.on.name,
+                    first.on.cycles,
+                    first.on.segments,
+                    first.on.segment_size,
+                    first.on.fri,
+                    first.on.threads
+                );
+            }
+            println!("{}", overhead::markdown(&result));
+            if let Some(path) = json {
+                write_json(&path, &result)?;
+            }
+            match max_ratio {
+                Some(max) if result.ratio > max => {
+                    eprintln!(
+                        "overhead: median ratio {:.3} is above --max-ratio {max}",
+                        result.ratio
+                    );
+                    Ok(ExitCode::from(1))
+                }
+                _ => Ok(ExitCode::SUCCESS),
+            }
+        }
+        Command::Once {
+            config,
+            bench,
+            segment_size,
+            inputs,
+            threads,
+            metrics,
+            json,
+        } => {
+            let config = BenchConfig::load(&config.config)?;
+            let mut b = config.select(std::slice::from_ref(&bench))?[0].clone();
+            if let Some(s) = segment_size {
+                b.segment_size = s;
+            }
+            if !inputs.is_empty() {
+                b.inputs = inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        starkscope_vm::field::parse_field_literal(s)
+                            .map_err(|e| anyhow::anyhow!("--input #{}: {e}", i + 1))
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+                b.inputs_source = inputs.join(" ");
+            }
+            if metrics.is_some() && cfg!(not(feature = "bench-metrics")) {
+                bail!("--metrics needs a build with --features bench-metrics");
+            }
+            let (m, _) = prove_once(&b, threads, metrics.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string(&m)?);
+            } else {
+                progress(&m);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn progress(m: &Measurement) {
+    eprintln!(
+        "{} at segment size {}: {} cycles, {} segments, prove {:.2} s ({:.0} cycles/s), peak RSS {} MiB",
+        m.name,
+        m.segment_size,
+        m.cycles,
+        m.segments,
+        m.prove_ms / 1e3,
+        m.cycles_per_sec(),
+        mib(m.peak_rss_bytes)
+    );
+}
+
+fn mib(bytes: Option<u64>) -> String {
+    bytes.map_or("-".into(), |b| {
+        format!("{:.0}", b as f64 / (1u64 << 20) as f64)
+    })
+}
+
+fn self_exe() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("cannot find this runner's own executable")
+}
+
+/// Writes JSON atomically (temp file, then rename): an interrupted run leaves no half file.
+fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    starkscope_metrics::snapshot::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! One measured proof: keygen, prove and verify a benchmark under the metrics harness, and
+//! the numbers a reader compares: wall times, the execute / trace_gen / stark_prove split,
+//! the six prover phases (with `bench-metrics`), peak RSS.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use starkscope_metrics::catalogue::TIME_SUFFIX;
+use starkscope_metrics::snapshot::parse_gauge;
+use starkscope_metrics::{spans, Harness, Install, Snapshot};
+use starkscope_sdk::{Sdk, SdkConfig};
+
+use crate::config::Benchmark;
+
+/// What one proof of one benchmark cost. Times are milliseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    pub name: String,
+    pub program: String,
+    pub segment_size: u64,
+    pub fri: String,
+    /// Whether metrics were compiled in (`bench-metrics`).
+    pub metrics: bool,
+    pub cycles: u64,
+    pub segments: usize,
+    pub keygen_ms: f64,
+    /// The prove call's wall time: segments execute and prove in parallel.
+    pub prove_ms: f64,
+    /// Keygen, prove and collecting the metrics snapshot: the whole measured run.
+    pub run_ms: f64,
+    /// Sums over segments (sequential cost).
+    pub execute_ms: f64,
+    pub trace_gen_ms: f64,
+    pub stark_prove_ms: f64,
+    /// The six prover phases summed over segments, by metric name; empty without metrics.
+    pub phases_ms: BTreeMap<String, f64>,
+    pub proof_bytes: u64,
+    pub peak_rss_bytes: Option<u64>,
+    pub threads: usize,
+}
+
+impl Measurement {
+    /// Proven cycles per second of prove wall time.
+    pub fn cycles_per_sec(&self) -> f64 {
+        self.cycles as f64 / (self.prove_ms / 1e3)
+    }
+}
+
+/// Proves `bench` once with `threads` (0: all cores), verifies the proof, and writes the
+/// metrics snapshot to `snapshot_out` when given (with the benchmark's parameters in its
+/// `meta`). The snapshot is returned as well. Installs the global recorder: once per
+/// process (the CLI runs each proof in a child, [`crate::child`]).
+pub fn prove_once(
+    bench: &Benchmark,
+    threads: usize,
+    snapshot_out: Option<&Path>,
+) -> anyhow::Result<(Measurement, Snapshot)> {
+    let sdk = Sdk::new(
+        SdkConfig::default()
+            .with_segment_size(bench.segment_size)
+            .with_fri(bench.fri)
+            .with_threads(threads),
+    )?;
+    let started = Instant::now();
+    let collected = Harness::new()
+        .install(Install::Global)
+        .span_tree(false)
+        .run(|| -> anyhow::Result<_> {
+            let t = Instant::now();
+            let pk = sdk.keygen(&bench.program)?;
+            let keygen = t.elapsed();
+            let (proof, report) = sdk.prove(&pk, &bench.inputs)?;
+            Ok((pk, proof, report, keygen))
+        })?;
+    let run = started.elapsed();
+    let (pk, proof, report, keygen) = collected
+        .value
+        .with_context(|| format!("benchmark `{}`", bench.name))?;
+    sdk.verify(&pk.verifying_key(), &proof)
+        .with_context(|| format!("benchmark `{}`: the proof does not verify", bench.name))?;
+
+    let mut snapshot = collected.snapshot;
+    if let Some(meta) = snapshot.meta.as_mut() {
+        meta.extra.insert(
+            "benchmark".into(),
+            serde_json::json!({
+                "name": bench.name,
+                "program": bench.program_path.display().to_string(),
+                "inputs": bench.inputs_source,
+                "segment_size": bench.segment_size,
+                "fri": bench.fri.name(),
+            }),
+        );
+    }
+    if let Some(path) = snapshot_out {
+        snapshot.write_atomic(path)?;
+    }
+
+    let (execute, trace_gen, stark_prove, _) = report.sums();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    let measurement = Measurement {
+        name: bench.name.clone(),
+        program: report.program.clone(),
+        segment_size: bench.segment_size,
+        fri: bench.fri.name().to_string(),
+        metrics: cfg!(feature = "bench-metrics"),
+        cycles: report.cycles,
+        segments: report.segments.len(),
+        keygen_ms: ms(keygen),
+        prove_ms: ms(report.wall),
+        run_ms: ms(run),
+        execute_ms: ms(execute),
+        trace_gen_ms: ms(trace_gen),
+        stark_prove_ms: ms(stark_prove),
+        phases_ms: phases(&snapshot),
+        proof_bytes: report.proof_bytes,
+        peak_rss_bytes: report.peak_rss_bytes,
+        threads: report.parallelism.pool_threads,
+    };
+    Ok((measurement, snapshot))
+}
+
+/// The six prover phases summed over every segment of the snapshot.
+pub fn phases(snapshot: &Snapshot) -> BTreeMap<String, f64> {
+    spans::PROVER_PHASES
+        .iter()
+        .filter_map(|span| {
+            let name = format!("{span}{TIME_SUFFIX}");
+            let values: Vec<f64> = snapshot
+                .gauges(&name)
+                .filter_map(|e| parse_gauge(&e.value))
+                .collect();
+            (!values.is_empty()).then(|| (name, values.iter().sum()))
+        })
+        .collect()
+}
