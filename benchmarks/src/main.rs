@@ -1,8 +1,8 @@
 //! `starkscope-bench`: prove the benchmark matrix with metrics and write one snapshot per
 //! benchmark; sweep segment sizes; measure what the instrumentation costs.
 //!
-//! Exit codes: 0 done; 1 a measured ratio is above `--max-ratio`; 2 bad config, bad
-//! arguments, or a proof that failed.
+//! Exit codes, as `starkscope prof`'s: 0 done; 1 bad config, bad arguments or a failed
+//! proof; 2 a measured ratio above `--max-ratio` (a regression).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -28,7 +28,7 @@ Examples (from the repository root, after `cargo build --release -p starkscope-b
   target/release/starkscope-bench sizes --log-sizes 16,18,20 --input 420000
   bash benchmarks/overhead.sh                                         # metrics on vs off
 
-Exit codes: 0 done; 1 a ratio above --max-ratio; 2 bad config, arguments or a failed proof."
+Exit codes (as `starkscope prof`): 0 done; 1 bad config, arguments or a failed proof; 2 a ratio above --max-ratio."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -117,7 +117,7 @@ enum Command {
         rounds: usize,
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
-        /// Exit 1 when the median ratio (whole run, on / off) is above this.
+        /// Exit 2 when the median ratio (whole run, on / off) is above this.
         #[arg(long, value_name = "RATIO")]
         max_ratio: Option<f64>,
         /// Also write the rounds and medians as JSON here.
@@ -147,12 +147,23 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 (clap's default, 2, means a regression here).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            ExitCode::FAILURE
         }
     }
 }
@@ -319,7 +330,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                         "overhead: median ratio {:.3} is above --max-ratio {max}",
                         result.ratio
                     );
-                    Ok(ExitCode::from(1))
+                    Ok(ExitCode::from(2))
                 }
                 _ => Ok(ExitCode::SUCCESS),
             }
