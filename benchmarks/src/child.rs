@@ -19,6 +19,8 @@ pub struct ChildRun {
     pub segment_size: Option<u64>,
     pub inputs: Vec<String>,
     pub threads: usize,
+    /// One segment at a time (see [`crate::measure::Parallel`]).
+    pub sequential: bool,
     /// Where the child writes its metrics snapshot, if anywhere.
     pub metrics: Option<PathBuf>,
 }
@@ -38,6 +40,9 @@ impl ChildRun {
         ];
         if let Some(s) = self.segment_size {
             args.extend(["--segment-size".into(), s.to_string()]);
+        }
+        if self.sequential {
+            args.push("--sequential".into());
         }
         if let Some(path) = &self.metrics {
             args.extend(["--metrics".into(), path.display().to_string()]);

@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use starkscope_benchmarks::child::ChildRun;
 use starkscope_benchmarks::config::{BenchConfig, DEFAULT_CONFIG};
+use starkscope_benchmarks::measure::Parallel;
 use starkscope_benchmarks::{overhead, prove_once, sweep, Measurement};
 
 #[derive(Debug, Parser)]
@@ -90,6 +91,10 @@ enum Command {
         repeat: usize,
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
+        /// Prove one segment at a time on all threads: each prover phase's time is then
+        /// that segment's own (with several provers, work-stealing blurs the phases).
+        #[arg(long)]
+        sequential: bool,
         /// Also write every run and the medians as JSON here.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -117,6 +122,10 @@ enum Command {
         rounds: usize,
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
+        /// Prove one segment at a time on all threads: each prover phase's time is then
+        /// that segment's own (with several provers, work-stealing blurs the phases).
+        #[arg(long)]
+        sequential: bool,
         /// Exit 2 when the median ratio (whole run, on / off) is above this.
         #[arg(long, value_name = "RATIO")]
         max_ratio: Option<f64>,
@@ -137,6 +146,10 @@ enum Command {
         inputs: Vec<String>,
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
+        /// Prove one segment at a time on all threads: each prover phase's time is then
+        /// that segment's own (with several provers, work-stealing blurs the phases).
+        #[arg(long)]
+        sequential: bool,
         /// Write the metrics snapshot here.
         #[arg(long, value_name = "FILE")]
         metrics: Option<PathBuf>,
@@ -221,6 +234,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     segment_size: None,
                     inputs: Vec::new(),
                     threads,
+                    sequential: false,
                     metrics: Some(path.clone()),
                 };
                 let m = child.run(&exe)?;
@@ -247,6 +261,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             inputs,
             repeat,
             threads,
+            sequential,
             json,
         } => {
             let config_path = config.config;
@@ -261,6 +276,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 segment_size: None,
                 inputs,
                 threads,
+                sequential,
                 metrics: None,
             };
             let sizes: Vec<u64> = log_sizes.iter().map(|&l| 1u64 << l).collect();
@@ -280,6 +296,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             inputs,
             rounds,
             threads,
+            sequential,
             max_ratio,
             json,
         } => {
@@ -298,6 +315,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 segment_size,
                 inputs,
                 threads,
+                sequential,
                 metrics: None,
             };
             let result = overhead::measure(&on, &off, &run, rounds, |i, r| {
@@ -341,6 +359,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             segment_size,
             inputs,
             threads,
+            sequential,
             metrics,
             json,
         } => {
@@ -363,7 +382,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             if metrics.is_some() && cfg!(not(feature = "bench-metrics")) {
                 bail!("--metrics needs a build with --features bench-metrics");
             }
-            let (m, _) = prove_once(&b, threads, metrics.as_deref())?;
+            let (m, _) = prove_once(
+                &b,
+                Parallel {
+                    threads,
+                    sequential,
+                },
+                metrics.as_deref(),
+            )?;
             if json {
                 println!("{}", serde_json::to_string(&m)?);
             } else {

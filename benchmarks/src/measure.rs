@@ -15,6 +15,16 @@ use starkscope_sdk::{Sdk, SdkConfig};
 
 use crate::config::Benchmark;
 
+/// How the SDK may spread segments over the machine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Parallel {
+    /// Proving threads; 0 = one per core.
+    pub threads: usize,
+    /// Prove one segment at a time on all threads, so each prover phase's time is that
+    /// segment's own and not shared with a concurrent prover's work-stealing.
+    pub sequential: bool,
+}
+
 /// What one proof of one benchmark cost. Times are milliseconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
@@ -40,6 +50,8 @@ pub struct Measurement {
     pub proof_bytes: u64,
     pub peak_rss_bytes: Option<u64>,
     pub threads: usize,
+    /// Segments proven at once.
+    pub provers: usize,
 }
 
 impl Measurement {
@@ -49,21 +61,24 @@ impl Measurement {
     }
 }
 
-/// Proves `bench` once with `threads` (0: all cores), verifies the proof, and writes the
+/// Proves `bench` once as `parallel` allows, verifies the proof, and writes the
 /// metrics snapshot to `snapshot_out` when given (with the benchmark's parameters in its
 /// `meta`). The snapshot is returned as well. Installs the global recorder: once per
 /// process (the CLI runs each proof in a child, [`crate::child`]).
 pub fn prove_once(
     bench: &Benchmark,
-    threads: usize,
+    parallel: Parallel,
     snapshot_out: Option<&Path>,
 ) -> anyhow::Result<(Measurement, Snapshot)> {
-    let sdk = Sdk::new(
-        SdkConfig::default()
-            .with_segment_size(bench.segment_size)
-            .with_fri(bench.fri)
-            .with_threads(threads),
-    )?;
+    let mut config = SdkConfig::default()
+        .with_segment_size(bench.segment_size)
+        .with_fri(bench.fri)
+        .with_threads(parallel.threads);
+    if parallel.sequential {
+        // A budget below one segment: one segment alive at a time, all threads on it.
+        config = config.with_memory_budget(1);
+    }
+    let sdk = Sdk::new(config)?;
     let started = Instant::now();
     let collected = Harness::new()
         .install(Install::Global)
@@ -119,6 +134,7 @@ pub fn prove_once(
         proof_bytes: report.proof_bytes,
         peak_rss_bytes: report.peak_rss_bytes,
         threads: report.parallelism.pool_threads,
+        provers: report.parallelism.provers,
     };
     Ok((measurement, snapshot))
 }

@@ -18,6 +18,9 @@ pub struct SizePoint {
     pub runs: Vec<Measurement>,
     pub cycles: u64,
     pub segments: usize,
+    /// Segments proven at once, and the pool's threads.
+    pub provers: usize,
+    pub threads: usize,
     pub prove_ms: f64,
     pub cycles_per_sec: f64,
     pub execute_ms: f64,
@@ -49,6 +52,8 @@ impl SizePoint {
             segment_size,
             cycles: runs.first().map_or(0, |m| m.cycles),
             segments: runs.first().map_or(0, |m| m.segments),
+            provers: runs.first().map_or(0, |m| m.provers),
+            threads: runs.first().map_or(0, |m| m.threads),
             prove_ms: med(&|m| m.prove_ms),
             cycles_per_sec: med(&|m| m.cycles_per_sec()),
             execute_ms: med(&|m| m.execute_ms),
@@ -107,16 +112,18 @@ pub fn markdown(points: &[SizePoint]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| segment size | segments | cycles | prove wall (s) | cycles/s | execute ms (%) | trace_gen ms (%) | stark_prove ms (%) | peak RSS (MiB) |"
+        "| segment size | segments | provers x threads | cycles | prove wall (s) | cycles/s | execute ms (%) | trace_gen ms (%) | stark_prove ms (%) | peak RSS (MiB) |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for p in points {
         let sum = p.execute_ms + p.trace_gen_ms + p.stark_prove_ms;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.2} | {:.0} | {:.0} ({:.1}%) | {:.0} ({:.1}%) | {:.0} ({:.1}%) | {} |",
+            "| {} | {} | {} x {} | {} | {:.2} | {:.0} | {:.0} ({:.1}%) | {:.0} ({:.1}%) | {:.0} ({:.1}%) | {} |",
             size_label(p.segment_size),
             p.segments,
+            p.provers,
+            p.threads,
             p.cycles,
             p.prove_ms / 1e3,
             p.cycles_per_sec,
