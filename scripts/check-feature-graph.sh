@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-crates=(starkscope starkscope-sdk starkscope-vm starkscope-stark-backend starkscope-metrics starkscope-prof)
+crates=(starkscope starkscope-benchmarks starkscope-sdk starkscope-vm starkscope-stark-backend starkscope-metrics starkscope-prof)
 fail=0
 for c in "${crates[@]}"; do
   off=$(cargo tree -e normal -p "$c" --no-default-features --prefix none)

@@ -13,6 +13,9 @@ rustc --version
 step "feature graph: no metrics crate without bench-metrics"
 scripts/check-feature-graph.sh
 
+step "workflows: actionlint with shellcheck"
+scripts/check-workflows.sh
+
 step "test dependencies: prometheus, pushgateway, chromium"
 scripts/install-test-deps.sh
 
@@ -24,3 +27,6 @@ cargo test --workspace --no-fail-fast --features bench-metrics
 
 step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
 cargo test -p starkscope-metrics --no-fail-fast --features exporters
+
+step "README quick start, run verbatim"
+scripts/check-readme.sh

@@ -1,0 +1,238 @@
+//! `starkscope-bench` end to end on tiny programs: the matrix is read, proofs are made and
+//! measured, snapshots land where asked, and bad input gets exit 1 and a message naming it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use starkscope_benchmarks::Measurement;
+
+const BIN: &str = env!("CARGO_BIN_EXE_starkscope-bench");
+
+fn bench(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn repo_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config.json")
+}
+
+/// A config with one small program (about 300 cycles) proven with the testing FRI preset.
+fn tiny_config(dir: &Path) -> PathBuf {
+    std::fs::write(
+        dir.join("count.sasm"),
+        "        hint 0\nloop:   addi 0, 0, -1\n        bnei 0, 0, loop\n        out 0\n        halt 0\n",
+    )
+    .unwrap();
+    let path = dir.join("config.json");
+    std::fs::write(
+        &path,
+        r#"{"benchmarks": [
+            {"name": "count", "program": "count.sasm", "inputs": [150], "segment_size": 128, "fri": "testing"}
+        ]}"#,
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn list_shows_the_bundled_matrix() {
+    let out = bench(&["list", "--json", "--config", repo_config().to_str().unwrap()]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_config()).unwrap()).unwrap();
+    let want: Vec<String> = config["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, want);
+    assert!(names.contains(&"fibonacci".to_string()));
+}
+
+#[test]
+fn bad_configs_and_names_exit_1_naming_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"benchmarks\": [\n  {\"name\": }\n]}").unwrap();
+    let out = bench(&["list", "--config", broken.to_str().unwrap()]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("broken.json:2:"), "{err}");
+
+    let config = tiny_config(dir.path());
+    let out = bench(&["once", "--config", config.to_str().unwrap(), "--bench", "nope"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no benchmark named `nope`; the config has: count"),
+        "{err}"
+    );
+
+    let out = bench(&["list", "--config", dir.path().join("absent.json").to_str().unwrap()]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("absent.json"), "{err}");
+
+    // Usage errors are 1 too: 2 means a regression.
+    let out = bench(&["sizes", "--log-sizes", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn once_proves_and_reports_a_measurement() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out = bench(&[
+        "once",
+        "--config",
+        config.to_str().unwrap(),
+        "--bench",
+        "count",
+        "--json",
+    ]);
+    let (stdout, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    let m: Measurement = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(m.name, "count");
+    // hint + 150 x (addi, bnei) + out + halt
+    assert_eq!(m.cycles, 303);
+    assert_eq!(m.segments, 3);
+    assert_eq!(m.fri, "testing");
+    assert!(m.prove_ms > 0.0 && m.stark_prove_ms > 0.0 && m.proof_bytes > 0);
+    assert_eq!(m.metrics, cfg!(feature = "bench-metrics"));
+    assert_eq!(m.phases_ms.len(), if m.metrics { 6 } else { 0 });
+
+    // Overridden inputs and segment size.
+    let out = bench(&[
+        "once",
+        "--config",
+        config.to_str().unwrap(),
+        "--bench",
+        "count",
+        "--input",
+        "10",
+        "--segment-size",
+        "16",
+        "--sequential",
+        "--json",
+    ]);
+    let (stdout, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    let m: Measurement = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!((m.cycles, m.segments, m.provers), (23, 2, 1));
+}
+
+#[test]
+fn sizes_sweeps_in_child_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let json = dir.path().join("sizes.json");
+    let out = bench(&[
+        "sizes",
+        "--config",
+        config.to_str().unwrap(),
+        "--bench",
+        "count",
+        "--log-sizes",
+        "6,8",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let (stdout, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(stdout.contains("| 2^6 | 5 |"), "{stdout}");
+    assert!(stdout.contains("| 2^8 | 2 |"), "{stdout}");
+    let points: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(points.as_array().unwrap().len(), 2);
+    assert_eq!(points[0]["segment_size"], 64);
+    assert!(points[1]["peak_rss_bytes"].as_u64().unwrap() > 0);
+}
+
+#[cfg(feature = "bench-metrics")]
+#[test]
+fn run_writes_one_snapshot_per_benchmark_with_its_parameters() {
+    use starkscope_metrics::Snapshot;
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out_dir = dir.path().join("out");
+    let out = bench(&[
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    let (stdout, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(stdout.contains("| count | 303 | 3 | 128 | testing |"), "{stdout}");
+    let snapshot = Snapshot::read(out_dir.join("count.json")).unwrap();
+    let meta = snapshot.meta.as_ref().unwrap();
+    assert_eq!(meta.extra["benchmark"]["name"], "count");
+    assert_eq!(meta.extra["benchmark"]["segment_size"], 128);
+    assert_eq!(meta.extra["benchmark"]["inputs"], "150");
+    // Three segments, each with its cycles and the six phases.
+    assert_eq!(snapshot.counter_sum("total_cycles", &[]), 303);
+    for seg in ["0", "1", "2"] {
+        assert!(
+            snapshot
+                .gauge_value("pcs_opening_time_ms", &[("segment", seg)])
+                .is_some(),
+            "segment {seg}"
+        );
+    }
+}
+
+#[cfg(feature = "bench-metrics")]
+#[test]
+fn overhead_refuses_a_build_on_the_wrong_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out = bench(&[
+        "overhead",
+        "--config",
+        config.to_str().unwrap(),
+        "--bench",
+        "count",
+        "--on",
+        BIN,
+        "--off",
+        BIN,
+        "--rounds",
+        "1",
+    ]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("was built with bench-metrics; --off needs a build without it"),
+        "{err}"
+    );
+}
+
+#[cfg(not(feature = "bench-metrics"))]
+#[test]
+fn run_without_metrics_says_how_to_rebuild_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out_dir = dir.path().join("out");
+    let out = bench(&[
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--features bench-metrics"), "{err}");
+    assert!(!out_dir.exists());
+}
