@@ -43,7 +43,12 @@ fn tiny_config(dir: &Path) -> PathBuf {
 
 #[test]
 fn list_shows_the_bundled_matrix() {
-    let out = bench(&["list", "--json", "--config", repo_config().to_str().unwrap()]);
+    let out = bench(&[
+        "list",
+        "--json",
+        "--config",
+        repo_config().to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{:?}", text(&out));
     let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
     let config: serde_json::Value =
@@ -69,7 +74,13 @@ fn bad_configs_and_names_exit_1_naming_what_is_wrong() {
     assert!(err.contains("broken.json:2:"), "{err}");
 
     let config = tiny_config(dir.path());
-    let out = bench(&["once", "--config", config.to_str().unwrap(), "--bench", "nope"]);
+    let out = bench(&[
+        "once",
+        "--config",
+        config.to_str().unwrap(),
+        "--bench",
+        "nope",
+    ]);
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -77,7 +88,11 @@ fn bad_configs_and_names_exit_1_naming_what_is_wrong() {
         "{err}"
     );
 
-    let out = bench(&["list", "--config", dir.path().join("absent.json").to_str().unwrap()]);
+    let out = bench(&[
+        "list",
+        "--config",
+        dir.path().join("absent.json").to_str().unwrap(),
+    ]);
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("absent.json"), "{err}");
@@ -174,7 +189,10 @@ fn run_writes_one_snapshot_per_benchmark_with_its_parameters() {
     ]);
     let (stdout, err) = text(&out);
     assert!(out.status.success(), "{err}");
-    assert!(stdout.contains("| count | 303 | 3 | 128 | testing |"), "{stdout}");
+    assert!(
+        stdout.contains("| count | 303 | 3 | 128 | testing |"),
+        "{stdout}"
+    );
     let snapshot = Snapshot::read(out_dir.join("count.json")).unwrap();
     let meta = snapshot.meta.as_ref().unwrap();
     assert_eq!(meta.extra["benchmark"]["name"], "count");
