@@ -145,6 +145,14 @@ pub fn segment_proof_bytes(proof: &Proof, preset: FriPreset) -> Result<Vec<u8>, 
     })
 }
 
+/// The length of [`segment_proof_bytes`]'s output, counted without encoding.
+pub fn segment_proof_len(proof: &Proof) -> Result<usize, FileError> {
+    starkscope_stark_backend::codec::proof_encoded_len(proof).map_err(|e| FileError::Encode {
+        kind: FileKind::Proof,
+        detail: e.to_string(),
+    })
+}
+
 /// Decodes a proof file's bytes; `path` names the file in errors.
 pub fn proof_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppProof, FileError> {
     let kind = FileKind::Proof;

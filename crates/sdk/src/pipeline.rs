@@ -24,7 +24,7 @@ use tracing::{info_span, Span};
 
 use crate::config::Parallelism;
 use crate::error::SdkError;
-use crate::files::segment_proof_bytes;
+use crate::files::segment_proof_len;
 use crate::keys::AppProvingKey;
 use crate::proof::AppProof;
 use crate::report::{peak_rss_bytes, ProveReport, SegmentReport};
@@ -222,7 +222,7 @@ fn prove_segment(pk: &AppProvingKey, app_span: &Span, item: Item) -> Result<Outc
     let span = info_span!(parent: app_span, "segment", segment = index);
     let _entered = span.enter();
     let proof = item.prepared.prove(&pk.vm)?;
-    let proof_bytes = segment_proof_bytes(&proof.proof, pk.preset())?.len() as u64;
+    let proof_bytes = segment_proof_len(&proof.proof)? as u64;
     Ok(Outcome {
         report: SegmentReport {
             index,

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use starkscope_sdk::files::{
     pk_from_file_bytes, pk_to_bytes, proof_from_file_bytes, proof_to_bytes, read_file,
-    vk_from_file_bytes, vk_to_bytes, write_file,
+    segment_proof_bytes, vk_from_file_bytes, vk_to_bytes, write_file,
 };
 use starkscope_sdk::{
     AppProof, FileError, FileKind, FriPreset, InvalidProof, Progress, Sdk, SdkConfig, SdkError,
@@ -55,6 +55,9 @@ fn proves_in_parallel_segments_verifies_and_reports() {
         assert_eq!(s.index, i);
         assert_eq!(s.cycles, executed.segments[i].cycles);
         assert!(s.proof_bytes > 0 && s.main_cells_used > 0);
+        // Counted without encoding; must match the encoded segment exactly.
+        let encoded = segment_proof_bytes(&proof.segments[i], FriPreset::Testing).unwrap();
+        assert_eq!(s.proof_bytes, encoded.len() as u64);
         assert!(s.total_cells_used > s.main_cells_used);
         assert_eq!(s.total(), s.execute + s.trace_gen + s.stark_prove);
     }

@@ -108,6 +108,14 @@ pub fn proof_to_bytes_with_preset(proof: &Proof, preset: FriPreset) -> Result<Ve
     write(PROOF_MAGIC, preset, proof)
 }
 
+/// The length of [`proof_to_bytes_with_preset`]'s output, counted without encoding: the
+/// size metrics and reports need, at no allocation.
+pub fn proof_encoded_len(proof: &Proof) -> Result<usize, CodecError> {
+    postcard::experimental::serialized_size(proof)
+        .map(|body| HEADER_LEN + body)
+        .map_err(CodecError::Encode)
+}
+
 /// Reads a proof written for `expected` preset.
 pub fn proof_from_bytes(bytes: &[u8], expected: FriPreset) -> Result<Proof, CodecError> {
     let (preset, proof) = read::<Proof>("proof", PROOF_MAGIC, bytes)?;

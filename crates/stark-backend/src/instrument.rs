@@ -40,8 +40,7 @@ pub(crate) fn prover_airs(pk: &ProvingKey, log_heights: &[u8]) {
 }
 
 pub(crate) fn proof(pk: &ProvingKey, proof: &Proof) {
-    // Serializing costs a few hundred microseconds; it runs after the timed span closed.
-    let size = crate::codec::proof_to_bytes_with_preset(proof, pk.vk.data.preset)
-        .map_or(0, |b| b.len() as u64);
+    // Counted, not encoded; after the timed span closed.
+    let size = crate::codec::proof_encoded_len(proof).map_or(0, |n| n as u64);
     counter!(names::PROOF_SIZE_BYTES).absolute(size);
 }

@@ -5,7 +5,9 @@ mod common;
 use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
-use starkscope_stark_backend::codec::{proof_from_bytes, proof_to_bytes_with_preset, CodecError};
+use starkscope_stark_backend::codec::{
+    proof_encoded_len, proof_from_bytes, proof_to_bytes_with_preset, CodecError,
+};
 use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
 use starkscope_stark_backend::{prove, verify, FriPreset, StarkAir, VerifyingKey};
 
@@ -15,6 +17,7 @@ fn proof_round_trips_and_verifies() {
     let (pk, inputs) = common::bus_set(&cfg, 4, 5, 2);
     let proof = prove(&cfg, &pk, inputs).unwrap();
     let bytes = proof_to_bytes_with_preset(&proof, cfg.preset()).unwrap();
+    assert_eq!(proof_encoded_len(&proof).unwrap(), bytes.len());
     let back = proof_from_bytes(&bytes, cfg.preset()).unwrap();
     verify(&cfg, &pk.vk, &back).unwrap();
     assert_eq!(
