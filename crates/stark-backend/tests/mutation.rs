@@ -10,29 +10,39 @@ mod common;
 use serde_json::Value;
 use starkscope_stark_backend::{prove, verify, Proof};
 
-/// Paths (with indices) of every number in the tree.
-fn leaves(v: &Value, path: &mut String, out: &mut Vec<String>) {
+/// Calls `visit` with every node of the tree and its path (`.key` and `[index]` steps).
+fn walk(v: &Value, path: &mut String, visit: &mut dyn FnMut(&Value, &str)) {
+    visit(v, path);
+    let n = path.len();
     match v {
-        Value::Number(_) => out.push(path.clone()),
         Value::Array(a) => {
             for (i, x) in a.iter().enumerate() {
-                let n = path.len();
                 path.push_str(&format!("[{i}]"));
-                leaves(x, path, out);
+                walk(x, path, visit);
                 path.truncate(n);
             }
         }
         Value::Object(m) => {
             for (k, x) in m {
-                let n = path.len();
                 path.push('.');
                 path.push_str(k);
-                leaves(x, path, out);
+                walk(x, path, visit);
                 path.truncate(n);
             }
         }
         _ => {}
     }
+}
+
+/// Paths of the nodes for which `keep` holds.
+fn paths_where(tree: &Value, keep: impl Fn(&Value) -> bool) -> Vec<String> {
+    let mut out = Vec::new();
+    walk(tree, &mut String::new(), &mut |v, p| {
+        if keep(v) {
+            out.push(p.to_string());
+        }
+    });
+    out
 }
 
 fn at<'a>(v: &'a mut Value, path: &str) -> &'a mut Value {
@@ -70,8 +80,7 @@ fn every_single_field_mutation_is_rejected() {
     let proof = prove(&cfg, &pk, inputs).unwrap();
     verify(&cfg, &pk.vk, &proof).unwrap();
     let tree = serde_json::to_value(&proof).unwrap();
-    let mut paths = Vec::new();
-    leaves(&tree, &mut String::new(), &mut paths);
+    let paths = paths_where(&tree, Value::is_number);
 
     let mut kinds = std::collections::BTreeSet::new();
     let mut accepted = Vec::new();
@@ -127,39 +136,13 @@ fn every_single_field_mutation_is_rejected() {
     );
 }
 
-/// Paths of every array in the tree.
-fn arrays(v: &Value, path: &mut String, out: &mut Vec<String>) {
-    match v {
-        Value::Array(a) => {
-            out.push(path.clone());
-            for (i, x) in a.iter().enumerate() {
-                let n = path.len();
-                path.push_str(&format!("[{i}]"));
-                arrays(x, path, out);
-                path.truncate(n);
-            }
-        }
-        Value::Object(m) => {
-            for (k, x) in m {
-                let n = path.len();
-                path.push('.');
-                path.push_str(k);
-                arrays(x, path, out);
-                path.truncate(n);
-            }
-        }
-        _ => {}
-    }
-}
-
 #[test]
 fn every_shortened_or_lengthened_list_is_rejected_without_panic() {
     let cfg = common::config();
     let (pk, inputs) = common::bus_set(&cfg, 3, 4, 2);
     let proof = prove(&cfg, &pk, inputs).unwrap();
     let tree = serde_json::to_value(&proof).unwrap();
-    let mut paths = Vec::new();
-    arrays(&tree, &mut String::new(), &mut paths);
+    let paths = paths_where(&tree, Value::is_array);
     let mut accepted = Vec::new();
     let mut tried = 0;
     for path in &paths {
