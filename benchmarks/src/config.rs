@@ -48,10 +48,10 @@ pub struct BenchConfig {
 /// is one entry that is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read benchmark config {path}: {source}")]
+    #[error("cannot read benchmark config {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}:{line}:{column}: not a valid benchmark config: {message}")]
     Json {
@@ -121,9 +121,9 @@ impl BenchConfig {
     /// parses, or the first problem is returned.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref().to_path_buf();
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::Read {
             path: path.clone(),
-            source,
+            error,
         })?;
         Self::parse(&text, &path)
     }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use starkscope_benchmarks::child::ChildRun;
-use starkscope_benchmarks::config::{BenchConfig, DEFAULT_CONFIG};
+use starkscope_benchmarks::config::{BenchConfig, ConfigError, DEFAULT_CONFIG};
 use starkscope_benchmarks::measure::Parallel;
 use starkscope_benchmarks::{overhead, prove_once, sweep, Measurement};
 
@@ -41,6 +41,18 @@ struct ConfigArg {
     /// The benchmark matrix (JSON).
     #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
     config: PathBuf,
+}
+
+impl ConfigArg {
+    fn load(&self) -> anyhow::Result<BenchConfig> {
+        BenchConfig::load(&self.config).map_err(|e| {
+            if matches!(e, ConfigError::Read { .. }) && self.config == Path::new(DEFAULT_CONFIG) {
+                anyhow::anyhow!("{e} (run from the repository root, or pass --config FILE)")
+            } else {
+                e.into()
+            }
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +85,7 @@ enum Command {
     Sizes {
         #[command(flatten)]
         config: ConfigArg,
+        /// The benchmark of the config to prove.
         #[arg(long, value_name = "NAME", default_value = "fibonacci")]
         bench: String,
         /// Segment sizes as powers of two.
@@ -89,6 +102,7 @@ enum Command {
         /// Runs per size; medians are reported.
         #[arg(long, value_name = "N", default_value_t = 1)]
         repeat: usize,
+        /// Proving threads (0: one per core).
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
         /// Prove one segment at a time on all threads: each prover phase's time is then
@@ -111,15 +125,19 @@ enum Command {
         /// A starkscope-bench built without it.
         #[arg(long, value_name = "BIN")]
         off: PathBuf,
+        /// The benchmark of the config to prove.
         #[arg(long, value_name = "NAME", default_value = "fibonacci")]
         bench: String,
+        /// Replace the benchmark's segment size (cycles).
         #[arg(long, value_name = "N")]
         segment_size: Option<u64>,
+        /// Replace the benchmark's inputs (repeatable).
         #[arg(long = "input", value_name = "N", allow_negative_numbers = true)]
         inputs: Vec<String>,
         /// Rounds; each runs both builds, in alternating order.
         #[arg(long, value_name = "N", default_value_t = 7)]
         rounds: usize,
+        /// Proving threads (0: one per core).
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
         /// Prove one segment at a time on all threads: each prover phase's time is then
@@ -138,12 +156,16 @@ enum Command {
     Once {
         #[command(flatten)]
         config: ConfigArg,
+        /// The benchmark of the config to prove.
         #[arg(long, value_name = "NAME")]
         bench: String,
+        /// Replace the benchmark's segment size (cycles).
         #[arg(long, value_name = "N")]
         segment_size: Option<u64>,
+        /// Replace the benchmark's inputs (repeatable).
         #[arg(long = "input", value_name = "N", allow_negative_numbers = true)]
         inputs: Vec<String>,
+        /// Proving threads (0: one per core).
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
         /// Prove one segment at a time on all threads: each prover phase's time is then
@@ -184,7 +206,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::List { config, json } => {
-            let config = BenchConfig::load(&config.config)?;
+            let config = config.load()?;
             if json {
                 let names: Vec<&str> = config.benchmarks.iter().map(|b| b.name.as_str()).collect();
                 println!("{}", serde_json::to_string(&names)?);
@@ -217,7 +239,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             if cfg!(not(feature = "bench-metrics")) {
                 bail!("`run` writes metrics snapshots: rebuild with `cargo build --release -p starkscope-benchmarks --features bench-metrics`");
             }
-            let config = BenchConfig::load(&config.config)?;
+            let config = config.load()?;
             let selected = config.select(&benches)?;
             std::fs::create_dir_all(&out_dir)
                 .with_context(|| format!("cannot create {}", out_dir.display()))?;
@@ -264,9 +286,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             sequential,
             json,
         } => {
-            let config_path = config.config;
             // Fail on a bad config or name here, not in the first child.
-            BenchConfig::load(&config_path)?.select(std::slice::from_ref(&bench))?;
+            config.load()?.select(std::slice::from_ref(&bench))?;
+            let config_path = config.config;
             if let Some(bad) = log_sizes.iter().find(|&&l| !(1..=30).contains(&l)) {
                 bail!("--log-sizes: 2^{bad} is not a usable segment size (1..=30)");
             }
@@ -300,7 +322,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             max_ratio,
             json,
         } => {
-            BenchConfig::load(&config.config)?.select(std::slice::from_ref(&bench))?;
+            config.load()?.select(std::slice::from_ref(&bench))?;
             for bin in [&on, &off] {
                 if !bin.is_file() {
                     bail!(
@@ -363,7 +385,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             metrics,
             json,
         } => {
-            let config = BenchConfig::load(&config.config)?;
+            let config = config.load()?;
             let mut b = config.select(std::slice::from_ref(&bench))?[0].clone();
             if let Some(s) = segment_size {
                 b.segment_size = s;

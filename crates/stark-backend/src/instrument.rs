@@ -39,7 +39,7 @@ pub(crate) fn prover_airs(pk: &ProvingKey, log_heights: &[u8]) {
     counter!(names::TOTAL_CELLS).absolute(total);
 }
 
-pub(crate) fn proof(pk: &ProvingKey, proof: &Proof) {
+pub(crate) fn proof(proof: &Proof) {
     // Counted, not encoded; after the timed span closed.
     let size = crate::codec::proof_encoded_len(proof).map_or(0, |n| n as u64);
     counter!(names::PROOF_SIZE_BYTES).absolute(size);

@@ -160,7 +160,7 @@ pub fn prove(
     let proof =
         info_span!("stark_prove_excluding_trace").in_scope(|| prove_inner(config, pk, inputs))?;
     #[cfg(feature = "bench-metrics")]
-    crate::instrument::proof(pk, &proof);
+    crate::instrument::proof(&proof);
     Ok(proof)
 }
 
