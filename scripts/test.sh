@@ -16,6 +16,20 @@ scripts/check-feature-graph.sh
 step "workflows: actionlint with shellcheck"
 scripts/check-workflows.sh
 
+step "lints: rustfmt, clippy -D warnings with and without bench-metrics"
+# As ci.yml's fmt and clippy jobs; skipped (loudly) on a toolchain without the components.
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --all --check
+else
+  echo "SKIPPED: rustfmt is not installed"
+fi
+if cargo clippy --version >/dev/null 2>&1; then
+  cargo clippy --workspace --all-targets -- -D warnings
+  cargo clippy --workspace --all-targets --features bench-metrics -- -D warnings
+else
+  echo "SKIPPED: clippy is not installed"
+fi
+
 step "test dependencies: prometheus, pushgateway, chromium"
 scripts/install-test-deps.sh
 
