@@ -79,17 +79,18 @@ pub fn prove_once(
         config = config.with_memory_budget(1);
     }
     let sdk = Sdk::new(config)?;
+    let harness = Harness::new().install(Install::Global).span_tree(false);
+    #[cfg(feature = "bench-metrics")]
+    let harness =
+        harness.sample_resources(starkscope_metrics::resources::ResourceConfig::default());
     let started = Instant::now();
-    let collected = Harness::new()
-        .install(Install::Global)
-        .span_tree(false)
-        .run(|| -> anyhow::Result<_> {
-            let t = Instant::now();
-            let pk = sdk.keygen(&bench.program)?;
-            let keygen = t.elapsed();
-            let (proof, report) = sdk.prove(&pk, &bench.inputs)?;
-            Ok((pk, proof, report, keygen))
-        })?;
+    let collected = harness.run(|| -> anyhow::Result<_> {
+        let t = Instant::now();
+        let pk = sdk.keygen(&bench.program)?;
+        let keygen = t.elapsed();
+        let (proof, report) = sdk.prove(&pk, &bench.inputs)?;
+        Ok((pk, proof, report, keygen))
+    })?;
     let run = started.elapsed();
     let (pk, proof, report, keygen) = collected
         .value

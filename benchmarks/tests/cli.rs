@@ -198,6 +198,8 @@ fn run_writes_one_snapshot_per_benchmark_with_its_parameters() {
     assert_eq!(meta.extra["benchmark"]["name"], "count");
     assert_eq!(meta.extra["benchmark"]["segment_size"], 128);
     assert_eq!(meta.extra["benchmark"]["inputs"], "150");
+    // Resources were sampled: the run's peak memory, which prof compares with a baseline.
+    assert!(snapshot.gauge_value("run_peak_rss_bytes", &[]).unwrap() > 1e6);
     // Three segments, each with its cycles and the six phases.
     assert_eq!(snapshot.counter_sum("total_cycles", &[]), 303);
     for seg in ["0", "1", "2"] {

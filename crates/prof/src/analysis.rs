@@ -129,6 +129,7 @@ pub mod headline {
     pub const TOTAL_CYCLES: &str = "total_cycles";
     pub const TOTAL_CELLS: &str = "total_cells";
     pub const PROOF_SIZE: &str = "proof_size_bytes";
+    pub const PEAK_RSS: &str = "run_peak_rss_bytes";
 }
 
 /// Analyses `run`; with `provers = Some(k)` also estimates the proof time with `k` provers.
@@ -316,6 +317,22 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
             value: proof_size,
         },
     ]);
+    // Only runs that sampled resources have it; parts of a run from several processes
+    // report the largest.
+    let peak_rss = run
+        .samples()
+        .filter(|s| s.metric == names::RUN_PEAK_RSS_BYTES)
+        .map(|s| s.value)
+        .reduce(f64::max);
+    if peak_rss.is_some() {
+        headlines.push(Headline {
+            key: headline::PEAK_RSS,
+            name: "peak memory (RSS)".into(),
+            unit: "bytes",
+            better: Better::Lower,
+            value: peak_rss,
+        });
+    }
 
     Analysis {
         groups,

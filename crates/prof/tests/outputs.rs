@@ -407,3 +407,51 @@ fn label_values_cannot_inject_html_into_the_report() {
     );
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 }
+
+#[test]
+fn peak_memory_is_a_headline_when_sampled_and_the_gate_watches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = |name: &str, rss: u64| {
+        let path = dir.path().join(name);
+        fs::write(
+            &path,
+            format!(
+                r#"{{"gauge":[{{"metric":"total_proof_time_ms","labels":[["group","fib"],["segment","0"]],"value":"100"}},
+                             {{"metric":"run_peak_rss_bytes","labels":[],"value":"{rss}"}}]}}"#
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let base = snapshot("base.json", 1_000_000_000);
+    let same = snapshot("same.json", 1_010_000_000);
+    let fat = snapshot("fat.json", 1_300_000_000);
+
+    let mut o = opts(&[]);
+    o.inputs = vec![same];
+    o.baselines = vec![base.clone()];
+    o.fail_on_regression_pct = Some(10.0);
+    let outcome = run(&o).unwrap();
+    assert!(
+        outcome.summary.contains("peak memory (RSS)"),
+        "{}",
+        outcome.summary
+    );
+    assert!(outcome.regressions.is_empty(), "{:?}", outcome.regressions);
+
+    o.inputs = vec![fat];
+    let outcome = run(&o).unwrap();
+    let names: Vec<&str> = outcome
+        .regressions
+        .iter()
+        .map(|r| r.metric.as_str())
+        .collect();
+    assert_eq!(names, ["peak memory (RSS)"]);
+    assert_eq!(outcome.exit_code(), EXIT_REGRESSION);
+
+    // Without the sampler there is no such headline (and nothing to compare).
+    o.inputs = vec![fixture("app_segments.json")];
+    o.baselines = vec![];
+    o.fail_on_regression_pct = None;
+    assert!(!run(&o).unwrap().summary.contains("peak memory"));
+}
