@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use starkscope_metrics::snapshot::{format_labels, parse_counter, parse_gauge, Entry, Meta};
-use starkscope_metrics::{catalogue, labels, Group, Snapshot};
+use starkscope_metrics::{catalogue, labels, names, Group, Snapshot};
 
 use crate::error::{Contradiction, DuplicateLabel, ProfError};
 
@@ -157,6 +157,15 @@ impl Run {
         let labels = checked_labels(path, e, &mut self.strings)?;
         let key = (self.strings.get(&e.metric), labels);
         if let Some(&i) = self.index.get(&key) {
+            let from_another_file = self.sources[self.source[i]] != path;
+            if from_another_file {
+                if let Some(combined) =
+                    combine_process_totals(&e.metric, self.samples[i].value, value)
+                {
+                    self.samples[i].value = combined;
+                    return Ok(());
+                }
+            }
             let old = &self.samples[i];
             if old.value != value {
                 return Err(ProfError::Contradiction(Box::new(Contradiction {
@@ -381,5 +390,18 @@ impl Interner {
         let a: Arc<str> = Arc::from(s);
         self.0.insert(a.clone());
         a
+    }
+}
+
+/// Run-level resource totals are per process, and the files of one run may come from
+/// several processes (one per benchmark, say): they combine — the largest peak, the summed
+/// CPU time and I/O — instead of contradicting each other.
+fn combine_process_totals(metric: &str, first: f64, second: f64) -> Option<f64> {
+    match metric {
+        names::RUN_PEAK_RSS_BYTES => Some(first.max(second)),
+        names::RUN_CPU_TIME_MS | names::DISK_READ_BYTES | names::DISK_WRITE_BYTES => {
+            Some(first + second)
+        }
+        _ => None,
     }
 }

@@ -113,6 +113,37 @@ fn the_same_file_twice_is_not_a_contradiction() {
 }
 
 #[test]
+fn process_totals_of_several_processes_combine() {
+    // Parts of one run made by two processes (say, the app proof and its aggregation):
+    // their run-level resource totals differ without contradicting (largest peak, summed
+    // CPU time and I/O).
+    let dir = tempfile::tempdir().unwrap();
+    let part = |name: &str, group: &str, rss: u64, cpu: f64| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"gauge":[{{"metric":"total_proof_time_ms","labels":[["group","{group}"],["segment","0"]],"value":"10"}},
+                             {{"metric":"run_peak_rss_bytes","labels":[],"value":"{rss}"}},
+                             {{"metric":"run_cpu_time_ms","labels":[],"value":"{cpu}"}}]}}"#
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let mut o = opts(&[]);
+    o.inputs = vec![
+        part("a.json", "a", 500, 100.0),
+        part("b.json", "b", 700, 100.0),
+    ];
+    let run = starkscope_prof::Run::read(&o.inputs).unwrap();
+    let value = |m: &str| run.samples().find(|s| s.metric == m).unwrap().value;
+    assert_eq!(value("run_peak_rss_bytes"), 700.0);
+    assert_eq!(value("run_cpu_time_ms"), 200.0);
+    assert!(summary_of(&o).contains("| peak memory (RSS) | bytes | 700 |"));
+}
+
+#[test]
 fn a_label_given_twice_is_rejected() {
     let msg = fails(opts(&[&bad("duplicate_label.json")]));
     assert!(
