@@ -14,6 +14,7 @@ use starkscope_benchmarks::child::ChildRun;
 use starkscope_benchmarks::config::{BenchConfig, ConfigError, DEFAULT_CONFIG};
 use starkscope_benchmarks::measure::Parallel;
 use starkscope_benchmarks::{overhead, prove_once, sweep, Measurement};
+use starkscope_sdk::error_chain;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -197,7 +198,7 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -248,6 +249,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             );
             println!("|---|---:|---:|---:|---|---:|---:|---:|---|");
             let exe = self_exe()?;
+            let total = selected.len();
+            // A failed benchmark is reported and the others still run; the exit code says.
+            let mut failed = Vec::new();
             for bench in selected {
                 let path = out_dir.join(format!("{}.json", bench.name));
                 let child = ChildRun {
@@ -259,7 +263,22 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     sequential: false,
                     metrics: Some(path.clone()),
                 };
-                let m = child.run(&exe)?;
+                let m = match child.run(&exe) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        eprintln!(
+                            "error: benchmark `{}`: {}",
+                            bench.name,
+                            error_chain(e.as_ref())
+                        );
+                        println!(
+                            "| {} | FAILED (no snapshot written) | | | | | | | |",
+                            bench.name
+                        );
+                        failed.push(bench.name.clone());
+                        continue;
+                    }
+                };
                 println!(
                     "| {} | {} | {} | {} | {} | {:.2} | {:.0} | {} | {} |",
                     m.name,
@@ -273,6 +292,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     path.display()
                 );
                 std::io::stdout().flush().ok();
+            }
+            if !failed.is_empty() {
+                bail!(
+                    "{} of {total} benchmarks failed: {}",
+                    failed.len(),
+                    failed.join(", ")
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

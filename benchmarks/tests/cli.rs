@@ -256,3 +256,40 @@ fn run_without_metrics_says_how_to_rebuild_and_writes_nothing() {
     assert!(err.contains("--features bench-metrics"), "{err}");
     assert!(!out_dir.exists());
 }
+
+#[cfg(feature = "bench-metrics")]
+#[test]
+fn a_failing_benchmark_is_reported_and_the_others_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_config(dir.path());
+    // Reads a hint that was never given: execution traps.
+    std::fs::write(
+        dir.path().join("starved.sasm"),
+        "        hint 0\n        halt 0\n",
+    )
+    .unwrap();
+    let config = dir.path().join("two.json");
+    std::fs::write(
+        &config,
+        r#"{"benchmarks": [
+            {"name": "starved", "program": "starved.sasm", "segment_size": 128, "fri": "testing"},
+            {"name": "count", "program": "count.sasm", "inputs": [150], "segment_size": 128, "fri": "testing"}
+        ]}"#,
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = bench(&[
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(stdout.contains("| starved | FAILED"), "{stdout}");
+    assert!(err.contains("error: benchmark `starved`:"), "{err}");
+    assert!(err.contains("1 of 2 benchmarks failed: starved"), "{err}");
+    assert!(!out_dir.join("starved.json").exists());
+    assert!(out_dir.join("count.json").is_file());
+}

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", starkscope_sdk::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

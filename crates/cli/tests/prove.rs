@@ -290,6 +290,13 @@ fn a_missing_or_malformed_program_names_file_line_and_column() {
         "{}",
         text(&out.stderr)
     );
+    // ... once: a cause its parent's message already includes is not printed again.
+    assert_eq!(
+        text(&out.stderr).matches("fibonacci.sasm:9:9").count(),
+        1,
+        "{}",
+        text(&out.stderr)
+    );
     let out = starkscope(&["prove", &fib(), "--fri", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("fast, recursion, testing"));

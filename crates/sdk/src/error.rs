@@ -97,3 +97,50 @@ impl FileError {
         )
     }
 }
+
+/// One line for an error and its causes, as `anyhow`'s `{:#}` would print it, but without
+/// repeating a cause whose text its parent's message already includes (our error types
+/// name their cause in their message and also return it as `source()`).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        next = e.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("disk on fire")]
+    struct Root;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot save: {0}")]
+    struct Includes(#[source] Root);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot save")]
+    struct Omits(#[source] Root);
+
+    #[test]
+    fn a_cause_is_printed_once() {
+        assert_eq!(error_chain(&Includes(Root)), "cannot save: disk on fire");
+        assert_eq!(error_chain(&Omits(Root)), "cannot save: disk on fire");
+        let wrapped = anyhow::Error::new(Includes(Root)).context("proving p.sasm");
+        assert_eq!(
+            error_chain(wrapped.as_ref()),
+            "proving p.sasm: cannot save: disk on fire"
+        );
+    }
+}

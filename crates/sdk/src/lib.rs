@@ -31,7 +31,7 @@ pub mod proof;
 pub mod report;
 
 pub use config::{segment_bytes_estimate, Parallelism, SdkConfig, DEFAULT_MEMORY_BUDGET};
-pub use error::{FileError, InvalidProof, SdkError};
+pub use error::{error_chain, FileError, InvalidProof, SdkError};
 pub use files::FileKind;
 pub use keys::{AppProvingKey, AppVerifyingKey, ProgramHash};
 pub use pipeline::Progress;

@@ -81,7 +81,8 @@ fn check(args: &VerifyArgs) -> Result<String, Failure> {
     let sdk = Sdk::new(SdkConfig::default().with_fri(proof.preset)).map_err(|e| usage(&e))?;
     let vk: AppVerifyingKey = match (&args.program, &args.vk) {
         (Some(program), _) => {
-            let program = load(program).map_err(|e| Failure::Usage(format!("{e:#}")))?;
+            let program = load(program)
+                .map_err(|e| Failure::Usage(starkscope_sdk::error_chain(e.as_ref())))?;
             sdk.keygen(&program).map_err(|e| usage(&e))?.verifying_key()
         }
         (None, Some(path)) => {
