@@ -78,7 +78,11 @@ fn fast_mode_emits_once_per_segment_with_scope_labels() {
 fn recording_mode_emits_the_same_counters() {
     let p = bench_program("fibonacci.sasm");
     let cfg = ExecConfig::default().with_segment_size(40);
-    let report = execute(&p, &[f(20)], &cfg).unwrap();
+    // The reference run gets a harness too: instrumented code run with no subscriber while
+    // the other test's thread-local one is being set up can cache a callsite as disabled
+    // for every subscriber (a race in tracing-core's interest cache), which made the other
+    // test lose its span labels now and then.
+    let (report, _) = collect(|| execute(&p, &[f(20)], &cfg).unwrap());
     let (segments, snap) = collect(|| {
         let _g = tracing::info_span!("app", group = "fib").entered();
         record(&p, &[f(20)], &cfg).unwrap()
