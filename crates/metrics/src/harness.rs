@@ -31,7 +31,10 @@ pub enum Install {
     /// subscriber or recorder is already set.
     Global,
     /// On the calling thread only, for tests that run in parallel. Work sent to other
-    /// threads must carry the context with [`Scope`].
+    /// threads must carry the context with [`Scope`]. In a test binary, run every test's
+    /// instrumented code under a harness: code run with no subscriber while another
+    /// thread sets its local one up can leave a callsite disabled for all subscribers
+    /// (tracing-core's interest cache), and that test's spans then carry no labels.
     Local,
     /// Global when nothing global is installed yet, else local.
     #[default]
