@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use starkscope_benchmarks::child::ChildRun;
 use starkscope_benchmarks::config::{BenchConfig, ConfigError, DEFAULT_CONFIG};
-use starkscope_benchmarks::measure::Parallel;
+use starkscope_benchmarks::measure::{mib, Parallel};
 use starkscope_benchmarks::{overhead, prove_once, sweep, Measurement};
 use starkscope_sdk::error_chain;
 
@@ -459,12 +459,6 @@ fn progress(m: &Measurement) {
         m.cycles_per_sec(),
         mib(m.peak_rss_bytes)
     );
-}
-
-fn mib(bytes: Option<u64>) -> String {
-    bytes.map_or("-".into(), |b| {
-        format!("{:.0}", b as f64 / (1u64 << 20) as f64)
-    })
 }
 
 fn self_exe() -> anyhow::Result<PathBuf> {

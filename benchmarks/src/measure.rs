@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use starkscope_metrics::catalogue::TIME_SUFFIX;
+use starkscope_metrics::catalogue::timing_metric_name;
 use starkscope_metrics::snapshot::parse_gauge;
 use starkscope_metrics::{spans, Harness, Install, Snapshot};
 use starkscope_sdk::{Sdk, SdkConfig};
@@ -144,8 +144,8 @@ pub fn prove_once(
 pub fn phases(snapshot: &Snapshot) -> BTreeMap<String, f64> {
     spans::PROVER_PHASES
         .iter()
-        .filter_map(|span| {
-            let name = format!("{span}{TIME_SUFFIX}");
+        .filter_map(|&span| {
+            let name = timing_metric_name(span).into_owned();
             let values: Vec<f64> = snapshot
                 .gauges(&name)
                 .filter_map(|e| parse_gauge(&e.value))
@@ -153,4 +153,11 @@ pub fn phases(snapshot: &Snapshot) -> BTreeMap<String, f64> {
             (!values.is_empty()).then(|| (name, values.iter().sum()))
         })
         .collect()
+}
+
+/// Bytes as whole MiB for tables; `-` when unknown.
+pub fn mib(bytes: Option<u64>) -> String {
+    bytes.map_or("-".into(), |b| {
+        format!("{:.0}", b as f64 / (1u64 << 20) as f64)
+    })
 }

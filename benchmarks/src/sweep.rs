@@ -6,9 +6,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
+use starkscope_metrics::catalogue::timing_metric_name;
+use starkscope_metrics::spans;
 
 use crate::child::ChildRun;
-use crate::measure::Measurement;
+use crate::measure::{mib, Measurement};
 use crate::stats::median;
 
 /// The medians of one segment size's runs.
@@ -133,44 +135,40 @@ pub fn markdown(points: &[SizePoint]) -> String {
             pct(p.trace_gen_ms, sum),
             p.stark_prove_ms,
             pct(p.stark_prove_ms, sum),
-            p.peak_rss_bytes
-                .map_or("-".into(), |b| format!("{:.0}", b as f64 / (1u64 << 20) as f64)),
+            mib(p.peak_rss_bytes),
         );
     }
-    let phase_names: Vec<&String> = points
+    // The phases some run recorded, in the order the prover runs them: (span, metric).
+    let phases: Vec<(&str, String)> = spans::PROVER_PHASES
         .iter()
-        .flat_map(|p| p.phases_ms.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
+        .map(|&span| (span, timing_metric_name(span).into_owned()))
+        .filter(|(_, metric)| points.iter().any(|p| p.phases_ms.contains_key(metric)))
         .collect();
-    if phase_names.is_empty() {
+    if phases.is_empty() {
         let _ = writeln!(
             out,
             "\n(no prover phases: the runner was built without bench-metrics)"
         );
         return out;
     }
-    // In the order the prover runs them.
-    let ordered: Vec<String> = starkscope_metrics::spans::PROVER_PHASES
-        .iter()
-        .map(|s| format!("{s}{}", starkscope_metrics::catalogue::TIME_SUFFIX))
-        .filter(|n| phase_names.contains(&n))
-        .collect();
     let _ = writeln!(
         out,
         "\nstark_prove by phase, ms summed over segments (% of the six):\n"
     );
     let _ = write!(out, "| segment size |");
-    for n in &ordered {
-        let _ = write!(out, " {} |", n.trim_end_matches("_time_ms"));
+    for (span, _) in &phases {
+        let _ = write!(out, " {span} |");
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "|---|{}", "---:|".repeat(ordered.len()));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(phases.len()));
     for p in points {
-        let total: f64 = ordered.iter().filter_map(|n| p.phases_ms.get(n)).sum();
+        let total: f64 = phases
+            .iter()
+            .filter_map(|(_, metric)| p.phases_ms.get(metric))
+            .sum();
         let _ = write!(out, "| {} |", size_label(p.segment_size));
-        for n in &ordered {
-            let v = p.phases_ms.get(n).copied().unwrap_or(f64::NAN);
+        for (_, metric) in &phases {
+            let v = p.phases_ms.get(metric).copied().unwrap_or(f64::NAN);
             let _ = write!(out, " {:.0} ({:.1}%) |", v, pct(v, total));
         }
         let _ = writeln!(out);
