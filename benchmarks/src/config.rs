@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use starkscope_sdk::FriPreset;
-use starkscope_vm::field::{parse_field_literal, parse_hint_text};
+use starkscope_vm::field::{parse_field_literals, parse_hint_text};
 use starkscope_vm::{assemble_file, Program, F};
 
 /// Where the bundled matrix lives, relative to the repository root.
@@ -196,13 +196,12 @@ impl BenchConfig {
                 sources.push(format!("file {} ({} values)", file.display(), values.len()));
                 inputs.extend(values);
             }
-            for (i, raw) in b.inputs.iter().enumerate() {
-                let text = raw.text();
-                let v =
-                    parse_field_literal(&text).map_err(|e| invalid(format!("inputs[{i}]: {e}")))?;
-                inputs.push(v);
-                sources.push(text);
-            }
+            let texts: Vec<String> = b.inputs.iter().map(RawInput::text).collect();
+            inputs.extend(
+                parse_field_literals(&texts)
+                    .map_err(|(i, e)| invalid(format!("inputs[{i}]: {e}")))?,
+            );
+            sources.extend(texts);
             benchmarks.push(Benchmark {
                 name: b.name,
                 program_path,

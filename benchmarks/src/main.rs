@@ -15,6 +15,7 @@ use starkscope_benchmarks::config::{BenchConfig, ConfigError, DEFAULT_CONFIG};
 use starkscope_benchmarks::measure::{mib, Parallel};
 use starkscope_benchmarks::{overhead, prove_once, sweep, Measurement};
 use starkscope_sdk::error_chain;
+use starkscope_vm::field::parse_field_literals;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -417,14 +418,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 b.segment_size = s;
             }
             if !inputs.is_empty() {
-                b.inputs = inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| {
-                        starkscope_vm::field::parse_field_literal(s)
-                            .map_err(|e| anyhow::anyhow!("--input #{}: {e}", i + 1))
-                    })
-                    .collect::<anyhow::Result<_>>()?;
+                b.inputs = parse_field_literals(&inputs)
+                    .map_err(|(i, e)| anyhow::anyhow!("--input #{}: {e}", i + 1))?;
                 b.inputs_source = inputs.join(" ");
             }
             if metrics.is_some() && cfg!(not(feature = "bench-metrics")) {

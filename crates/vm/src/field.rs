@@ -66,6 +66,16 @@ pub fn parse_field_literal(text: &str) -> Result<F, String> {
     })
 }
 
+/// Parses a list of literals (command-line inputs, say); an error names the 0-based index
+/// of the first bad one.
+pub fn parse_field_literals<S: AsRef<str>>(items: &[S]) -> Result<Vec<F>, (usize, String)> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, s)| parse_field_literal(s.as_ref()).map_err(|e| (i, e)))
+        .collect()
+}
+
 /// Parses a hint-input text: literals separated by whitespace or commas, `#` or `;` starting
 /// a comment to the end of the line. An error names the 1-based line.
 pub fn parse_hint_text(text: &str) -> Result<Vec<F>, (usize, String)> {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use starkscope_vm::field::{canonical, parse_field_literal};
+use starkscope_vm::field::{canonical, parse_field_literals};
 use starkscope_vm::{
     assemble_file, execute, ExecConfig, ExecutionReport, LoadError, Program, DEFAULT_MAX_CYCLES,
     DEFAULT_SEGMENT_SIZE, F,
@@ -80,12 +80,7 @@ pub(crate) fn load(path: &PathBuf) -> anyhow::Result<Program> {
 }
 
 pub(crate) fn parse_inputs(raw: &[String]) -> anyhow::Result<Vec<F>> {
-    raw.iter()
-        .enumerate()
-        .map(|(i, s)| {
-            parse_field_literal(s).map_err(|e| anyhow::anyhow!("--input #{}: {e}", i + 1))
-        })
-        .collect()
+    parse_field_literals(raw).map_err(|(i, e)| anyhow::anyhow!("--input #{}: {e}", i + 1))
 }
 
 fn read_input_file(path: &std::path::Path) -> anyhow::Result<Vec<F>> {
