@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use starkscope_metrics::names;
 
 use crate::metric_info::{self, Better};
-use crate::model::{GroupKey, NaturalKey, ProofId, Run, Sample};
+use crate::model::{GroupKey, Labels, NaturalKey, ProofId, Run, Sample};
 use crate::stats::Stats;
 
 /// Statistics of one scope-level metric over the proofs of a group.
@@ -317,13 +317,11 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
             value: proof_size,
         },
     ]);
-    // Only runs that sampled resources have it; parts of a run from several processes
-    // report the largest.
+    // Only runs that sampled resources have it (unlabelled; parts of a run from several
+    // processes were already combined into their largest when read).
     let peak_rss = run
-        .samples()
-        .filter(|s| s.metric == names::RUN_PEAK_RSS_BYTES)
-        .map(|s| s.value)
-        .reduce(f64::max);
+        .get(names::RUN_PEAK_RSS_BYTES, &Labels::new())
+        .map(|s| s.value);
     if peak_rss.is_some() {
         headlines.push(Headline {
             key: headline::PEAK_RSS,

@@ -429,7 +429,7 @@ fn peak_memory_is_a_headline_when_sampled_and_the_gate_watches_it() {
 
     let mut o = opts(&[]);
     o.inputs = vec![same];
-    o.baselines = vec![base.clone()];
+    o.baselines = vec![base];
     o.fail_on_regression_pct = Some(10.0);
     let outcome = run(&o).unwrap();
     assert!(
