@@ -139,18 +139,12 @@ pub fn proof_to_bytes(proof: &AppProof) -> Result<Vec<u8>, FileError> {
 
 /// One segment proof in the backend's codec (what the proof file nests).
 pub fn segment_proof_bytes(proof: &Proof, preset: FriPreset) -> Result<Vec<u8>, FileError> {
-    proof_to_bytes_with_preset(proof, preset).map_err(|e| FileError::Encode {
-        kind: FileKind::Proof,
-        detail: e.to_string(),
-    })
+    proof_to_bytes_with_preset(proof, preset).map_err(encode_error(FileKind::Proof))
 }
 
 /// The length of [`segment_proof_bytes`]'s output, counted without encoding.
 pub fn segment_proof_len(proof: &Proof) -> Result<usize, FileError> {
-    starkscope_stark_backend::codec::proof_encoded_len(proof).map_err(|e| FileError::Encode {
-        kind: FileKind::Proof,
-        detail: e.to_string(),
-    })
+    starkscope_stark_backend::codec::proof_encoded_len(proof).map_err(encode_error(FileKind::Proof))
 }
 
 /// Decodes a proof file's bytes; `path` names the file in errors.
@@ -298,10 +292,7 @@ fn encode<T: Serialize>(kind: FileKind, body: &T) -> Result<Vec<u8>, FileError> 
     out.extend_from_slice(&MAGIC);
     out.push(kind.id());
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    postcard::to_extend(body, out).map_err(|e| FileError::Encode {
-        kind,
-        detail: e.to_string(),
-    })
+    postcard::to_extend(body, out).map_err(encode_error(kind))
 }
 
 fn decode<T: DeserializeOwned>(kind: FileKind, bytes: &[u8], path: &Path) -> Result<T, FileError> {
@@ -375,11 +366,16 @@ fn field_elements(
         .collect()
 }
 
-fn backend_vk_bytes(vk: &VerifyingKey, kind: FileKind) -> Result<Vec<u8>, FileError> {
-    vk.to_bytes().map_err(|e| FileError::Encode {
+/// An encoder's error, as a failure to write a file of `kind`.
+fn encode_error<E: std::fmt::Display>(kind: FileKind) -> impl FnOnce(E) -> FileError {
+    move |e| FileError::Encode {
         kind,
         detail: e.to_string(),
-    })
+    }
+}
+
+fn backend_vk_bytes(vk: &VerifyingKey, kind: FileKind) -> Result<Vec<u8>, FileError> {
+    vk.to_bytes().map_err(encode_error(kind))
 }
 
 impl ProgramBody {
