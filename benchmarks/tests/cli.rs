@@ -12,6 +12,14 @@ fn bench(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
+/// `starkscope-bench <cmd> --config <config> <args>...`
+fn bench_in(cmd: &str, config: &Path, args: &[&str]) -> Output {
+    let config = config.to_str().unwrap();
+    let mut all = vec![cmd, "--config", config];
+    all.extend_from_slice(args);
+    bench(&all)
+}
+
 fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -43,12 +51,7 @@ fn tiny_config(dir: &Path) -> PathBuf {
 
 #[test]
 fn list_shows_the_bundled_matrix() {
-    let out = bench(&[
-        "list",
-        "--json",
-        "--config",
-        repo_config().to_str().unwrap(),
-    ]);
+    let out = bench_in("list", &repo_config(), &["--json"]);
     assert!(out.status.success(), "{:?}", text(&out));
     let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
     let config: serde_json::Value =
@@ -68,19 +71,13 @@ fn bad_configs_and_names_exit_1_naming_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, "{\"benchmarks\": [\n  {\"name\": }\n]}").unwrap();
-    let out = bench(&["list", "--config", broken.to_str().unwrap()]);
+    let out = bench_in("list", &broken, &[]);
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("broken.json:2:"), "{err}");
 
     let config = tiny_config(dir.path());
-    let out = bench(&[
-        "once",
-        "--config",
-        config.to_str().unwrap(),
-        "--bench",
-        "nope",
-    ]);
+    let out = bench_in("once", &config, &["--bench", "nope"]);
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -88,11 +85,7 @@ fn bad_configs_and_names_exit_1_naming_what_is_wrong() {
         "{err}"
     );
 
-    let out = bench(&[
-        "list",
-        "--config",
-        dir.path().join("absent.json").to_str().unwrap(),
-    ]);
+    let out = bench_in("list", &dir.path().join("absent.json"), &[]);
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("absent.json"), "{err}");
@@ -106,14 +99,7 @@ fn bad_configs_and_names_exit_1_naming_what_is_wrong() {
 fn once_proves_and_reports_a_measurement() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_config(dir.path());
-    let out = bench(&[
-        "once",
-        "--config",
-        config.to_str().unwrap(),
-        "--bench",
-        "count",
-        "--json",
-    ]);
+    let out = bench_in("once", &config, &["--bench", "count", "--json"]);
     let (stdout, err) = text(&out);
     assert!(out.status.success(), "{err}");
     let m: Measurement = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
@@ -127,19 +113,20 @@ fn once_proves_and_reports_a_measurement() {
     assert_eq!(m.phases_ms.len(), if m.metrics { 6 } else { 0 });
 
     // Overridden inputs and segment size.
-    let out = bench(&[
+    let out = bench_in(
         "once",
-        "--config",
-        config.to_str().unwrap(),
-        "--bench",
-        "count",
-        "--input",
-        "10",
-        "--segment-size",
-        "16",
-        "--sequential",
-        "--json",
-    ]);
+        &config,
+        &[
+            "--bench",
+            "count",
+            "--input",
+            "10",
+            "--segment-size",
+            "16",
+            "--sequential",
+            "--json",
+        ],
+    );
     let (stdout, err) = text(&out);
     assert!(out.status.success(), "{err}");
     let m: Measurement = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
@@ -151,17 +138,18 @@ fn sizes_sweeps_in_child_processes() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_config(dir.path());
     let json = dir.path().join("sizes.json");
-    let out = bench(&[
+    let out = bench_in(
         "sizes",
-        "--config",
-        config.to_str().unwrap(),
-        "--bench",
-        "count",
-        "--log-sizes",
-        "6,8",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+        &config,
+        &[
+            "--bench",
+            "count",
+            "--log-sizes",
+            "6,8",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
     let (stdout, err) = text(&out);
     assert!(out.status.success(), "{err}");
     assert!(stdout.contains("| 2^6 | 5 |"), "{stdout}");
@@ -180,13 +168,7 @@ fn run_writes_one_snapshot_per_benchmark_with_its_parameters() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_config(dir.path());
     let out_dir = dir.path().join("out");
-    let out = bench(&[
-        "run",
-        "--config",
-        config.to_str().unwrap(),
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = bench_in("run", &config, &["--out-dir", out_dir.to_str().unwrap()]);
     let (stdout, err) = text(&out);
     assert!(out.status.success(), "{err}");
     assert!(
@@ -217,19 +199,13 @@ fn run_writes_one_snapshot_per_benchmark_with_its_parameters() {
 fn overhead_refuses_a_build_on_the_wrong_side() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_config(dir.path());
-    let out = bench(&[
+    let out = bench_in(
         "overhead",
-        "--config",
-        config.to_str().unwrap(),
-        "--bench",
-        "count",
-        "--on",
-        BIN,
-        "--off",
-        BIN,
-        "--rounds",
-        "1",
-    ]);
+        &config,
+        &[
+            "--bench", "count", "--on", BIN, "--off", BIN, "--rounds", "1",
+        ],
+    );
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -244,13 +220,7 @@ fn run_without_metrics_says_how_to_rebuild_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_config(dir.path());
     let out_dir = dir.path().join("out");
-    let out = bench(&[
-        "run",
-        "--config",
-        config.to_str().unwrap(),
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = bench_in("run", &config, &["--out-dir", out_dir.to_str().unwrap()]);
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("--features bench-metrics"), "{err}");
@@ -278,13 +248,7 @@ fn a_failing_benchmark_is_reported_and_the_others_still_run() {
     )
     .unwrap();
     let out_dir = dir.path().join("out");
-    let out = bench(&[
-        "run",
-        "--config",
-        config.to_str().unwrap(),
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = bench_in("run", &config, &["--out-dir", out_dir.to_str().unwrap()]);
     let (stdout, err) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(stdout.contains("| starved | FAILED"), "{stdout}");
