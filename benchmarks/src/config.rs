@@ -96,8 +96,6 @@ struct RawBenchmark {
     input_file: Option<PathBuf>,
     segment_size: u64,
     fri: String,
-    #[serde(default)]
-    _description: Option<String>,
 }
 
 #[derive(Deserialize)]
