@@ -14,7 +14,7 @@ use crate::proof::Proof;
 pub const PROOF_MAGIC: [u8; 8] = *b"SSCPROOF";
 pub const VK_MAGIC: [u8; 8] = *b"SSCVKEY\0";
 /// Bumped whenever the encoding or the transcript changes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER_LEN: usize = 8 + 2 + 1;
 
 /// Why bytes could not be read (or a value written).

@@ -195,6 +195,9 @@ pub struct StarkConfig {
     preset: FriPreset,
     perm: Perm,
     pcs: Pcs,
+    /// `(air_id, constraint)` that prover and verifier both skip (constraint ablation).
+    #[cfg(feature = "ablation")]
+    ablation: Option<(usize, usize)>,
 }
 
 impl StarkConfig {
@@ -211,7 +214,30 @@ impl StarkConfig {
             val_mmcs,
             preset.fri_parameters(challenge_mmcs),
         );
-        Self { preset, perm, pcs }
+        Self {
+            preset,
+            perm,
+            pcs,
+            #[cfg(feature = "ablation")]
+            ablation: None,
+        }
+    }
+
+    /// The same configuration with one constraint of one AIR removed, in prover and
+    /// verifier alike: the constraint's value is replaced by zero, so indices and folding
+    /// powers stay aligned. For measuring which soundness tests depend on which
+    /// constraint; only in builds with the non-default `ablation` feature.
+    #[cfg(feature = "ablation")]
+    pub fn without_constraint(mut self, air_id: usize, constraint: usize) -> Self {
+        self.ablation = Some((air_id, constraint));
+        self
+    }
+
+    /// The constraint of `air_id` this configuration skips, if any.
+    #[cfg(feature = "ablation")]
+    pub(crate) fn dropped_constraint(&self, air_id: usize) -> Option<usize> {
+        self.ablation
+            .and_then(|(air, k)| (air == air_id).then_some(k))
     }
 
     pub fn preset(&self) -> FriPreset {

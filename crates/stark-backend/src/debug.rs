@@ -1,12 +1,18 @@
 //! A debugging aid for tests and chip authors: evaluates every AIR row by row on the
-//! real traces and names the first failing constraint and every unbalanced bus tuple.
+//! real traces and reports every failing constraint and every unbalanced bus tuple.
 //! The verifier never relies on it.
+//!
+//! Rows see the prover's own row selectors: Plonky3's Lagrange selectors are not
+//! normalised (`is_first_row` is `n` on row 0, `is_last_row` is `n * g` on the last row,
+//! `is_transition` is `g^r - g^-1` on row `r`), so a constraint that compares a selector
+//! with a column holds here exactly when it holds for the prover. A trace that passes
+//! [`check_traces`] and respects the degree bound is provable, and one that fails it is not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use p3_air::{Air, RowWindow};
-use p3_field::{PrimeCharacteristicRing, PrimeField32};
+use p3_field::{Field, PrimeCharacteristicRing, PrimeField32, TwoAdicField};
 use p3_matrix::Matrix;
 
 use crate::config::Val;
@@ -14,14 +20,17 @@ use crate::folder::DebugFolder;
 use crate::keygen::ProvingKey;
 use crate::prover::AirInput;
 
-/// A constraint that does not hold on some row.
+/// A constraint that does not hold on some rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FailedConstraint {
     pub air_id: usize,
     pub air_name: String,
-    pub row: usize,
-    /// Index of the constraint in `eval` order (0-based, `assert_*` calls in order).
+    /// Index of the constraint in `eval` order (0-based, one per `assert_*` call).
     pub constraint: usize,
+    /// The first row it fails on.
+    pub row: usize,
+    /// How many rows it fails on.
+    pub rows: usize,
 }
 
 /// A tuple whose sends and receives on a bus do not cancel.
@@ -38,14 +47,33 @@ pub struct UnbalancedTuple {
 /// What is wrong with a set of traces.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DebugReport {
-    pub first_failure: Option<FailedConstraint>,
+    /// Every failing constraint, by AIR then constraint index.
+    pub failures: Vec<FailedConstraint>,
     pub unbalanced: Vec<UnbalancedTuple>,
     pub shape_errors: Vec<String>,
 }
 
 impl DebugReport {
     pub fn is_ok(&self) -> bool {
-        self.first_failure.is_none() && self.unbalanced.is_empty() && self.shape_errors.is_empty()
+        self.failures.is_empty() && self.unbalanced.is_empty() && self.shape_errors.is_empty()
+    }
+
+    /// The failing constraint of the lowest AIR id and constraint index.
+    pub fn first_failure(&self) -> Option<&FailedConstraint> {
+        self.failures.first()
+    }
+
+    /// `(air_id, constraint)` of every failing constraint.
+    pub fn failing_constraints(&self) -> BTreeSet<(usize, usize)> {
+        self.failures
+            .iter()
+            .map(|f| (f.air_id, f.constraint))
+            .collect()
+    }
+
+    /// Every bus balances and the shapes are right (constraints may still fail).
+    pub fn buses_balance(&self) -> bool {
+        self.unbalanced.is_empty() && self.shape_errors.is_empty()
     }
 }
 
@@ -54,11 +82,11 @@ impl fmt::Display for DebugReport {
         for e in &self.shape_errors {
             writeln!(f, "shape: {e}")?;
         }
-        if let Some(c) = &self.first_failure {
+        for c in &self.failures {
             writeln!(
                 f,
-                "AIR {} ({}): constraint #{} fails on row {}",
-                c.air_id, c.air_name, c.constraint, c.row
+                "AIR {} ({}): constraint #{} fails on {} row(s), first row {}",
+                c.air_id, c.air_name, c.constraint, c.rows, c.row
             )?;
         }
         for u in self.unbalanced.iter().take(20) {
@@ -76,6 +104,25 @@ impl fmt::Display for DebugReport {
             )?;
         }
         Ok(())
+    }
+}
+
+/// The prover's (unnormalised) selectors on row `row` of a height-`h` trace, given
+/// `x = g^row`.
+pub(crate) struct RowSelectors {
+    pub is_first_row: Val,
+    pub is_last_row: Val,
+    pub is_transition: Val,
+}
+
+impl RowSelectors {
+    fn at(row: usize, height: usize, x: Val, g: Val) -> Self {
+        let n = Val::from_usize(height);
+        RowSelectors {
+            is_first_row: if row == 0 { n } else { Val::ZERO },
+            is_last_row: if row + 1 == height { n * g } else { Val::ZERO },
+            is_transition: x - g.inverse(),
+        }
     }
 }
 
@@ -105,6 +152,13 @@ pub fn check_traces(pk: &ProvingKey, inputs: &[AirInput]) -> DebugReport {
             continue;
         }
         let h = trace.height();
+        if !h.is_power_of_two() || h < 2 {
+            report.shape_errors.push(format!(
+                "AIR {air_id} ({}): height {h} is not a power of two >= 2",
+                info.name
+            ));
+            continue;
+        }
         let prep = pk.preprocessed_traces[air_id].as_ref();
         if let Some(p) = prep {
             if p.height() != h {
@@ -116,8 +170,12 @@ pub fn check_traces(pk: &ProvingKey, inputs: &[AirInput]) -> DebugReport {
                 continue;
             }
         }
+        let g = Val::two_adic_generator(h.trailing_zeros() as usize);
         let w = trace.width();
         let pw = prep.map_or(0, |p| p.width());
+        // constraint index -> (first row, rows failing)
+        let mut failing: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+        let mut x = Val::ONE;
         for row in 0..h {
             let next = (row + 1) % h;
             let main_cur = &trace.values[row * w..(row + 1) * w];
@@ -133,22 +191,15 @@ pub fn check_traces(pk: &ProvingKey, inputs: &[AirInput]) -> DebugReport {
                 main: RowWindow::from_two_rows(main_cur, main_next),
                 preprocessed: RowWindow::from_two_rows(prep_cur, prep_next),
                 public_values: &input.public_values,
-                row,
-                height: h,
+                selectors: RowSelectors::at(row, h, x, g),
                 constraint_index: 0,
                 failed: Vec::new(),
                 interactions: Vec::new(),
             };
+            x *= g;
             Air::eval(air, &mut folder);
-            if report.first_failure.is_none() {
-                if let Some(&c) = folder.failed.first() {
-                    report.first_failure = Some(FailedConstraint {
-                        air_id,
-                        air_name: info.name.clone(),
-                        row,
-                        constraint: c,
-                    });
-                }
+            for &c in &folder.failed {
+                failing.entry(c).or_insert((row, 0)).1 += 1;
             }
             for it in folder.interactions {
                 if it.count == Val::ZERO {
@@ -166,6 +217,19 @@ pub fn check_traces(pk: &ProvingKey, inputs: &[AirInput]) -> DebugReport {
                 entry.0 += it.count;
             }
         }
+        report
+            .failures
+            .extend(
+                failing
+                    .into_iter()
+                    .map(|(constraint, (row, rows))| FailedConstraint {
+                        air_id,
+                        air_name: info.name.clone(),
+                        constraint,
+                        row,
+                        rows,
+                    }),
+            );
     }
     report.unbalanced = balance
         .into_iter()

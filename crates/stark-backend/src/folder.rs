@@ -7,6 +7,7 @@
 //! ignored here: their LogUp constraints come from the lookups extracted at keygen.
 
 use p3_air::{AirBuilder, ExtensionBuilder, PermutationAirBuilder, RowWindow};
+use p3_field::PrimeCharacteristicRing;
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrixView;
 use p3_matrix::stack::ViewPair;
@@ -20,6 +21,8 @@ pub struct ProverFolder<'a> {
     pub(crate) permutation: RowMajorMatrixView<'a, PackedChallenge>,
     pub(crate) permutation_challenges: &'a [PackedChallenge],
     pub(crate) cumulative_sum: &'a [PackedChallenge],
+    #[cfg(feature = "ablation")]
+    pub(crate) ablation: Ablation,
 }
 
 /// Constraint evaluation at the out-of-domain point.
@@ -28,6 +31,30 @@ pub struct VerifierFolder<'a> {
     pub(crate) permutation: ViewPair<'a, Challenge>,
     pub(crate) permutation_challenges: &'a [Challenge],
     pub(crate) cumulative_sum: &'a [Challenge],
+    #[cfg(feature = "ablation")]
+    pub(crate) ablation: Ablation,
+}
+
+/// Which base constraint (in `eval` order) to replace by zero, and the running index.
+#[cfg(feature = "ablation")]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ablation {
+    drop: Option<usize>,
+    next: usize,
+}
+
+#[cfg(feature = "ablation")]
+impl Ablation {
+    pub(crate) fn new(drop: Option<usize>) -> Self {
+        Self { drop, next: 0 }
+    }
+
+    /// Advances past one constraint; true if it is the dropped one.
+    #[inline]
+    fn skip(&mut self) -> bool {
+        self.next += 1;
+        self.drop == Some(self.next - 1)
+    }
 }
 
 macro_rules! delegate_air_builder {
@@ -63,10 +90,21 @@ macro_rules! delegate_air_builder {
             }
             #[inline]
             fn assert_zero<I: Into<Self::Expr>>(&mut self, x: I) {
+                #[cfg(feature = "ablation")]
+                if self.ablation.skip() {
+                    self.inner
+                        .assert_zero(<$expr as PrimeCharacteristicRing>::ZERO);
+                    return;
+                }
                 self.inner.assert_zero(x);
             }
             #[inline]
             fn assert_zeros<const N: usize, I: Into<Self::Expr>>(&mut self, array: [I; N]) {
+                #[cfg(feature = "ablation")]
+                for x in array {
+                    self.assert_zero(x);
+                }
+                #[cfg(not(feature = "ablation"))]
                 self.inner.assert_zeros(array);
             }
             #[inline]
@@ -164,8 +202,7 @@ pub struct DebugFolder<'a> {
     pub(crate) main: RowWindow<'a, Val>,
     pub(crate) preprocessed: RowWindow<'a, Val>,
     pub(crate) public_values: &'a [Val],
-    pub(crate) row: usize,
-    pub(crate) height: usize,
+    pub(crate) selectors: crate::debug::RowSelectors,
     pub(crate) constraint_index: usize,
     pub(crate) failed: Vec<usize>,
     pub(crate) interactions: Vec<RowInteraction>,
@@ -187,13 +224,13 @@ impl<'a> AirBuilder for DebugFolder<'a> {
         &self.preprocessed
     }
     fn is_first_row(&self) -> Val {
-        Val::from_bool(self.row == 0)
+        self.selectors.is_first_row
     }
     fn is_last_row(&self) -> Val {
-        Val::from_bool(self.row + 1 == self.height)
+        self.selectors.is_last_row
     }
     fn is_transition(&self) -> Val {
-        Val::from_bool(self.row + 1 != self.height)
+        self.selectors.is_transition
     }
     fn assert_zero<I: Into<Val>>(&mut self, x: I) {
         if x.into() != Val::ZERO {
@@ -246,5 +283,3 @@ impl InteractionBuilder for DebugFolder<'_> {
         }
     }
 }
-
-use p3_field::PrimeCharacteristicRing;

@@ -15,6 +15,7 @@ use tracing::debug_span;
 
 use crate::air::{AirRef, StarkAir, SymbolicBuilder};
 use crate::config::{Challenge, Challenger, Commitment, FriPreset, Pcs, StarkConfig, Val};
+use crate::constraint_system::encode_constraints;
 use p3_lookup::InteractionBuilder as _;
 
 /// The PCS's data for a committed batch of matrices (LDEs and Merkle trees).
@@ -91,10 +92,18 @@ impl AirInfo {
     }
 }
 
+/// Elements of the key digest.
+pub const KEY_DIGEST_LEN: usize = 8;
+
 /// The serializable part of a verifying key.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VerifyingKeyData {
     pub preset: FriPreset,
+    /// Poseidon2 hash of everything in the key but the preprocessed commitment: the
+    /// preset, every AIR's shape, its constraints (its own and LogUp's, as an expression
+    /// DAG), its lookups' buses and weights, the bus layout. The transcript absorbs it, so
+    /// a proof is bound to the exact constraint system it was made for.
+    pub digest: [Val; KEY_DIGEST_LEN],
     pub airs: Vec<AirInfo>,
     /// One commitment to every AIR's preprocessed trace (if any AIR has one).
     pub preprocessed_commitment: Option<Commitment>,
@@ -174,6 +183,8 @@ pub enum KeygenError {
 pub(crate) struct AirAnalysis {
     pub info: AirInfo,
     pub layout: ConstraintLayout,
+    /// The constraint system as field elements (see [`crate::constraint_system`]).
+    pub encoding: Vec<Val>,
 }
 
 /// Runs the symbolic analysis of one AIR (everything but bus numbering and the
@@ -249,8 +260,9 @@ pub(crate) fn analyse_air(
         main_width: air.width(),
         preprocessed: prep_info,
         num_public_values: air.num_public_values(),
-        opens_main_next: !air.main_next_row_columns().is_empty(),
-        opens_preprocessed_next: prep_width > 0 && !air.preprocessed_next_row_columns().is_empty(),
+        // Set from the constraints below.
+        opens_main_next: false,
+        opens_preprocessed_next: false,
         num_interactions,
         lookups,
         lookup_bus_ids: Vec::new(),
@@ -281,10 +293,37 @@ pub(crate) fn analyse_air(
         });
     }
     let layout = builder.constraint_layout();
+    let (encoding, next_row) = encode_constraints(&base, &ext, &layout);
+    // Open the next row exactly when the constraints read it; a chip's declaration must
+    // cover what it reads (the verifier would otherwise evaluate it at zero).
+    for (declared, used, what) in [
+        (air.main_next_row_columns(), &next_row.main, "main"),
+        (
+            air.preprocessed_next_row_columns(),
+            &next_row.preprocessed,
+            "preprocessed",
+        ),
+    ] {
+        if let Some(c) = used.iter().find(|c| !declared.contains(c)) {
+            return Err(unsupported(&format!(
+                "its constraints read the next row of {what} column {c}, which \
+                 {what}_next_row_columns() does not declare"
+            )));
+        }
+    }
+    info.opens_main_next = !next_row.main.is_empty();
+    info.opens_preprocessed_next = !next_row.preprocessed.is_empty();
     info.constraint_degree = degree;
     info.num_constraints = layout.total_constraints();
     info.log_quotient_chunks = log2_ceil_usize(degree.max(2) - 1);
-    Ok((AirAnalysis { info, layout }, preprocessed))
+    Ok((
+        AirAnalysis {
+            info,
+            layout,
+            encoding,
+        },
+        preprocessed,
+    ))
 }
 
 /// Numbers the buses: a named bus gets one number shared by every AIR using it, a local
@@ -346,13 +385,22 @@ pub fn keygen(
     let mut infos = Vec::with_capacity(airs.len());
     let mut layouts = Vec::with_capacity(airs.len());
     let mut prep_traces = Vec::with_capacity(airs.len());
+    let mut encodings = Vec::with_capacity(airs.len());
     for (i, air) in airs.iter().enumerate() {
         let (analysis, prep) = analyse_air(i, air.as_ref(), config.preset())?;
         infos.push(analysis.info);
         layouts.push(analysis.layout);
+        encodings.push(analysis.encoding);
         prep_traces.push(prep);
     }
     let (num_buses, max_tuple_width) = number_buses(&mut infos)?;
+    let digest = key_digest(
+        config.preset(),
+        &infos,
+        &encodings,
+        num_buses,
+        max_tuple_width,
+    );
 
     // One commitment over every preprocessed trace, in AIR order.
     let mut prep_inputs = Vec::new();
@@ -379,6 +427,7 @@ pub fn keygen(
 
     let data = VerifyingKeyData {
         preset: config.preset(),
+        digest,
         airs: infos,
         preprocessed_commitment,
         num_buses,
@@ -390,6 +439,66 @@ pub fn keygen(
         preprocessed_traces: prep_traces,
         preprocessed_data,
     })
+}
+
+/// Domain separator of the key digest: "SKEY", version 1.
+const KEY_DIGEST_TAG: [u32; 2] = [0x534b_4559, 1];
+
+/// The key digest (see [`VerifyingKeyData::digest`]): a length-prefixed Poseidon2 sponge
+/// over the preset, the bus layout and, per AIR, its name, shape, lookups and constraint
+/// encoding. Every variable-length part is length-prefixed, so the input is injective.
+pub(crate) fn key_digest(
+    preset: FriPreset,
+    infos: &[AirInfo],
+    encodings: &[Vec<Val>],
+    num_buses: usize,
+    max_tuple_width: usize,
+) -> [Val; KEY_DIGEST_LEN] {
+    use p3_field::PrimeCharacteristicRing;
+    use p3_symmetric::CryptographicHasher;
+    let u = Val::from_usize;
+    let mut input: Vec<Val> = KEY_DIGEST_TAG.iter().map(|&t| Val::from_u32(t)).collect();
+    input.extend([
+        Val::from_u8(preset.id()),
+        u(num_buses),
+        u(max_tuple_width),
+        u(infos.len()),
+    ]);
+    for (info, encoding) in infos.iter().zip(encodings) {
+        input.push(u(info.name.len()));
+        input.extend(info.name.bytes().map(Val::from_u8));
+        let prep = info.preprocessed.as_ref();
+        input.extend([
+            u(info.main_width),
+            u(info.preprocessed_width()),
+            u(prep.map_or(0, |p| p.log_height)),
+            u(info.num_public_values),
+            Val::from_bool(info.opens_main_next),
+            Val::from_bool(info.opens_preprocessed_next),
+            u(info.num_interactions),
+            u(info.constraint_degree),
+            u(info.num_constraints),
+            u(info.log_quotient_chunks),
+            u(info.lookups.len()),
+        ]);
+        for (lookup, &bus) in info.lookups.iter().zip(&info.lookup_bus_ids) {
+            input.extend([
+                u(bus),
+                Val::from_u32(lookup.count_weight),
+                Val::from_bool(matches!(lookup.kind, Kind::Local)),
+                u(lookup.column),
+                u(lookup.elements.len()),
+                Val::from_bool(lookup.flags.is_some()),
+            ]);
+        }
+        input.push(u(encoding.len()));
+        input.extend_from_slice(encoding);
+    }
+    let mut prefixed = Vec::with_capacity(input.len() + 1);
+    prefixed.push(u(input.len()));
+    prefixed.extend(input);
+    let hasher = crate::config::LeafHash::new(p3_baby_bear::default_babybear_poseidon2_16());
+    hasher.hash_iter(prefixed)
 }
 
 /// Checks that deserialized key data describes these AIRs (everything derivable from the
@@ -406,9 +515,11 @@ pub(crate) fn check_vk_matches_airs(
         ));
     }
     let mut fresh = Vec::with_capacity(airs.len());
+    let mut encodings = Vec::with_capacity(airs.len());
     for (i, air) in airs.iter().enumerate() {
         let (a, _) = analyse_air(i, air.as_ref(), data.preset).map_err(|e| e.to_string())?;
         fresh.push(a.info);
+        encodings.push(a.encoding);
     }
     let (num_buses, max_width) = number_buses(&mut fresh).map_err(|e| e.to_string())?;
     if num_buses != data.num_buses || max_width != data.max_tuple_width {
@@ -454,6 +565,10 @@ pub(crate) fn check_vk_matches_airs(
     }
     for (f, s) in fresh.iter_mut().zip(&data.airs) {
         f.preprocessed = s.preprocessed.clone();
+    }
+    let digest = key_digest(data.preset, &fresh, &encodings, num_buses, max_width);
+    if digest != data.digest {
+        return Err("the key digest differs from the AIRs' constraint system".into());
     }
     Ok(fresh)
 }

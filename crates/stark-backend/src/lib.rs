@@ -4,12 +4,13 @@
 //! Flow: [`keygen`] an AIR set (each a [`StarkAir`]) under a [`StarkConfig`] built from a
 //! [`FriPreset`], then [`prove`] with one [`AirInput`] per AIR, then [`verify`].
 //! Proofs and keys serialize with a versioned header ([`codec`]). In tests,
-//! [`debug::check_traces`] names the first failing constraint row and any unbalanced bus.
+//! [`debug::check_traces`] names every failing constraint and any unbalanced bus.
 //! The transcript and proof layout are specified in docs/stark-backend.md.
 
 pub mod air;
 pub mod codec;
 pub mod config;
+mod constraint_system;
 pub mod debug;
 pub mod example_airs;
 pub mod folder;

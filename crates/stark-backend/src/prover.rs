@@ -280,6 +280,8 @@ fn prove_inner(
                     lookup_challenges: &lookup_challenges[i],
                     cumulative_sum: cumulative_sums[i],
                     alpha,
+                    #[cfg(feature = "ablation")]
+                    dropped_constraint: config.dropped_constraint(i),
                 })
             })
             .collect()

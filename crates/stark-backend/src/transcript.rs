@@ -8,10 +8,11 @@ use p3_lookup::Challenges;
 use crate::config::{Challenge, Challenger, Commitment, Val};
 use crate::keygen::VerifyingKeyData;
 
-/// Domain separator: "starkscope backend v1" as field elements.
-const PROTOCOL_TAG: [u32; 3] = [0x5354_4b53, 0x4245_4e44, 1];
+/// Domain separator: "starkscope backend", transcript version 2, as field elements.
+const PROTOCOL_TAG: [u32; 3] = [0x5354_4b53, 0x4245_4e44, 2];
 
-/// Step 1: bind the protocol, the FRI preset and the shape of every AIR from the key.
+/// Step 1: bind the protocol, the FRI preset, the shape of every AIR, the key digest
+/// (the whole constraint system) and the preprocessed commitment.
 pub(crate) fn observe_key(ch: &mut Challenger, vk: &VerifyingKeyData) {
     for t in PROTOCOL_TAG {
         ch.observe(Val::from_u32(t));
@@ -28,6 +29,7 @@ pub(crate) fn observe_key(ch: &mut Challenger, vk: &VerifyingKeyData) {
             Val::from_usize(a.num_constraints),
         ]);
     }
+    ch.observe_slice(&vk.digest);
     ch.observe(Val::from_bool(vk.preprocessed_commitment.is_some()));
     if let Some(c) = &vk.preprocessed_commitment {
         ch.observe(c.clone());

@@ -247,6 +247,10 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
         let taken = sum(&[Beq, BeqI]) * e(l.is_eq) + sum(&[Bne, BneI]) * not_eq;
 
         // lt: val2 = [val0 < val1] for operands below 2^LT_BITS, via t = val0 - val1 + val2 * 2^LT_BITS.
+        // Each of val0, val1, t is `lo + 2^16 hi` with lo < 2^16 and hi < 2^(LT_BITS - 16):
+        // `hi` and `hi * 2^LT_HI_SHIFT` are both looked up, which makes hi an integer
+        // below 2^16 whose shift stays below 2^16. (Looking up only the shifted value lets
+        // hi be any field element k / 2^LT_HI_SHIFT with k < 2^16.)
         let lt = s(Lt);
         b.assert_zero(lt.clone() * val(2) * (one.clone() - val(2)));
         let t = val(0) - val(1) + val(2) * c(1 << LT_BITS);
@@ -254,6 +258,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
             let (lo, hi) = (e(l.lt_lo[k]), e(l.lt_hi[k]));
             b.assert_zero(lt.clone() * (x - lo.clone() - hi.clone() * c(1 << 16)));
             b.push_interaction(buses::RANGE16, [lo], Count::bounded(lt.clone(), 1));
+            b.push_interaction(buses::RANGE16, [hi.clone()], Count::bounded(lt.clone(), 1));
             b.push_interaction(
                 buses::RANGE16,
                 [hi * c(1 << LT_HI_SHIFT)],
@@ -413,6 +418,7 @@ impl CpuChip {
                         row[l.lt_lo[k]] = Val::from_u32(lo);
                         row[l.lt_hi[k]] = Val::from_u32(hi);
                         range.add(lo);
+                        range.add(hi);
                         range.add(hi << LT_HI_SHIFT);
                     }
                 }

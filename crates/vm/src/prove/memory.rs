@@ -2,10 +2,15 @@
 //!
 //! An access at timestamp `ts` to `addr` receives the cell's previous state
 //! `(addr, prev_val, prev_ts)` on the memory bus and sends `(addr, val, ts)`. Ordering is
-//! enforced by range-checking `ts - prev_ts - 1 = lo + 2^16 * hi` with `lo < 2^16` and
-//! `hi < 2^13` (checked as `8 * hi < 2^16`): the difference is below 2^29 < p/2, so a
-//! `prev_ts >= ts` (a wrapped, huge difference) has no such decomposition. Timestamps of a
-//! segment therefore stay below 2^29 (see `MAX_SEGMENT_TIMESTAMP`).
+//! enforced by writing `ts - prev_ts - 1 = lo + 2^16 * hi` with `lo` and `8 * hi` looked up
+//! in the 16-bit table. Only `8 * hi = k < 2^16` is checked, so `hi = k / 8` need not be an
+//! integer, but `2^16 * hi = 2^13 * k` is: the differences this accepts are exactly the
+//! integers `lo + 2^13 * k < 2^29 + 2^16`. That is all ordering needs: timestamps stay
+//! below 2^30 (a cpu trace has at most 2^25 rows of at most 32 accesses), so a
+//! `prev_ts >= ts` wraps to a field element above `p - 2^30 > 2^29 + 2^16` and has no
+//! decomposition. The prover accepts every honest difference below 2^29, so a segment's
+//! timestamps must stay below 2^29 (`MAX_SEGMENT_TIMESTAMP`); the one extra check that
+//! would make the bound exactly 2^29 (`hi` itself in the table) buys nothing.
 
 use starkscope_stark_backend::p3::PrimeCharacteristicRing;
 use starkscope_stark_backend::{Count, InteractionBuilder, Val};

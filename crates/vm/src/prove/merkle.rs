@@ -6,7 +6,9 @@
 //! the node's children before and after the segment. A touched child comes over the Merkle
 //! bus (from the boundary chip for leaves, from a lower row otherwise); an untouched child
 //! is a sibling witness that must be the same before and after, so cells the segment did
-//! not touch cannot change. The first row is the root, whose digests are the public roots.
+//! not touch cannot change. The first row is the root, whose digests are the public roots,
+//! and no other row is: so every real row hangs off that one root and every node, leaves
+//! included, has at most one row (the argument is in docs/vm-proving.md).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -167,14 +169,16 @@ impl BaseAir<Val> for MerkleChip {
         pv::COUNT
     }
     fn main_next_row_columns(&self) -> Vec<usize> {
-        Vec::new()
+        vec![self.layout.is_root]
     }
 }
 
 impl<AB: InteractionBuilder<F = Val>> Air<AB> for MerkleChip {
     fn eval(&self, b: &mut AB) {
         let l = &self.layout;
-        let row: Vec<AB::Var> = b.main().current_slice().to_vec();
+        let main = b.main();
+        let row: Vec<AB::Var> = main.current_slice().to_vec();
+        let next_is_root: AB::Expr = main.next_slice()[l.is_root].into();
         let pvs: Vec<AB::Expr> = b.public_values().iter().map(|&v| v.into()).collect();
         let e = |i: usize| -> AB::Expr { row[i].into() };
         let digest =
@@ -188,7 +192,12 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for MerkleChip {
             // No flag is set on a padding row.
             b.assert_zero(flag.clone() * (one.clone() - is_real.clone()));
         }
+        // Exactly one root, on row 0: a second root row would anchor a second copy of a
+        // path, and with it a second history for a cell (see docs/vm-proving.md).
+        // (Plonky3's first-row selector is not 0/1, so `is_root == is_first_row` would not
+        // do: these two constraints only use it as a filter.)
         b.when_first_row().assert_one(is_root.clone());
+        b.when_transition().assert_zero(next_is_root);
         b.assert_zero(is_root.clone() * (e(l.level) - AB::Expr::from_u32(MEMORY_BITS)));
         b.assert_zero(is_root.clone() * e(l.index));
 
