@@ -249,3 +249,28 @@ pub fn assert_traces_ok(pk: &ProvingKey, inputs: &[AirInput]) {
     let r = check_traces(pk, inputs);
     assert!(r.is_ok(), "traces do not satisfy the AIRs:\n{r}");
 }
+
+/// The number of constraints each AIR states in its own `eval` (LogUp's not included),
+/// in the indexing [`FailedConstraint::constraint`] uses.
+pub fn own_constraint_counts(pk: &ProvingKey) -> Vec<usize> {
+    let vk = &pk.vk;
+    (0..vk.num_airs())
+        .map(|air_id| {
+            let info = vk.air_info(air_id);
+            let main = vec![Val::ZERO; info.main_width];
+            let prep = vec![Val::ZERO; info.preprocessed_width()];
+            let public_values = vec![Val::ZERO; info.num_public_values];
+            let mut folder = DebugFolder {
+                main: RowWindow::from_two_rows(&main, &main),
+                preprocessed: RowWindow::from_two_rows(&prep, &prep),
+                public_values: &public_values,
+                selectors: RowSelectors::at(0, 2, Val::ONE, Val::NEG_ONE),
+                constraint_index: 0,
+                failed: Vec::new(),
+                interactions: Vec::new(),
+            };
+            Air::eval(vk.airs()[air_id].as_ref(), &mut folder);
+            folder.constraint_index
+        })
+        .collect()
+}

@@ -15,12 +15,12 @@ use super::buses;
 use super::poseidon2_chip::DIGEST;
 use crate::exec::Segment;
 
-const IS_REAL: usize = 0;
-const ADDR: usize = 1;
-const INITIAL: usize = 2;
-const LAST: usize = 3;
-const LAST_TS: usize = 4;
-const WIDTH: usize = 5;
+pub(crate) const IS_REAL: usize = 0;
+pub(crate) const ADDR: usize = 1;
+pub(crate) const INITIAL: usize = 2;
+pub(crate) const LAST: usize = 3;
+pub(crate) const LAST_TS: usize = 4;
+pub(crate) const WIDTH: usize = 5;
 
 /// The memory boundary chip.
 #[derive(Clone, Copy, Debug, Default)]

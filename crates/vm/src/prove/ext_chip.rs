@@ -23,19 +23,19 @@ const W: u32 = 11;
 const D: usize = 4;
 
 #[derive(Clone, Debug)]
-struct Layout {
-    add: usize,
-    sub: usize,
-    mul: usize,
-    inv: usize,
-    ts: usize,
-    a: usize,
-    b: usize,
-    c: usize,
-    x: [AccessCols; D],
-    y: [AccessCols; D],
-    z: [AccessCols; D],
-    width: usize,
+pub(crate) struct Layout {
+    pub(crate) add: usize,
+    pub(crate) sub: usize,
+    pub(crate) mul: usize,
+    pub(crate) inv: usize,
+    pub(crate) ts: usize,
+    pub(crate) a: usize,
+    pub(crate) b: usize,
+    pub(crate) c: usize,
+    pub(crate) x: [AccessCols; D],
+    pub(crate) y: [AccessCols; D],
+    pub(crate) z: [AccessCols; D],
+    pub(crate) width: usize,
 }
 
 impl Layout {

@@ -91,7 +91,14 @@ impl AccessCols {
 
     /// Writes the access into a row and counts its range lookups.
     pub(crate) fn fill(&self, row: &mut [Val], acc: &MemoryAccess, range: &mut RangeCounts) {
-        let diff = acc.timestamp - acc.prev_timestamp - 1;
+        // An honest record always goes forward in time by less than the bound; only a
+        // forged one (soundness tests) does not, and it gets zero limbs, so that its
+        // ordering constraint, not this function, is what refuses it.
+        let diff = acc
+            .timestamp
+            .checked_sub(acc.prev_timestamp + 1)
+            .filter(|&d| d < MAX_SEGMENT_TIMESTAMP)
+            .unwrap_or(0);
         let (lo, hi) = (diff & 0xffff, diff >> 16);
         row[self.addr] = Val::from_u32(acc.addr);
         row[self.prev_val] = acc.prev_value;

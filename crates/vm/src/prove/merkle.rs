@@ -108,20 +108,20 @@ impl MemoryTree {
 }
 
 #[derive(Clone, Debug)]
-struct Layout {
-    is_real: usize,
-    is_root: usize,
-    level: usize,
-    index: usize,
-    left_touched: usize,
-    right_touched: usize,
-    left_before: [usize; DIGEST],
-    right_before: [usize; DIGEST],
-    left_after: [usize; DIGEST],
-    right_after: [usize; DIGEST],
-    out_before: [usize; DIGEST],
-    out_after: [usize; DIGEST],
-    width: usize,
+pub(crate) struct Layout {
+    pub(crate) is_real: usize,
+    pub(crate) is_root: usize,
+    pub(crate) level: usize,
+    pub(crate) index: usize,
+    pub(crate) left_touched: usize,
+    pub(crate) right_touched: usize,
+    pub(crate) left_before: [usize; DIGEST],
+    pub(crate) right_before: [usize; DIGEST],
+    pub(crate) left_after: [usize; DIGEST],
+    pub(crate) right_after: [usize; DIGEST],
+    pub(crate) out_before: [usize; DIGEST],
+    pub(crate) out_after: [usize; DIGEST],
+    pub(crate) width: usize,
 }
 
 impl Layout {
@@ -158,6 +158,14 @@ impl Default for MerkleChip {
         Self {
             layout: Layout::new(),
         }
+    }
+}
+
+impl MerkleChip {
+    /// Column indices (for building lying witnesses in soundness tests).
+    #[cfg(feature = "forge")]
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.layout
     }
 }
 

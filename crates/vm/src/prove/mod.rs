@@ -22,6 +22,8 @@ pub mod buses;
 mod cols;
 mod cpu;
 mod ext_chip;
+#[cfg(feature = "forge")]
+pub mod forge;
 mod memory;
 pub mod merkle;
 mod poseidon2_chip;
@@ -276,7 +278,7 @@ impl PreparedSegment {
         })
     }
 
-    fn generate(self, pk: &VmProvingKey) -> (Vec<AirInput>, Vec<usize>) {
+    pub(crate) fn generate(self, pk: &VmProvingKey) -> (Vec<AirInput>, Vec<usize>) {
         let PreparedSegment {
             segment,
             digest_before,

@@ -30,18 +30,19 @@ use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
 use super::buses;
 
-const WIDTH: usize = 16;
+pub(crate) const WIDTH: usize = 16;
 const SBOX_DEGREE: u64 = 7;
 const SBOX_REGISTERS: usize = 1;
 
 /// Elements of a digest (a Merkle node, the output digest).
 pub const DIGEST: usize = 8;
 
-type Cols<T> = Poseidon2Cols<T, WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL, PARTIAL>;
-const P2_COLS: usize = num_cols::<WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL, PARTIAL>();
-const MULT_PERMUTE: usize = P2_COLS;
-const MULT_COMPRESS: usize = P2_COLS + 1;
-type Linear = GenericPoseidon2LinearLayersBabyBear;
+pub(crate) type Cols<T> = Poseidon2Cols<T, WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL, PARTIAL>;
+pub(crate) const P2_COLS: usize =
+    num_cols::<WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL, PARTIAL>();
+pub(crate) const MULT_PERMUTE: usize = P2_COLS;
+pub(crate) const MULT_COMPRESS: usize = P2_COLS + 1;
+pub(crate) type Linear = GenericPoseidon2LinearLayersBabyBear;
 
 /// The permutation itself, as the executor runs it.
 pub fn permute(input: [Val; WIDTH]) -> [Val; WIDTH] {
@@ -220,6 +221,60 @@ impl Poseidon2Chip {
     }
 }
 
+/// Fills one row's Poseidon2 columns from `inputs` natively, in the order `eval` checks
+/// them. With `lie = Some((k, delta))`, the committed value that constraint `k` checks
+/// (an S-box register or a round's output) is off by `delta`, and every later round is
+/// computed from the wrong value: the row then fails exactly constraint `k` and provides
+/// a wrong permutation. Used to build lying witnesses in soundness tests.
+#[cfg(feature = "forge")]
+pub(crate) fn fill_row(cols: &mut Cols<Val>, lie: Option<(usize, Val)>) {
+    let mut k = 0usize;
+    let mut committed = |value: Val| -> Val {
+        let v = match lie {
+            Some((target, delta)) if target == k => value + delta,
+            _ => value,
+        };
+        k += 1;
+        v
+    };
+    let mut state: [Val; WIDTH] = cols.inputs;
+    Linear::external_linear_layer(&mut state);
+    let full = |round: &mut FullRound<Val, WIDTH, SBOX_DEGREE, SBOX_REGISTERS>,
+                state: &mut [Val; WIDTH],
+                rc: &[Val; WIDTH],
+                committed: &mut dyn FnMut(Val) -> Val| {
+        for i in 0..WIDTH {
+            let x = state[i] + rc[i];
+            let x3 = committed(x.cube());
+            round.sbox[i].0[0] = x3;
+            state[i] = x3 * x3 * x;
+        }
+        Linear::external_linear_layer(state);
+        for i in 0..WIDTH {
+            round.post[i] = committed(state[i]);
+            state[i] = round.post[i];
+        }
+    };
+    for (round, rc) in cols.beginning_full_rounds.iter_mut().zip(&RC_BEGIN) {
+        full(round, &mut state, rc, &mut committed);
+    }
+    for (round, &rc) in cols.partial_rounds.iter_mut().zip(&RC_PARTIAL) {
+        let x = state[0] + rc;
+        let x3 = committed(x.cube());
+        round.sbox.0[0] = x3;
+        round.post_sbox = committed(x3 * x3 * x);
+        state[0] = round.post_sbox;
+        Linear::internal_linear_layer(&mut state);
+    }
+    for (round, rc) in cols.ending_full_rounds.iter_mut().zip(&RC_END) {
+        full(round, &mut state, rc, &mut committed);
+    }
+}
+
+/// Constraints of one Poseidon2 row, in `eval` order.
+#[cfg(feature = "forge")]
+pub(crate) const ROW_CONSTRAINTS: usize = 2 * HALF_FULL * 2 * WIDTH + 2 * PARTIAL;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +287,21 @@ mod tests {
         let trace = Poseidon2Chip.generate(&req);
         let row: &Cols<Val> = trace.values[..P2_COLS].borrow();
         assert_eq!(row.ending_full_rounds[HALF_FULL - 1].post, permute(input));
+    }
+
+    #[cfg(feature = "forge")]
+    #[test]
+    fn native_fill_matches_p3_trace_generation() {
+        use std::borrow::BorrowMut;
+        let mut req = Poseidon2Requests::default();
+        let input: [Val; WIDTH] = std::array::from_fn(|i| Val::from_usize(i * 7 + 2));
+        req.permute(input);
+        let trace = Poseidon2Chip.generate(&req);
+        let mut row = trace.values[..P2_COLS].to_vec();
+        let expected = row.clone();
+        row[WIDTH..].iter_mut().for_each(|v| *v = Val::ZERO);
+        let cols: &mut Cols<Val> = row.as_mut_slice().borrow_mut();
+        fill_row(cols, None);
+        assert_eq!(row, expected);
     }
 }

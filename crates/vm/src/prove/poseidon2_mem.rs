@@ -19,14 +19,14 @@ use crate::exec::Segment;
 use crate::isa::{Opcode, POSEIDON2_WIDTH as N};
 
 #[derive(Clone, Debug)]
-struct Layout {
-    is_real: usize,
-    ts: usize,
-    a: usize,
-    b: usize,
-    input: [AccessCols; N],
-    output: [AccessCols; N],
-    width: usize,
+pub(crate) struct Layout {
+    pub(crate) is_real: usize,
+    pub(crate) ts: usize,
+    pub(crate) a: usize,
+    pub(crate) b: usize,
+    pub(crate) input: [AccessCols; N],
+    pub(crate) output: [AccessCols; N],
+    pub(crate) width: usize,
 }
 
 /// The poseidon2 memory chip.

@@ -1,0 +1,561 @@
+//! Lying witnesses, for soundness tests (feature `forge`; never in a shipped binary).
+//!
+//! A test that perturbs one cell of an honest trace is refused by a sound and an unsound
+//! chip alike. The lies here are *consistent*: a wrong value with every column that
+//! depends on it patched, so that exactly one constraint (or one bus) stands between the
+//! lie and an accepted proof. They are built in three ways, freely combined:
+//!
+//! - **records**: edit what the execution recorded ([`set_written_value`],
+//!   [`read_returns`]) and let the honest trace generators fill every chip from it;
+//! - **variant programs**: execute a slightly different program ([`Lab::run_variant`]) and
+//!   claim it was this one by patching the cpu row's instruction columns back;
+//! - **cells**: patch trace cells directly ([`Forgery::set`]).
+//!
+//! [`Forgery::rebalance`] then fixes what a cheating prover controls for free: the
+//! multiplicity columns of the lookup tables (range, program) and the Poseidon2 table's
+//! rows, from what the other chips actually look up. [`Forgery::report`] runs the debug
+//! checker (every failing constraint, every unbalanced bus); [`Forgery::prove_and_verify`]
+//! runs the real prover and verifier, which never look at the debug checker.
+
+pub mod coverage;
+pub mod lies;
+
+use std::borrow::BorrowMut;
+use std::collections::HashMap;
+
+use starkscope_stark_backend::debug::{check_traces, DebugReport};
+use starkscope_stark_backend::p3::{Matrix, PrimeCharacteristicRing, PrimeField32};
+use starkscope_stark_backend::{prove, verify, AirInput, FriPreset, StarkConfig, Val, VerifyError};
+
+use super::poseidon2_chip::{
+    self, permute, Poseidon2Requests, MULT_COMPRESS, MULT_PERMUTE, P2_COLS,
+};
+use super::{air_id, buses, Continuation, VmProvingKey};
+use crate::exec::{record, AccessKind, ExecConfig, Segment};
+use crate::field::F;
+use crate::isa::Opcode;
+use crate::program::Program;
+
+/// A program with its proving key, the real one a lie claims to execute.
+pub struct Lab {
+    pub program: Program,
+    pub pk: VmProvingKey,
+}
+
+impl Lab {
+    /// Assembles `src` and generates its key (`fast` preset, as users prove).
+    pub fn new(src: &str) -> Self {
+        Self::with_preset(src, FriPreset::Fast)
+    }
+
+    pub fn with_preset(src: &str, preset: FriPreset) -> Self {
+        let program = crate::asm::assemble(src, "lie.sasm").expect("lab program assembles");
+        let pk = super::vm_keygen(&program, preset).expect("keygen");
+        Lab { program, pk }
+    }
+
+    /// The honest segments of this program on `inputs`.
+    pub fn run(&self, inputs: &[u32], segment_size: u64) -> Vec<Segment> {
+        run_program(&self.program, inputs, segment_size)
+    }
+
+    /// The segments of a variant of this program (same data, an instruction changed),
+    /// to be passed off as this program's.
+    pub fn run_variant(&self, src: &str, inputs: &[u32], segment_size: u64) -> Vec<Segment> {
+        let variant = crate::asm::assemble(src, "variant.sasm").expect("variant assembles");
+        assert_eq!(
+            variant.instructions.len(),
+            self.program.instructions.len(),
+            "a variant keeps the program's length"
+        );
+        run_program(&variant, inputs, segment_size)
+    }
+
+    /// Traces of the first segment of `segments`, as the honest generators fill them.
+    pub fn witness(&self, segments: Vec<Segment>) -> Forgery {
+        self.witness_of(segments, 0)
+    }
+
+    /// Traces of segment `index` (the memory tree and digest advanced past the others).
+    pub fn witness_of(&self, segments: Vec<Segment>, index: usize) -> Forgery {
+        let mut cont = Continuation::start(&self.program);
+        let mut chosen = None;
+        for (i, seg) in segments.into_iter().enumerate() {
+            let prepared = cont.advance(seg, std::time::Duration::ZERO);
+            if i == index {
+                chosen = Some(prepared);
+                break;
+            }
+        }
+        let prepared = chosen.expect("segment index in range");
+        let segment = prepared.segment().clone();
+        let (inputs, _) = prepared.generate(&self.pk);
+        Forgery { inputs, segment }
+    }
+
+    /// The honest witness of a one-segment run.
+    pub fn honest(&self, inputs: &[u32]) -> Forgery {
+        self.witness(self.run(inputs, 1 << 20))
+    }
+}
+
+fn run_program(program: &Program, inputs: &[u32], segment_size: u64) -> Vec<Segment> {
+    let inputs: Vec<F> = inputs.iter().map(|&x| F::from_u32(x)).collect();
+    record(
+        program,
+        &inputs,
+        &ExecConfig::default().with_segment_size(segment_size),
+    )
+    .expect("the lab program executes")
+}
+
+/// Why a lying witness was not accepted.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The prover refused its inputs (a shape or multiplicity bound).
+    Prover(String),
+    /// The verifier refused the proof.
+    Verifier(VerifyError),
+}
+
+/// One segment's traces (every chip, key order), open to patching.
+#[derive(Clone)]
+pub struct Forgery {
+    pub inputs: Vec<AirInput>,
+    /// The execution the traces were generated from (after any record-level edits).
+    pub segment: Segment,
+}
+
+impl Forgery {
+    pub fn width(&self, chip: usize) -> usize {
+        self.inputs[chip].trace.width()
+    }
+
+    pub fn height(&self, chip: usize) -> usize {
+        self.inputs[chip].trace.height()
+    }
+
+    pub fn get(&self, chip: usize, row: usize, col: usize) -> Val {
+        let w = self.width(chip);
+        self.inputs[chip].trace.values[row * w + col]
+    }
+
+    pub fn set(&mut self, chip: usize, row: usize, col: usize, v: Val) {
+        let w = self.width(chip);
+        self.inputs[chip].trace.values[row * w + col] = v;
+    }
+
+    pub fn add(&mut self, chip: usize, row: usize, col: usize, delta: Val) {
+        let v = self.get(chip, row, col);
+        self.set(chip, row, col, v + delta);
+    }
+
+    pub fn row(&self, chip: usize, row: usize) -> &[Val] {
+        let w = self.width(chip);
+        &self.inputs[chip].trace.values[row * w..(row + 1) * w]
+    }
+
+    /// A public value of a chip.
+    pub fn set_public(&mut self, chip: usize, index: usize, v: Val) {
+        self.inputs[chip].public_values[index] = v;
+    }
+
+    /// Appends `rows` copies of the row `template` (and pads to a power of two with
+    /// copies of the last padding row, or zeros).
+    pub fn append_rows(&mut self, chip: usize, rows: &[Vec<Val>], used: usize) {
+        let w = self.width(chip);
+        let trace = &mut self.inputs[chip].trace;
+        let mut values: Vec<Val> = trace.values[..used * w].to_vec();
+        for r in rows {
+            assert_eq!(r.len(), w);
+            values.extend_from_slice(r);
+        }
+        let pad: Vec<Val> = trace.values[(trace.height() - 1) * w..].to_vec();
+        let height = (values.len() / w).next_power_of_two().max(2);
+        while values.len() < height * w {
+            values.extend_from_slice(&pad);
+        }
+        trace.values = values;
+    }
+
+    /// Gives the lookup tables what the other chips actually ask of them: the range and
+    /// program multiplicities, and a Poseidon2 row for every permutation asked for (when
+    /// the tuple is a true permutation; a false one stays unbalanced). A cheating prover
+    /// sets these columns freely, so a lie must not fail on them.
+    pub fn rebalance(&mut self, lab: &Lab) {
+        let report = self.report(lab);
+        let mut p2_changed = false;
+        let mut p2 = self.poseidon2_requests();
+        for u in &report.unbalanced {
+            let net = Val::from_u32(u.net);
+            let t: Vec<Val> = u.tuple.iter().map(|&x| Val::from_u32(x)).collect();
+            match u.bus.as_str() {
+                buses::RANGE16 if (u.tuple[0] as usize) < super::range::RANGE16_SIZE => {
+                    self.add(air_id::RANGE16, u.tuple[0] as usize, 0, net);
+                }
+                buses::PROGRAM => {
+                    let pc = u.tuple[0] as usize;
+                    let provided = lab.program.instructions.get(pc).map(|i| {
+                        [
+                            Val::from_usize(pc),
+                            Val::from_u32(i.opcode as u32),
+                            i.a,
+                            i.b,
+                            i.c,
+                        ]
+                    });
+                    if provided.is_some_and(|p| p[..] == t[..]) {
+                        self.add(air_id::PROGRAM, pc, 0, net);
+                    }
+                }
+                buses::PERMUTE | buses::COMPRESS => {
+                    let input: [Val; 16] = t[..16].try_into().unwrap();
+                    let output = permute(input);
+                    if output[..t.len() - 16] == t[16..] {
+                        let e = p2.entry(input.map(|x| x.as_canonical_u32())).or_default();
+                        let slot = if u.bus == buses::PERMUTE {
+                            &mut e.0
+                        } else {
+                            &mut e.1
+                        };
+                        *slot += net;
+                        p2_changed = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if p2_changed {
+            self.set_poseidon2_requests(&p2);
+        }
+    }
+
+    /// The Poseidon2 table's rows as requests: input -> (permute, compress) multiplicities.
+    /// Rows whose columns were patched keep their patched values on regeneration only if
+    /// the caller re-applies them.
+    fn poseidon2_requests(&self) -> HashMap<[u32; 16], (Val, Val)> {
+        let mut out = HashMap::new();
+        for r in 0..self.height(air_id::POSEIDON2) {
+            let row = self.row(air_id::POSEIDON2, r);
+            let (perm, comp) = (row[MULT_PERMUTE], row[MULT_COMPRESS]);
+            if perm != Val::ZERO || comp != Val::ZERO {
+                let key: [u32; 16] = std::array::from_fn(|i| row[i].as_canonical_u32());
+                out.insert(key, (perm, comp));
+            }
+        }
+        out
+    }
+
+    fn set_poseidon2_requests(&mut self, reqs: &HashMap<[u32; 16], (Val, Val)>) {
+        let mut rows: Vec<_> = reqs
+            .iter()
+            .filter(|(_, (p, c))| *p != Val::ZERO || *c != Val::ZERO)
+            .collect();
+        rows.sort_by_key(|(k, _)| **k);
+        let mut trace = poseidon2_chip::Poseidon2Chip.generate(&Poseidon2Requests::default());
+        let w = trace.width();
+        let height = rows.len().next_power_of_two().max(2);
+        let pad = trace.values[..w].to_vec();
+        trace.values.clear();
+        for (input, (perm, comp)) in &rows {
+            let mut row = vec![Val::ZERO; w];
+            row[..16].copy_from_slice(&input.map(Val::from_u32));
+            let cols: &mut poseidon2_chip::Cols<Val> = row[..P2_COLS].borrow_mut();
+            poseidon2_chip::fill_row(cols, None);
+            row[MULT_PERMUTE] = *perm;
+            row[MULT_COMPRESS] = *comp;
+            trace.values.extend(row);
+        }
+        while trace.values.len() < height * w {
+            trace.values.extend_from_slice(&pad);
+        }
+        self.inputs[air_id::POSEIDON2].trace = trace;
+    }
+
+    /// The row of the Poseidon2 table whose input is `input`.
+    pub fn poseidon2_row(&self, input: [Val; 16]) -> Option<usize> {
+        (0..self.height(air_id::POSEIDON2)).find(|&r| self.row(air_id::POSEIDON2, r)[..16] == input)
+    }
+
+    /// Every failing constraint and unbalanced bus tuple.
+    pub fn report(&self, lab: &Lab) -> DebugReport {
+        check_traces(&lab.pk.pk, &self.inputs)
+    }
+
+    /// Proves the traces with the real prover and checks the proof with the real verifier,
+    /// under `config` (the key's preset; an ablation build may drop a constraint).
+    pub fn prove_and_verify_with(&self, lab: &Lab, config: &StarkConfig) -> Result<(), Refusal> {
+        let proof = prove(config, &lab.pk.pk, self.inputs.clone())
+            .map_err(|e| Refusal::Prover(e.to_string()))?;
+        verify(config, &lab.pk.pk.vk, &proof).map_err(Refusal::Verifier)
+    }
+
+    pub fn prove_and_verify(&self, lab: &Lab) -> Result<(), Refusal> {
+        self.prove_and_verify_with(lab, &lab.pk.config)
+    }
+}
+
+/// Changes the value written by access `index` and carries it forward: later reads of
+/// the cell see it, the next write finds it as the previous value, the cell's last value
+/// follows, and `out` records are re-read. The instruction that wrote it now lies.
+pub fn set_written_value(seg: &mut Segment, index: usize, value: F) {
+    assert_eq!(
+        seg.accesses[index].kind,
+        AccessKind::Write,
+        "access {index} is a write"
+    );
+    seg.accesses[index].value = value;
+    carry_forward(seg, index, value);
+}
+
+/// Makes read `index` return `value` instead of what the cell holds, and carries it
+/// forward as the cell's content (a read that secretly writes).
+pub fn read_returns(seg: &mut Segment, index: usize, value: F) {
+    assert_eq!(
+        seg.accesses[index].kind,
+        AccessKind::Read,
+        "access {index} is a read"
+    );
+    seg.accesses[index].value = value;
+    carry_forward(seg, index, value);
+}
+
+fn carry_forward(seg: &mut Segment, index: usize, value: F) {
+    let addr = seg.accesses[index].addr;
+    for a in seg.accesses[index + 1..]
+        .iter_mut()
+        .filter(|a| a.addr == addr)
+    {
+        a.prev_value = value;
+        if a.kind == AccessKind::Write {
+            break;
+        }
+        a.value = value;
+    }
+    let last = seg
+        .accesses
+        .iter()
+        .rev()
+        .find(|a| a.addr == addr)
+        .expect("the cell was accessed")
+        .value;
+    if let Some(c) = seg.touched.iter_mut().find(|c| c.addr == addr) {
+        c.last = last;
+    }
+    recompute_outputs(seg);
+}
+
+/// Index (into `seg.accesses`) of access `slot` of the `n`-th executed instruction at `pc`.
+pub fn access_of(seg: &Segment, pc: u32, n: usize, slot: usize) -> usize {
+    let rec = seg
+        .instructions
+        .iter()
+        .filter(|r| r.pc == pc)
+        .nth(n)
+        .unwrap_or_else(|| panic!("pc {pc} executed fewer than {} times", n + 1));
+    rec.first_access as usize + slot
+}
+
+/// The cpu row of the `n`-th execution of `pc`.
+pub fn cpu_row(seg: &Segment, pc: u32, n: usize) -> usize {
+    seg.instructions
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.pc == pc)
+        .nth(n)
+        .map(|(i, _)| i)
+        .unwrap_or_else(|| panic!("pc {pc} executed fewer than {} times", n + 1))
+}
+
+/// The earliest access to `addr` after access `index`, if any.
+fn next_access(seg: &Segment, index: usize, addr: u32) -> Option<usize> {
+    (index + 1..seg.accesses.len()).find(|&j| seg.accesses[j].addr == addr)
+}
+
+/// Recomputes the touched cells' last value and timestamp from the accesses (cells no
+/// longer accessed are dropped, `initial` values are kept).
+fn retouch(seg: &mut Segment) {
+    let mut cells = std::collections::BTreeMap::new();
+    for c in &seg.touched {
+        cells.entry(c.addr).or_insert(c.initial);
+    }
+    let mut touched = Vec::new();
+    for (addr, initial) in cells {
+        if let Some(last) = seg.accesses.iter().rev().find(|a| a.addr == addr) {
+            touched.push(crate::exec::TouchedCell {
+                addr,
+                initial,
+                last: last.value,
+                last_timestamp: last.timestamp,
+            });
+        }
+    }
+    seg.touched = touched;
+}
+
+/// Moves access `index` to the untouched cell `to` (holding `initial` at the segment's
+/// start), relinking both cells' histories: the old cell's next access now follows the
+/// one before, and the access reads (or overwrites) `to`'s initial value. The
+/// instruction's address operand now lies; a read's new value is not carried forward.
+pub fn redirect_access(seg: &mut Segment, index: usize, to: u32, initial: F) {
+    assert!(
+        !seg.accesses.iter().any(|a| a.addr == to),
+        "cell {to} must be untouched"
+    );
+    let acc = seg.accesses[index];
+    if let Some(n) = next_access(seg, index, acc.addr) {
+        seg.accesses[n].prev_timestamp = acc.prev_timestamp;
+        seg.accesses[n].prev_value = acc.prev_value;
+        if seg.accesses[n].kind == AccessKind::Read {
+            seg.accesses[n].value = acc.prev_value;
+        }
+    }
+    let a = &mut seg.accesses[index];
+    a.addr = to;
+    a.prev_timestamp = 0;
+    a.prev_value = initial;
+    if a.kind == AccessKind::Read {
+        a.value = initial;
+    }
+    seg.touched.push(crate::exec::TouchedCell {
+        addr: to,
+        initial,
+        last: F::ZERO,
+        last_timestamp: 0,
+    });
+    retouch(seg);
+    recompute_outputs(seg);
+}
+
+/// Read `r` sees the value that the next access to its cell, the write `w`, only makes
+/// later: the history runs `.. -> w -> r -> ..` with `r` reaching back in time (its
+/// ordering check fails). `r`'s new value is not carried into its instruction's result.
+pub fn read_from_the_future(seg: &mut Segment, r: usize, w: usize) {
+    let (read, write) = (seg.accesses[r], seg.accesses[w]);
+    assert_eq!(read.kind, AccessKind::Read);
+    assert_eq!(write.kind, AccessKind::Write);
+    assert_eq!(
+        next_access(seg, r, read.addr),
+        Some(w),
+        "w is the next access of r's cell"
+    );
+    let after = next_access(seg, w, read.addr);
+    seg.accesses[w].prev_timestamp = read.prev_timestamp;
+    seg.accesses[w].prev_value = read.prev_value;
+    seg.accesses[r].prev_timestamp = write.timestamp;
+    seg.accesses[r].prev_value = write.value;
+    seg.accesses[r].value = write.value;
+    if let Some(n) = after {
+        seg.accesses[n].prev_timestamp = read.timestamp;
+    }
+    retouch_last_in_history(seg, read.addr, if after.is_none() { Some(r) } else { None });
+    recompute_outputs(seg);
+}
+
+/// Write `w` happens, in the memory's history, after the next access to its cell, the
+/// read `r`: `r` sees the value from before `w` (a stale read) and `w` reaches forward
+/// in time to take its previous value from `r` (its ordering check fails).
+pub fn write_after_its_read(seg: &mut Segment, w: usize, r: usize) {
+    let (write, read) = (seg.accesses[w], seg.accesses[r]);
+    assert_eq!(write.kind, AccessKind::Write);
+    assert_eq!(read.kind, AccessKind::Read);
+    assert_eq!(next_access(seg, w, write.addr), Some(r));
+    let after = next_access(seg, r, write.addr);
+    seg.accesses[r].prev_timestamp = write.prev_timestamp;
+    seg.accesses[r].prev_value = write.prev_value;
+    seg.accesses[r].value = write.prev_value;
+    seg.accesses[w].prev_timestamp = read.timestamp;
+    seg.accesses[w].prev_value = write.prev_value;
+    if let Some(n) = after {
+        seg.accesses[n].prev_timestamp = write.timestamp;
+    }
+    retouch_last_in_history(
+        seg,
+        write.addr,
+        if after.is_none() { Some(w) } else { None },
+    );
+    recompute_outputs(seg);
+}
+
+/// Sets the touched cell's last access to `last` (when the history's end moved).
+fn retouch_last_in_history(seg: &mut Segment, addr: u32, last: Option<usize>) {
+    if let Some(i) = last {
+        let a = seg.accesses[i];
+        if let Some(c) = seg.touched.iter_mut().find(|c| c.addr == addr) {
+            c.last = a.value;
+            c.last_timestamp = a.timestamp;
+        }
+    }
+}
+
+/// Adds `delta` to every timestamp from instruction `from` on (records, accesses, and
+/// previous-timestamp links into the shifted part).
+pub fn shift_timestamps(seg: &mut Segment, from: usize, delta: u32) {
+    let first_ts = seg.instructions[from].timestamp;
+    for r in &mut seg.instructions[from..] {
+        r.timestamp += delta;
+    }
+    for a in &mut seg.accesses {
+        if a.timestamp >= first_ts {
+            a.timestamp += delta;
+        }
+        if a.prev_timestamp >= first_ts {
+            a.prev_timestamp += delta;
+        }
+    }
+    for c in &mut seg.touched {
+        if c.last_timestamp >= first_ts {
+            c.last_timestamp += delta;
+        }
+    }
+}
+
+/// Re-reads the outputs from the `out` records.
+pub fn recompute_outputs(seg: &mut Segment) {
+    seg.outputs = seg
+        .instructions
+        .iter()
+        .filter(|r| r.instruction.opcode == Opcode::Out)
+        .map(|r| seg.accesses_of(r)[0].value)
+        .collect();
+}
+
+/// Drops executed instruction `i` (and its accesses) from the record as if it never ran:
+/// later timestamps move back, histories skip its accesses. The instruction before it
+/// still names it as the next pc.
+pub fn remove_instruction(seg: &mut Segment, i: usize) {
+    let rec = seg.instructions[i];
+    let n = rec.instruction.opcode.accesses();
+    let first = rec.first_access as usize;
+    for k in (first..first + n).rev() {
+        let acc = seg.accesses[k];
+        if let Some(j) = next_access(seg, k, acc.addr) {
+            seg.accesses[j].prev_timestamp = acc.prev_timestamp;
+            seg.accesses[j].prev_value = acc.prev_value;
+            if seg.accesses[j].kind == AccessKind::Read {
+                seg.accesses[j].value = acc.prev_value;
+            }
+        }
+        seg.accesses.remove(k);
+    }
+    seg.instructions.remove(i);
+    for r in &mut seg.instructions[i..] {
+        r.first_access -= n as u32;
+    }
+    if n > 0 {
+        let cut = rec.timestamp;
+        for a in &mut seg.accesses {
+            if a.timestamp > cut {
+                a.timestamp -= n as u32;
+            }
+            if a.prev_timestamp > cut {
+                a.prev_timestamp -= n as u32;
+            }
+        }
+        for r in &mut seg.instructions[i..] {
+            r.timestamp -= n as u32;
+        }
+    }
+    retouch(seg);
+    recompute_outputs(seg);
+}
