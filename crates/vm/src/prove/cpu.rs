@@ -253,7 +253,8 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
         let branch = sum(&[Beq, Bne, BeqI, BneI]);
         b.assert_zero(sum(&[Beq, Bne]) * (e(l.cmp) - val(1)));
         b.assert_zero(sum(&[BeqI, BneI]) * (e(l.cmp) - e(l.b)));
-        b.assert_bool(e(l.is_eq));
+        // On a branch row these two force is_eq = [d == 0] (so it is boolean there); no
+        // other row reads it.
         b.assert_zero(branch.clone() * e(l.is_eq) * d.clone());
         b.assert_zero(branch.clone() * (one.clone() - e(l.is_eq) - d * e(l.diff_inv)));
         let not_eq = one.clone() - e(l.is_eq);
@@ -331,10 +332,10 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
         }
 
         // Halt: only as the last real row; the public `halted` says whether it is there.
+        // The first row is real, so some row is the last real one, and there `halted`
+        // equals its (boolean) halt selector: `halted` is boolean, and 1 when a halt ran.
         let halt = s(Halt);
         let halted = pvs[pv::HALTED].clone();
-        b.assert_bool(halted.clone());
-        b.assert_zero(halt.clone() * (one.clone() - halted.clone()));
         b.assert_zero(halt.clone() * (e(l.a) - pvs[pv::EXIT_CODE].clone()));
         b.when_transition()
             .assert_zero(halt.clone() * next[l.is_real].into());

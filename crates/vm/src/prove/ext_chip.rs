@@ -77,6 +77,14 @@ impl Default for ExtChip {
     }
 }
 
+impl ExtChip {
+    /// Column indices (for building lying witnesses in soundness tests).
+    #[cfg(feature = "forge")]
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.layout
+    }
+}
+
 impl BaseAir<Val> for ExtChip {
     fn width(&self) -> usize {
         self.layout.width

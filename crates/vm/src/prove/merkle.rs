@@ -195,11 +195,14 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for MerkleChip {
 
         let (is_real, is_root) = (e(l.is_real), e(l.is_root));
         let (lt, rt) = (e(l.left_touched), e(l.right_touched));
-        for flag in [&is_real, &is_root, &lt, &rt] {
-            b.assert_bool(flag.clone());
-            // No flag is set on a padding row.
+        b.assert_bool(is_real.clone());
+        // No flag is set on a padding row. (is_root needs no booleanity check: the two
+        // constraints below fix it to 1 on row 0 and 0 everywhere else.)
+        for flag in [&is_root, &lt, &rt] {
             b.assert_zero(flag.clone() * (one.clone() - is_real.clone()));
         }
+        b.assert_bool(lt.clone());
+        b.assert_bool(rt.clone());
         // Exactly one root, on row 0: a second root row would anchor a second copy of a
         // path, and with it a second history for a cell (see docs/vm-proving.md).
         // (Plonky3's first-row selector is not 0/1, so `is_root == is_first_row` would not

@@ -9,6 +9,7 @@ use starkscope_stark_backend::p3::{Field, PrimeCharacteristicRing, PrimeField32}
 use starkscope_stark_backend::Val;
 
 use super::super::cpu::{pv as cpu_pv, CpuChip};
+use super::super::ext_chip::ExtChip;
 use super::super::merkle::{pv as merkle_pv, MerkleChip};
 use super::super::poseidon2_chip::{self, compress, Cols, P2_COLS, ROW_CONSTRAINTS};
 use super::super::{air_id, boundary, DIGEST};
@@ -194,7 +195,8 @@ const DOUBLE_HISTORY: &str = "
         halt 0            ; 4
 ";
 
-/// A loop that runs `add` once; the lie skips it. Input: X.
+/// A loop that runs `add` once; the lie skips it (jumping back to pc 0, where a row
+/// without opcode must go). Inputs: X, X.
 const SKIP: &str = "
         hint 0            ; 0
         beqi 1, 1, end    ; 1  second time round: done
@@ -209,6 +211,52 @@ end:    out  0            ; 5
 const ONE_CELL: &str = "
         li   5, 1         ; 0
         halt 0            ; 1
+";
+
+/// add's result (slot 2) read back by a branch to the next row. Input: X.
+const WRITE_THEN_READ: &str = "
+        hint 1            ; 0
+        add  0, 1, 1      ; 1
+        beqi 0, 5, 3      ; 2
+        halt 0            ; 3
+";
+
+/// A cell written, read into another, cleared: `li c, 5; mov o, c; li c, 0; out o`.
+fn clear_after_copy(c: u32, o: u32) -> String {
+    format!(
+        "
+        li   {c}, 5       ; 0
+        mov  {o}, {c}     ; 1
+        li   {c}, 0       ; 2
+        out  {o}          ; 3
+        halt 0            ; 4
+"
+    )
+}
+
+/// Copies cell `c` (0 in memory) to cell 0 and outputs it.
+fn copy_out(c: u32) -> String {
+    format!(
+        "
+        mov  0, {c}       ; 0
+        out  0            ; 1
+        halt 0            ; 2
+"
+    )
+}
+
+/// No memory access at all.
+const NO_MEMORY: &str = "
+        jmp  1            ; 0
+        halt 0            ; 1
+";
+
+/// `halt 1` with dead code after it. Input: X.
+const FUSED: &str = "
+        hint 0            ; 0
+        halt 1            ; 1
+        out  0            ; 2
+        halt 2            ; 3
 ";
 
 /// A counting loop long enough for several segments. Input: N.
@@ -234,11 +282,13 @@ const EXT: &str = "
         halt 0            ; 9
 ";
 
-/// One `poseidon2` of a hinted state; its output is then read. Input: X.
+/// One `poseidon2` of a hinted state [X, Y, 0, ..] (not the input of any Merkle
+/// compression in the segment, which pairs leaves [v, 0 x 7]). Inputs: X, Y.
 const POSEIDON2: &str = "
         hint 0            ; 0
-        poseidon2 16, 0   ; 1
-        halt 0            ; 2
+        hint 1            ; 1
+        poseidon2 16, 0   ; 2
+        halt 0            ; 3
 ";
 
 // ---- cpu ----------------------------------------------------------------------------
@@ -311,6 +361,8 @@ fn cpu() -> Vec<Lie> {
             },
         ));
     }
+    lies.extend(opposing_selector_lies());
+    lies.extend(opposing_selector_special_lies());
     lies.extend(lt_lies());
     lies.extend(branch_lies());
     lies.extend(control_lies());
@@ -350,7 +402,58 @@ fn set_lt(f: &mut Forgery, row: usize, x: u32, y: u32, z: u32) {
     }
 }
 
+/// Sets the cpu's `lt` limb columns: `(lo, hi)` for x, y and t.
+fn set_lt_limbs(f: &mut Forgery, row: usize, limbs: [(Val, Val); 3]) {
+    let l = CpuChip::default().layout().clone();
+    for (k, (lo, hi)) in limbs.into_iter().enumerate() {
+        f.set(air_id::CPU, row, l.lt_lo[k], lo);
+        f.set(air_id::CPU, row, l.lt_hi[k], hi);
+    }
+}
+
 fn lt_lies() -> Vec<Lie> {
+    let p_minus_1 = (-Val::ONE).as_canonical_u32();
+    let mut lies: Vec<Lie> = [
+        // x is p - 1 (the executor traps): "p - 1 < 5", with x's limbs claiming 0.
+        ("lt/huge-x-limbs-lie", p_minus_1, 5, Val::ONE, 0),
+        // y is p - 1: "5 < p - 1 is false", with y's limbs claiming 0.
+        ("lt/huge-y-limbs-lie", 5, p_minus_1, Val::ZERO, 1),
+        // 5 < 5 claimed true, t = 2^24 with limbs claiming 0.
+        ("lt/t-limbs-lie", 5, 5, Val::ONE, 2),
+        // 5 < 5 = 1/2: t = 2^23 decomposes honestly; only booleanity refuses it.
+        ("lt/result-one-half", 5, 5, Val::TWO.inverse(), 3),
+    ]
+    .into_iter()
+    .map(|(name, x, y, z, lying)| {
+        Lie::new(format!("cpu/{name}"), move || {
+            let (lab, mut f) = from_records(LT, &[1, 2], |seg| {
+                set_written_value(seg, access_of(seg, 0, 0, 0), v(x));
+                set_written_value(seg, access_of(seg, 1, 0, 0), v(y));
+                set_written_value(seg, access_of(seg, 2, 0, 2), z);
+            });
+            let row = cpu_row(&f.segment, 2, 0);
+            let t = (v(x) - v(y) + z * v(1 << LT_BITS)).as_canonical_u32();
+            let limbs = [x, y, t].map(|value| {
+                if value < 1 << LT_BITS {
+                    honest_limbs(value)
+                } else {
+                    (Val::ZERO, Val::ZERO)
+                }
+            });
+            assert!(lying == 3 || limbs[lying] == (Val::ZERO, Val::ZERO));
+            set_lt_limbs(&mut f, row, limbs);
+            f.rebalance(&lab);
+            (lab, f)
+        })
+    })
+    .collect();
+    lies.extend(lt_attack_lies());
+    lies
+}
+
+/// The reported attack: limbs whose high part is not an integer (refused by the range
+/// lookup of `hi` itself, which the fix added).
+fn lt_attack_lies() -> Vec<Lie> {
     // (name, x, y, claimed x < y)
     [
         ("lt/equal-is-less", 5, 5, 1),
@@ -373,6 +476,143 @@ fn lt_lies() -> Vec<Lie> {
         })
     })
     .collect()
+}
+
+/// Patches of a padding row that make two opposing opcodes' constraints hold.
+#[derive(Clone, Copy)]
+enum Recipe {
+    Zeros,
+    /// val0 = val1 = 1 (inv holds: 1 * 1 = 1).
+    Ones,
+    /// b = val0 = pc + 1 (li and jal agree).
+    LinkInB,
+    /// c = pc + 1 (a branch to the next row).
+    TargetNext,
+    /// val0 = val1 = pc + 1 (mov and jalr agree).
+    LinkInBoth,
+}
+
+/// A padding row with opcode `plus` selected and `minus` selected -1: their memory
+/// slots, clock steps and control flow cancel, and the row claims nothing. Harmless as
+/// built, but only the booleanity of `minus`'s selector refuses it.
+fn opposing_selector_lies() -> Vec<Lie> {
+    use Opcode::*;
+    use Recipe::*;
+    [
+        (Sub, Add, Zeros),
+        (Add, Sub, Zeros),
+        (Add, Mul, Zeros),
+        (Mov, Inv, Ones),
+        (Mov, AddI, Zeros),
+        (Mov, MulI, Zeros),
+        (Li, Hint, Zeros),
+        (Hint, Li, Zeros),
+        (AddI, Mov, Zeros),
+        (Add, Load, Zeros),
+        (Add, Store, Zeros),
+        (Bne, Beq, TargetNext),
+        (Beq, Bne, TargetNext),
+        (BneI, BeqI, TargetNext),
+        (BeqI, BneI, TargetNext),
+        (Li, Jal, LinkInB),
+        (Mov, Jalr, LinkInBoth),
+        (Add, Lt, Zeros),
+        (ESub, EAdd, Zeros),
+        (EAdd, ESub, Zeros),
+        (EAdd, EMul, Zeros),
+    ]
+    .into_iter()
+    .map(|(plus, minus, recipe)| {
+        Lie::new(format!("cpu/selector-minus-one/{minus}"), move || {
+            let (lab, mut f) = from_records(ADD, &[3, 7], |_| {});
+            let l = CpuChip::default().layout().clone();
+            let row = f.segment.instructions.len();
+            assert!(row < f.height(air_id::CPU), "a padding row");
+            let pc1 = f.get(air_id::CPU, row, l.pc) + Val::ONE;
+            f.set(air_id::CPU, row, l.sel[plus as usize], Val::ONE);
+            f.set(air_id::CPU, row, l.sel[minus as usize], -Val::ONE);
+            let vals = |f: &mut Forgery, x: Val| {
+                for k in 0..2 {
+                    f.set(air_id::CPU, row, l.slot[k].val, x);
+                    f.set(air_id::CPU, row, l.slot[k].prev_val, x);
+                }
+            };
+            match recipe {
+                Zeros => {}
+                Ones => vals(&mut f, Val::ONE),
+                LinkInB => {
+                    f.set(air_id::CPU, row, l.b, pc1);
+                    vals(&mut f, pc1);
+                }
+                TargetNext => f.set(air_id::CPU, row, l.c, pc1),
+                LinkInBoth => vals(&mut f, pc1),
+            }
+            f.rebalance(&lab);
+            (lab, f)
+        })
+    })
+    .collect()
+}
+
+/// Opposing selectors that need more than a recipe: `out` (the digest follows the
+/// negative fold), `jmp` and `halt` (a `halt` whose exit code is its own pc), `einv`
+/// (four fewer accesses than `eadd`: the clock of later rows moves).
+fn opposing_selector_special_lies() -> Vec<Lie> {
+    let mut lies = Vec::new();
+    lies.push(Lie::new("cpu/selector-minus-one/out", || {
+        let (lab, mut f) = from_records(ADD, &[3, 7], |_| {});
+        let l = CpuChip::default().layout().clone();
+        let row = f.segment.instructions.len();
+        let pc1 = f.get(air_id::CPU, row, l.pc) + Val::ONE;
+        f.set(air_id::CPU, row, l.sel[Opcode::BeqI as usize], Val::ONE);
+        f.set(air_id::CPU, row, l.sel[Opcode::Out as usize], -Val::ONE);
+        f.set(air_id::CPU, row, l.is_eq, Val::ONE);
+        f.set(air_id::CPU, row, l.c, pc1);
+        let d: [Val; DIGEST] = std::array::from_fn(|k| f.get(air_id::CPU, row, l.dig[k]));
+        let mut input = [Val::ZERO; 16];
+        input[..DIGEST].copy_from_slice(&d);
+        let new = compress(input);
+        let after: Vec<Val> = (0..DIGEST).map(|k| d[k] + d[k] - new[k]).collect();
+        for k in 0..DIGEST {
+            f.set(air_id::CPU, row, l.dig_new[k], new[k]);
+            f.set(air_id::CPU, row, l.dig_after[k], after[k]);
+            for r in row + 1..f.height(air_id::CPU) {
+                f.set(air_id::CPU, r, l.dig[k], after[k]);
+                f.set(air_id::CPU, r, l.dig_after[k], after[k]);
+            }
+            f.set_public(air_id::CPU, cpu_pv::DIGEST_AFTER + k, after[k]);
+        }
+        f.rebalance(&lab);
+        (lab, f)
+    }));
+    for (plus, minus) in [(Opcode::Halt, Opcode::Jmp), (Opcode::Jmp, Opcode::Halt)] {
+        lies.push(Lie::new(
+            format!("cpu/selector-minus-one/{minus}"),
+            move || {
+                let src = ADD.replace("halt 0            ; 4", "halt 4            ; 4");
+                let (lab, mut f) = from_records(&src, &[3, 7], |_| {});
+                let l = CpuChip::default().layout().clone();
+                let row = f.segment.instructions.len();
+                let pc = f.get(air_id::CPU, row, l.pc);
+                f.set(air_id::CPU, row, l.sel[plus as usize], Val::ONE);
+                f.set(air_id::CPU, row, l.sel[minus as usize], -Val::ONE);
+                f.set(air_id::CPU, row, l.a, pc);
+                (lab, f)
+            },
+        ));
+    }
+    lies.push(Lie::new("cpu/selector-minus-one/einv", || {
+        let (lab, mut f) = from_records(ADD, &[3, 7], |_| {});
+        let l = CpuChip::default().layout().clone();
+        let row = f.segment.instructions.len();
+        f.set(air_id::CPU, row, l.sel[Opcode::EAdd as usize], Val::ONE);
+        f.set(air_id::CPU, row, l.sel[Opcode::EInv as usize], -Val::ONE);
+        for r in row + 1..f.height(air_id::CPU) {
+            f.add(air_id::CPU, r, l.ts, v(4));
+        }
+        (lab, f)
+    }));
+    lies
 }
 
 fn branch_lies() -> Vec<Lie> {
@@ -439,12 +679,11 @@ fn control_lies() -> Vec<Lie> {
     // A row that claims no opcode: it fetches opcode 0 (`add 0, 0, 0`) but checks nothing.
     lies.push(Lie::new("cpu/no-opcode-skips-add", || {
         let lab = Lab::new(SKIP);
-        let segs = lab.run_variant(&SKIP.replace("add  0, 0, 0", "jmp  1"), &[21], 1 << 20);
+        let segs = lab.run_variant(&SKIP.replace("add  0, 0, 0", "jmp  0"), &[21, 21], 1 << 20);
         let mut f = lab.witness(segs);
         let row = cpu_row(&f.segment, 3, 0);
         let l = CpuChip::default().layout().clone();
         f.set(air_id::CPU, row, l.sel[Opcode::Jmp as usize], Val::ZERO);
-        f.set(air_id::CPU, row, l.a, Val::ZERO);
         f.rebalance(&lab);
         (lab, f)
     }));
@@ -462,12 +701,56 @@ fn control_lies() -> Vec<Lie> {
     lies.push(Lie::new("cpu/clock-starts-late", || {
         from_records(ADD, &[3, 7], |seg| shift_timestamps(seg, 0, 1))
     }));
+    // A row counted twice (is_real = 2) fusing `muli` and `jmp` so that its opcode sums
+    // to `halt`: the program's `halt 1` is passed over and dead code runs (output [X],
+    // exit 2).
+    lies.push(Lie::new("cpu/halt-fused-from-two-opcodes", || {
+        let lab = Lab::new(FUSED);
+        let segs = lab.run_variant(&FUSED.replace("halt 1", "muli 1, 0, 0"), &[9], 2);
+        let mut f = lab.witness(segs);
+        let l = CpuChip::default().layout().clone();
+        let row = cpu_row(&f.segment, 1, 0);
+        f.set(air_id::CPU, row, l.sel[Opcode::Jmp as usize], Val::ONE);
+        f.set(air_id::CPU, row, l.is_real, Val::TWO);
+        f.rebalance(&lab);
+        (lab, f)
+    }));
+    // An output made but not folded into the digest, or the digest changing between
+    // rows: the public digest then omits it.
+    for name in ["not-folded", "dropped-between-rows"] {
+        lies.push(Lie::new(format!("cpu/output-{name}"), move || {
+            let (lab, mut f) = from_records(ADD, &[3, 7], |_| {});
+            let l = CpuChip::default().layout().clone();
+            let row = cpu_row(&f.segment, 3, 0);
+            let before: Vec<Val> = l.dig.iter().map(|&c| f.get(air_id::CPU, row, c)).collect();
+            if name == "not-folded" {
+                for (k, &c) in l.dig_after.iter().enumerate() {
+                    f.set(air_id::CPU, row, c, before[k]);
+                }
+            }
+            for r in row + 1..f.height(air_id::CPU) {
+                for k in 0..DIGEST {
+                    f.set(air_id::CPU, r, l.dig[k], before[k]);
+                    f.set(air_id::CPU, r, l.dig_after[k], before[k]);
+                }
+            }
+            for (k, &x) in before.iter().enumerate() {
+                f.set_public(air_id::CPU, cpu_pv::DIGEST_AFTER + k, x);
+            }
+            (lab, f)
+        }));
+    }
     // `halt` runs twice.
     lies.push(Lie::new("cpu/halt-then-more", || {
         let (lab, mut f) = from_records(ADD, &[3, 7], |_| {});
         let used = f.segment.instructions.len();
         let halt = f.row(air_id::CPU, used - 1).to_vec();
-        f.append_rows(air_id::CPU, &[halt], used);
+        let pad = f.row(air_id::CPU, f.height(air_id::CPU) - 1).to_vec();
+        assert!(
+            used < f.height(air_id::CPU),
+            "the program leaves padding rows"
+        );
+        f.append_rows(air_id::CPU, &[halt], used, &pad);
         f.rebalance(&lab);
         (lab, f)
     }));
@@ -547,6 +830,13 @@ fn boundary_lies() -> Vec<Lie> {
 
 // ---- ext_arith ----------------------------------------------------------------------
 
+fn is_ext(op: Opcode) -> bool {
+    matches!(
+        op,
+        Opcode::EAdd | Opcode::ESub | Opcode::EMul | Opcode::EInv
+    )
+}
+
 fn ext() -> Vec<Lie> {
     let mut lies = Vec::new();
     // (name, pc, first access of z)
@@ -569,19 +859,18 @@ fn ext() -> Vec<Lie> {
             ));
         }
     }
-    // eadd reads an operand coefficient as something else (the sum follows it).
+    // emul (the last reader of x and y) reads an operand coefficient as something else
+    // than the cell holds; the product follows it.
     for (operand, base) in [("x", 0), ("y", 4)] {
         for i in 0..4 {
             lies.push(Lie::new(
                 format!("ext/read-changes-value/{operand}{i}"),
                 move || {
                     from_records(EXT, &[], |seg| {
-                        let r = access_of(seg, 5, 0, base + i);
+                        let r = access_of(seg, 7, 0, base + i);
                         let value = seg.accesses[r].value + Val::ONE;
                         read_returns(seg, r, value);
-                        let z = access_of(seg, 5, 0, 8 + i);
-                        let sum = seg.accesses[z].value + Val::ONE;
-                        set_written_value(seg, z, sum);
+                        redo_emul(seg);
                     })
                 },
             ));
@@ -607,6 +896,33 @@ fn ext() -> Vec<Lie> {
                 },
             ));
         }
+    }
+    // A padding row with one selector -1 and another +1 (no accesses, nothing claimed).
+    for (plus, minus) in [("sub", "add"), ("add", "sub"), ("add", "mul")] {
+        lies.push(Lie::new(
+            format!("ext/selector-minus-one/{minus}"),
+            move || {
+                let (lab, mut f) = from_records(EXT, &[], |_| {});
+                let l = ExtChip::default().layout().clone();
+                let col = |name: &str| match name {
+                    "add" => l.add,
+                    "sub" => l.sub,
+                    _ => l.mul,
+                };
+                let mut row = vec![Val::ZERO; f.width(air_id::EXT)];
+                row[col(plus)] = Val::ONE;
+                row[col(minus)] = -Val::ONE;
+                let used = f
+                    .segment
+                    .instructions
+                    .iter()
+                    .filter(|r| is_ext(r.instruction.opcode))
+                    .count();
+                let zero = vec![Val::ZERO; f.width(air_id::EXT)];
+                f.append_rows(air_id::EXT, &[row], used, &zero);
+                (lab, f)
+            },
+        ));
     }
     // Ordering: emul reads an operand coefficient from the future (a later `li`), or its
     // result coefficient is written after the read that follows it.
@@ -678,39 +994,83 @@ fn poseidon2_mem() -> Vec<Lie> {
     let mut lies = Vec::new();
     // An input cell read from another address, an output written to another address.
     for (side, base) in [("input", 0), ("output", 16)] {
-        for i in [0usize, 7, 15] {
+        for i in 0..16usize {
             lies.push(Lie::new(
                 format!("poseidon2_mem/access-address/{side}{i}"),
                 move || {
-                    let (lab, f) = poseidon2_lie(|seg| {
-                        let k = access_of(seg, 1, 0, base + i);
+                    poseidon2_lie(POSEIDON2, |seg| {
+                        let k = access_of(seg, 2, 0, base + i);
                         redirect_access(seg, k, 200 + i as u32, Val::ZERO);
-                    });
-                    (lab, f)
+                    })
                 },
             ));
         }
     }
-    // An input read as something else than memory holds (the permutation follows it).
-    lies.push(Lie::new("poseidon2_mem/read-changes-value", || {
-        poseidon2_lie(|seg| {
-            let k = access_of(seg, 1, 0, 3);
-            let value = seg.accesses[k].value + Val::ONE;
-            read_returns(seg, k, value);
-        })
+    for i in 0..16usize {
+        // An input read as something else than memory holds (the permutation follows).
+        lies.push(Lie::new(
+            format!("poseidon2_mem/read-changes-value/input{i}"),
+            move || {
+                poseidon2_lie(POSEIDON2, |seg| {
+                    let k = access_of(seg, 2, 0, i);
+                    let value = seg.accesses[k].value + Val::ONE;
+                    read_returns(seg, k, value);
+                })
+            },
+        ));
+        // An input read from the future (a later write of the cell).
+        lies.push(Lie::new(
+            format!("poseidon2_mem/read-from-the-future/input{i}"),
+            move || {
+                let src = POSEIDON2.replace(
+                    "halt 0            ; 3",
+                    &format!("li   {i}, 9\n        halt 0"),
+                );
+                poseidon2_lie(&src, |seg| {
+                    let r = access_of(seg, 2, 0, i);
+                    let w = access_of(seg, 3, 0, 0);
+                    read_from_the_future(seg, r, w);
+                })
+            },
+        ));
+        // An output written after the read that follows it.
+        lies.push(Lie::new(
+            format!("poseidon2_mem/write-after-its-read/output{i}"),
+            move || {
+                let src = POSEIDON2.replace(
+                    "halt 0            ; 3",
+                    &format!("beqi {}, 0, 4\n        halt 0", 16 + i),
+                );
+                from_records(&src, &[11, 12], |seg| {
+                    let w = access_of(seg, 2, 0, 16 + i);
+                    let r = access_of(seg, 3, 0, 0);
+                    write_after_its_read(seg, w, r);
+                })
+            },
+        ));
+    }
+    // A row and its negative copy: every interaction cancels; only booleanity refuses.
+    lies.push(Lie::new("poseidon2_mem/row-counted-negative", || {
+        let (lab, mut f) = from_records(POSEIDON2, &[11, 12], |_| {});
+        let row = f.row(air_id::POSEIDON2_MEM, 0).to_vec();
+        let mut negative = row.clone();
+        negative[0] = -Val::ONE; // is_real
+        let zero = vec![Val::ZERO; f.width(air_id::POSEIDON2_MEM)];
+        f.append_rows(air_id::POSEIDON2_MEM, &[row, negative], 1, &zero);
+        (lab, f)
     }));
     lies
 }
 
 /// The [`POSEIDON2`] program with the record edited, its output recomputed from the
 /// (possibly edited) inputs so that the permutation itself stays honest.
-fn poseidon2_lie(edit: impl FnOnce(&mut Segment)) -> (Lab, Forgery) {
-    from_records(POSEIDON2, &[11], |seg| {
+fn poseidon2_lie(src: &str, edit: impl FnOnce(&mut Segment)) -> (Lab, Forgery) {
+    from_records(src, &[11, 12], |seg| {
         edit(seg);
-        let input: [Val; 16] = std::array::from_fn(|i| seg.accesses[access_of(seg, 1, 0, i)].value);
+        let input: [Val; 16] = std::array::from_fn(|i| seg.accesses[access_of(seg, 2, 0, i)].value);
         let output = permute(input);
         for (i, o) in output.into_iter().enumerate() {
-            let k = access_of(seg, 1, 0, 16 + i);
+            let k = access_of(seg, 2, 0, 16 + i);
             set_written_value(seg, k, o);
         }
     })
@@ -723,17 +1083,17 @@ fn poseidon2() -> Vec<Lie> {
         .map(|k| {
             Lie::new(format!("poseidon2/round-value-{k}"), move || {
                 let lab = Lab::new(POSEIDON2);
-                let mut segs = lab.run(&[11], 1 << 20);
+                let mut segs = lab.run(&[11, 12], 1 << 20);
                 let seg = &mut segs[0];
                 let input: [Val; 16] =
-                    std::array::from_fn(|i| seg.accesses[access_of(seg, 1, 0, i)].value);
+                    std::array::from_fn(|i| seg.accesses[access_of(seg, 2, 0, i)].value);
                 let mut cols = vec![Val::ZERO; P2_COLS];
                 cols[..16].copy_from_slice(&input);
                 let c: &mut Cols<Val> = cols.as_mut_slice().borrow_mut();
                 poseidon2_chip::fill_row(c, Some((k, Val::ONE)));
                 let fake = c.ending_full_rounds.last().unwrap().post;
                 for (i, o) in fake.into_iter().enumerate() {
-                    let a = access_of(seg, 1, 0, 16 + i);
+                    let a = access_of(seg, 2, 0, 16 + i);
                     set_written_value(seg, a, o);
                 }
                 let mut f = lab.witness(segs);
@@ -775,6 +1135,14 @@ fn memory() -> Vec<Lie> {
             write_after_its_read(seg, w, r);
         })
     }));
+    // The same for a write in cpu slot 2 (add's result), read back by a later branch.
+    lies.push(Lie::new("memory/write-after-its-read/slot2", || {
+        from_records(WRITE_THEN_READ, &[4], |seg| {
+            let w = access_of(seg, 1, 0, 2);
+            let r = access_of(seg, 2, 0, 0);
+            write_after_its_read(seg, w, r);
+        })
+    }));
     // The reported forgery: a cell with two histories, one boundary row and one Merkle
     // path (with its own root row) each. `mov` reads the old value: output [0], not [5].
     lies.push(Lie::new(
@@ -799,7 +1167,8 @@ fn memory() -> Vec<Lie> {
         let row = f.row(air_id::BOUNDARY, 0).to_vec();
         let mut negative = row.clone();
         negative[boundary::IS_REAL] = -Val::ONE;
-        f.append_rows(air_id::BOUNDARY, &[row, negative], used);
+        let zero = vec![Val::ZERO; f.width(air_id::BOUNDARY)];
+        f.append_rows(air_id::BOUNDARY, &[row, negative], used, &zero);
         (lab, f)
     }));
     lies
@@ -846,7 +1215,8 @@ fn double_history() -> (Lab, Forgery) {
         }
         copy.push(values);
     }
-    f.append_rows(air_id::MERKLE, &copy, real_rows);
+    let zero = vec![Val::ZERO; f.width(air_id::MERKLE)];
+    f.append_rows(air_id::MERKLE, &copy, real_rows, &zero);
     f.rebalance(&lab);
     (lab, f)
 }
@@ -855,6 +1225,7 @@ fn double_history() -> (Lab, Forgery) {
 
 fn merkle() -> Vec<Lie> {
     let mut lies = Vec::new();
+    lies.extend(merkle_structure_lies());
     // The public roots the root row does not hold.
     for (name, at) in [
         ("root-before", merkle_pv::ROOT_BEFORE),
@@ -900,6 +1271,189 @@ fn merkle() -> Vec<Lie> {
             ));
         }
     }
+    lies
+}
+
+/// The Merkle row of node (`level`, `index`).
+fn merkle_row(f: &Forgery, level: u32, index: u32) -> usize {
+    let l = MerkleChip::default().layout().clone();
+    (0..f.height(air_id::MERKLE))
+        .find(|&r| {
+            f.get(air_id::MERKLE, r, l.is_real) == Val::ONE
+                && f.get(air_id::MERKLE, r, l.level) == v(level)
+                && f.get(air_id::MERKLE, r, l.index) == v(index)
+        })
+        .expect("a row for the node")
+}
+
+fn leaf_digest(value: Val) -> [Val; DIGEST] {
+    let mut d = [Val::ZERO; DIGEST];
+    d[0] = value;
+    d
+}
+
+fn merkle_structure_lies() -> Vec<Lie> {
+    let l = MerkleChip::default().layout().clone();
+    let mut lies = Vec::new();
+    // A row and its negative copy (children unchanged): everything cancels.
+    let lp = l.clone();
+    lies.push(Lie::new("merkle/row-counted-negative", move || {
+        let (lab, mut f) = from_records(ADD, &[3, 7], |_| {});
+        let l = &lp;
+        let real = f.real_rows(air_id::MERKLE, l.is_real);
+        let mut row = f.row(air_id::MERKLE, real - 1).to_vec();
+        row[l.left_touched] = Val::ZERO;
+        row[l.right_touched] = Val::ZERO;
+        for k in 0..DIGEST {
+            row[l.left_after[k]] = row[l.left_before[k]];
+            row[l.right_after[k]] = row[l.right_before[k]];
+            row[l.out_after[k]] = row[l.out_before[k]];
+        }
+        let mut negative = row.clone();
+        negative[l.is_real] = -Val::ONE;
+        let zero = vec![Val::ZERO; f.width(air_id::MERKLE)];
+        f.append_rows(air_id::MERKLE, &[row, negative], real, &zero);
+        f.rebalance(&lab);
+        (lab, f)
+    }));
+    // A padding row takes in a leaf the tree does not hold: cell c reads 42 though it
+    // holds 0, and the path above it says nothing changed.
+    for (side, c) in [("left", 6u32), ("right", 7)] {
+        let l = l.clone();
+        lies.push(Lie::new(
+            format!("merkle/padding-row-swallows-leaf/{side}"),
+            move || {
+                let src = copy_out(c);
+                let lab = Lab::new(&src);
+                let mut segs = lab.run(&[], 1 << 20);
+                let seg = &mut segs[0];
+                let r = access_of(seg, 0, 0, 0);
+                seg.accesses[r].prev_value = v(42);
+                read_returns(seg, r, v(42));
+                set_written_value(seg, access_of(seg, 0, 0, 1), v(42));
+                seg.touched
+                    .iter_mut()
+                    .find(|t| t.addr == c)
+                    .unwrap()
+                    .initial = v(42);
+                let mut f = lab.witness(segs);
+                // The tree keeps cell c at 0: its parent marks it untouched, unchanged.
+                let parent = merkle_row(&f, 1, c / 2);
+                let (flag, before, after) = if side == "left" {
+                    (l.left_touched, l.left_before, l.left_after)
+                } else {
+                    (l.right_touched, l.right_before, l.right_after)
+                };
+                f.set(air_id::MERKLE, parent, flag, Val::ZERO);
+                for k in 0..DIGEST {
+                    let b = f.get(air_id::MERKLE, parent, before[k]);
+                    f.set(air_id::MERKLE, parent, after[k], b);
+                }
+                rehash_up(&mut f, parent);
+                // The swallowing padding row.
+                let mut row = vec![Val::ZERO; f.width(air_id::MERKLE)];
+                row[l.level] = Val::ONE;
+                row[l.index] = v(c / 2);
+                row[flag] = Val::ONE;
+                for (k, x) in leaf_digest(v(42)).into_iter().enumerate() {
+                    row[before[k]] = x;
+                    row[after[k]] = x;
+                }
+                let real = f.real_rows(air_id::MERKLE, l.is_real);
+                let zero = vec![Val::ZERO; f.width(air_id::MERKLE)];
+                f.append_rows(air_id::MERKLE, &[row], real, &zero);
+                f.rebalance(&lab);
+                (lab, f)
+            },
+        ));
+    }
+    // The root row marked padding; a real row at the root's place does the hashing.
+    let lr = l.clone();
+    lies.push(Lie::new("merkle/root-row-is-padding", move || {
+        let (lab, mut f) = from_records(ADD, &[3, 7], |_| {});
+        let l = &lr;
+        let real = f.real_rows(air_id::MERKLE, l.is_real);
+        let mut top = f.row(air_id::MERKLE, 0).to_vec();
+        top[l.is_root] = Val::ZERO;
+        let mut root = f.row(air_id::MERKLE, 0).to_vec();
+        root[l.is_real] = Val::ZERO;
+        root[l.left_touched] = Val::ZERO;
+        root[l.right_touched] = Val::ZERO;
+        for k in 0..DIGEST {
+            for c in [
+                l.left_before[k],
+                l.left_after[k],
+                l.right_before[k],
+                l.right_after[k],
+            ] {
+                root[c] = Val::ZERO;
+            }
+        }
+        let w = f.width(air_id::MERKLE);
+        f.inputs[air_id::MERKLE].trace.values[..w].copy_from_slice(&root);
+        let zero = vec![Val::ZERO; w];
+        f.append_rows(air_id::MERKLE, &[top], real, &zero);
+        f.rebalance(&lab);
+        (lab, f)
+    }));
+    // A child received twice (touched flag 2): two histories of one cell, no second path.
+    // The cell ends as it began (0), so the unchanged leaf is all the parent hashes.
+    for (side, c, o) in [("left", 10u32, 11u32), ("right", 11, 10)] {
+        let l = l.clone();
+        lies.push(Lie::new(
+            format!("merkle/child-received-twice/{side}"),
+            move || {
+                let src = clear_after_copy(c, o);
+                let lab = Lab::new(&src);
+                let mut segs = lab.run(&[], 1 << 20);
+                let seg = &mut segs[0];
+                let (li5, mov, li0) = (
+                    access_of(seg, 0, 0, 0),
+                    access_of(seg, 1, 0, 0),
+                    access_of(seg, 2, 0, 0),
+                );
+                let (t_li5, t_mov, t_li0) = (
+                    seg.accesses[li5].timestamp,
+                    seg.accesses[mov].timestamp,
+                    seg.accesses[li0].timestamp,
+                );
+                // History 1: open -> li 5 -> li 0 -> close. History 2: open -> mov reads 0.
+                seg.accesses[mov].prev_timestamp = 0;
+                seg.accesses[mov].prev_value = Val::ZERO;
+                seg.accesses[mov].value = Val::ZERO;
+                seg.accesses[li0].prev_timestamp = t_li5;
+                seg.accesses[li0].prev_value = v(5);
+                set_written_value(seg, access_of(seg, 1, 0, 1), Val::ZERO);
+                let cell = seg.touched.iter().position(|t| t.addr == c).unwrap();
+                let mut second = seg.touched[cell];
+                seg.touched[cell].last_timestamp = t_li0;
+                second.last_timestamp = t_mov;
+                second.last = Val::ZERO;
+                seg.touched.insert(cell + 1, second);
+                let mut f = lab.witness(segs);
+                let parent = merkle_row(&f, 1, c / 2);
+                let flag = if side == "left" {
+                    l.left_touched
+                } else {
+                    l.right_touched
+                };
+                f.set(air_id::MERKLE, parent, flag, Val::TWO);
+                f.rebalance(&lab);
+                (lab, f)
+            },
+        ));
+    }
+    // A segment with no memory access and no root row: the public roots are free, and
+    // it claims all of memory changed.
+    let ln = l;
+    lies.push(Lie::new("merkle/no-root-row", move || {
+        let (lab, mut f) = from_records(NO_MEMORY, &[], |_| {});
+        f.set(air_id::MERKLE, 0, ln.is_root, Val::ZERO);
+        f.set(air_id::MERKLE, 0, ln.is_real, Val::ZERO);
+        f.set_public(air_id::MERKLE, merkle_pv::ROOT_AFTER, v(1234));
+        f.rebalance(&lab);
+        (lab, f)
+    }));
     lies
 }
 

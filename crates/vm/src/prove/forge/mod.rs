@@ -21,15 +21,12 @@ pub mod coverage;
 pub mod lies;
 
 use std::borrow::BorrowMut;
-use std::collections::HashMap;
 
 use starkscope_stark_backend::debug::{check_traces, DebugReport};
-use starkscope_stark_backend::p3::{Matrix, PrimeCharacteristicRing, PrimeField32};
+use starkscope_stark_backend::p3::{Matrix, PrimeCharacteristicRing};
 use starkscope_stark_backend::{prove, verify, AirInput, FriPreset, StarkConfig, Val, VerifyError};
 
-use super::poseidon2_chip::{
-    self, permute, Poseidon2Requests, MULT_COMPRESS, MULT_PERMUTE, P2_COLS,
-};
+use super::poseidon2_chip::{self, permute, MULT_COMPRESS, MULT_PERMUTE, P2_COLS};
 use super::{air_id, buses, Continuation, VmProvingKey};
 use crate::exec::{record, AccessKind, ExecConfig, Segment};
 use crate::field::F;
@@ -160,9 +157,9 @@ impl Forgery {
         self.inputs[chip].public_values[index] = v;
     }
 
-    /// Appends `rows` copies of the row `template` (and pads to a power of two with
-    /// copies of the last padding row, or zeros).
-    pub fn append_rows(&mut self, chip: usize, rows: &[Vec<Val>], used: usize) {
+    /// Replaces the rows after the first `used` by `rows`, then pads to a power of two
+    /// with copies of `pad`.
+    pub fn append_rows(&mut self, chip: usize, rows: &[Vec<Val>], used: usize, pad: &[Val]) {
         let w = self.width(chip);
         let trace = &mut self.inputs[chip].trace;
         let mut values: Vec<Val> = trace.values[..used * w].to_vec();
@@ -170,22 +167,28 @@ impl Forgery {
             assert_eq!(r.len(), w);
             values.extend_from_slice(r);
         }
-        let pad: Vec<Val> = trace.values[(trace.height() - 1) * w..].to_vec();
         let height = (values.len() / w).next_power_of_two().max(2);
         while values.len() < height * w {
-            values.extend_from_slice(&pad);
+            values.extend_from_slice(pad);
         }
         trace.values = values;
+    }
+
+    /// The number of leading rows whose column `flag` is 1 (a chip's real rows).
+    pub fn real_rows(&self, chip: usize, flag: usize) -> usize {
+        (0..self.height(chip))
+            .take_while(|&r| self.get(chip, r, flag) == Val::ONE)
+            .count()
     }
 
     /// Gives the lookup tables what the other chips actually ask of them: the range and
     /// program multiplicities, and a Poseidon2 row for every permutation asked for (when
     /// the tuple is a true permutation; a false one stays unbalanced). A cheating prover
-    /// sets these columns freely, so a lie must not fail on them.
+    /// sets these columns freely, so a lie must not fail on them. Rows already in the
+    /// Poseidon2 table, patched or not, are kept; only their multiplicities change.
     pub fn rebalance(&mut self, lab: &Lab) {
         let report = self.report(lab);
-        let mut p2_changed = false;
-        let mut p2 = self.poseidon2_requests();
+        let mut new_p2: Vec<Vec<Val>> = Vec::new();
         for u in &report.unbalanced {
             let net = Val::from_u32(u.net);
             let t: Vec<Val> = u.tuple.iter().map(|&x| Val::from_u32(x)).collect();
@@ -210,66 +213,43 @@ impl Forgery {
                 }
                 buses::PERMUTE | buses::COMPRESS => {
                     let input: [Val; 16] = t[..16].try_into().unwrap();
-                    let output = permute(input);
-                    if output[..t.len() - 16] == t[16..] {
-                        let e = p2.entry(input.map(|x| x.as_canonical_u32())).or_default();
-                        let slot = if u.bus == buses::PERMUTE {
-                            &mut e.0
-                        } else {
-                            &mut e.1
-                        };
-                        *slot += net;
-                        p2_changed = true;
+                    if permute(input)[..t.len() - 16] != t[16..] {
+                        continue;
+                    }
+                    let col = if u.bus == buses::PERMUTE {
+                        MULT_PERMUTE
+                    } else {
+                        MULT_COMPRESS
+                    };
+                    if let Some(r) = self.poseidon2_row(input) {
+                        self.add(air_id::POSEIDON2, r, col, net);
+                    } else if let Some(row) = new_p2.iter_mut().find(|r| r[..16] == input) {
+                        row[col] += net;
+                    } else {
+                        let mut row = poseidon2_row_of(input);
+                        row[col] = net;
+                        new_p2.push(row);
                     }
                 }
                 _ => {}
             }
         }
-        if p2_changed {
-            self.set_poseidon2_requests(&p2);
+        if !new_p2.is_empty() {
+            // Keep every row that provides something, add the new ones, pad honestly.
+            let w = self.width(air_id::POSEIDON2);
+            let mut rows: Vec<Vec<Val>> = (0..self.height(air_id::POSEIDON2))
+                .map(|r| self.row(air_id::POSEIDON2, r).to_vec())
+                .filter(|r| r[MULT_PERMUTE] != Val::ZERO || r[MULT_COMPRESS] != Val::ZERO)
+                .collect();
+            rows.extend(new_p2);
+            let height = rows.len().next_power_of_two().max(2);
+            rows.resize(height, poseidon2_row_of([Val::ZERO; 16]));
+            self.inputs[air_id::POSEIDON2].trace.values = rows.concat();
+            debug_assert_eq!(
+                self.inputs[air_id::POSEIDON2].trace.values.len(),
+                height * w
+            );
         }
-    }
-
-    /// The Poseidon2 table's rows as requests: input -> (permute, compress) multiplicities.
-    /// Rows whose columns were patched keep their patched values on regeneration only if
-    /// the caller re-applies them.
-    fn poseidon2_requests(&self) -> HashMap<[u32; 16], (Val, Val)> {
-        let mut out = HashMap::new();
-        for r in 0..self.height(air_id::POSEIDON2) {
-            let row = self.row(air_id::POSEIDON2, r);
-            let (perm, comp) = (row[MULT_PERMUTE], row[MULT_COMPRESS]);
-            if perm != Val::ZERO || comp != Val::ZERO {
-                let key: [u32; 16] = std::array::from_fn(|i| row[i].as_canonical_u32());
-                out.insert(key, (perm, comp));
-            }
-        }
-        out
-    }
-
-    fn set_poseidon2_requests(&mut self, reqs: &HashMap<[u32; 16], (Val, Val)>) {
-        let mut rows: Vec<_> = reqs
-            .iter()
-            .filter(|(_, (p, c))| *p != Val::ZERO || *c != Val::ZERO)
-            .collect();
-        rows.sort_by_key(|(k, _)| **k);
-        let mut trace = poseidon2_chip::Poseidon2Chip.generate(&Poseidon2Requests::default());
-        let w = trace.width();
-        let height = rows.len().next_power_of_two().max(2);
-        let pad = trace.values[..w].to_vec();
-        trace.values.clear();
-        for (input, (perm, comp)) in &rows {
-            let mut row = vec![Val::ZERO; w];
-            row[..16].copy_from_slice(&input.map(Val::from_u32));
-            let cols: &mut poseidon2_chip::Cols<Val> = row[..P2_COLS].borrow_mut();
-            poseidon2_chip::fill_row(cols, None);
-            row[MULT_PERMUTE] = *perm;
-            row[MULT_COMPRESS] = *comp;
-            trace.values.extend(row);
-        }
-        while trace.values.len() < height * w {
-            trace.values.extend_from_slice(&pad);
-        }
-        self.inputs[air_id::POSEIDON2].trace = trace;
     }
 
     /// The row of the Poseidon2 table whose input is `input`.
@@ -293,6 +273,15 @@ impl Forgery {
     pub fn prove_and_verify(&self, lab: &Lab) -> Result<(), Refusal> {
         self.prove_and_verify_with(lab, &lab.pk.config)
     }
+}
+
+/// An honest Poseidon2 table row for `input`, providing nothing.
+fn poseidon2_row_of(input: [Val; 16]) -> Vec<Val> {
+    let mut row = vec![Val::ZERO; P2_COLS + 2];
+    row[..16].copy_from_slice(&input);
+    let cols: &mut poseidon2_chip::Cols<Val> = row[..P2_COLS].borrow_mut();
+    poseidon2_chip::fill_row(cols, None);
+    row
 }
 
 /// Changes the value written by access `index` and carries it forward: later reads of
