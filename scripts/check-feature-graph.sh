@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # With bench-metrics off, no crate of the workspace may pull in the `metrics` crates;
 # with it on, each must (the feature is forwarded down to starkscope-metrics).
+# The shipped binaries never enable the soundness-testing features (`forge`: lying
+# witnesses; `ablation`: a backend that can drop a constraint), with or without metrics.
 # Exit 1 naming the crate that breaks the rule.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,31 @@ for c in "${crates[@]}"; do
     fail=1
   fi
 done
+# `soundness_features PKG ARGS...`: the forge/ablation features PKG's build enables.
+soundness_features() {
+  local pkg=$1
+  shift
+  for dep in starkscope-vm starkscope-stark-backend; do
+    cargo tree -e features -i "$dep" -p "$pkg" "$@" --prefix none 2>/dev/null
+  done | grep -Eo '^starkscope-(vm|stark-backend) feature "(forge|ablation)"' | sort -u || true
+}
+# The check must see the features when they are on (or it would pass vacuously).
+if [ -z "$(soundness_features starkscope-vm --features ablation)" ]; then
+  echo "error: the soundness-feature check does not see starkscope-vm's ablation feature" >&2
+  fail=1
+fi
+for bin in starkscope starkscope-benchmarks; do
+  for features in "" "--features=bench-metrics"; do
+    found=$(soundness_features "$bin" $features)
+    if [ -n "$found" ]; then
+      echo "error: $bin ${features:-(default features)} enables a soundness-testing feature:" >&2
+      echo "$found" >&2
+      fail=1
+    fi
+  done
+done
 if [ "$fail" = 0 ]; then
   echo "ok: metrics absent without bench-metrics and present with it, in all ${#crates[@]} crates"
+  echo "ok: no shipped binary enables forge or ablation"
 fi
 exit "$fail"

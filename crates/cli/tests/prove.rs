@@ -34,6 +34,15 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `starkscope verify ARGS --fri testing --allow-insecure`: these tests' proofs use the
+/// insecure `testing` preset, which a verifier accepts only when asked to.
+fn verify_testing(args: &[&str]) -> Output {
+    let mut all = vec!["verify"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--fri", "testing", "--allow-insecure"]);
+    starkscope(&all)
+}
+
 /// Proves fibonacci(30) in 64-cycle segments (156 cycles: 3 segments) into `out`.
 fn prove_fib(out: &Path, extra: &[&str]) -> Output {
     let fib = fib();
@@ -83,12 +92,16 @@ fn prove_then_verify_with_the_program_with_a_vk_and_from_a_saved_pk() {
     );
     assert!(proof.exists());
 
-    let out = starkscope(&["verify", s(&proof), "--program", &fib()]);
+    let out = verify_testing(&[s(&proof), "--program", &fib()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("valid: `fibonacci`"), "{stdout}");
     assert!(
         stdout.contains("3 segments, exit code 0, outputs [832040]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FRI preset testing (5 conjectured bits, insecure)"),
         "{stdout}"
     );
 
@@ -104,14 +117,14 @@ fn prove_then_verify_with_the_program_with_a_vk_and_from_a_saved_pk() {
         "testing",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = starkscope(&["verify", s(&proof), "--vk", s(&vk)]);
+    let out = verify_testing(&[s(&proof), "--vk", s(&vk)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
     // A proof made from the saved proving key verifies with the saved verifying key.
     let again = dir.path().join("again.proof");
     let out = prove_fib(&again, &["--pk", s(&pk)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = starkscope(&["verify", s(&again), "--vk", s(&vk)]);
+    let out = verify_testing(&[s(&again), "--vk", s(&vk)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     // Only the files asked for: no temporaries left behind.
     let mut names: Vec<_> = std::fs::read_dir(dir.path())
@@ -135,7 +148,7 @@ fn a_tampered_proof_is_invalid_with_a_reason() {
         bad[at] ^= 0x01;
         let path = dir.path().join(format!("bad{at}.proof"));
         std::fs::write(&path, &bad).unwrap();
-        let out = starkscope(&["verify", s(&path), "--program", &fib()]);
+        let out = verify_testing(&[s(&path), "--program", &fib()]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "byte {at}: {stderr}");
         assert!(
@@ -154,7 +167,7 @@ fn a_tampered_proof_is_invalid_with_a_reason() {
     claim.outputs[0] += starkscope_vm::F::new(1);
     let path = dir.path().join("lie.proof");
     std::fs::write(&path, proof_to_bytes(&claim).unwrap()).unwrap();
-    let out = starkscope(&["verify", s(&path), "--program", &fib()]);
+    let out = verify_testing(&[s(&path), "--program", &fib()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("claimed public outputs do not match"),
@@ -164,7 +177,7 @@ fn a_tampered_proof_is_invalid_with_a_reason() {
 
     // A truncated file.
     std::fs::write(&path, &good[..n / 3]).unwrap();
-    let out = starkscope(&["verify", s(&path), "--program", &fib()]);
+    let out = verify_testing(&[s(&path), "--program", &fib()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("corrupt or truncated proof"),
@@ -187,14 +200,14 @@ fn a_wrong_key_or_file_is_a_clear_error() {
             .status
             .success()
     );
-    let out = starkscope(&["verify", s(&proof), "--vk", s(&other_vk)]);
+    let out = verify_testing(&[s(&proof), "--vk", s(&other_vk)]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("proves program `fibonacci`") && stderr.contains("key is for `matmul`"),
         "{stderr}"
     );
-    let out = starkscope(&["verify", s(&proof), "--program", s(&mm)]);
+    let out = verify_testing(&[s(&proof), "--program", s(&mm)]);
     assert_eq!(out.status.code(), Some(1));
 
     // A key for the right program at another FRI preset.
@@ -211,17 +224,17 @@ fn a_wrong_key_or_file_is_a_clear_error() {
     );
 
     // Files of the wrong kind, not ours, or missing: usage errors (2) naming the file.
-    let out = starkscope(&["verify", s(&proof), "--vk", s(&proof)]);
+    let out = verify_testing(&[s(&proof), "--vk", s(&proof)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("is a starkscope proof, expected a verifying key"),
         "{}",
         text(&out.stderr)
     );
-    let out = starkscope(&["verify", s(&other_vk), "--vk", s(&other_vk)]);
+    let out = verify_testing(&[s(&other_vk), "--vk", s(&other_vk)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("expected a proof"));
-    let out = starkscope(&["verify", &fib(), "--vk", s(&other_vk)]);
+    let out = verify_testing(&[&fib(), "--vk", s(&other_vk)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("not a starkscope file"),
@@ -229,10 +242,10 @@ fn a_wrong_key_or_file_is_a_clear_error() {
         text(&out.stderr)
     );
     let missing = dir.path().join("missing.proof");
-    let out = starkscope(&["verify", s(&missing), "--program", &fib()]);
+    let out = verify_testing(&[s(&missing), "--program", &fib()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("missing.proof"));
-    let out = starkscope(&["verify", s(&proof)]);
+    let out = verify_testing(&[s(&proof)]);
     assert_eq!(out.status.code(), Some(2), "neither --program nor --vk");
 
     // A proving key for another program is refused before proving.
@@ -268,7 +281,7 @@ fn a_missing_or_malformed_program_names_file_line_and_column() {
     assert!(stderr.contains("nowhere"), "{stderr}");
     assert!(!out_file.exists());
 
-    let out = starkscope(&["verify", s(&out_file), "--program", s(&bad)]);
+    let out = verify_testing(&[s(&out_file), "--program", s(&bad)]);
     assert_eq!(out.status.code(), Some(2));
     let out = starkscope(&["keygen", s(&bad), "--vk", s(&dir.path().join("k"))]);
     assert_eq!(out.status.code(), Some(1));
@@ -389,4 +402,73 @@ fn metrics_have_every_segment_with_group_and_segment_labels() {
             &[("group", "fibonacci"), ("segment", "0")]
         )
         .is_some());
+}
+
+/// The verifier decides the security, on both paths (--program and --vk): `--fri`
+/// (default `fast`), insecure presets only with --allow-insecure, and the preset with its
+/// conjectured bits on the `valid:` line.
+#[test]
+fn verify_checks_at_its_own_preset_not_the_proofs() {
+    let dir = tempfile::tempdir().unwrap();
+    let testing = dir.path().join("testing.proof");
+    assert!(prove_fib(&testing, &[]).status.success());
+
+    // A `testing` proof is invalid for the default verifier, with a hint.
+    let out = starkscope(&["verify", s(&testing), "--program", &fib()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("made with FRI preset `testing`, but the verifier requires `fast`")
+            && stderr.contains("--fri testing --allow-insecure"),
+        "{stderr}"
+    );
+    // Verifying at `testing` needs --allow-insecure: a usage error (2) without it.
+    let out = starkscope(&[
+        "verify",
+        s(&testing),
+        "--program",
+        &fib(),
+        "--fri",
+        "testing",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--allow-insecure"), "{stderr}");
+
+    // With --vk: a `testing` key is refused by a `fast` verifier (2), whatever the proof.
+    let vk = dir.path().join("testing.vk");
+    assert!(
+        starkscope(&["keygen", &fib(), "--vk", s(&vk), "--fri", "testing"])
+            .status
+            .success()
+    );
+    let out = starkscope(&["verify", s(&testing), "--vk", s(&vk)]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("key is for FRI preset `testing`"),
+        "{stderr}"
+    );
+
+    // A `fast` proof verifies by default and says so.
+    let fast = dir.path().join("fast.proof");
+    let out = starkscope(&[
+        "prove",
+        &fib(),
+        "-i",
+        "30",
+        "--segment-size",
+        "64",
+        "--quiet",
+        "--out",
+        s(&fast),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = starkscope(&["verify", s(&fast), "--program", &fib()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("FRI preset fast (116 conjectured bits)"),
+        "{stdout}"
+    );
 }

@@ -22,6 +22,10 @@ pub struct SdkConfig {
     pub memory_budget: u64,
     /// Refuse to run more cycles than this without `halt`.
     pub max_cycles: u64,
+    /// Let [`crate::Sdk::verify`] accept proofs under a preset below
+    /// [`starkscope_stark_backend::MIN_SECURE_BITS`] conjectured bits (`testing`). Proving
+    /// with such a preset is always allowed; trusting its proofs is the verifier's choice.
+    pub allow_insecure: bool,
 }
 
 impl Default for SdkConfig {
@@ -32,6 +36,7 @@ impl Default for SdkConfig {
             threads: 0,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             max_cycles: DEFAULT_MAX_CYCLES,
+            allow_insecure: false,
         }
     }
 }
@@ -55,6 +60,10 @@ impl SdkConfig {
     }
     pub fn with_max_cycles(mut self, n: u64) -> Self {
         self.max_cycles = n;
+        self
+    }
+    pub fn with_allow_insecure(mut self, allow: bool) -> Self {
+        self.allow_insecure = allow;
         self
     }
 

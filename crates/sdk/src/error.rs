@@ -24,6 +24,14 @@ pub enum SdkError {
     Prove(#[from] SegmentProveError),
     #[error("the proof is invalid: {0}")]
     Invalid(#[from] InvalidProof),
+    #[error("FRI preset `{preset}` gives {bits} conjectured bits of security, under the {min} a verifier accepts; allow insecure presets to verify at it anyway")]
+    InsecurePreset {
+        preset: String,
+        bits: usize,
+        min: usize,
+    },
+    #[error("the verifying key is for FRI preset `{key}`, but this verifier checks proofs at `{verifier}`")]
+    KeyPreset { key: String, verifier: String },
     #[error(transparent)]
     File(#[from] FileError),
 }
@@ -38,8 +46,8 @@ pub enum InvalidProof {
         key_name: String,
         key_hash: String,
     },
-    #[error("it was made with FRI preset `{proof}`, but the key is for `{key}`")]
-    WrongPreset { proof: String, key: String },
+    #[error("it was made with FRI preset `{proof}`, but the verifier requires `{required}`")]
+    WrongPreset { proof: String, required: String },
     #[error("it claims exit code {claimed}, but the segments prove exit code {proven}")]
     ExitCode { claimed: u32, proven: u32 },
     #[error(transparent)]

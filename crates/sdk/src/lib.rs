@@ -37,7 +37,7 @@ pub use keys::{AppProvingKey, AppVerifyingKey, ProgramHash};
 pub use pipeline::Progress;
 pub use proof::AppProof;
 pub use report::{ProveReport, SegmentReport};
-pub use starkscope_stark_backend::FriPreset;
+pub use starkscope_stark_backend::{FriPreset, MIN_SECURE_BITS};
 pub use starkscope_vm::prove::ChainSummary;
 
 use starkscope_metrics::{Group, Scope};
@@ -143,20 +143,39 @@ impl Sdk {
 
     /// Checks that the proof is a complete execution of the key's program from its initial
     /// memory to `halt`, with the claimed outputs and exit code.
+    ///
+    /// The verifier, not the proof, picks the security: proofs are checked at this SDK's
+    /// FRI preset ([`SdkConfig::fri`]), a proof made under another is invalid, a key for
+    /// another is refused, and a preset under [`starkscope_stark_backend::MIN_SECURE_BITS`]
+    /// conjectured bits is refused unless [`SdkConfig::allow_insecure`].
     pub fn verify(&self, vk: &AppVerifyingKey, proof: &AppProof) -> Result<ChainSummary, SdkError> {
+        let preset = self.config.fri;
+        if !preset.is_secure() && !self.config.allow_insecure {
+            return Err(SdkError::InsecurePreset {
+                preset: preset.name().to_string(),
+                bits: preset.conjectured_security_bits(),
+                min: starkscope_stark_backend::MIN_SECURE_BITS,
+            });
+        }
+        if vk.preset() != preset {
+            return Err(SdkError::KeyPreset {
+                key: vk.preset().name().to_string(),
+                verifier: preset.name().to_string(),
+            });
+        }
+        if proof.preset != preset {
+            return Err(InvalidProof::WrongPreset {
+                proof: proof.preset.name().to_string(),
+                required: preset.name().to_string(),
+            }
+            .into());
+        }
         if proof.program_hash != vk.hash {
             return Err(InvalidProof::WrongProgram {
                 proof_name: proof.program_name.clone(),
                 proof_hash: proof.program_hash.to_string(),
                 key_name: vk.program_name.clone(),
                 key_hash: vk.hash.to_string(),
-            }
-            .into());
-        }
-        if proof.preset != vk.preset() {
-            return Err(InvalidProof::WrongPreset {
-                proof: proof.preset.name().to_string(),
-                key: vk.preset().name().to_string(),
             }
             .into());
         }

@@ -26,7 +26,8 @@ fn sdk(segment_size: u64, threads: usize) -> Sdk {
         SdkConfig::default()
             .with_segment_size(segment_size)
             .with_threads(threads)
-            .with_fri(FriPreset::Testing),
+            .with_fri(FriPreset::Testing)
+            .with_allow_insecure(true),
     )
     .expect("sdk")
 }
@@ -110,7 +111,8 @@ fn one_thread_and_a_tiny_budget_still_prove_the_same_execution() {
             .with_segment_size(32)
             .with_threads(1)
             .with_memory_budget(1)
-            .with_fri(FriPreset::Testing),
+            .with_fri(FriPreset::Testing)
+            .with_allow_insecure(true),
     )
     .unwrap();
     let plan = tight.parallelism();
@@ -133,7 +135,8 @@ fn execution_errors_surface_from_the_producer() {
         SdkConfig::default()
             .with_segment_size(16)
             .with_max_cycles(40)
-            .with_fri(FriPreset::Testing),
+            .with_fri(FriPreset::Testing)
+            .with_allow_insecure(true),
     )
     .unwrap();
     let err = limited
@@ -277,4 +280,32 @@ fn a_proving_key_for_another_preset_is_refused() {
     let pk = testing.keygen(&fib()).unwrap();
     let err = fast.prove(&pk, &[Val::ONE]).unwrap_err();
     assert!(err.to_string().contains("testing"), "{err}");
+}
+
+#[test]
+fn the_verifier_picks_the_security_not_the_proof() {
+    let testing = sdk(16, 1);
+    let pk = testing.keygen(&fib()).unwrap();
+    let (proof, _) = testing.prove(&pk, &[Val::from_u32(30)]).unwrap();
+    testing.verify(&pk.verifying_key(), &proof).unwrap();
+
+    // Verifying at `testing` needs the explicit opt-in.
+    let strict = Sdk::new(SdkConfig::default().with_fri(FriPreset::Testing)).unwrap();
+    let err = strict.verify(&pk.verifying_key(), &proof).unwrap_err();
+    assert!(
+        matches!(err, SdkError::InsecurePreset { bits, .. } if bits < 100),
+        "{err}"
+    );
+
+    // A verifier at `fast` refuses the `testing` key, and a `testing` proof under a
+    // `fast` key is invalid.
+    let fast = Sdk::new(SdkConfig::default()).unwrap();
+    let err = fast.verify(&pk.verifying_key(), &proof).unwrap_err();
+    assert!(matches!(err, SdkError::KeyPreset { .. }), "{err}");
+    let fast_pk = fast.keygen(&fib()).unwrap();
+    let err = fast.verify(&fast_pk.verifying_key(), &proof).unwrap_err();
+    assert!(
+        matches!(err, SdkError::Invalid(InvalidProof::WrongPreset { .. })),
+        "{err}"
+    );
 }

@@ -141,6 +141,12 @@ impl FriPreset {
         }
     }
 
+    /// Whether the preset reaches [`MIN_SECURE_BITS`] conjectured bits. Verifiers refuse
+    /// proofs under a preset that does not, unless told to accept insecure proofs.
+    pub const fn is_secure(self) -> bool {
+        self.conjectured_security_bits() >= MIN_SECURE_BITS
+    }
+
     /// Conjectured security per Plonky3's random-words model (FRI terms only, no AIR),
     /// an upper bound for any instance proven with this preset.
     pub fn p3_conjectured_ldt_bits(self) -> usize {
@@ -189,15 +195,19 @@ impl FromStr for FriPreset {
     }
 }
 
+/// Conjectured bits (ethSTARK, [`FriPreset::conjectured_security_bits`]) under which a
+/// preset is insecure.
+pub const MIN_SECURE_BITS: usize = 100;
+
 /// Everything the prover and verifier share: the PCS and a fresh challenger.
 #[derive(Clone)]
 pub struct StarkConfig {
     preset: FriPreset,
     perm: Perm,
     pcs: Pcs,
-    /// `(air_id, constraint)` that prover and verifier both skip (constraint ablation).
+    /// `(air_id, constraint)` pairs that prover and verifier both skip (ablation).
     #[cfg(feature = "ablation")]
-    ablation: Option<(usize, usize)>,
+    ablation: Vec<(usize, usize)>,
 }
 
 impl StarkConfig {
@@ -219,25 +229,32 @@ impl StarkConfig {
             perm,
             pcs,
             #[cfg(feature = "ablation")]
-            ablation: None,
+            ablation: Vec::new(),
         }
     }
 
-    /// The same configuration with one constraint of one AIR removed, in prover and
-    /// verifier alike: the constraint's value is replaced by zero, so indices and folding
-    /// powers stay aligned. For measuring which soundness tests depend on which
-    /// constraint; only in builds with the non-default `ablation` feature.
+    /// The same configuration with constraints removed, in prover and verifier alike:
+    /// each `(air_id, constraint)` (an index in the AIR's own `eval` order) is replaced by
+    /// zero, so indices and folding powers stay aligned. For measuring which soundness
+    /// tests depend on which constraints; only in builds with the non-default `ablation`
+    /// feature, which no shipped binary enables.
     #[cfg(feature = "ablation")]
-    pub fn without_constraint(mut self, air_id: usize, constraint: usize) -> Self {
-        self.ablation = Some((air_id, constraint));
+    pub fn without_constraints(
+        mut self,
+        dropped: impl IntoIterator<Item = (usize, usize)>,
+    ) -> Self {
+        self.ablation.extend(dropped);
         self
     }
 
-    /// The constraint of `air_id` this configuration skips, if any.
+    /// The constraints of `air_id` this configuration skips.
     #[cfg(feature = "ablation")]
-    pub(crate) fn dropped_constraint(&self, air_id: usize) -> Option<usize> {
+    pub(crate) fn dropped_constraints(&self, air_id: usize) -> Vec<usize> {
         self.ablation
-            .and_then(|(air, k)| (air == air_id).then_some(k))
+            .iter()
+            .filter(|(air, _)| *air == air_id)
+            .map(|&(_, k)| k)
+            .collect()
     }
 
     pub fn preset(&self) -> FriPreset {

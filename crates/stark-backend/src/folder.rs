@@ -35,25 +35,25 @@ pub struct VerifierFolder<'a> {
     pub(crate) ablation: Ablation,
 }
 
-/// Which base constraint (in `eval` order) to replace by zero, and the running index.
+/// Which base constraints (in `eval` order) to replace by zero, and the running index.
 #[cfg(feature = "ablation")]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Ablation {
-    drop: Option<usize>,
+    drop: Vec<usize>,
     next: usize,
 }
 
 #[cfg(feature = "ablation")]
 impl Ablation {
-    pub(crate) fn new(drop: Option<usize>) -> Self {
+    pub(crate) fn new(drop: Vec<usize>) -> Self {
         Self { drop, next: 0 }
     }
 
-    /// Advances past one constraint; true if it is the dropped one.
+    /// Advances past one constraint; true if it is a dropped one.
     #[inline]
     fn skip(&mut self) -> bool {
         self.next += 1;
-        self.drop == Some(self.next - 1)
+        self.drop.contains(&(self.next - 1))
     }
 }
 

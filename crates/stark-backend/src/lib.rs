@@ -24,7 +24,7 @@ mod transcript;
 pub mod verifier;
 
 pub use air::{Count, InteractionBuilder, StarkAir};
-pub use config::{Challenge, FriPreset, StarkConfig, Val};
+pub use config::{Challenge, FriPreset, StarkConfig, Val, MIN_SECURE_BITS};
 pub use keygen::{keygen, AirInfo, KeygenError, ProvingKey, VerifyingKey};
 pub use proof::Proof;
 pub use prover::{prove, AirInput, ProveError};

@@ -281,7 +281,7 @@ fn prove_inner(
                     cumulative_sum: cumulative_sums[i],
                     alpha,
                     #[cfg(feature = "ablation")]
-                    dropped_constraint: config.dropped_constraint(i),
+                    dropped_constraints: config.dropped_constraints(i),
                 })
             })
             .collect()

@@ -31,9 +31,9 @@ pub(crate) struct QuotientInputs<'a, M: Matrix<Val>> {
     pub lookup_challenges: &'a [Challenge],
     pub cumulative_sum: Option<Challenge>,
     pub alpha: Challenge,
-    /// The constraint a constraint-ablation run removes from this AIR.
+    /// The constraints an ablation run removes from this AIR.
     #[cfg(feature = "ablation")]
-    pub dropped_constraint: Option<usize>,
+    pub dropped_constraints: Vec<usize>,
 }
 
 /// Returns the quotient's values on the quotient domain.
@@ -128,7 +128,7 @@ pub(crate) fn quotient_values<M: Matrix<Val> + Sync>(
                 permutation_challenges: &challenges,
                 cumulative_sum: &sums,
                 #[cfg(feature = "ablation")]
-                ablation: crate::folder::Ablation::new(inp.dropped_constraint),
+                ablation: crate::folder::Ablation::new(inp.dropped_constraints.clone()),
             };
             gadget.eval_air_and_lookups(&air, &mut folder, inp.lookups);
             let q = folder.inner.finalize_constraints() * load(&sels.inv_vanishing);

@@ -348,7 +348,7 @@ pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<
             permutation_challenges: &lookup_challenges[i],
             cumulative_sum: &sums,
             #[cfg(feature = "ablation")]
-            ablation: crate::folder::Ablation::new(config.dropped_constraint(i)),
+            ablation: crate::folder::Ablation::new(config.dropped_constraints(i)),
         };
         gadget.eval_air_and_lookups(&AirRef(vk.airs[i].as_ref()), &mut folder, &info.lookups);
         if folder.inner.accumulator * sels.inv_vanishing != quotient {

@@ -9,8 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use starkscope_sdk::files::{proof_from_file_bytes, read_file, vk_from_file_bytes};
-use starkscope_sdk::{AppProof, AppVerifyingKey, FileError, Sdk, SdkConfig, SdkError};
+use starkscope_sdk::{
+    AppProof, AppVerifyingKey, FileError, FriPreset, Sdk, SdkConfig, SdkError, MIN_SECURE_BITS,
+};
 
+use super::prove::parse_fri;
 use super::run::{load, outputs};
 
 pub const EXIT_INVALID: u8 = 1;
@@ -22,9 +25,14 @@ pub const EXIT_USAGE: u8 = 2;
 Examples:
   starkscope verify fib.proof --program benchmarks/programs/fibonacci.sasm
   starkscope verify fib.proof --vk fib.vk
+  starkscope verify test.proof --program prog.sasm --fri testing --allow-insecure
 
 With --program the verifying key is derived from the program (keygen, a second or so);
-with --vk it is read from a file written by `starkscope keygen`.")]
+with --vk it is read from a file written by `starkscope keygen`.
+
+The verifier, not the proof, decides the security: proofs are checked at --fri (default
+`fast`); a proof made under another preset is invalid, a key for another preset is
+refused, and a preset under 100 conjectured bits (`testing`) needs --allow-insecure.")]
 pub struct VerifyArgs {
     /// The proof file (from `starkscope prove --out`).
     #[arg(value_name = "PROOF")]
@@ -42,6 +50,14 @@ pub struct VerifyArgs {
     /// A verifying-key file (from `starkscope keygen --vk`).
     #[arg(long, value_name = "FILE")]
     pub vk: Option<PathBuf>,
+
+    /// FRI preset the proof must have been made with: fast, recursion or testing.
+    #[arg(long, value_name = "PRESET", default_value = "fast", value_parser = parse_fri)]
+    pub fri: FriPreset,
+
+    /// Accept a preset under 100 conjectured bits of security (`testing`).
+    #[arg(long)]
+    pub allow_insecure: bool,
 }
 
 /// Why verification ended without a verdict or with a negative one.
@@ -78,7 +94,21 @@ fn check(args: &VerifyArgs) -> Result<String, Failure> {
         }
     })?;
     let usage = |e: &dyn std::fmt::Display| Failure::Usage(e.to_string());
-    let sdk = Sdk::new(SdkConfig::default().with_fri(proof.preset)).map_err(|e| usage(&e))?;
+    let preset = args.fri;
+    if !preset.is_secure() && !args.allow_insecure {
+        return Err(Failure::Usage(format!(
+            "FRI preset `{}` gives {} conjectured bits of security, under {MIN_SECURE_BITS}: \
+             pass --allow-insecure to verify at it anyway",
+            preset.name(),
+            preset.conjectured_security_bits()
+        )));
+    }
+    let sdk = Sdk::new(
+        SdkConfig::default()
+            .with_fri(preset)
+            .with_allow_insecure(args.allow_insecure),
+    )
+    .map_err(|e| usage(&e))?;
     let vk: AppVerifyingKey = match (&args.program, &args.vk) {
         (Some(program), _) => {
             let program = load(program)
@@ -92,16 +122,28 @@ fn check(args: &VerifyArgs) -> Result<String, Failure> {
     };
     match sdk.verify(&vk, &proof) {
         Ok(summary) => Ok(format!(
-            "valid: `{}` (program hash {}), {} segments, exit code {}, outputs {}",
+            "valid: `{}` (program hash {}), {} segments, exit code {}, outputs {}, FRI preset {} ({} conjectured bits{})",
             vk.program_name,
             vk.hash,
             summary.segments,
             summary.exit_code,
-            outputs(&proof.outputs)
+            outputs(&proof.outputs),
+            preset.name(),
+            preset.conjectured_security_bits(),
+            if preset.is_secure() { "" } else { ", insecure" }
         )),
         Err(SdkError::Invalid(reason)) => Err(Failure::Invalid(format!(
-            "{}: {reason}",
-            args.proof.display()
+            "{}: {reason}{}",
+            args.proof.display(),
+            if proof.preset == preset {
+                String::new()
+            } else {
+                format!(
+                    " (to check it at its own preset: --fri {}{})",
+                    proof.preset.name(),
+                    if proof.preset.is_secure() { "" } else { " --allow-insecure" }
+                )
+            }
         ))),
         Err(e) => Err(usage(&e)),
     }

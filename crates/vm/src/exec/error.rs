@@ -18,8 +18,6 @@ pub enum TrapKind {
     LtOperandOutOfRange { value: u32 },
     #[error("hint stream exhausted: the program asked for input #{requested} but {available} were given")]
     HintExhausted { requested: usize, available: usize },
-    #[error("`ct_end` without an open cycle-tracker region")]
-    UnbalancedCtEnd,
     #[error("no `halt` within the limit of {max} cycles")]
     MaxCyclesExceeded { max: u64 },
 }

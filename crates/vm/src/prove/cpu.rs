@@ -337,6 +337,8 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for CpuChip {
         let halt = s(Halt);
         let halted = pvs[pv::HALTED].clone();
         b.assert_zero(halt.clone() * (e(l.a) - pvs[pv::EXIT_CODE].clone()));
+        // A segment that does not halt has no exit code to claim.
+        b.assert_zero((one.clone() - halted.clone()) * pvs[pv::EXIT_CODE].clone());
         b.when_transition()
             .assert_zero(halt.clone() * next[l.is_real].into());
         let ends_here = is_real.clone() * (one.clone() - next[l.is_real].into());

@@ -802,6 +802,14 @@ fn boundary_lies() -> Vec<Lie> {
             (lab, f)
         }));
     }
+    // A segment that has not halted claims an exit code anyway.
+    lies.push(Lie::new("cpu/public/exit-code-without-halt", || {
+        let lab = Lab::new(LOOP);
+        let segs = lab.run(&[20], 6);
+        let mut f = lab.witness(segs);
+        f.set_public(air_id::CPU, cpu_pv::EXIT_CODE, v(42));
+        (lab, f)
+    }));
     // A segment that has not halted claims it has (with padding after it, and without).
     for (name, segment_size) in [("padded", 6), ("full", 8)] {
         lies.push(Lie::new(format!("cpu/claims-halt/{name}"), move || {
