@@ -26,6 +26,7 @@ fi
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --workspace --all-targets -- -D warnings
   cargo clippy --workspace --all-targets --features bench-metrics -- -D warnings
+  cargo clippy -p starkscope-vm --all-targets --features ablation -- -D warnings
 else
   echo "SKIPPED: clippy is not installed"
 fi
@@ -38,6 +39,14 @@ cargo test --workspace --no-fail-fast
 
 step "tests with bench-metrics"
 cargo test --workspace --no-fail-fast --features bench-metrics
+
+step "soundness: every lie refused, every constraint covered (release, as users prove)"
+cargo test --release -p starkscope-vm --features forge --test soundness --no-fail-fast
+
+step "soundness: a lie per chip verifies once its constraints are dropped (ablation build)"
+# The full sweep is scripts/soundness-sweep.sh (several minutes).
+cargo test --release -p starkscope-vm --features ablation --test soundness --no-fail-fast \
+  a_lie_verifies_once_its_constraints_are_dropped
 
 step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
 cargo test -p starkscope-metrics --no-fail-fast --features exporters

@@ -82,31 +82,42 @@ fn every_single_field_mutation_is_rejected() {
     let tree = serde_json::to_value(&proof).unwrap();
     let paths = paths_where(&tree, Value::is_number);
 
+    // Field kinds reached by mutants that decode: a mutant that fails to decode tests the
+    // decoder, not the verifier, so it does not count towards reaching a kind.
     let mut kinds = std::collections::BTreeSet::new();
+    let mut undecodable = std::collections::BTreeSet::new();
+    let mut decoded = 0usize;
     let mut accepted = Vec::new();
     for path in &paths {
-        kinds.insert(strip_indices(path));
         let mut t = tree.clone();
         let leaf = at(&mut t, path);
         let n = leaf.as_u64().expect("numbers in a proof are unsigned");
         // A different value of the same kind (field elements stay in range).
         *leaf = Value::from(if n == 0 { 1 } else { n - 1 });
         let Ok(mutant) = serde_json::from_value::<Proof>(t) else {
+            undecodable.insert(strip_indices(path));
             continue;
         };
+        decoded += 1;
+        kinds.insert(strip_indices(path));
         if verify(&cfg, &pk.vk, &mutant).is_ok() {
             accepted.push(path.clone());
         }
     }
     assert!(
         accepted.is_empty(),
-        "{} of {} mutants verified, e.g. {:?}",
+        "{} of {decoded} decoded mutants verified, e.g. {:?}",
         accepted.len(),
-        paths.len(),
         &accepted[..accepted.len().min(10)]
     );
+    // Every mutant of a number decodes (changing a value by one keeps it in range).
+    assert_eq!(
+        decoded,
+        paths.len(),
+        "mutants that did not decode, by kind: {undecodable:#?}"
+    );
 
-    // The walk reached every kind of field the issue names.
+    // The walk reached every kind of field the issue names, with decoded mutants.
     let all: Vec<&str> = kinds.iter().map(String::as_str).collect();
     for needle in [
         ".commitments.main",
@@ -130,7 +141,7 @@ fn every_single_field_mutation_is_rejected() {
         );
     }
     eprintln!(
-        "{} single-field mutants over {} field kinds, all rejected:\n{all:#?}",
+        "{} single-field mutants, {decoded} decoded, over {} field kinds, all rejected:\n{all:#?}",
         paths.len(),
         kinds.len()
     );
@@ -145,6 +156,8 @@ fn every_shortened_or_lengthened_list_is_rejected_without_panic() {
     let paths = paths_where(&tree, Value::is_array);
     let mut accepted = Vec::new();
     let mut tried = 0;
+    let mut decoded = 0;
+    let mut kinds = std::collections::BTreeSet::new();
     for path in &paths {
         for grow in [false, true] {
             let mut t = tree.clone();
@@ -163,6 +176,8 @@ fn every_shortened_or_lengthened_list_is_rejected_without_panic() {
             let Ok(mutant) = serde_json::from_value::<Proof>(t) else {
                 continue;
             };
+            decoded += 1;
+            kinds.insert(strip_indices(path));
             if verify(&cfg, &pk.vk, &mutant).is_ok() {
                 accepted.push(format!(
                     "{path} ({})",
@@ -172,6 +187,31 @@ fn every_shortened_or_lengthened_list_is_rejected_without_panic() {
         }
     }
     assert!(tried > 100);
+    // Fixed-size arrays (digests, extension elements) do not decode at another length;
+    // every variable-length list must be reached by mutants that decode, so that the
+    // verifier's shape checks, not the decoder, are what refuse them.
+    let all: Vec<&str> = kinds.iter().map(String::as_str).collect();
+    for needle in [
+        ".airs",
+        ".public_values",
+        ".openings.main_local",
+        ".openings.main_next",
+        ".openings.permutation_local",
+        ".openings.quotient_chunks",
+        ".opening_proof.commit_phase_commits",
+        ".opening_proof.commit_phase_openings",
+        ".opening_proof.input_openings",
+        ".opening_proof.final_poly",
+    ] {
+        assert!(
+            all.iter().any(|k| k.ends_with(needle)),
+            "no decoded length mutant of {needle}; kinds: {all:#?}"
+        );
+    }
+    eprintln!(
+        "{tried} length mutants, {decoded} decoded over {} list kinds, all rejected",
+        all.len()
+    );
     assert!(
         accepted.is_empty(),
         "{} of {tried} length mutants verified: {:?}",
