@@ -250,9 +250,9 @@ pub(crate) fn fill_row(cols: &mut Cols<Val>, lie: Option<(usize, Val)>) {
             state[i] = x3 * x3 * x;
         }
         Linear::external_linear_layer(state);
-        for i in 0..WIDTH {
-            round.post[i] = committed(state[i]);
-            state[i] = round.post[i];
+        for (post, s) in round.post.iter_mut().zip(state.iter_mut()) {
+            *post = committed(*s);
+            *s = *post;
         }
     };
     for (round, rc) in cols.beginning_full_rounds.iter_mut().zip(&RC_BEGIN) {

@@ -729,9 +729,9 @@ fn control_lies() -> Vec<Lie> {
                 }
             }
             for r in row + 1..f.height(air_id::CPU) {
-                for k in 0..DIGEST {
-                    f.set(air_id::CPU, r, l.dig[k], before[k]);
-                    f.set(air_id::CPU, r, l.dig_after[k], before[k]);
+                for (k, &x) in before.iter().enumerate() {
+                    f.set(air_id::CPU, r, l.dig[k], x);
+                    f.set(air_id::CPU, r, l.dig_after[k], x);
                 }
             }
             for (k, &x) in before.iter().enumerate() {
