@@ -152,3 +152,59 @@ fn mismatched_inputs_are_errors_not_panics() {
         starkscope_stark_backend::StarkConfig::new(starkscope_stark_backend::FriPreset::Fast);
     assert!(prove(&other, &pk, inputs).is_err());
 }
+
+/// `col == is_first_row`: compares a selector with a column, which only makes sense with
+/// the prover's own (unnormalised) selector values.
+struct FirstRowFlag;
+impl starkscope_stark_backend::p3::BaseAir<Val> for FirstRowFlag {
+    fn width(&self) -> usize {
+        1
+    }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+impl<AB: starkscope_stark_backend::p3::AirBuilder<F = Val>> starkscope_stark_backend::p3::Air<AB>
+    for FirstRowFlag
+{
+    fn eval(&self, b: &mut AB) {
+        use starkscope_stark_backend::p3::WindowAccess;
+        let first = b.is_first_row();
+        let col = b.main().current_slice()[0];
+        b.assert_eq(col, first);
+    }
+}
+impl starkscope_stark_backend::StarkAir for FirstRowFlag {
+    fn name(&self) -> String {
+        "first_row_flag".into()
+    }
+}
+
+/// The debug checker sees the selectors the prover uses: a trace passes it exactly when it
+/// proves. Plonky3's first-row selector is `n` on row 0, so `col = 1` there fails both,
+/// and `col = n` passes both.
+#[test]
+fn the_debug_checker_agrees_with_the_prover_on_selectors() {
+    use starkscope_stark_backend::p3::RowMajorMatrix;
+    use starkscope_stark_backend::{keygen, AirInput};
+    use std::sync::Arc;
+    let cfg = common::config();
+    let pk = keygen(&cfg, vec![Arc::new(FirstRowFlag)]).unwrap();
+    let n = 8u32;
+    for (first, holds) in [(1, false), (n, true)] {
+        let mut col = vec![Val::new(0); n as usize];
+        col[0] = Val::new(first);
+        let inputs = vec![AirInput::new(RowMajorMatrix::new(col, 1), vec![])];
+        assert_eq!(
+            check_traces(&pk, &inputs).is_ok(),
+            holds,
+            "col[0] = {first}"
+        );
+        let proof = prove(&cfg, &pk, inputs).unwrap();
+        assert_eq!(
+            verify(&cfg, &pk.vk, &proof).is_ok(),
+            holds,
+            "col[0] = {first}"
+        );
+    }
+}
