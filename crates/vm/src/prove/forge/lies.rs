@@ -905,6 +905,26 @@ fn ext() -> Vec<Lie> {
             ));
         }
     }
+    // The extension chip computes another operation than the cpu handed over: the row
+    // multiplies where the instruction (and the cpu's ext_op tuple) says add.
+    lies.push(Lie::new("ext/op-kind-differs", || {
+        let (lab, mut f) = from_records(EXT, &[], |seg| {
+            let x: Vec<Val> = (0..4)
+                .map(|i| seg.accesses[access_of(seg, 5, 0, i)].value)
+                .collect();
+            let y: Vec<Val> = (0..4)
+                .map(|i| seg.accesses[access_of(seg, 5, 0, 4 + i)].value)
+                .collect();
+            for (i, zi) in ext_product(&x, &y).into_iter().enumerate() {
+                let k = access_of(seg, 5, 0, 8 + i);
+                set_written_value(seg, k, zi);
+            }
+        });
+        let l = ExtChip::default().layout().clone();
+        f.set(air_id::EXT, 0, l.add, Val::ZERO);
+        f.set(air_id::EXT, 0, l.mul, Val::ONE);
+        (lab, f)
+    }));
     // A padding row with one selector -1 and another +1 (no accesses, nothing claimed).
     for (plus, minus) in [("sub", "add"), ("add", "sub"), ("add", "mul")] {
         lies.push(Lie::new(
@@ -980,6 +1000,14 @@ fn redo_emul(seg: &mut Segment) {
     let y: Vec<Val> = (0..4)
         .map(|i| seg.accesses[access_of(seg, 7, 0, 4 + i)].value)
         .collect();
+    for (i, zi) in ext_product(&x, &y).into_iter().enumerate() {
+        let k = access_of(seg, 7, 0, 8 + i);
+        set_written_value(seg, k, zi);
+    }
+}
+
+/// `x * y` in F[X]/(X^4 - 11), coefficients lowest first.
+fn ext_product(x: &[Val], y: &[Val]) -> [Val; 4] {
     let mut z = [Val::ZERO; 4];
     for i in 0..4 {
         for j in 0..4 {
@@ -990,10 +1018,7 @@ fn redo_emul(seg: &mut Segment) {
             }
         }
     }
-    for (i, zi) in z.into_iter().enumerate() {
-        let k = access_of(seg, 7, 0, 8 + i);
-        set_written_value(seg, k, zi);
-    }
+    z
 }
 
 // ---- poseidon2_mem and poseidon2 ----------------------------------------------------
@@ -1157,6 +1182,12 @@ fn memory() -> Vec<Lie> {
         "memory/two-histories-for-one-cell",
         double_history,
     ));
+    // A boundary row under another address than the cell its accesses use.
+    lies.push(Lie::new("memory/boundary-address-differs", || {
+        let (lab, mut f) = from_records(ADD, &[3, 7], |_| {});
+        f.add(air_id::BOUNDARY, 0, boundary::ADDR, v(64));
+        (lab, f)
+    }));
     // The boundary's closing timestamp is not the cell's last access.
     lies.push(Lie::new("memory/boundary-closes-early", || {
         let (lab, mut f) = from_records(ADD, &[3, 7], |_| {});
