@@ -8,6 +8,16 @@ use crate::error::SdkError;
 /// Default memory budget for segments alive at once: 4 GiB.
 pub const DEFAULT_MEMORY_BUDGET: u64 = 4 << 30;
 
+/// The thread cap is this many threads per available core.
+pub const THREADS_PER_CORE: usize = 4;
+
+/// The most proving threads a config may ask for: [`THREADS_PER_CORE`] per available core.
+/// (Thousands of threads only add scheduling and stacks: `--threads 100000` once ran out of
+/// memory without proving anything.)
+pub fn max_threads() -> usize {
+    THREADS_PER_CORE * std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// How to prove.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SdkConfig {
@@ -15,7 +25,7 @@ pub struct SdkConfig {
     pub segment_size: u64,
     /// FRI parameters of every segment proof.
     pub fri: FriPreset,
-    /// Threads of the proving pool; 0 = one per available core.
+    /// Threads of the proving pool; 0 = one per available core; at most [`max_threads`].
     pub threads: usize,
     /// Bytes that segments alive at once (queued, executing or being proven) may take, by
     /// [`segment_bytes_estimate`]. At least one segment is always allowed.
@@ -77,6 +87,14 @@ impl SdkConfig {
 
     /// Checks the values and resolves `threads = 0`.
     pub(crate) fn validate(&self) -> Result<(), SdkError> {
+        let cap = max_threads();
+        if self.threads > cap {
+            return Err(SdkError::Config(format!(
+                "{} threads is above the cap of {cap} ({THREADS_PER_CORE} per core on this \
+                 machine): threads beyond the cores only slow proving down",
+                self.threads
+            )));
+        }
         self.exec()
             .validate()
             .map_err(|e| SdkError::Config(e.to_string()))?;

@@ -30,7 +30,10 @@ mod pipeline;
 pub mod proof;
 pub mod report;
 
-pub use config::{segment_bytes_estimate, Parallelism, SdkConfig, DEFAULT_MEMORY_BUDGET};
+pub use config::{
+    max_threads, segment_bytes_estimate, Parallelism, SdkConfig, DEFAULT_MEMORY_BUDGET,
+    THREADS_PER_CORE,
+};
 pub use error::{error_chain, FileError, InvalidProof, SdkError};
 pub use files::FileKind;
 pub use keys::{AppProvingKey, AppVerifyingKey, ProgramHash};

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use starkscope_sdk::files::{pk_to_bytes, vk_to_bytes, write_file};
 use starkscope_sdk::{FriPreset, Sdk, SdkConfig};
 
+use super::paths;
 use super::prove::parse_fri;
 use super::run::load;
 
@@ -43,6 +44,17 @@ pub struct KeygenArgs {
 }
 
 pub fn run(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
+    let outputs: Vec<paths::Role> = [(&args.pk, "proving key"), (&args.vk, "verifying key")]
+        .into_iter()
+        .filter_map(|(p, what)| p.as_deref().map(|path| paths::Role { what, path }))
+        .collect();
+    paths::check(
+        &outputs,
+        &[paths::Role {
+            what: "program",
+            path: &args.program,
+        }],
+    )?;
     let program = load(&args.program)?;
     let sdk = Sdk::new(SdkConfig::default().with_fri(args.fri))?;
     let pk = sdk.keygen(&program)?;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod keygen;
+pub mod paths;
 pub mod prof;
 pub mod prove;
 pub mod run;

@@ -19,6 +19,7 @@ use starkscope_sdk::{
 };
 use starkscope_vm::{DEFAULT_MAX_CYCLES, F};
 
+use super::paths;
 use super::run::{load, outputs, parse_inputs};
 
 /// Cycles per segment when `--segment-size` is not given: 2^18 keeps a segment's working
@@ -55,7 +56,7 @@ pub struct ProveArgs {
     #[arg(long, value_name = "PRESET", default_value = "fast", value_parser = parse_fri)]
     pub fri: FriPreset,
 
-    /// Proving threads (0: one per core).
+    /// Proving threads (0: one per core; at most 4 per core, see `max_threads`).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
@@ -109,6 +110,40 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     if cfg!(not(feature = "bench-metrics")) && args.metrics.is_some() {
         bail!("--metrics needs metrics compiled in: rebuild with `cargo build --release -p starkscope --features bench-metrics`");
     }
+    // Every output checked before any work: nothing is proven only to be lost.
+    let metrics_path = args
+        .metrics
+        .clone()
+        .or_else(|| {
+            std::env::var_os("METRIC_OUTPUT")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .filter(|_| cfg!(feature = "bench-metrics"));
+    let mut outputs = Vec::new();
+    if let Some(out) = &args.out {
+        outputs.push(paths::Role {
+            what: "proof",
+            path: out,
+        });
+    }
+    if let Some(m) = &metrics_path {
+        outputs.push(paths::Role {
+            what: "metrics snapshot",
+            path: m,
+        });
+    }
+    let mut read = vec![paths::Role {
+        what: "program",
+        path: &args.program,
+    }];
+    if let Some(pk) = &args.pk {
+        read.push(paths::Role {
+            what: "proving key",
+            path: pk,
+        });
+    }
+    paths::check(&outputs, &read)?;
     let program = load(&args.program)?;
     let inputs = parse_inputs(&args.inputs)?;
     let config = SdkConfig {
@@ -165,7 +200,8 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     let written = match &args.out {
         Some(path) => {
             let bytes = proof_to_bytes(&proven.proof)?;
-            write_file(path, &bytes)?;
+            write_file(path, &bytes)
+                .with_context(|| format!("cannot write proof to {}", path.display()))?;
             Some((path, bytes.len()))
         }
         None => None,

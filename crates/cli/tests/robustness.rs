@@ -1,0 +1,202 @@
+//! A user's mistake never costs a proof: through the real binary, outputs are checked
+//! before any work, no output overwrites an input, the thread count is capped, and a
+//! closed stdout ends the process quietly.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fib() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../benchmarks/programs/fibonacci.sasm")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn starkscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_starkscope"))
+        .args(args)
+        .env_remove("METRIC_OUTPUT")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the starkscope binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const QUICK: [&str; 6] = ["-i", "30", "--segment-size", "64", "--fri", "testing"];
+
+#[test]
+fn thread_counts_above_the_cap_are_refused_before_work() {
+    let out = starkscope(&[&["prove", &fib(), "--threads", "100000"][..], &QUICK[..]].concat());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("above the cap") && stderr.contains("per core"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unwritable_outputs_are_refused_before_proving() {
+    let dir = tempfile::tempdir().unwrap();
+    // A path under /proc cannot take a file; a directory is not a file; a missing
+    // directory is named.
+    for (out, expect) in [
+        ("/proc/x".to_string(), "cannot write proof to /proc/x"),
+        (s(dir.path()).to_string(), "it is a directory"),
+        (format!("{}/", s(dir.path())), "it is a directory"),
+        (
+            s(&dir.path().join("nowhere/p.proof")).to_string(),
+            "does not exist",
+        ),
+    ] {
+        let out =
+            starkscope(&[&["prove", &fib(), "--quiet", "--out", &out][..], &QUICK[..]].concat());
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{out:?}: {stderr}");
+        assert!(stderr.contains(expect), "{stderr}");
+        // Refused before any work: no summary was printed.
+        assert!(
+            !text(&out.stdout).contains("cycles"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+    if cfg!(feature = "bench-metrics") {
+        let proof = dir.path().join("p.proof");
+        let out = Command::new(env!("CARGO_BIN_EXE_starkscope"))
+            .args(
+                [
+                    &["prove", &fib(), "--quiet", "--out", s(&proof)][..],
+                    &QUICK[..],
+                ]
+                .concat(),
+            )
+            .env("METRIC_OUTPUT", dir.path())
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("cannot write metrics snapshot to") && stderr.contains("directory"),
+            "{stderr}"
+        );
+        assert!(!proof.exists());
+    }
+}
+
+#[test]
+fn outputs_never_overwrite_inputs_or_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let prog = dir.path().join("fib.sasm");
+    std::fs::copy(fib(), &prog).unwrap();
+    let before = std::fs::read(&prog).unwrap();
+
+    let out = starkscope(
+        &[
+            &["prove", s(&prog), "--quiet", "--out", s(&prog)][..],
+            &QUICK[..],
+        ]
+        .concat(),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("would overwrite the program"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&prog).unwrap(),
+        before,
+        "the program is untouched"
+    );
+
+    let key = dir.path().join("k");
+    let out = starkscope(&["keygen", s(&prog), "--pk", s(&key), "--vk", s(&key)]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("would overwrite the verifying key"),
+        "{stderr}"
+    );
+    assert!(!key.exists());
+    // The same file named two ways is still the same file.
+    let out = starkscope(&[
+        "keygen",
+        s(&prog),
+        "--vk",
+        &format!("{}/./fib.sasm", s(dir.path())),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&prog).unwrap(), before);
+
+    if cfg!(feature = "bench-metrics") {
+        let f = dir.path().join("both");
+        let out = starkscope(
+            &[
+                &[
+                    "prove",
+                    s(&prog),
+                    "--quiet",
+                    "--out",
+                    s(&f),
+                    "--metrics",
+                    s(&f),
+                ][..],
+                &QUICK[..],
+            ]
+            .concat(),
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("would overwrite the metrics snapshot"),
+            "{stderr}"
+        );
+        assert!(!f.exists());
+    }
+}
+
+/// `starkscope run|verify .. | head -1`: the reader is gone before the first write.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let proof = dir.path().join("p.proof");
+    let out = starkscope(
+        &[
+            &["prove", &fib(), "--quiet", "--out", s(&proof)][..],
+            &QUICK[..],
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let fib = fib();
+    for args in [
+        vec!["run", fib.as_str(), "-i", "30"],
+        vec![
+            "verify",
+            s(&proof),
+            "--program",
+            fib.as_str(),
+            "--fri",
+            "testing",
+            "--allow-insecure",
+        ],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_starkscope"))
+            .args(&args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {stderr}");
+    }
+}
