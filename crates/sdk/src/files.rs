@@ -7,10 +7,14 @@
 //! (`starkscope_stark_backend::codec`, with its own header and version).
 //!
 //! - proof: program name and hash, FRI preset, exit code, outputs, segment proofs.
-//! - verifying key: program name, hash and length, initial memory root, the backend key.
-//!   The length fixes the shape of the program chip, whose constraints read only
-//!   preprocessed columns; the preprocessed commitment (which binds the instructions)
-//!   comes from the bytes.
+//! - verifying key: program name and hash, log2 of the program chip's height, initial
+//!   memory root, the backend key. The height fixes the shape of the program chip, whose
+//!   constraints read only preprocessed columns; the preprocessed commitment (which binds
+//!   the instructions) comes from the bytes.
+//!
+//! Every byte matters: a file must be exactly what this build writes for the value it
+//! decodes to (re-encoding is compared), a proof's program name and hash must equal the
+//! key's, and no field is stored that the reader ignores.
 //! - proving key: the backend has no proving-key encoding, so the file holds the program
 //!   and its verifying key; loading re-runs keygen on the program and refuses the file if
 //!   the derived verifying key differs from the stored one.
@@ -33,10 +37,11 @@ use crate::keys::{AppProvingKey, AppVerifyingKey, ProgramHash};
 use crate::proof::AppProof;
 
 pub const MAGIC: [u8; 8] = *b"STARKSCP";
-/// Bumped whenever a body layout changes.
-pub const FORMAT_VERSION: u16 = 1;
+/// Bumped whenever a body layout changes (2: the verifying key stores the program chip's
+/// log height instead of the program length, which only mattered up to a power of two).
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER_LEN: usize = 8 + 1 + 2;
-/// Longest program a verifying key may describe: bounds what a corrupt length allocates.
+/// Longest program a verifying key may describe: bounds what a corrupt height allocates.
 pub const MAX_PROGRAM_LEN: u64 = 1 << 22;
 
 /// What a file holds.
@@ -90,7 +95,7 @@ struct ProofBody {
 struct VkBody {
     program_name: String,
     program_hash: [u32; DIGEST],
-    program_len: u64,
+    program_log_height: u8,
     initial_root: [u32; DIGEST],
     preset: u8,
     /// The backend's verifying-key codec.
@@ -175,7 +180,7 @@ pub fn vk_to_bytes(vk: &AppVerifyingKey) -> Result<Vec<u8>, FileError> {
     let body = VkBody {
         program_name: vk.program_name.clone(),
         program_hash: vk.hash.0,
-        program_len: vk.program_len as u64,
+        program_log_height: vk.program_height.trailing_zeros() as u8,
         initial_root: vk.vm.initial_root.map(|v| v.as_canonical_u32()),
         preset: vk.preset().id(),
         vk: backend_vk_bytes(&vk.vm.vk, FileKind::VerifyingKey)?,
@@ -187,22 +192,24 @@ pub fn vk_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppVerifyingKey, 
     let kind = FileKind::VerifyingKey;
     let body: VkBody = decode(kind, bytes, path)?;
     let preset = preset(body.preset, kind, path)?;
-    if body.program_len == 0 || body.program_len > MAX_PROGRAM_LEN {
+    let max_log = MAX_PROGRAM_LEN.trailing_zeros() as u8;
+    if !(1..=max_log).contains(&body.program_log_height) {
         return Err(corrupt(
             path,
             kind,
             format!(
-                "program length {} is not in 1..={MAX_PROGRAM_LEN}",
-                body.program_len
+                "program chip log height {} is not in 1..={max_log}",
+                body.program_log_height
             ),
         ));
     }
-    // Chips of a program of the same length: the program chip's constraints read only
+    let program_height = 1usize << body.program_log_height;
+    // Chips of a program of the same height: the program chip's constraints read only
     // preprocessed columns, whose commitment the key's bytes carry.
     let shape = Program {
         instructions: vec![
             Instruction::new(Opcode::Halt, Val::ZERO, Val::ZERO, Val::ZERO);
-            body.program_len as usize
+            program_height
         ],
         ..Program::default()
     };
@@ -227,7 +234,7 @@ pub fn vk_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppVerifyingKey, 
     Ok(AppVerifyingKey {
         program_name: body.program_name,
         hash: ProgramHash(body.program_hash),
-        program_len: body.program_len as usize,
+        program_height,
         vm: VmVerifyingKey {
             preset,
             vk: inner,
@@ -295,7 +302,11 @@ fn encode<T: Serialize>(kind: FileKind, body: &T) -> Result<Vec<u8>, FileError> 
     postcard::to_extend(body, out).map_err(encode_error(kind))
 }
 
-fn decode<T: DeserializeOwned>(kind: FileKind, bytes: &[u8], path: &Path) -> Result<T, FileError> {
+fn decode<T: DeserializeOwned + Serialize>(
+    kind: FileKind,
+    bytes: &[u8],
+    path: &Path,
+) -> Result<T, FileError> {
     if bytes.len() < HEADER_LEN || bytes[..8] != MAGIC {
         return Err(FileError::NotStarkscope {
             path: path.to_path_buf(),
@@ -333,6 +344,15 @@ fn decode<T: DeserializeOwned>(kind: FileKind, bytes: &[u8], path: &Path) -> Res
             path,
             kind,
             format!("{} trailing bytes", rest.len()),
+        ));
+    }
+    if encode(kind, &body)? != bytes {
+        return Err(corrupt(
+            path,
+            kind,
+            "not in canonical form (it decodes, but this build writes it differently: some \
+             byte was changed)"
+                .into(),
         ));
     }
     Ok(body)

@@ -39,9 +39,12 @@ impl ProgramHash {
 }
 
 impl fmt::Display for ProgramHash {
-    /// The first 8 bytes in hex: enough to tell programs apart in messages.
+    /// All 256 bits in hex: two different hashes never print alike.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:08x}{:08x}", self.0[0], self.0[1])
+        for w in self.0 {
+            write!(f, "{w:08x}")?;
+        }
+        Ok(())
     }
 }
 
@@ -61,19 +64,26 @@ impl AppProvingKey {
         AppVerifyingKey {
             program_name: self.program.name.clone(),
             hash: self.hash,
-            program_len: self.program.instructions.len(),
+            program_height: self
+                .vm
+                .pk
+                .air_info(starkscope_vm::prove::air_id::PROGRAM)
+                .preprocessed
+                .as_ref()
+                .map_or(2, |p| 1 << p.log_height),
             vm: self.vm.verifying_key(),
         }
     }
 }
 
 /// Everything needed to check a program's proofs, without the program: its name and hash
-/// (to name mismatches), its length (the chips' shape) and the VM's verifying key.
+/// (a proof must carry both), the program chip's height (the chips' shape: instructions
+/// padded to a power of two) and the VM's verifying key.
 #[derive(Clone)]
 pub struct AppVerifyingKey {
     pub program_name: String,
     pub hash: ProgramHash,
-    pub program_len: usize,
+    pub program_height: usize,
     pub vm: VmVerifyingKey,
 }
 
@@ -98,7 +108,7 @@ impl fmt::Debug for AppVerifyingKey {
         f.debug_struct("AppVerifyingKey")
             .field("program", &self.program_name)
             .field("hash", &self.hash.to_string())
-            .field("program_len", &self.program_len)
+            .field("program_height", &self.program_height)
             .field("preset", &self.preset().name())
             .finish_non_exhaustive()
     }

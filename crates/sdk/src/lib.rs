@@ -173,7 +173,7 @@ impl Sdk {
             }
             .into());
         }
-        if proof.program_hash != vk.hash {
+        if proof.program_hash != vk.hash || proof.program_name != vk.program_name {
             return Err(InvalidProof::WrongProgram {
                 proof_name: proof.program_name.clone(),
                 proof_hash: proof.program_hash.to_string(),

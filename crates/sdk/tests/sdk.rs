@@ -9,7 +9,7 @@ use starkscope_sdk::files::{
 use starkscope_sdk::{
     AppProof, FileError, FileKind, FriPreset, InvalidProof, Progress, Sdk, SdkConfig, SdkError,
 };
-use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+use starkscope_stark_backend::p3::{PrimeCharacteristicRing, PrimeField32};
 use starkscope_stark_backend::Val;
 use starkscope_vm::{assemble, Program};
 
@@ -201,10 +201,10 @@ fn files_round_trip_and_refuse_the_wrong_kind_version_program_or_corruption() {
     let err = vk_from_file_bytes(b"hello world, this is text", path("x.txt")).unwrap_err();
     assert!(matches!(err, FileError::NotStarkscope { .. }), "{err}");
     // Another version.
-    let mut v2 = proof_bytes.clone();
-    v2[9] = 2;
-    let err = proof_from_file_bytes(&v2, path("p.bin")).unwrap_err();
-    assert!(matches!(err, FileError::Version { found: 2, .. }), "{err}");
+    let mut v9 = proof_bytes.clone();
+    v9[9] = 9;
+    let err = proof_from_file_bytes(&v9, path("p.bin")).unwrap_err();
+    assert!(matches!(err, FileError::Version { found: 9, .. }), "{err}");
     // Every truncation is an error, never a panic.
     for len in (0..proof_bytes.len())
         .step_by(97)
@@ -248,9 +248,11 @@ fn files_round_trip_and_refuse_the_wrong_kind_version_program_or_corruption() {
         err.to_string().contains("`fibonacci`") && err.to_string().contains("`other`"),
         "{err}"
     );
-    // ... and a proof whose hash was forged to match still fails cryptographically.
+    // ... and a proof whose name and hash were forged to match still fails
+    // cryptographically.
     let mut forged = proof2.clone();
     forged.program_hash = other_pk.hash;
+    forged.program_name = "other".into();
     let err = sdk.verify(&other_pk.verifying_key(), &forged).unwrap_err();
     assert!(
         matches!(err, SdkError::Invalid(InvalidProof::Chain(_))),
@@ -308,4 +310,95 @@ fn the_verifier_picks_the_security_not_the_proof() {
         matches!(err, SdkError::Invalid(InvalidProof::WrongPreset { .. })),
         "{err}"
     );
+}
+
+/// Every byte of a key or proof file matters: decoding then re-encoding is
+/// byte-identical, a decoded key equals the one derived from its program, and single-bit
+/// flips (a sample over the whole of each file, plus every byte of the fields a reader
+/// might ignore: names, hashes, heights, roots, presets, exit code, outputs) are refused,
+/// either on reading or by the verifier.
+#[test]
+fn every_byte_of_a_key_or_proof_matters() {
+    let sdk = sdk(16, 2);
+    let pk = sdk.keygen(&fib()).unwrap();
+    let (proof, _) = sdk.prove(&pk, &[Val::from_u32(12)]).unwrap();
+    let vk = pk.verifying_key();
+    let proof_bytes = proof_to_bytes(&proof).unwrap();
+    let vk_bytes = vk_to_bytes(&vk).unwrap();
+
+    // Round trips are byte-identical, and the file's key is the program's key.
+    let proof2 = proof_from_file_bytes(&proof_bytes, path("p")).unwrap();
+    assert_eq!(proof_to_bytes(&proof2).unwrap(), proof_bytes);
+    let vk2 = vk_from_file_bytes(&vk_bytes, path("vk")).unwrap();
+    assert_eq!(vk_to_bytes(&vk2).unwrap(), vk_bytes);
+    let derived = sdk.keygen(&fib()).unwrap().verifying_key();
+    assert_eq!(vk_to_bytes(&derived).unwrap(), vk_bytes);
+
+    // Offsets to flip: a stride over the whole file, and every byte of the small fields
+    // (found by their encodings) that a lax reader would ignore.
+    let offsets = |bytes: &[u8], needles: &[Vec<u8>], stride: usize| -> Vec<usize> {
+        let mut at: Vec<usize> = (11..bytes.len()).step_by(stride).collect();
+        for n in needles {
+            if let Some(p) = bytes.windows(n.len()).position(|w| w == &n[..]) {
+                at.extend(p..p + n.len());
+            }
+        }
+        at.sort_unstable();
+        at.dedup();
+        at
+    };
+    let name = b"fibonacci".to_vec();
+    let hash: Vec<u8> = pk.hash.0.iter().flat_map(|w| postcard_u32(*w)).collect();
+    let root: Vec<u8> = vk
+        .vm
+        .initial_root
+        .iter()
+        .flat_map(|v| postcard_u32(v.as_canonical_u32()))
+        .collect();
+
+    let mut tried = 0;
+    let mut accepted = Vec::new();
+    for at in offsets(
+        &vk_bytes,
+        &[name.clone(), hash.clone(), root],
+        vk_bytes.len() / 150 + 1,
+    ) {
+        let mut bad = vk_bytes.clone();
+        bad[at] ^= 1 << (at % 8);
+        tried += 1;
+        if let Ok(k) = vk_from_file_bytes(&bad, path("vk")) {
+            if sdk.verify(&k, &proof).is_ok() {
+                accepted.push(format!("vk byte {at}"));
+            }
+        }
+    }
+    let outputs: Vec<u8> = proof
+        .outputs
+        .iter()
+        .flat_map(|v| postcard_u32(v.as_canonical_u32()))
+        .collect();
+    for at in offsets(
+        &proof_bytes,
+        &[name, hash, outputs],
+        proof_bytes.len() / 300 + 1,
+    ) {
+        let mut bad = proof_bytes.clone();
+        bad[at] ^= 1 << (at % 8);
+        tried += 1;
+        if let Ok(p) = proof_from_file_bytes(&bad, path("p")) {
+            if sdk.verify(&vk, &p).is_ok() {
+                accepted.push(format!("proof byte {at}"));
+            }
+        }
+    }
+    assert!(tried > 400, "{tried} flips");
+    assert!(
+        accepted.is_empty(),
+        "accepted after a bit flip: {accepted:?}"
+    );
+}
+
+/// postcard's encoding of a u32 (a varint).
+fn postcard_u32(v: u32) -> Vec<u8> {
+    postcard::to_allocvec(&v).unwrap()
 }

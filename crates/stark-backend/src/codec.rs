@@ -44,6 +44,8 @@ pub enum CodecError {
     Trailing { what: &'static str, extra: usize },
     #[error("verifying key does not match the AIRs given: {0}")]
     KeyMismatch(String),
+    #[error("{what}: not in canonical form (it decodes, but this build writes it differently: some byte was changed)")]
+    NotCanonical { what: &'static str },
     #[error("encoding failed: {0}")]
     Encode(postcard::Error),
 }
@@ -126,7 +128,19 @@ pub fn proof_from_bytes(bytes: &[u8], expected: FriPreset) -> Result<Proof, Code
             expected,
         });
     }
+    canonical("proof", bytes, &write(PROOF_MAGIC, preset, &proof)?)?;
     Ok(proof)
+}
+
+/// Every byte of a file must matter: the bytes must be exactly what this build writes for
+/// the value they decode to (no overlong integer, no field the reader re-derives and
+/// ignores).
+fn canonical(what: &'static str, bytes: &[u8], rewritten: &[u8]) -> Result<(), CodecError> {
+    if bytes == rewritten {
+        Ok(())
+    } else {
+        Err(CodecError::NotCanonical { what })
+    }
 }
 
 /// Reads the header of a proof file: its preset.
@@ -177,8 +191,10 @@ impl VerifyingKey {
             });
         }
         let fresh = check_vk_matches_airs(&data, &airs).map_err(CodecError::KeyMismatch)?;
-        // The constraint system the verifier evaluates is the AIRs', never the bytes'.
+        // The constraint system the verifier evaluates is the AIRs', never the bytes'; and
+        // the bytes must be exactly the AIRs' (a changed lookup detail is refused).
         data.airs = fresh;
+        canonical("verifying key", bytes, &write(VK_MAGIC, preset, &data)?)?;
         Ok(VerifyingKey { data, airs })
     }
 }
