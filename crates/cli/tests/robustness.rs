@@ -200,3 +200,80 @@ fn a_closed_stdout_ends_quietly() {
         assert_ne!(out.status.code(), Some(101), "{args:?}: {stderr}");
     }
 }
+
+/// `prove --json` and `verify --json` carry the whole result: every output (the text
+/// summary shows 16), exit code, program hash, preset and segments; an invalid proof and a
+/// usage error are JSON too, with the exit code.
+#[test]
+fn json_results_carry_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let sort = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../benchmarks/programs/bubble_sort.sasm");
+    let values: Vec<String> = (0..20).rev().map(|v| (v * 7 + 3).to_string()).collect();
+    let proof = dir.path().join("sort.proof");
+    let mut args = vec!["prove", s(&sort), "-i", "20"];
+    args.extend(values.iter().map(String::as_str));
+    args.extend([
+        "--segment-size",
+        "1024",
+        "--fri",
+        "testing",
+        "--quiet",
+        "--json",
+        "--out",
+        s(&proof),
+    ]);
+    let out = starkscope(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("prove --json is JSON");
+    let mut sorted: Vec<u64> = values.iter().map(|x| x.parse().unwrap()).collect();
+    sorted.sort_unstable();
+    let outputs: Vec<u64> = v["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
+    assert_eq!(outputs, sorted, "all 20 outputs");
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["preset"], "testing");
+    assert_eq!(v["program_hash"].as_str().unwrap().len(), 64);
+    let segments = v["segments"].as_array().unwrap();
+    assert!(segments.len() >= 2, "{v}");
+    assert_eq!(
+        segments
+            .iter()
+            .map(|s| s["proof_bytes"].as_u64().unwrap())
+            .sum::<u64>(),
+        v["proof_bytes"].as_u64().unwrap()
+    );
+    assert_eq!(v["proof_file"], s(&proof));
+
+    let verify = |extra: &[&str]| {
+        let mut a = vec!["verify", s(&proof), "--program", s(&sort), "--json"];
+        a.extend_from_slice(extra);
+        starkscope(&a)
+    };
+    let out = verify(&["--fri", "testing", "--allow-insecure"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(w["valid"], true);
+    assert_eq!(w["exit"], 0);
+    assert_eq!(w["outputs"], v["outputs"]);
+    assert_eq!(w["program_hash"], v["program_hash"]);
+    assert_eq!(w["segments"].as_u64().unwrap() as usize, segments.len());
+    assert_eq!(w["insecure"], true);
+    // Invalid (a `testing` proof for a `fast` verifier) and usage errors are JSON too.
+    let out = verify(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (w["valid"].clone(), w["exit"].clone()),
+        (false.into(), 1.into())
+    );
+    assert!(w["reason"].as_str().unwrap().contains("testing"), "{w}");
+    let out = verify(&["--fri", "testing"]);
+    assert_eq!(out.status.code(), Some(2));
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(w["valid"].is_null() && w["exit"] == 2, "{w}");
+}

@@ -85,6 +85,11 @@ pub struct ProveArgs {
     /// No progress bar and no span tree; only the summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Print the result as one JSON object on stdout (every output, every segment; the
+    /// fields are listed in docs/sdk.md) instead of the text summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub(crate) fn parse_fri(s: &str) -> Result<FriPreset, String> {
@@ -206,7 +211,11 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    println!("{}", summary(args, &proven, written));
+    if args.json {
+        println!("{}", json(args, &proven, written));
+    } else {
+        println!("{}", summary(args, &proven, written));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -266,6 +275,46 @@ fn on_progress(bar: &ProgressBar, total: &AtomicU64, event: Progress) {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// The result as JSON: the text summary's content, with every output.
+fn json(args: &ProveArgs, p: &Proven, written: Option<(&PathBuf, usize)>) -> String {
+    let r = &p.report;
+    let plan = r.parallelism;
+    let value = serde_json::json!({
+        "program": r.program,
+        "path": args.program.display().to_string(),
+        "program_hash": p.proof.program_hash.to_string(),
+        "preset": args.fri.name(),
+        "conjectured_bits": args.fri.conjectured_security_bits(),
+        "cycles": r.cycles,
+        "segment_size": args.segment_size,
+        "exit_code": r.exit_code,
+        "outputs": p.proof.outputs.iter().map(|&v| starkscope_vm::field::canonical(v)).collect::<Vec<_>>(),
+        "verified": true,
+        "proof_bytes": r.proof_bytes,
+        "proof_file": written.map(|(path, _)| path.display().to_string()),
+        "proof_file_bytes": written.map(|(_, n)| n),
+        "wall_s": r.wall.as_secs_f64(),
+        "peak_rss_bytes": r.peak_rss_bytes,
+        "parallelism": {
+            "provers": plan.provers,
+            "pool_threads": plan.pool_threads,
+            "queue": plan.queue,
+        },
+        "segments": r.segments.iter().map(|s| serde_json::json!({
+            "index": s.index,
+            "cycles": s.cycles,
+            "execute_ms": ms(s.execute),
+            "trace_gen_ms": ms(s.trace_gen),
+            "stark_prove_ms": ms(s.stark_prove),
+            "total_ms": ms(s.total()),
+            "main_cells": s.main_cells_used,
+            "total_cells": s.total_cells_used,
+            "proof_bytes": s.proof_bytes,
+        })).collect::<Vec<_>>(),
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
 fn summary(args: &ProveArgs, p: &Proven, written: Option<(&PathBuf, usize)>) -> String {

@@ -15,6 +15,7 @@ use starkscope_sdk::{
 
 use super::prove::parse_fri;
 use super::run::{load, outputs};
+use starkscope_vm::field::canonical;
 
 pub const EXIT_INVALID: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -58,6 +59,13 @@ pub struct VerifyArgs {
     /// Accept a preset under 100 conjectured bits of security (`testing`).
     #[arg(long)]
     pub allow_insecure: bool,
+
+    /// Print the verdict as one JSON object on stdout: `valid` (true, false, or null when
+    /// the check could not be made), `exit` (this process's exit code), and for a valid
+    /// proof every output, the exit code, program hash, preset and segment count; else
+    /// `reason`. The fields are listed in docs/sdk.md.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Why verification ended without a verdict or with a negative one.
@@ -66,10 +74,63 @@ enum Failure {
     Usage(String),
 }
 
+/// What a valid proof proves.
+struct Valid {
+    program: String,
+    hash: String,
+    segments: usize,
+    exit_code: u32,
+    outputs: Vec<starkscope_vm::F>,
+    preset: FriPreset,
+}
+
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    match check(args) {
-        Ok(line) => {
-            println!("{line}");
+    let verdict = check(args);
+    if args.json {
+        let (value, code) = match &verdict {
+            Ok(v) => (
+                serde_json::json!({
+                    "valid": true,
+                    "exit": 0,
+                    "program": v.program,
+                    "program_hash": v.hash,
+                    "segments": v.segments,
+                    "exit_code": v.exit_code,
+                    "outputs": v.outputs.iter().map(|&x| canonical(x)).collect::<Vec<_>>(),
+                    "preset": v.preset.name(),
+                    "conjectured_bits": v.preset.conjectured_security_bits(),
+                    "insecure": !v.preset.is_secure(),
+                }),
+                0,
+            ),
+            Err(Failure::Invalid(reason)) => (
+                serde_json::json!({"valid": false, "exit": EXIT_INVALID, "reason": reason}),
+                EXIT_INVALID,
+            ),
+            Err(Failure::Usage(reason)) => (
+                serde_json::json!({"valid": null, "exit": EXIT_USAGE, "error": reason}),
+                EXIT_USAGE,
+            ),
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+        return Ok(ExitCode::from(code));
+    }
+    match verdict {
+        Ok(v) => {
+            println!(
+                "valid: `{}` (program hash {}), {} segments, exit code {}, outputs {}, FRI preset {} ({} conjectured bits{})",
+                v.program,
+                v.hash,
+                v.segments,
+                v.exit_code,
+                outputs(&v.outputs),
+                v.preset.name(),
+                v.preset.conjectured_security_bits(),
+                if v.preset.is_secure() { "" } else { ", insecure" }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(Failure::Invalid(reason)) => {
@@ -83,7 +144,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn check(args: &VerifyArgs) -> Result<String, Failure> {
+fn check(args: &VerifyArgs) -> Result<Valid, Failure> {
     // A proof file that is ours, of the right kind and version, but whose content does
     // not decode is an invalid proof; anything else about it is a usage error.
     let proof: AppProof = read_file(&args.proof, proof_from_file_bytes).map_err(|e| {
@@ -121,17 +182,14 @@ fn check(args: &VerifyArgs) -> Result<String, Failure> {
         (None, None) => return Err(Failure::Usage("give --program or --vk".into())),
     };
     match sdk.verify(&vk, &proof) {
-        Ok(summary) => Ok(format!(
-            "valid: `{}` (program hash {}), {} segments, exit code {}, outputs {}, FRI preset {} ({} conjectured bits{})",
-            vk.program_name,
-            vk.hash,
-            summary.segments,
-            summary.exit_code,
-            outputs(&proof.outputs),
-            preset.name(),
-            preset.conjectured_security_bits(),
-            if preset.is_secure() { "" } else { ", insecure" }
-        )),
+        Ok(summary) => Ok(Valid {
+            program: vk.program_name.clone(),
+            hash: vk.hash.to_string(),
+            segments: summary.segments,
+            exit_code: summary.exit_code,
+            outputs: proof.outputs.clone(),
+            preset,
+        }),
         Err(SdkError::Invalid(reason)) => Err(Failure::Invalid(format!(
             "{}: {reason}{}",
             args.proof.display(),
@@ -141,7 +199,11 @@ fn check(args: &VerifyArgs) -> Result<String, Failure> {
                 format!(
                     " (to check it at its own preset: --fri {}{})",
                     proof.preset.name(),
-                    if proof.preset.is_secure() { "" } else { " --allow-insecure" }
+                    if proof.preset.is_secure() {
+                        ""
+                    } else {
+                        " --allow-insecure"
+                    }
                 )
             }
         ))),
