@@ -38,7 +38,7 @@ fn thread_counts_above_the_cap_are_refused_before_work() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("above the cap") && stderr.contains("per core"),
+        stderr.contains("threads 100000 is out of range 0..=") && stderr.contains("per core"),
         "{stderr}"
     );
 }
@@ -276,4 +276,52 @@ fn json_results_carry_everything() {
     assert_eq!(out.status.code(), Some(2));
     let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(w["valid"].is_null() && w["exit"] == 2, "{w}");
+}
+
+/// Smaller items: `verify` with neither key names both options, `prove --input-file`,
+/// segment sizes below the minimum refused, every out-of-range number worded alike.
+#[test]
+fn small_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = starkscope(&["verify", "p.proof"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--program") && stderr.contains("--vk"),
+        "{stderr}"
+    );
+
+    let inputs = dir.path().join("in.txt");
+    std::fs::write(&inputs, "# n\n30\n").unwrap();
+    let out = starkscope(&[
+        "prove",
+        &fib(),
+        "--input-file",
+        s(&inputs),
+        "--segment-size",
+        "64",
+        "--fri",
+        "testing",
+        "--quiet",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["outputs"][0], 832040);
+
+    for cmd in ["run", "prove"] {
+        let out = starkscope(&[cmd, &fib(), "-i", "30", "--segment-size", "1"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {stderr}");
+        assert!(
+            stderr.contains("segment size 1 is out of range 16..="),
+            "{cmd}: {stderr}"
+        );
+    }
+    let out = starkscope(&["prove", &fib(), "-i", "30", "--memory-budget", "0"]);
+    assert!(
+        text(&out.stderr).contains("memory budget 0 is out of range 1..="),
+        "{}",
+        text(&out.stderr)
+    );
 }

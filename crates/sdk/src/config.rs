@@ -8,6 +8,22 @@ use crate::error::SdkError;
 /// Default memory budget for segments alive at once: 4 GiB.
 pub const DEFAULT_MEMORY_BUDGET: u64 = 4 << 30;
 
+/// The smallest segment a run may ask for: tinier segments cost far more in records,
+/// keys and proofs than they save (one cycle per segment once took 951 MB on a long
+/// program).
+pub const MIN_SEGMENT_SIZE: u64 = 16;
+
+/// Checks a segment size against [`MIN_SEGMENT_SIZE`] and the executor's maximum.
+pub fn check_segment_size(n: u64) -> Result<(), SdkError> {
+    let max = starkscope_vm::MAX_SEGMENT_SIZE;
+    if !(MIN_SEGMENT_SIZE..=max).contains(&n) {
+        return Err(SdkError::Config(format!(
+            "segment size {n} is out of range {MIN_SEGMENT_SIZE}..={max}"
+        )));
+    }
+    Ok(())
+}
+
 /// The thread cap is this many threads per available core.
 pub const THREADS_PER_CORE: usize = 4;
 
@@ -87,11 +103,12 @@ impl SdkConfig {
 
     /// Checks the values and resolves `threads = 0`.
     pub(crate) fn validate(&self) -> Result<(), SdkError> {
+        check_segment_size(self.segment_size)?;
         let cap = max_threads();
         if self.threads > cap {
             return Err(SdkError::Config(format!(
-                "{} threads is above the cap of {cap} ({THREADS_PER_CORE} per core on this \
-                 machine): threads beyond the cores only slow proving down",
+                "threads {} is out of range 0..={cap} ({THREADS_PER_CORE} per core on this \
+                 machine: threads beyond the cores only slow proving down)",
                 self.threads
             )));
         }
@@ -99,9 +116,10 @@ impl SdkConfig {
             .validate()
             .map_err(|e| SdkError::Config(e.to_string()))?;
         if self.memory_budget == 0 {
-            return Err(SdkError::Config(
-                "memory budget must be at least 1 byte".into(),
-            ));
+            return Err(SdkError::Config(format!(
+                "memory budget 0 is out of range 1..={}",
+                u64::MAX
+            )));
         }
         Ok(())
     }

@@ -31,8 +31,8 @@ pub mod proof;
 pub mod report;
 
 pub use config::{
-    max_threads, segment_bytes_estimate, Parallelism, SdkConfig, DEFAULT_MEMORY_BUDGET,
-    THREADS_PER_CORE,
+    check_segment_size, max_threads, segment_bytes_estimate, Parallelism, SdkConfig,
+    DEFAULT_MEMORY_BUDGET, MIN_SEGMENT_SIZE, THREADS_PER_CORE,
 };
 pub use error::{error_chain, FileError, InvalidProof, SdkError};
 pub use files::FileKind;

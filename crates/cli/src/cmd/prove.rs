@@ -20,7 +20,7 @@ use starkscope_sdk::{
 use starkscope_vm::{DEFAULT_MAX_CYCLES, F};
 
 use super::paths;
-use super::run::{load, outputs, parse_inputs};
+use super::run::{load, outputs, parse_inputs, read_input_file};
 
 /// Cycles per segment when `--segment-size` is not given: 2^18 keeps a segment's working
 /// set near 1 GiB, so that two provers fit a small machine.
@@ -45,6 +45,11 @@ pub struct ProveArgs {
     /// Repeat the flag or list several values after it.
     #[arg(long = "input", short = 'i', value_name = "N", num_args = 1.., allow_negative_numbers = true)]
     pub inputs: Vec<String>,
+
+    /// Read hint-stream inputs from a file (numbers separated by whitespace or commas;
+    /// `#` or `;` start a comment), before any --input values: for long inputs.
+    #[arg(long, value_name = "FILE")]
+    pub input_file: Option<PathBuf>,
 
     /// Cycles per segment: each segment is one proof; smaller segments use less memory
     /// and prove in parallel, larger ones amortise fixed costs.
@@ -150,7 +155,11 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     }
     paths::check(&outputs, &read)?;
     let program = load(&args.program)?;
-    let inputs = parse_inputs(&args.inputs)?;
+    let mut inputs = match &args.input_file {
+        Some(path) => read_input_file(path)?,
+        None => Vec::new(),
+    };
+    inputs.extend(parse_inputs(&args.inputs)?);
     let config = SdkConfig {
         segment_size: args.segment_size,
         fri: args.fri,

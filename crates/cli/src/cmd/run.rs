@@ -56,6 +56,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         None => Vec::new(),
     };
     inputs.extend(parse_inputs(&args.inputs)?);
+    starkscope_sdk::check_segment_size(args.segment_size)?;
     let config = ExecConfig {
         segment_size: args.segment_size,
         max_cycles: args.max_cycles,
@@ -83,7 +84,7 @@ pub(crate) fn parse_inputs(raw: &[String]) -> anyhow::Result<Vec<F>> {
     parse_field_literals(raw).map_err(|(i, e)| anyhow::anyhow!("--input #{}: {e}", i + 1))
 }
 
-fn read_input_file(path: &std::path::Path) -> anyhow::Result<Vec<F>> {
+pub(crate) fn read_input_file(path: &std::path::Path) -> anyhow::Result<Vec<F>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read input file {}", path.display()))?;
     starkscope_vm::field::parse_hint_text(&text)

@@ -22,7 +22,9 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// Verify a proof file.
 #[derive(Debug, Clone, clap::Args)]
-#[command(after_help = "\
+#[command(
+    group(clap::ArgGroup::new("key").required(true).args(["program", "vk"])),
+    after_help = "\
 Examples:
   starkscope verify fib.proof --program benchmarks/programs/fibonacci.sasm
   starkscope verify fib.proof --vk fib.vk
@@ -33,19 +35,15 @@ with --vk it is read from a file written by `starkscope keygen`.
 
 The verifier, not the proof, decides the security: proofs are checked at --fri (default
 `fast`); a proof made under another preset is invalid, a key for another preset is
-refused, and a preset under 100 conjectured bits (`testing`) needs --allow-insecure.")]
+refused, and a preset under 100 conjectured bits (`testing`) needs --allow-insecure."
+)]
 pub struct VerifyArgs {
     /// The proof file (from `starkscope prove --out`).
     #[arg(value_name = "PROOF")]
     pub proof: PathBuf,
 
     /// The program the proof claims to execute (`.sasm`).
-    #[arg(
-        long,
-        value_name = "PROGRAM",
-        required_unless_present = "vk",
-        conflicts_with = "vk"
-    )]
+    #[arg(long, value_name = "PROGRAM")]
     pub program: Option<PathBuf>,
 
     /// A verifying-key file (from `starkscope keygen --vk`).
