@@ -2,8 +2,11 @@
 //! it with no console error, its DOM holds every chart as SVG, and a screenshot of it is not
 //! blank and shows the charts' colours.
 //!
-//! Needs `chromium` on PATH (`apt-get install chromium`). Without it the test fails, unless
-//! `STARKSCOPE_SKIP_BROWSER=1` says to skip it on purpose.
+//! Needs a Chromium-family browser, found in this order (as scripts/install-test-deps.sh
+//! finds it): `$STARKSCOPE_BROWSER`, Debian's `chromium`, Google Chrome
+//! (`google-chrome-stable`, `google-chrome`: GitHub's Ubuntu runners ship it, and Ubuntu has
+//! no chromium deb), then a `chromium-browser` that is not Ubuntu's snap-installing stub.
+//! Without one the test fails, unless `STARKSCOPE_SKIP_BROWSER=1` says to skip it on purpose.
 
 mod common;
 
@@ -15,15 +18,25 @@ use std::time::{Duration, Instant};
 use common::*;
 use starkscope_prof::{files, run};
 
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(name))
+        .find(|p| p.is_file())
+}
+
 fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
+    if let Some(b) = std::env::var_os("STARKSCOPE_BROWSER") {
+        return Some(PathBuf::from(b));
+    }
+    ["chromium", "google-chrome-stable", "google-chrome"]
         .iter()
-        .find_map(|name| {
-            std::env::var_os("PATH")?
-                .to_str()?
-                .split(':')
-                .map(|dir| Path::new(dir).join(name))
-                .find(|p| p.is_file())
+        .find_map(|name| on_path(name))
+        .or_else(|| {
+            // Ubuntu's chromium-browser is a shell stub that installs a snap.
+            on_path("chromium-browser")
+                .filter(|p| !fs::read(p).is_ok_and(|b| b.windows(4).any(|w| w == b"snap")))
         })
 }
 
@@ -77,7 +90,8 @@ fn html_report_renders_its_charts_in_chromium() {
             return;
         }
         panic!(
-            "chromium not found: `apt-get install chromium` (or STARKSCOPE_SKIP_BROWSER=1 to skip)"
+            "no Chromium-family browser: `apt-get install chromium`, install Google Chrome, or \
+             set STARKSCOPE_BROWSER (STARKSCOPE_SKIP_BROWSER=1 skips this test)"
         );
     };
     let dir = tempfile::tempdir().unwrap();
