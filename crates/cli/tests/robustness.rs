@@ -318,6 +318,27 @@ fn small_edges() {
             "{cmd}: {stderr}"
         );
     }
+    // A byte that is not UTF-8, named with its line and column.
+    let bad = dir.path().join("bad.sasm");
+    std::fs::write(&bad, b"li 0, 1\nhalt \xff0\n").unwrap();
+    let out = starkscope(&["run", s(&bad)]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("bad.sasm:2:6: byte 0xff is not UTF-8"),
+        "{stderr}"
+    );
+    // A pc outside the program names the instruction that jumped there.
+    let jump = dir.path().join("jump.sasm");
+    std::fs::write(&jump, "li 0, 1000\njalr 1, 0\n").unwrap();
+    let out = starkscope(&["run", s(&jump)]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("jump.sasm:2:1"), "{stderr}");
+    assert!(
+        stderr.contains("pc 1000 is outside the program"),
+        "{stderr}"
+    );
+
     let out = starkscope(&["prove", &fib(), "-i", "30", "--memory-budget", "0"]);
     assert!(
         text(&out.stderr).contains("memory budget 0 is out of range 1..="),

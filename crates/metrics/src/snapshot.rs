@@ -267,7 +267,8 @@ pub fn parse_counter(s: &str) -> Option<u64> {
     let s = s.trim();
     s.parse::<u64>().ok().or_else(|| {
         let f: f64 = s.parse().ok()?;
-        (f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64).then_some(f as u64)
+        // `u64::MAX as f64` rounds up to 2^64, which is out of range: compare strictly.
+        (f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < u64::MAX as f64).then_some(f as u64)
     })
 }
 

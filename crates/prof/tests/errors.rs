@@ -164,6 +164,17 @@ fn bad_group_and_bad_value_are_named() {
         msg.contains("bad_value.json") && msg.contains("`many`"),
         "{msg}"
     );
+    // Counters are unsigned 64-bit: 2^64 and -1 are refused, not clamped.
+    for (file, value) in [
+        ("counter_above_u64.json", "18446744073709551616"),
+        ("negative_counter.json", "-1"),
+    ] {
+        let msg = fails(opts(&[&bad(file)]));
+        assert!(
+            msg.contains(file) && msg.contains(&format!("`{value}`")),
+            "{msg}"
+        );
+    }
 }
 
 #[test]

@@ -93,11 +93,21 @@ fn pc_out_of_program() {
     let p = asm("li 0, 1\n");
     let t = trap_of(&p, &[], &small());
     assert_eq!(t.kind, TrapKind::PcOutOfProgram { pc: 1, len: 1 });
-    assert_eq!((t.pc, t.cycle, t.location.clone()), (1, 1, None));
-    // A computed jump far away.
+    // The trap names the instruction that fell off the end, and its source line.
+    assert_eq!((t.pc, t.cycle), (0, 1));
+    assert!(
+        t.location.as_deref().is_some_and(|l| l.ends_with(":1:1")),
+        "{t}"
+    );
+    // A computed jump far away: the jump's line.
     let p = asm("li 0, 1000\njalr 1, 0\n");
     let t = trap_of(&p, &[], &small());
     assert_eq!(t.kind, TrapKind::PcOutOfProgram { pc: 1000, len: 2 });
+    assert_eq!(t.pc, 1);
+    assert!(
+        t.location.as_deref().is_some_and(|l| l.ends_with(":2:1")),
+        "{t}"
+    );
 }
 
 #[test]

@@ -45,6 +45,13 @@ pub fn assemble(source: &str, file: &str) -> Result<Program, AsmError> {
 pub enum LoadError {
     #[error("cannot read program {path}: {error}")]
     Io { path: String, error: std::io::Error },
+    #[error("{path}:{line}:{col}: byte 0x{byte:02x} is not UTF-8 (a .sasm file is UTF-8 text)")]
+    NotUtf8 {
+        path: String,
+        line: usize,
+        col: usize,
+        byte: u8,
+    },
     #[error(transparent)]
     Asm(#[from] AsmError),
 }
@@ -53,9 +60,22 @@ pub enum LoadError {
 pub fn assemble_file(path: impl AsRef<Path>) -> Result<Program, LoadError> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|error| LoadError::Io {
+    let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
         path: shown.clone(),
         error,
+    })?;
+    let source = String::from_utf8(bytes).map_err(|e| {
+        // Where the text stops being UTF-8: 1-based line and column (in characters).
+        let bad = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let valid = std::str::from_utf8(&bytes[..bad]).unwrap_or_default();
+        let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+        LoadError::NotUtf8 {
+            path: shown.clone(),
+            line: valid.matches('\n').count() + 1,
+            col: valid[line_start..].chars().count() + 1,
+            byte: bytes[bad],
+        }
     })?;
     Ok(assemble(&source, &shown)?)
 }

@@ -165,6 +165,8 @@ impl Machine {
         let mut pc = *pc_out;
         let mut cycle = *cycle_out;
         let mut jumped = *jumped_out;
+        // The instruction executed last: a pc that leaves the program names it.
+        let mut came_from: Option<u32> = None;
 
         macro_rules! rd {
             ($addr:expr) => {
@@ -221,10 +223,11 @@ impl Machine {
                 break Ok(Stop::Limit);
             }
             let Some(&fetched) = prog.ops.get(pc as usize) else {
-                trap!(TrapKind::PcOutOfProgram {
+                let kind = TrapKind::PcOutOfProgram {
                     pc,
-                    len: prog.ops.len()
-                });
+                    len: prog.ops.len(),
+                };
+                break Err((kind, came_from.unwrap_or(pc), cycle));
             };
             let op = match fetched {
                 Op::Marked(i) => {
@@ -444,6 +447,7 @@ impl Machine {
             };
             tr.end(next);
             cycle += 1;
+            came_from = Some(pc);
             pc = next;
         };
         *pc_out = pc;

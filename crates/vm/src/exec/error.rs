@@ -26,7 +26,8 @@ pub enum TrapKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trap {
     pub kind: TrapKind,
-    /// pc of the faulting instruction (for `PcOutOfProgram`, the bad pc itself).
+    /// pc of the faulting instruction (for `PcOutOfProgram`, the instruction that jumped
+    /// or fell out of the program, when the run executed one; else the bad pc itself).
     pub pc: u32,
     /// Cycles executed before the fault.
     pub cycle: u64,

@@ -90,10 +90,9 @@ pub fn execute(
     })
 }
 
-/// Adds the source location of the trapping instruction.
+/// Adds the source location of the trapping instruction (for a pc outside the program,
+/// of the instruction that went there).
 pub(crate) fn locate(program: &Program, mut trap: Trap) -> ExecError {
-    if !matches!(trap.kind, TrapKind::PcOutOfProgram { .. }) {
-        trap.location = program.location(trap.pc);
-    }
+    trap.location = program.location(trap.pc);
     ExecError::Trap(trap)
 }
