@@ -2,37 +2,12 @@
 //! small segments and the (insecure, fast) `testing` FRI preset, so each run takes
 //! well under a second once built.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn programs() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benchmarks/programs")
-}
+use common::*;
 
-fn fib() -> String {
-    programs()
-        .join("fibonacci.sasm")
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-fn starkscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_starkscope"))
-        .args(args)
-        .env_remove("METRIC_OUTPUT")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the starkscope binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use std::path::Path;
+use std::process::Output;
 
 /// `starkscope verify ARGS --fri testing --allow-insecure`: these tests' proofs use the
 /// insecure `testing` preset, which a verifier accepts only when asked to.
@@ -389,7 +364,7 @@ fn metrics_have_every_segment_with_group_and_segment_labels() {
     assert_eq!(sum_cycles, cycles);
     // METRIC_OUTPUT works as in the harness when --metrics is not given.
     let env_json = dir.path().join("env.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_starkscope"))
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_starkscope"))
         .args(["prove", &fib(), "-i", "5", "--fri", "testing", "--quiet"])
         .env("METRIC_OUTPUT", &env_json)
         .output()

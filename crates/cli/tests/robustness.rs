@@ -2,33 +2,12 @@
 //! before any work, no output overwrites an input, the thread count is capped, and a
 //! closed stdout ends the process quietly.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn fib() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../benchmarks/programs/fibonacci.sasm")
-        .to_str()
-        .unwrap()
-        .to_string()
-}
+use common::*;
 
-fn starkscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_starkscope"))
-        .args(args)
-        .env_remove("METRIC_OUTPUT")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the starkscope binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 const QUICK: [&str; 6] = ["-i", "30", "--segment-size", "64", "--fri", "testing"];
 

@@ -1,23 +1,8 @@
 //! `starkscope run` end to end: the binary, its output and its exit codes.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn programs() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benchmarks/programs")
-}
-
-fn starkscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_starkscope"))
-        .args(args)
-        .env_remove("METRIC_OUTPUT")
-        .output()
-        .expect("the starkscope binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::*;
 
 #[test]
 fn prints_cycles_segments_exit_code_outputs_opcodes_and_regions() {
@@ -177,7 +162,7 @@ fn metrics_snapshot_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("metrics.json");
     let fib = programs().join("fibonacci.sasm");
-    let out = Command::new(env!("CARGO_BIN_EXE_starkscope"))
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_starkscope"))
         .args([
             "run",
             fib.to_str().unwrap(),
