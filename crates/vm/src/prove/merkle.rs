@@ -33,13 +33,13 @@ pub mod pv {
     pub const COUNT: usize = 2 * super::DIGEST;
 }
 
-fn leaf(value: Val) -> Digest {
+pub(crate) fn leaf(value: Val) -> Digest {
     let mut d = [Val::ZERO; DIGEST];
     d[0] = value;
     d
 }
 
-fn join(left: &Digest, right: &Digest) -> [Val; 16] {
+pub(crate) fn join(left: &Digest, right: &Digest) -> [Val; 16] {
     let mut input = [Val::ZERO; 16];
     input[..DIGEST].copy_from_slice(left);
     input[DIGEST..].copy_from_slice(right);

@@ -10,11 +10,12 @@ use starkscope_stark_backend::Val;
 
 use super::super::cpu::{pv as cpu_pv, CpuChip};
 use super::super::ext_chip::ExtChip;
-use super::super::merkle::{pv as merkle_pv, MerkleChip};
+use super::super::merkle::{join, leaf, pv as merkle_pv, Digest, MerkleChip};
 use super::super::poseidon2_chip::{self, compress, Cols, P2_COLS, ROW_CONSTRAINTS};
-use super::super::{air_id, boundary, DIGEST};
+use super::super::{air_id, boundary, outputs_digest, DIGEST};
 use super::*;
 use crate::exec::Segment;
+use crate::field::{ext_from_cells, ext_to_cells, EF};
 use crate::isa::{Opcode, LT_BITS, MEMORY_BITS};
 
 /// A lie: a name, and how to build its witness.
@@ -386,29 +387,30 @@ fn honest_limbs(x: u32) -> (Val, Val) {
     (v(x & 0xffff), v(x >> 16))
 }
 
-/// Sets the cpu's `lt` columns for operands `x`, `y` (canonical) and result `z`; values
-/// of 2^24 and above get the forged limbs.
-fn set_lt(f: &mut Forgery, row: usize, x: u32, y: u32, z: u32) {
+/// `lt` of hinted operands `x`, `y` (canonical) claiming result `z`, every dependent
+/// column patched. Each of x, y and `t = x - y + z 2^24` gets its honest limbs when below
+/// 2^24, else the limbs `beyond` makes up for it.
+fn lt_lie(x: u32, y: u32, z: Val, beyond: fn(u32) -> (Val, Val)) -> (Lab, Forgery) {
+    // Honest on (1, 2); the hints are the prover's to choose, the result is the lie.
+    let (lab, mut f) = from_records(LT, &[1, 2], |seg| {
+        set_written_value(seg, access_of(seg, 0, 0, 0), v(x));
+        set_written_value(seg, access_of(seg, 1, 0, 0), v(y));
+        set_written_value(seg, access_of(seg, 2, 0, 2), z);
+    });
+    let row = cpu_row(&f.segment, 2, 0);
     let l = CpuChip::default().layout().clone();
-    let t = (v(x) - v(y) + v(z) * v(1 << LT_BITS)).as_canonical_u32();
+    let t = (v(x) - v(y) + z * v(1 << LT_BITS)).as_canonical_u32();
     for (k, value) in [x, y, t].into_iter().enumerate() {
         let (lo, hi) = if value < 1 << LT_BITS {
             honest_limbs(value)
         } else {
-            forged_limbs(value)
+            beyond(value)
         };
         f.set(air_id::CPU, row, l.lt_lo[k], lo);
         f.set(air_id::CPU, row, l.lt_hi[k], hi);
     }
-}
-
-/// Sets the cpu's `lt` limb columns: `(lo, hi)` for x, y and t.
-fn set_lt_limbs(f: &mut Forgery, row: usize, limbs: [(Val, Val); 3]) {
-    let l = CpuChip::default().layout().clone();
-    for (k, (lo, hi)) in limbs.into_iter().enumerate() {
-        f.set(air_id::CPU, row, l.lt_lo[k], lo);
-        f.set(air_id::CPU, row, l.lt_hi[k], hi);
-    }
+    f.rebalance(&lab);
+    (lab, f)
 }
 
 fn lt_lies() -> Vec<Lie> {
@@ -426,24 +428,10 @@ fn lt_lies() -> Vec<Lie> {
     .into_iter()
     .map(|(name, x, y, z, lying)| {
         Lie::new(format!("cpu/{name}"), move || {
-            let (lab, mut f) = from_records(LT, &[1, 2], |seg| {
-                set_written_value(seg, access_of(seg, 0, 0, 0), v(x));
-                set_written_value(seg, access_of(seg, 1, 0, 0), v(y));
-                set_written_value(seg, access_of(seg, 2, 0, 2), z);
-            });
-            let row = cpu_row(&f.segment, 2, 0);
+            // The value named as lying is the one whose limbs are made up (zeros).
             let t = (v(x) - v(y) + z * v(1 << LT_BITS)).as_canonical_u32();
-            let limbs = [x, y, t].map(|value| {
-                if value < 1 << LT_BITS {
-                    honest_limbs(value)
-                } else {
-                    (Val::ZERO, Val::ZERO)
-                }
-            });
-            assert!(lying == 3 || limbs[lying] == (Val::ZERO, Val::ZERO));
-            set_lt_limbs(&mut f, row, limbs);
-            f.rebalance(&lab);
-            (lab, f)
+            assert!(lying == 3 || [x, y, t][lying] >= 1 << LT_BITS);
+            lt_lie(x, y, z, |_| (Val::ZERO, Val::ZERO))
         })
     })
     .collect();
@@ -463,16 +451,7 @@ fn lt_attack_lies() -> Vec<Lie> {
     .into_iter()
     .map(|(name, x, y, z)| {
         Lie::new(format!("cpu/{name}"), move || {
-            // Honest on (1, 2); the hints are the prover's to choose, the result is the lie.
-            let (lab, mut f) = from_records(LT, &[1, 2], |seg| {
-                set_written_value(seg, access_of(seg, 0, 0, 0), v(x));
-                set_written_value(seg, access_of(seg, 1, 0, 0), v(y));
-                set_written_value(seg, access_of(seg, 2, 0, 2), v(z));
-            });
-            let row = cpu_row(&f.segment, 2, 0);
-            set_lt(&mut f, row, x, y, z);
-            f.rebalance(&lab);
-            (lab, f)
+            lt_lie(x, y, v(z), forged_limbs)
         })
     })
     .collect()
@@ -568,20 +547,15 @@ fn opposing_selector_special_lies() -> Vec<Lie> {
         f.set(air_id::CPU, row, l.sel[Opcode::Out as usize], -Val::ONE);
         f.set(air_id::CPU, row, l.is_eq, Val::ONE);
         f.set(air_id::CPU, row, l.c, pc1);
-        let d: [Val; DIGEST] = std::array::from_fn(|k| f.get(air_id::CPU, row, l.dig[k]));
-        let mut input = [Val::ZERO; 16];
-        input[..DIGEST].copy_from_slice(&d);
-        let new = compress(input);
-        let after: Vec<Val> = (0..DIGEST).map(|k| d[k] + d[k] - new[k]).collect();
+        let d: Digest = std::array::from_fn(|k| f.get(air_id::CPU, row, l.dig[k]));
+        // The row "unfolds" output 0: dig_after = d - (new - d).
+        let new = outputs_digest(d, &[Val::ZERO]);
+        let after: Digest = std::array::from_fn(|k| d[k] + d[k] - new[k]);
         for k in 0..DIGEST {
             f.set(air_id::CPU, row, l.dig_new[k], new[k]);
             f.set(air_id::CPU, row, l.dig_after[k], after[k]);
-            for r in row + 1..f.height(air_id::CPU) {
-                f.set(air_id::CPU, r, l.dig[k], after[k]);
-                f.set(air_id::CPU, r, l.dig_after[k], after[k]);
-            }
-            f.set_public(air_id::CPU, cpu_pv::DIGEST_AFTER + k, after[k]);
         }
+        carry_digest(&mut f, row + 1, after);
         f.rebalance(&lab);
         (lab, f)
     }));
@@ -664,6 +638,21 @@ fn branch_lies() -> Vec<Lie> {
     lies
 }
 
+/// The output digest is `digest` from cpu row `from` on (both digest columns of every
+/// later row) and in the public digest after.
+fn carry_digest(f: &mut Forgery, from: usize, digest: Digest) {
+    let l = CpuChip::default().layout().clone();
+    for r in from..f.height(air_id::CPU) {
+        for (k, &x) in digest.iter().enumerate() {
+            f.set(air_id::CPU, r, l.dig[k], x);
+            f.set(air_id::CPU, r, l.dig_after[k], x);
+        }
+    }
+    for (k, x) in digest.into_iter().enumerate() {
+        f.set_public(air_id::CPU, cpu_pv::DIGEST_AFTER + k, x);
+    }
+}
+
 fn control_lies() -> Vec<Lie> {
     let mut lies = Vec::new();
     // The jump lands elsewhere than its target: an output the program skips is made.
@@ -722,21 +711,13 @@ fn control_lies() -> Vec<Lie> {
             let (lab, mut f) = from_records(ADD, &[3, 7], |_| {});
             let l = CpuChip::default().layout().clone();
             let row = cpu_row(&f.segment, 3, 0);
-            let before: Vec<Val> = l.dig.iter().map(|&c| f.get(air_id::CPU, row, c)).collect();
+            let before: Digest = std::array::from_fn(|k| f.get(air_id::CPU, row, l.dig[k]));
             if name == "not-folded" {
                 for (k, &c) in l.dig_after.iter().enumerate() {
                     f.set(air_id::CPU, row, c, before[k]);
                 }
             }
-            for r in row + 1..f.height(air_id::CPU) {
-                for (k, &x) in before.iter().enumerate() {
-                    f.set(air_id::CPU, r, l.dig[k], x);
-                    f.set(air_id::CPU, r, l.dig_after[k], x);
-                }
-            }
-            for (k, &x) in before.iter().enumerate() {
-                f.set_public(air_id::CPU, cpu_pv::DIGEST_AFTER + k, x);
-            }
+            carry_digest(&mut f, row + 1, before);
             (lab, f)
         }));
     }
@@ -791,11 +772,8 @@ fn boundary_lies() -> Vec<Lie> {
         lies.push(Lie::new(format!("cpu/public/{name}"), move || {
             let (lab, mut f) = from_records(ADD, &[3, 7], |_| {});
             // Another digest: the output folded once more.
-            let d: [Val; DIGEST] =
-                std::array::from_fn(|i| f.inputs[air_id::CPU].public_values[at + i]);
-            let mut input = [Val::ZERO; 16];
-            input[..DIGEST].copy_from_slice(&d);
-            let other = compress(input);
+            let d: Digest = std::array::from_fn(|i| f.inputs[air_id::CPU].public_values[at + i]);
+            let other = outputs_digest(d, &[Val::ZERO]);
             for (i, x) in other.into_iter().enumerate() {
                 f.set_public(air_id::CPU, at + i, x);
             }
@@ -878,7 +856,7 @@ fn ext() -> Vec<Lie> {
                         let r = access_of(seg, 7, 0, base + i);
                         let value = seg.accesses[r].value + Val::ONE;
                         read_returns(seg, r, value);
-                        redo_emul(seg);
+                        write_product(seg, 7);
                     })
                 },
             ));
@@ -908,18 +886,7 @@ fn ext() -> Vec<Lie> {
     // The extension chip computes another operation than the cpu handed over: the row
     // multiplies where the instruction (and the cpu's ext_op tuple) says add.
     lies.push(Lie::new("ext/op-kind-differs", || {
-        let (lab, mut f) = from_records(EXT, &[], |seg| {
-            let x: Vec<Val> = (0..4)
-                .map(|i| seg.accesses[access_of(seg, 5, 0, i)].value)
-                .collect();
-            let y: Vec<Val> = (0..4)
-                .map(|i| seg.accesses[access_of(seg, 5, 0, 4 + i)].value)
-                .collect();
-            for (i, zi) in ext_product(&x, &y).into_iter().enumerate() {
-                let k = access_of(seg, 5, 0, 8 + i);
-                set_written_value(seg, k, zi);
-            }
-        });
+        let (lab, mut f) = from_records(EXT, &[], |seg| write_product(seg, 5));
         let l = ExtChip::default().layout().clone();
         f.set(air_id::EXT, 0, l.add, Val::ZERO);
         f.set(air_id::EXT, 0, l.mul, Val::ONE);
@@ -967,7 +934,7 @@ fn ext() -> Vec<Lie> {
                         let r = access_of(seg, 7, 0, access + i);
                         let w = access_of(seg, 9, 0, 0);
                         read_from_the_future(seg, r, w);
-                        redo_emul(seg);
+                        write_product(seg, 7);
                     })
                 },
             ));
@@ -992,33 +959,19 @@ fn ext() -> Vec<Lie> {
     lies
 }
 
-/// Recomputes the `emul` result cells (pc 7 of [`EXT`]) from its recorded operands.
-fn redo_emul(seg: &mut Segment) {
-    let x: Vec<Val> = (0..4)
-        .map(|i| seg.accesses[access_of(seg, 7, 0, i)].value)
-        .collect();
-    let y: Vec<Val> = (0..4)
-        .map(|i| seg.accesses[access_of(seg, 7, 0, 4 + i)].value)
-        .collect();
-    for (i, zi) in ext_product(&x, &y).into_iter().enumerate() {
-        let k = access_of(seg, 7, 0, 8 + i);
+/// Makes the extension instruction at `pc` of [`EXT`] write the product of the operands it
+/// recorded reading (the executor's own extension-field multiplication).
+fn write_product(seg: &mut Segment, pc: u32) {
+    let operand = |seg: &Segment, base: usize| -> EF {
+        ext_from_cells(std::array::from_fn(|i| {
+            seg.accesses[access_of(seg, pc, 0, base + i)].value
+        }))
+    };
+    let z = ext_to_cells(operand(seg, 0) * operand(seg, 4));
+    for (i, zi) in z.into_iter().enumerate() {
+        let k = access_of(seg, pc, 0, 8 + i);
         set_written_value(seg, k, zi);
     }
-}
-
-/// `x * y` in F[X]/(X^4 - 11), coefficients lowest first.
-fn ext_product(x: &[Val], y: &[Val]) -> [Val; 4] {
-    let mut z = [Val::ZERO; 4];
-    for i in 0..4 {
-        for j in 0..4 {
-            if i + j < 4 {
-                z[i + j] += x[i] * y[j];
-            } else {
-                z[i + j - 4] += x[i] * y[j] * v(11);
-            }
-        }
-    }
-    z
 }
 
 // ---- poseidon2_mem and poseidon2 ----------------------------------------------------
@@ -1097,10 +1050,15 @@ fn poseidon2_mem() -> Vec<Lie> {
 
 /// The [`POSEIDON2`] program with the record edited, its output recomputed from the
 /// (possibly edited) inputs so that the permutation itself stays honest.
+/// The 16 cells the `poseidon2` instruction of [`POSEIDON2`] read.
+fn poseidon2_input(seg: &Segment) -> [Val; 16] {
+    std::array::from_fn(|i| seg.accesses[access_of(seg, 2, 0, i)].value)
+}
+
 fn poseidon2_lie(src: &str, edit: impl FnOnce(&mut Segment)) -> (Lab, Forgery) {
     from_records(src, &[11, 12], |seg| {
         edit(seg);
-        let input: [Val; 16] = std::array::from_fn(|i| seg.accesses[access_of(seg, 2, 0, i)].value);
+        let input = poseidon2_input(seg);
         let output = permute(input);
         for (i, o) in output.into_iter().enumerate() {
             let k = access_of(seg, 2, 0, 16 + i);
@@ -1118,8 +1076,7 @@ fn poseidon2() -> Vec<Lie> {
                 let lab = Lab::new(POSEIDON2);
                 let mut segs = lab.run(&[11, 12], 1 << 20);
                 let seg = &mut segs[0];
-                let input: [Val; 16] =
-                    std::array::from_fn(|i| seg.accesses[access_of(seg, 2, 0, i)].value);
+                let input = poseidon2_input(seg);
                 let mut cols = vec![Val::ZERO; P2_COLS];
                 cols[..16].copy_from_slice(&input);
                 let c: &mut Cols<Val> = cols.as_mut_slice().borrow_mut();
@@ -1217,21 +1174,11 @@ fn double_history() -> (Lab, Forgery) {
     let lab = Lab::new(DOUBLE_HISTORY);
     let mut segs = lab.run(&[], 1 << 20);
     let seg = &mut segs[0];
-    let li1 = access_of(seg, 0, 0, 0);
-    let mov_read = access_of(seg, 1, 0, 0);
-    let li2 = access_of(seg, 2, 0, 0);
-    let (t_li1, t_li2) = (seg.accesses[li1].timestamp, seg.accesses[li2].timestamp);
-    // History 2 of cell 10: open (0, ts 0) -> mov reads 0 -> li writes 5 -> close.
-    seg.accesses[mov_read].prev_timestamp = 0;
-    seg.accesses[mov_read].prev_value = Val::ZERO;
-    read_returns(seg, mov_read, Val::ZERO);
+    // mov copies the 0 it reads in history 2 of cell 10 (open -> mov reads 0 -> li writes
+    // 5 -> close); history 1 is open -> li writes 5 -> close. Both end with 5.
     set_written_value(seg, access_of(seg, 1, 0, 1), Val::ZERO);
-    // History 1 of cell 10: open -> li writes 5 -> close at li's timestamp.
-    let cell = seg.touched.iter().position(|c| c.addr == 10).unwrap();
-    let mut second = seg.touched[cell];
-    seg.touched[cell].last_timestamp = t_li1;
-    second.last_timestamp = t_li2;
-    seg.touched.insert(cell + 1, second);
+    let second = [access_of(seg, 1, 0, 0), access_of(seg, 2, 0, 0)];
+    split_history(seg, &second);
     let mut f = lab.witness(segs);
     // A second copy of cell 10's Merkle path, its own root row on top; at level 1 the
     // sibling (cell 11) is untouched in the copy (it holds 0 before and after).
@@ -1325,12 +1272,6 @@ fn merkle_row(f: &Forgery, level: u32, index: u32) -> usize {
         .expect("a row for the node")
 }
 
-fn leaf_digest(value: Val) -> [Val; DIGEST] {
-    let mut d = [Val::ZERO; DIGEST];
-    d[0] = value;
-    d
-}
-
 fn merkle_structure_lies() -> Vec<Lie> {
     let l = MerkleChip::default().layout().clone();
     let mut lies = Vec::new();
@@ -1394,7 +1335,7 @@ fn merkle_structure_lies() -> Vec<Lie> {
                 row[l.level] = Val::ONE;
                 row[l.index] = v(c / 2);
                 row[flag] = Val::ONE;
-                for (k, x) in leaf_digest(v(42)).into_iter().enumerate() {
+                for (k, x) in leaf(v(42)).into_iter().enumerate() {
                     row[before[k]] = x;
                     row[after[k]] = x;
                 }
@@ -1446,29 +1387,10 @@ fn merkle_structure_lies() -> Vec<Lie> {
                 let lab = Lab::new(&src);
                 let mut segs = lab.run(&[], 1 << 20);
                 let seg = &mut segs[0];
-                let (li5, mov, li0) = (
-                    access_of(seg, 0, 0, 0),
-                    access_of(seg, 1, 0, 0),
-                    access_of(seg, 2, 0, 0),
-                );
-                let (t_li5, t_mov, t_li0) = (
-                    seg.accesses[li5].timestamp,
-                    seg.accesses[mov].timestamp,
-                    seg.accesses[li0].timestamp,
-                );
                 // History 1: open -> li 5 -> li 0 -> close. History 2: open -> mov reads 0.
-                seg.accesses[mov].prev_timestamp = 0;
-                seg.accesses[mov].prev_value = Val::ZERO;
-                seg.accesses[mov].value = Val::ZERO;
-                seg.accesses[li0].prev_timestamp = t_li5;
-                seg.accesses[li0].prev_value = v(5);
                 set_written_value(seg, access_of(seg, 1, 0, 1), Val::ZERO);
-                let cell = seg.touched.iter().position(|t| t.addr == c).unwrap();
-                let mut second = seg.touched[cell];
-                seg.touched[cell].last_timestamp = t_li0;
-                second.last_timestamp = t_mov;
-                second.last = Val::ZERO;
-                seg.touched.insert(cell + 1, second);
+                let mov = access_of(seg, 1, 0, 0);
+                split_history(seg, &[mov]);
                 let mut f = lab.witness(segs);
                 let parent = merkle_row(&f, 1, c / 2);
                 let flag = if side == "left" {
@@ -1501,20 +1423,10 @@ fn merkle_structure_lies() -> Vec<Lie> {
 fn rehash_up(f: &mut Forgery, mut row: usize) {
     let l = MerkleChip::default().layout().clone();
     loop {
-        let left: Vec<Val> = l
-            .left_after
-            .iter()
-            .map(|&c| f.get(air_id::MERKLE, row, c))
-            .collect();
-        let right: Vec<Val> = l
-            .right_after
-            .iter()
-            .map(|&c| f.get(air_id::MERKLE, row, c))
-            .collect();
-        let mut input = [Val::ZERO; 16];
-        input[..DIGEST].copy_from_slice(&left);
-        input[DIGEST..].copy_from_slice(&right);
-        let out = compress(input);
+        let digest = |cols: &[usize; DIGEST]| -> Digest {
+            std::array::from_fn(|k| f.get(air_id::MERKLE, row, cols[k]))
+        };
+        let out = compress(join(&digest(&l.left_after), &digest(&l.right_after)));
         for (k, &c) in l.out_after.iter().enumerate() {
             f.set(air_id::MERKLE, row, c, out[k]);
         }

@@ -21,13 +21,14 @@ pub mod coverage;
 pub mod lies;
 
 use std::borrow::BorrowMut;
+use std::sync::Arc;
 
 use starkscope_stark_backend::debug::{check_traces, DebugReport};
-use starkscope_stark_backend::p3::{Matrix, PrimeCharacteristicRing};
+use starkscope_stark_backend::p3::{BaseAir, Matrix, PrimeCharacteristicRing};
 use starkscope_stark_backend::{prove, verify, AirInput, FriPreset, StarkConfig, Val, VerifyError};
 
 use super::poseidon2_chip::{self, permute, MULT_COMPRESS, MULT_PERMUTE, P2_COLS};
-use super::{air_id, buses, Continuation, VmProvingKey};
+use super::{air_id, buses, Continuation, ProgramChip, VmProvingKey};
 use crate::exec::{record, AccessKind, ExecConfig, Segment};
 use crate::field::F;
 use crate::isa::Opcode;
@@ -42,12 +43,8 @@ pub struct Lab {
 impl Lab {
     /// Assembles `src` and generates its key (`fast` preset, as users prove).
     pub fn new(src: &str) -> Self {
-        Self::with_preset(src, FriPreset::Fast)
-    }
-
-    pub fn with_preset(src: &str, preset: FriPreset) -> Self {
         let program = crate::asm::assemble(src, "lie.sasm").expect("lab program assembles");
-        let pk = super::vm_keygen(&program, preset).expect("keygen");
+        let pk = super::vm_keygen(&program, FriPreset::Fast).expect("keygen");
         Lab { program, pk }
     }
 
@@ -70,29 +67,11 @@ impl Lab {
 
     /// Traces of the first segment of `segments`, as the honest generators fill them.
     pub fn witness(&self, segments: Vec<Segment>) -> Forgery {
-        self.witness_of(segments, 0)
-    }
-
-    /// Traces of segment `index` (the memory tree and digest advanced past the others).
-    pub fn witness_of(&self, segments: Vec<Segment>, index: usize) -> Forgery {
-        let mut cont = Continuation::start(&self.program);
-        let mut chosen = None;
-        for (i, seg) in segments.into_iter().enumerate() {
-            let prepared = cont.advance(seg, std::time::Duration::ZERO);
-            if i == index {
-                chosen = Some(prepared);
-                break;
-            }
-        }
-        let prepared = chosen.expect("segment index in range");
+        let first = segments.into_iter().next().expect("a segment");
+        let prepared = Continuation::start(&self.program).advance(first, std::time::Duration::ZERO);
         let segment = prepared.segment().clone();
         let (inputs, _) = prepared.generate(&self.pk);
         Forgery { inputs, segment }
-    }
-
-    /// The honest witness of a one-segment run.
-    pub fn honest(&self, inputs: &[u32]) -> Forgery {
-        self.witness(self.run(inputs, 1 << 20))
     }
 }
 
@@ -197,17 +176,13 @@ impl Forgery {
                     self.add(air_id::RANGE16, u.tuple[0] as usize, 0, net);
                 }
                 buses::PROGRAM => {
+                    // The row the program chip provides at that pc, if it is this tuple.
                     let pc = u.tuple[0] as usize;
-                    let provided = lab.program.instructions.get(pc).map(|i| {
-                        [
-                            Val::from_usize(pc),
-                            Val::from_u32(i.opcode as u32),
-                            i.a,
-                            i.b,
-                            i.c,
-                        ]
-                    });
-                    if provided.is_some_and(|p| p[..] == t[..]) {
+                    let table = ProgramChip::new(Arc::new(lab.program.instructions.clone()))
+                        .preprocessed_trace()
+                        .expect("the program chip is preprocessed");
+                    let w = table.width();
+                    if table.values.get(pc * w..(pc + 1) * w) == Some(&t[..]) {
                         self.add(air_id::PROGRAM, pc, 0, net);
                     }
                 }
@@ -288,28 +263,22 @@ fn poseidon2_row_of(input: [Val; 16]) -> Vec<Val> {
 /// the cell see it, the next write finds it as the previous value, the cell's last value
 /// follows, and `out` records are re-read. The instruction that wrote it now lies.
 pub fn set_written_value(seg: &mut Segment, index: usize, value: F) {
-    assert_eq!(
-        seg.accesses[index].kind,
-        AccessKind::Write,
-        "access {index} is a write"
-    );
-    seg.accesses[index].value = value;
-    carry_forward(seg, index, value);
+    set_value(seg, index, AccessKind::Write, value);
 }
 
 /// Makes read `index` return `value` instead of what the cell holds, and carries it
 /// forward as the cell's content (a read that secretly writes).
 pub fn read_returns(seg: &mut Segment, index: usize, value: F) {
-    assert_eq!(
-        seg.accesses[index].kind,
-        AccessKind::Read,
-        "access {index} is a read"
-    );
-    seg.accesses[index].value = value;
-    carry_forward(seg, index, value);
+    set_value(seg, index, AccessKind::Read, value);
 }
 
-fn carry_forward(seg: &mut Segment, index: usize, value: F) {
+/// Access `index` (of `kind`) now leaves `value` in its cell; later accesses follow.
+fn set_value(seg: &mut Segment, index: usize, kind: AccessKind, value: F) {
+    assert_eq!(
+        seg.accesses[index].kind, kind,
+        "access {index} is a {kind:?}"
+    );
+    seg.accesses[index].value = value;
     let addr = seg.accesses[index].addr;
     for a in seg.accesses[index + 1..]
         .iter_mut()
@@ -321,6 +290,8 @@ fn carry_forward(seg: &mut Segment, index: usize, value: F) {
         }
         a.value = value;
     }
+    // Only this cell's last value moves (not a full `retouch`: another cell's history may
+    // have been made to end before its latest access).
     let last = seg
         .accesses
         .iter()
@@ -361,6 +332,20 @@ fn next_access(seg: &Segment, index: usize, addr: u32) -> Option<usize> {
     (index + 1..seg.accesses.len()).find(|&j| seg.accesses[j].addr == addr)
 }
 
+/// Takes access `k` out of its cell's history: the next access of the cell takes over
+/// its predecessor (timestamp and value; a read then sees that value).
+fn unlink(seg: &mut Segment, k: usize) {
+    let acc = seg.accesses[k];
+    if let Some(j) = next_access(seg, k, acc.addr) {
+        let next = &mut seg.accesses[j];
+        next.prev_timestamp = acc.prev_timestamp;
+        next.prev_value = acc.prev_value;
+        if next.kind == AccessKind::Read {
+            next.value = acc.prev_value;
+        }
+    }
+}
+
 /// Recomputes the touched cells' last value and timestamp from the accesses (cells no
 /// longer accessed are dropped, `initial` values are kept).
 fn retouch(seg: &mut Segment) {
@@ -391,14 +376,7 @@ pub fn redirect_access(seg: &mut Segment, index: usize, to: u32, initial: F) {
         !seg.accesses.iter().any(|a| a.addr == to),
         "cell {to} must be untouched"
     );
-    let acc = seg.accesses[index];
-    if let Some(n) = next_access(seg, index, acc.addr) {
-        seg.accesses[n].prev_timestamp = acc.prev_timestamp;
-        seg.accesses[n].prev_value = acc.prev_value;
-        if seg.accesses[n].kind == AccessKind::Read {
-            seg.accesses[n].value = acc.prev_value;
-        }
-    }
+    unlink(seg, index);
     let a = &mut seg.accesses[index];
     a.addr = to;
     a.prev_timestamp = 0;
@@ -434,10 +412,10 @@ pub fn read_from_the_future(seg: &mut Segment, r: usize, w: usize) {
     seg.accesses[r].prev_timestamp = write.timestamp;
     seg.accesses[r].prev_value = write.value;
     seg.accesses[r].value = write.value;
-    if let Some(n) = after {
-        seg.accesses[n].prev_timestamp = read.timestamp;
+    match after {
+        Some(n) => seg.accesses[n].prev_timestamp = read.timestamp,
+        None => close_history_at(seg, r),
     }
-    retouch_last_in_history(seg, read.addr, if after.is_none() { Some(r) } else { None });
     recompute_outputs(seg);
 }
 
@@ -455,26 +433,58 @@ pub fn write_after_its_read(seg: &mut Segment, w: usize, r: usize) {
     seg.accesses[r].value = write.prev_value;
     seg.accesses[w].prev_timestamp = read.timestamp;
     seg.accesses[w].prev_value = write.prev_value;
-    if let Some(n) = after {
-        seg.accesses[n].prev_timestamp = write.timestamp;
+    match after {
+        Some(n) => seg.accesses[n].prev_timestamp = write.timestamp,
+        None => close_history_at(seg, w),
     }
-    retouch_last_in_history(
-        seg,
-        write.addr,
-        if after.is_none() { Some(w) } else { None },
-    );
     recompute_outputs(seg);
 }
 
-/// Sets the touched cell's last access to `last` (when the history's end moved).
-fn retouch_last_in_history(seg: &mut Segment, addr: u32, last: Option<usize>) {
-    if let Some(i) = last {
-        let a = seg.accesses[i];
-        if let Some(c) = seg.touched.iter_mut().find(|c| c.addr == addr) {
-            c.last = a.value;
-            c.last_timestamp = a.timestamp;
-        }
+/// The cell's history now ends at access `i`, which need not be its latest in time: the
+/// boundary closes there.
+fn close_history_at(seg: &mut Segment, i: usize) {
+    let a = seg.accesses[i];
+    if let Some(c) = seg.touched.iter_mut().find(|c| c.addr == a.addr) {
+        c.last = a.value;
+        c.last_timestamp = a.timestamp;
     }
+}
+
+/// Splits the history of a cell in two, each opened from the cell's initial value and
+/// closed by its own boundary row: the accesses `second` (all to one cell) form the second
+/// history, the cell's other accesses the first. Reads see their own history's value.
+/// (Do other record edits first: they rebuild the touched cells, one per address.)
+pub fn split_history(seg: &mut Segment, second: &[usize]) {
+    let addr = seg.accesses[second[0]].addr;
+    let at = seg
+        .touched
+        .iter()
+        .position(|c| c.addr == addr)
+        .expect("the cell was touched");
+    let initial = seg.touched[at].initial;
+    let mut ends = Vec::new();
+    for in_second in [false, true] {
+        let (mut prev_ts, mut prev_val) = (0, initial);
+        for (i, a) in seg.accesses.iter_mut().enumerate() {
+            if a.addr != addr || second.contains(&i) != in_second {
+                continue;
+            }
+            a.prev_timestamp = prev_ts;
+            a.prev_value = prev_val;
+            if a.kind == AccessKind::Read {
+                a.value = prev_val;
+            }
+            (prev_ts, prev_val) = (a.timestamp, a.value);
+        }
+        ends.push(crate::exec::TouchedCell {
+            addr,
+            initial,
+            last: prev_val,
+            last_timestamp: prev_ts,
+        });
+    }
+    seg.touched.splice(at..=at, ends);
+    recompute_outputs(seg);
 }
 
 /// Adds `delta` to every timestamp from instruction `from` on (records, accesses, and
@@ -517,14 +527,7 @@ pub fn remove_instruction(seg: &mut Segment, i: usize) {
     let n = rec.instruction.opcode.accesses();
     let first = rec.first_access as usize;
     for k in (first..first + n).rev() {
-        let acc = seg.accesses[k];
-        if let Some(j) = next_access(seg, k, acc.addr) {
-            seg.accesses[j].prev_timestamp = acc.prev_timestamp;
-            seg.accesses[j].prev_value = acc.prev_value;
-            if seg.accesses[j].kind == AccessKind::Read {
-                seg.accesses[j].value = acc.prev_value;
-            }
-        }
+        unlink(seg, k);
         seg.accesses.remove(k);
     }
     seg.instructions.remove(i);
