@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -121,15 +121,12 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         bail!("--metrics needs metrics compiled in: rebuild with `cargo build --release -p starkscope --features bench-metrics`");
     }
     // Every output checked before any work: nothing is proven only to be lost.
-    let metrics_path = args
-        .metrics
-        .clone()
-        .or_else(|| {
-            std::env::var_os("METRIC_OUTPUT")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
-        .filter(|_| cfg!(feature = "bench-metrics"));
+    // Resolved once: checked here, handed to the harness below.
+    let metrics_path = args.metrics.clone().or_else(|| {
+        std::env::var_os("METRIC_OUTPUT")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
     let mut outputs = Vec::new();
     if let Some(out) = &args.out {
         outputs.push(paths::Role {
@@ -137,7 +134,11 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             path: out,
         });
     }
-    if let Some(m) = &metrics_path {
+    // (Without metrics compiled in, nothing is written there: the harness says so.)
+    if let Some(m) = metrics_path
+        .as_ref()
+        .filter(|_| cfg!(feature = "bench-metrics"))
+    {
         outputs.push(paths::Role {
             what: "metrics snapshot",
             path: m,
@@ -209,7 +210,7 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             summary,
         })
     };
-    let proven = measured(args, work)??;
+    let proven = measured(args, metrics_path.as_deref(), work)??;
 
     let written = match &args.out {
         Some(path) => {
@@ -229,13 +230,17 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs `work` under the metrics harness (global install: the pool's threads report too).
-fn measured<R>(args: &ProveArgs, work: impl FnOnce() -> R) -> anyhow::Result<R> {
+fn measured<R>(
+    args: &ProveArgs,
+    metrics_path: Option<&Path>,
+    work: impl FnOnce() -> R,
+) -> anyhow::Result<R> {
     let harness = starkscope_metrics::Harness::new()
         .install(starkscope_metrics::Install::Global)
         .span_tree(!args.quiet);
-    let harness = match &args.metrics {
+    let harness = match metrics_path {
         Some(path) => harness.output(path),
-        None => harness.output_env("METRIC_OUTPUT"),
+        None => harness,
     };
     let collected = harness.run(work)?;
     for w in &collected.warnings {
