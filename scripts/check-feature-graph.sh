@@ -3,11 +3,13 @@
 # with it on, each must (the feature is forwarded down to starkscope-metrics).
 # The shipped binaries never enable the soundness-testing features (`forge`: lying
 # witnesses; `ablation`: a backend that can drop a constraint), with or without metrics.
+# The libraries below the binaries (stark-backend, vm, sdk) depend only on what they emit
+# with (starkscope-metrics): never on the harness, a tracing subscriber or an exporter.
 # Exit 1 naming the crate that breaks the rule.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-crates=(starkscope starkscope-benchmarks starkscope-sdk starkscope-vm starkscope-stark-backend starkscope-metrics starkscope-prof)
+crates=(starkscope starkscope-benchmarks starkscope-sdk starkscope-vm starkscope-stark-backend starkscope-metrics starkscope-harness starkscope-prof)
 fail=0
 for c in "${crates[@]}"; do
   off=$(cargo tree -e normal -p "$c" --no-default-features --prefix none)
@@ -21,6 +23,23 @@ for c in "${crates[@]}"; do
     echo "error: $c with bench-metrics does not depend on metrics: the feature is not forwarded" >&2
     fail=1
   fi
+done
+# What the libraries may not pull in, with any feature set users build with.
+collectors='^(starkscope-harness|tracing-subscriber|tracing-forest|metrics-util|metrics-tracing-context|metrics-exporter-prometheus|opentelemetry[a-z_-]*) v'
+# The check must see a collector where there is one (or it would pass vacuously).
+if ! cargo tree -e normal -p starkscope --features bench-metrics --prefix none | grep -Eq "$collectors"; then
+  echo "error: the library-shape check does not see the harness under the cli" >&2
+  fail=1
+fi
+for lib in starkscope-stark-backend starkscope-vm starkscope-sdk; do
+  for features in "" "--features=bench-metrics"; do
+    found=$(cargo tree -e normal -p "$lib" $features --prefix none | grep -E "$collectors" | sort -u || true)
+    if [ -n "$found" ]; then
+      echo "error: $lib ${features:-(default features)} depends on collecting code; libraries emit through starkscope-metrics only:" >&2
+      echo "$found" >&2
+      fail=1
+    fi
+  done
 done
 # `soundness_features PKG ARGS...`: the forge/ablation features PKG's build enables.
 soundness_features() {
@@ -48,5 +67,6 @@ done
 if [ "$fail" = 0 ]; then
   echo "ok: metrics absent without bench-metrics and present with it, in all ${#crates[@]} crates"
   echo "ok: no shipped binary enables forge or ablation"
+  echo "ok: stark-backend, vm and sdk depend on no harness, subscriber or exporter"
 fi
 exit "$fail"

@@ -49,7 +49,7 @@ cargo test --release -p starkscope-vm --features ablation --test soundness --no-
   a_lie_verifies_once_its_constraints_are_dropped
 
 step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
-cargo test -p starkscope-metrics --no-fail-fast --features exporters
+cargo test -p starkscope-harness --no-fail-fast --features exporters
 
 step "README quick start, run verbatim"
 scripts/check-readme.sh

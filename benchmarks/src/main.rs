@@ -463,7 +463,7 @@ fn self_exe() -> anyhow::Result<PathBuf> {
 /// Writes JSON atomically (temp file, then rename): an interrupted run leaves no half file.
 fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
-    starkscope_metrics::snapshot::write_atomic(path, text.as_bytes())
+    starkscope_snapshot::write_atomic(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(())

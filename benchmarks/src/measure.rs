@@ -8,10 +8,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use starkscope_harness::{Harness, Install};
 use starkscope_metrics::catalogue::timing_metric_name;
-use starkscope_metrics::snapshot::parse_gauge;
-use starkscope_metrics::{spans, Harness, Install, Snapshot};
+use starkscope_metrics::spans;
 use starkscope_sdk::{Sdk, SdkConfig};
+use starkscope_snapshot::parse_gauge;
+use starkscope_snapshot::Snapshot;
 
 use crate::config::Benchmark;
 
@@ -84,7 +86,7 @@ pub fn prove_once(
     let harness = Harness::new().install(Install::Global).span_tree(false);
     #[cfg(feature = "bench-metrics")]
     let harness =
-        harness.sample_resources(starkscope_metrics::resources::ResourceConfig::default());
+        harness.sample_resources(starkscope_harness::resources::ResourceConfig::default());
     let started = Instant::now();
     let collected = harness.run(|| -> anyhow::Result<_> {
         let t = Instant::now();

@@ -164,7 +164,7 @@ fn sizes_sweeps_in_child_processes() {
 #[cfg(feature = "bench-metrics")]
 #[test]
 fn run_writes_one_snapshot_per_benchmark_with_its_parameters() {
-    use starkscope_metrics::Snapshot;
+    use starkscope_snapshot::Snapshot;
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_config(dir.path());
     let out_dir = dir.path().join("out");

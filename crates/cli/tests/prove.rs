@@ -323,7 +323,8 @@ fn metrics_without_the_feature_says_how_to_rebuild() {
 #[cfg(feature = "bench-metrics")]
 #[test]
 fn metrics_have_every_segment_with_group_and_segment_labels() {
-    use starkscope_metrics::{names, Snapshot};
+    use starkscope_metrics::names;
+    use starkscope_snapshot::Snapshot;
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("run.json");
     let out = prove_fib(&dir.path().join("p.proof"), &["--metrics", s(&json)]);

@@ -175,7 +175,7 @@ fn metrics_snapshot_when_asked() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let snap = starkscope_metrics::Snapshot::read(&path).unwrap();
+    let snap = starkscope_snapshot::Snapshot::read(&path).unwrap();
     assert_eq!(
         snap.counter_value("total_cycles", &[("group", "fibonacci"), ("segment", "0")]),
         Some(32)

@@ -50,6 +50,7 @@ pub enum Emitter {
     Keygen,
     Prover,
     Vm,
+    Sdk,
     Resources,
 }
 
@@ -59,7 +60,31 @@ impl Emitter {
             Emitter::Keygen => "keygen",
             Emitter::Prover => "prover",
             Emitter::Vm => "vm",
+            Emitter::Sdk => "sdk",
             Emitter::Resources => "resources",
+        }
+    }
+}
+
+/// Which scope labels a metric carries: what it is *of*.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MetricScope {
+    /// The whole run (the process): no scope label.
+    Run,
+    /// A group: `group` (keygen, a whole app proof, a verification); `segment` and `idx`
+    /// when the emitting span sits inside one.
+    Group,
+    /// One proof: `group`, and which proof of the group: `segment` for an app's segment
+    /// proofs, `idx` for an aggregation node of a leaf or internal layer.
+    Proof,
+}
+
+impl MetricScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricScope::Run => "run",
+            MetricScope::Group => "group",
+            MetricScope::Proof => "proof",
         }
     }
 }
@@ -71,6 +96,7 @@ pub struct MetricSpec {
     pub kind: MetricKind,
     pub unit: MetricUnit,
     pub emitter: Emitter,
+    pub scope: MetricScope,
     /// Label keys set at the call site; scope labels (`group`, `segment`, `idx`) come on
     /// top from enclosing spans.
     pub labels: &'static [&'static str],
@@ -124,11 +150,17 @@ pub mod names {
     pub const EXECUTE_TIME_MS: &str = "execute_time_ms";
     pub const TRACE_GEN_TIME_MS: &str = "trace_gen_time_ms";
     pub const TOTAL_PROOF_TIME_MS: &str = "total_proof_time_ms";
+    pub const CHIP_TRACE_GEN_TIME_MS: &str = "chip_trace_gen_time_ms";
     pub const TOTAL_CYCLES: &str = "total_cycles";
     pub const MAIN_CELLS_USED: &str = "main_cells_used";
     pub const TOTAL_CELLS_USED: &str = "total_cells_used";
     pub const FREQUENCY: &str = "frequency";
     pub const CYCLES: &str = "cycles";
+
+    // sdk, per group
+    pub const KEYGEN_TIME_MS: &str = "keygen_time_ms";
+    pub const APP_PROOF_TIME_MS: &str = "app_proof_time_ms";
+    pub const VERIFY_TIME_MS: &str = "verify_time_ms";
 
     // resources
     pub const PEAK_RSS_BYTES: &str = "peak_rss_bytes";
@@ -139,8 +171,8 @@ pub mod names {
     pub const DISK_WRITE_BYTES: &str = "disk_write_bytes";
 }
 
-/// Span names whose timing gauges (`{name}_time_ms`) the catalogue lists. A span named
-/// here, entered at INFO level, is what produces the gauge.
+/// Span names. The spans in [`TIMED`](spans::TIMED) become `{name}_time_ms` gauges; the
+/// others carry scope labels only.
 pub mod spans {
     pub const MAIN_TRACE_COMMIT: &str = "main_trace_commit";
     pub const GENERATE_PERM_TRACE: &str = "generate_perm_trace";
@@ -151,7 +183,12 @@ pub mod spans {
     pub const STARK_PROVE_EXCLUDING_TRACE: &str = "stark_prove_excluding_trace";
     pub const EXECUTE: &str = "execute";
     pub const TRACE_GEN: &str = "trace_gen";
-    pub const TOTAL_PROOF: &str = "total_proof";
+    pub const CHIP_TRACE_GEN: &str = "chip_trace_gen";
+    pub const KEYGEN: &str = "keygen";
+    pub const APP_PROOF: &str = "app_proof";
+    pub const VERIFY: &str = "verify";
+    /// A segment's scope (`segment = i`); not timed: `total_proof_time_ms` is its total.
+    pub const SEGMENT: &str = "segment";
 
     /// The six disjoint prover phases, in the order they run.
     pub const PROVER_PHASES: [&str; 6] = [
@@ -162,13 +199,38 @@ pub mod spans {
         QUOTIENT_POLY_COMMIT,
         PCS_OPENING,
     ];
+
+    /// Every span the timing layer turns into a gauge, and no other.
+    pub const TIMED: &[&str] = &[
+        MAIN_TRACE_COMMIT,
+        GENERATE_PERM_TRACE,
+        PERM_TRACE_COMMIT,
+        QUOTIENT_POLY_COMPUTE,
+        QUOTIENT_POLY_COMMIT,
+        PCS_OPENING,
+        STARK_PROVE_EXCLUDING_TRACE,
+        EXECUTE,
+        TRACE_GEN,
+        CHIP_TRACE_GEN,
+        KEYGEN,
+        APP_PROOF,
+        VERIFY,
+    ];
 }
 
 use labels::*;
 use names::*;
 use Emitter::*;
 use MetricKind::*;
+use MetricScope::{Group as OfGroup, Proof as OfProof, Run as OfRun};
 use MetricUnit::*;
+
+const KEYGEN: (Emitter, MetricScope) = (Keygen, OfGroup);
+const PROVER: (Emitter, MetricScope) = (Prover, OfProof);
+const VM: (Emitter, MetricScope) = (Vm, OfProof);
+const SDK: (Emitter, MetricScope) = (Sdk, OfGroup);
+const SPAN: (Emitter, MetricScope) = (Resources, OfGroup);
+const RUN: (Emitter, MetricScope) = (Resources, OfRun);
 
 const AIR: &[&str] = &[AIR_NAME, AIR_ID];
 const NONE: &[&str] = &[];
@@ -177,7 +239,7 @@ const fn spec(
     name: &'static str,
     kind: MetricKind,
     unit: MetricUnit,
-    emitter: Emitter,
+    (emitter, scope): (Emitter, MetricScope),
     labels: &'static [&'static str],
     description: &'static str,
 ) -> MetricSpec {
@@ -186,6 +248,7 @@ const fn spec(
         kind,
         unit,
         emitter,
+        scope,
         labels,
         description,
     }
@@ -193,37 +256,41 @@ const fn spec(
 
 /// Every metric starkscope emits.
 pub const CATALOGUE: &[MetricSpec] = &[
-    spec(CONSTRAINT_DEG, Counter, Count, Keygen, AIR, "Maximum degree of the AIR's constraints, including its LogUp constraints."),
-    spec(CONSTRAINTS, Counter, Count, Keygen, AIR, "Number of polynomial constraints the AIR asserts (LogUp constraints included)."),
-    spec(INTERACTIONS, Counter, Count, Keygen, AIR, "Number of bus interactions (sends and receives) the AIR declares."),
-    spec(ROWS, Counter, Count, Prover, AIR, "Trace height of the AIR in this proof (a power of two, padded)."),
-    spec(CELLS, Counter, Count, Prover, AIR, "Committed cells of the AIR: padded rows times (preprocessed + main + permutation columns, base-field)."),
-    spec(PREP_COLS, Counter, Count, Prover, AIR, "Preprocessed columns of the AIR."),
-    spec(MAIN_COLS, Counter, Count, Prover, AIR, "Main-trace columns of the AIR."),
-    spec(PERM_COLS, Counter, Count, Prover, AIR, "Permutation (LogUp) columns of the AIR, counted in base-field columns."),
-    spec(TOTAL_CELLS, Counter, Count, Prover, NONE, "Sum of `cells` over every AIR of the proof."),
-    spec(PROOF_SIZE_BYTES, Counter, Bytes, Prover, NONE, "Serialized size of the proof."),
-    spec(MAIN_TRACE_COMMIT_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: LDE and Merkle commitment of the main (and preprocessed-independent) traces."),
-    spec(GENERATE_PERM_TRACE_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: building the LogUp permutation traces from the bus interactions."),
-    spec(PERM_TRACE_COMMIT_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: LDE and Merkle commitment of the permutation traces."),
-    spec(QUOTIENT_POLY_COMPUTE_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: evaluating the constraints on the quotient domain and dividing by the vanishing polynomial."),
-    spec(QUOTIENT_POLY_COMMIT_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: committing the quotient chunks."),
-    spec(PCS_OPENING_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Prover phase: out-of-domain openings and the FRI proof."),
-    spec(STARK_PROVE_EXCLUDING_TRACE_TIME_MS, Gauge, Milliseconds, Prover, NONE, "Whole STARK proof after trace generation; the six phases run inside it."),
-    spec(EXECUTE_TIME_MS, Gauge, Milliseconds, Vm, NONE, "Executing the segment's instructions (recording what trace generation needs)."),
-    spec(TRACE_GEN_TIME_MS, Gauge, Milliseconds, Vm, NONE, "Generating every chip's trace for the segment."),
-    spec(TOTAL_PROOF_TIME_MS, Gauge, Milliseconds, Vm, NONE, "execute_time_ms + trace_gen_time_ms + stark_prove_excluding_trace_time_ms for one segment."),
-    spec(TOTAL_CYCLES, Counter, Count, Vm, NONE, "Cycles (instructions) executed in the segment."),
-    spec(MAIN_CELLS_USED, Counter, Count, Vm, NONE, "Main-trace cells of unpadded rows over every chip of the segment."),
-    spec(TOTAL_CELLS_USED, Counter, Count, Vm, NONE, "All trace cells (preprocessed, main, permutation) of unpadded rows over every chip."),
-    spec(FREQUENCY, Counter, Count, Vm, &[OPCODE], "Instructions executed in the segment, per opcode."),
-    spec(CYCLES, Counter, Count, Vm, &[REGION], "Cycles spent inside a cycle-tracker region; nested regions are joined with `;`."),
-    spec(PEAK_RSS_BYTES, Gauge, Bytes, Resources, &[PHASE], "Peak resident set size of the process while the scoped span ran (sampled); `phase` names the span for a phase span, absent for a proof/segment/node span."),
-    spec(CPU_TIME_MS, Gauge, Milliseconds, Resources, &[PHASE], "CPU time (user + system, all threads) the process spent while the scoped span ran; `phase` as for `peak_rss_bytes`."),
-    spec(RUN_PEAK_RSS_BYTES, Gauge, Bytes, Resources, NONE, "Peak resident set size of the process over the whole run (sampled); no scope labels."),
-    spec(RUN_CPU_TIME_MS, Gauge, Milliseconds, Resources, NONE, "CPU time (user + system, all threads) of the process over the whole run; no scope labels."),
-    spec(DISK_READ_BYTES, Gauge, Bytes, Resources, NONE, "Bytes the process read from storage during the run (`/proc/self/io` read_bytes); no scope labels."),
-    spec(DISK_WRITE_BYTES, Gauge, Bytes, Resources, NONE, "Bytes the process caused to be written to storage during the run (`/proc/self/io` write_bytes); no scope labels."),
+    spec(CONSTRAINT_DEG, Counter, Count, KEYGEN, AIR, "Maximum degree of the AIR's constraints, including its LogUp constraints."),
+    spec(CONSTRAINTS, Counter, Count, KEYGEN, AIR, "Number of polynomial constraints the AIR asserts (LogUp constraints included)."),
+    spec(INTERACTIONS, Counter, Count, KEYGEN, AIR, "Number of bus interactions (sends and receives) the AIR declares."),
+    spec(ROWS, Counter, Count, PROVER, AIR, "Trace height of the AIR in this proof (a power of two, padded)."),
+    spec(CELLS, Counter, Count, PROVER, AIR, "Committed cells of the AIR: padded rows times (preprocessed + main + permutation columns, base-field)."),
+    spec(PREP_COLS, Counter, Count, PROVER, AIR, "Preprocessed columns of the AIR."),
+    spec(MAIN_COLS, Counter, Count, PROVER, AIR, "Main-trace columns of the AIR."),
+    spec(PERM_COLS, Counter, Count, PROVER, AIR, "Permutation (LogUp) columns of the AIR, counted in base-field columns."),
+    spec(TOTAL_CELLS, Counter, Count, PROVER, NONE, "Sum of `cells` over every AIR of the proof."),
+    spec(PROOF_SIZE_BYTES, Counter, Bytes, PROVER, NONE, "Serialized size of the proof."),
+    spec(MAIN_TRACE_COMMIT_TIME_MS, Gauge, Milliseconds, PROVER, NONE, "Prover phase: LDE and Merkle commitment of the main (and preprocessed-independent) traces."),
+    spec(GENERATE_PERM_TRACE_TIME_MS, Gauge, Milliseconds, PROVER, NONE, "Prover phase: building the LogUp permutation traces from the bus interactions."),
+    spec(PERM_TRACE_COMMIT_TIME_MS, Gauge, Milliseconds, PROVER, NONE, "Prover phase: LDE and Merkle commitment of the permutation traces."),
+    spec(QUOTIENT_POLY_COMPUTE_TIME_MS, Gauge, Milliseconds, PROVER, NONE, "Prover phase: evaluating the constraints on the quotient domain and dividing by the vanishing polynomial."),
+    spec(QUOTIENT_POLY_COMMIT_TIME_MS, Gauge, Milliseconds, PROVER, NONE, "Prover phase: committing the quotient chunks."),
+    spec(PCS_OPENING_TIME_MS, Gauge, Milliseconds, PROVER, NONE, "Prover phase: out-of-domain openings and the FRI proof."),
+    spec(STARK_PROVE_EXCLUDING_TRACE_TIME_MS, Gauge, Milliseconds, PROVER, NONE, "Whole STARK proof after trace generation; the six phases run inside it."),
+    spec(EXECUTE_TIME_MS, Gauge, Milliseconds, VM, NONE, "Executing the segment's instructions (recording what trace generation needs)."),
+    spec(TRACE_GEN_TIME_MS, Gauge, Milliseconds, VM, NONE, "Generating every chip's trace for the segment."),
+    spec(TOTAL_PROOF_TIME_MS, Gauge, Milliseconds, VM, NONE, "execute_time_ms + trace_gen_time_ms + stark_prove_excluding_trace_time_ms for one segment."),
+    spec(CHIP_TRACE_GEN_TIME_MS, Gauge, Milliseconds, VM, &[AIR_NAME], "Generating one chip's trace for the segment (part of trace_gen_time_ms)."),
+    spec(TOTAL_CYCLES, Counter, Count, VM, NONE, "Cycles (instructions) executed in the segment."),
+    spec(MAIN_CELLS_USED, Counter, Count, VM, NONE, "Main-trace cells of unpadded rows over every chip of the segment."),
+    spec(TOTAL_CELLS_USED, Counter, Count, VM, NONE, "All trace cells (preprocessed, main, permutation) of unpadded rows over every chip."),
+    spec(FREQUENCY, Counter, Count, VM, &[OPCODE], "Instructions executed in the segment, per opcode."),
+    spec(CYCLES, Counter, Count, VM, &[REGION], "Cycles spent inside a cycle-tracker region; nested regions are joined with `;`."),
+    spec(KEYGEN_TIME_MS, Gauge, Milliseconds, SDK, NONE, "Generating a program's proving and verifying keys (group `keygen`)."),
+    spec(APP_PROOF_TIME_MS, Gauge, Milliseconds, SDK, NONE, "Wall time of a whole app proof: executing and proving every segment, segments in parallel."),
+    spec(VERIFY_TIME_MS, Gauge, Milliseconds, SDK, NONE, "Verifying every segment proof of an app proof and the chain between them."),
+    spec(PEAK_RSS_BYTES, Gauge, Bytes, SPAN, &[PHASE], "Peak resident set size of the process while the scoped span ran, sampled every 10 ms (a lower bound; concurrent spans share the process); `phase` names the span for a phase span, absent for a proof/segment/node span."),
+    spec(CPU_TIME_MS, Gauge, Milliseconds, SPAN, &[PHASE], "CPU time (user + system, all threads) the process spent while the scoped span ran; `phase` as for `peak_rss_bytes`."),
+    spec(RUN_PEAK_RSS_BYTES, Gauge, Bytes, RUN, NONE, "Peak resident set size of the run, exact: the kernel's `VmHWM`, reset when the run starts; no scope labels. The run's one peak-memory number."),
+    spec(RUN_CPU_TIME_MS, Gauge, Milliseconds, RUN, NONE, "CPU time (user + system, all threads) of the process over the whole run; no scope labels."),
+    spec(DISK_READ_BYTES, Gauge, Bytes, RUN, NONE, "Bytes the process read from storage during the run (`/proc/self/io` read_bytes); no scope labels."),
+    spec(DISK_WRITE_BYTES, Gauge, Bytes, RUN, NONE, "Bytes the process caused to be written to storage during the run (`/proc/self/io` write_bytes); no scope labels."),
 ];
 
 /// Looks a metric up by name.
@@ -264,7 +331,7 @@ pub fn describe_all() {
 /// The catalogue as the markdown table docs/metrics.md carries between its markers.
 pub fn markdown_table() -> String {
     let mut out = String::from(
-        "| metric | kind | unit | emitted by | labels (besides scope) | meaning |\n|---|---|---|---|---|---|\n",
+        "| metric | kind | unit | emitted by | of | labels (besides scope) | meaning |\n|---|---|---|---|---|---|---|\n",
     );
     for m in CATALOGUE {
         let labels = if m.labels.is_empty() {
@@ -277,11 +344,12 @@ pub fn markdown_table() -> String {
                 .join(", ")
         };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
             m.name,
             m.kind.as_str(),
             m.unit.as_str(),
             m.emitter.as_str(),
+            m.scope.as_str(),
             labels,
             m.description
         ));
@@ -303,13 +371,8 @@ mod tests {
     }
 
     #[test]
-    fn every_phase_span_has_a_catalogued_gauge() {
-        for span in spans::PROVER_PHASES.iter().chain([
-            &spans::STARK_PROVE_EXCLUDING_TRACE,
-            &spans::EXECUTE,
-            &spans::TRACE_GEN,
-            &spans::TOTAL_PROOF,
-        ]) {
+    fn every_timed_span_has_a_catalogued_gauge() {
+        for span in spans::TIMED.iter().chain(&spans::PROVER_PHASES) {
             let name = timing_metric_name(span);
             let m = find(&name).unwrap_or_else(|| panic!("{name} missing from the catalogue"));
             assert_eq!(m.kind, Gauge);

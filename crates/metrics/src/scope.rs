@@ -11,8 +11,9 @@ use std::cell::RefCell;
 
 use tracing::Dispatch;
 
+/// A recorder shared by every thread of one run.
 #[cfg(feature = "bench-metrics")]
-pub(crate) type SharedRecorder = std::sync::Arc<dyn metrics::Recorder + Send + Sync>;
+pub type SharedRecorder = std::sync::Arc<dyn metrics::Recorder + Send + Sync>;
 
 #[cfg(feature = "bench-metrics")]
 thread_local! {
@@ -23,9 +24,9 @@ thread_local! {
 /// The reporting context of the current thread, to be re-entered on another.
 #[derive(Clone)]
 pub struct Scope {
-    pub(crate) dispatch: Dispatch,
+    dispatch: Dispatch,
     #[cfg(feature = "bench-metrics")]
-    pub(crate) recorder: Option<SharedRecorder>,
+    recorder: Option<SharedRecorder>,
 }
 
 impl std::fmt::Debug for Scope {
@@ -41,6 +42,16 @@ impl Scope {
             dispatch: tracing::dispatcher::get_default(Dispatch::clone),
             #[cfg(feature = "bench-metrics")]
             recorder: CURRENT_RECORDER.with(|c| c.borrow().clone()),
+        }
+    }
+
+    /// A scope that reports to `dispatch`, and to `recorder` instead of the global one:
+    /// how a harness installs a run on one thread only.
+    #[cfg(feature = "bench-metrics")]
+    pub fn with_recorder(dispatch: Dispatch, recorder: SharedRecorder) -> Self {
+        Self {
+            dispatch,
+            recorder: Some(recorder),
         }
     }
 

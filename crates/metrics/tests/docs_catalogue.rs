@@ -1,7 +1,7 @@
 //! docs/metrics.md and the catalogue in code must agree. Regenerate the table with
 //! `UPDATE_DOCS=1 cargo test -p starkscope-metrics --test docs_catalogue`.
 
-#[path = "common/generated_docs.rs"]
+#[path = "../../harness/tests/common/generated_docs.rs"]
 mod generated_docs;
 
 #[test]

@@ -11,9 +11,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use starkscope_metrics::snapshot::Entry;
-use starkscope_metrics::Snapshot;
 use starkscope_prof::{analyse, markdown::Report, run, ProfOptions, Run};
+use starkscope_snapshot::Entry;
+use starkscope_snapshot::Snapshot;
 
 const AIRS: usize = 12;
 

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use starkscope_metrics::{GroupParseError, SnapshotError};
+use starkscope_metrics::GroupParseError;
+use starkscope_snapshot::SnapshotError;
 
 /// A prof run failed; no output file was left behind.
 #[derive(Debug, thiserror::Error)]

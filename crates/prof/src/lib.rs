@@ -251,7 +251,7 @@ pub fn run(opts: &ProfOptions) -> Result<ProfOutcome, ProfError> {
         written = output::write_all(dir, &out)?;
     }
     if let Some(path) = &opts.json {
-        starkscope_metrics::snapshot::write_atomic(path, bench.as_bytes()).map_err(|source| {
+        starkscope_snapshot::write_atomic(path, bench.as_bytes()).map_err(|source| {
             ProfError::Write {
                 path: path.clone(),
                 source,

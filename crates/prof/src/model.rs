@@ -10,8 +10,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use starkscope_metrics::snapshot::{format_labels, parse_counter, parse_gauge, Entry, Meta};
-use starkscope_metrics::{catalogue, labels, names, Group, Snapshot};
+use starkscope_metrics::{catalogue, labels, names, Group};
+use starkscope_snapshot::Snapshot;
+use starkscope_snapshot::{format_labels, parse_counter, parse_gauge, Entry, Meta};
 
 use crate::error::{Contradiction, DuplicateLabel, ProfError};
 
@@ -255,7 +256,7 @@ fn checked_labels<V>(
 }
 
 fn bad_value<V>(path: &Path, e: &Entry<V>, value: &str) -> ProfError {
-    ProfError::Snapshot(starkscope_metrics::SnapshotError::BadValue {
+    ProfError::Snapshot(starkscope_snapshot::SnapshotError::BadValue {
         path: path.to_path_buf(),
         metric: e.metric.clone(),
         labels: format_labels(&e.labels),

@@ -286,7 +286,7 @@ pub fn read_file<T>(
 
 /// Writes `bytes` to `path` atomically (temporary sibling, then rename).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
-    starkscope_metrics::snapshot::write_atomic(path, bytes).map_err(|source| FileError::Io {
+    starkscope_snapshot::write_atomic(path, bytes).map_err(|source| FileError::Io {
         path: path.to_path_buf(),
         source,
     })

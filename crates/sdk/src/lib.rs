@@ -182,7 +182,7 @@ impl Sdk {
             }
             .into());
         }
-        let span = info_span!("verify");
+        let span = info_span!("verify", group = %Group::app(proof.program_name.clone()));
         let summary = self.on_pool(|| {
             span.in_scope(|| verify_chain(&vk.vm, &proof.segments, Some(&proof.outputs)))
         });

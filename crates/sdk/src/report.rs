@@ -73,41 +73,5 @@ impl ProveReport {
     }
 }
 
-/// The process's peak resident set size, from `/proc/self/status` (`VmHWM`, in kB).
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    parse_vm_hwm(&status)
-}
-
-fn parse_vm_hwm(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line
-        .trim_start_matches("VmHWM:")
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    kb.checked_mul(1024)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vm_hwm_parses_and_malformed_is_none() {
-        assert_eq!(
-            parse_vm_hwm("Name:\tx\nVmPeak:\t  10 kB\nVmHWM:\t    2048 kB\n"),
-            Some(2048 * 1024)
-        );
-        assert_eq!(parse_vm_hwm("VmHWM: lots kB"), None);
-        assert_eq!(parse_vm_hwm("VmRSS: 1 kB"), None);
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn own_peak_rss_is_positive() {
-        assert!(peak_rss_bytes().unwrap() > 0);
-    }
-}
+/// The process's peak resident set size (the kernel's `VmHWM`).
+pub use starkscope_metrics::process::peak_rss_bytes;

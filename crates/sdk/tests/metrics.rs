@@ -30,8 +30,8 @@ fn sdk(segment_size: u64, threads: usize) -> Sdk {
 #[test]
 fn every_segment_is_labelled_with_group_and_segment_on_worker_threads() {
     use starkscope_metrics::names;
-    let collected = starkscope_metrics::Harness::new()
-        .install(starkscope_metrics::Install::Local)
+    let collected = starkscope_harness::Harness::new()
+        .install(starkscope_harness::Install::Local)
         .span_tree(false)
         .run(|| {
             let sdk = sdk(16, 2);

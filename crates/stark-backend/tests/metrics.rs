@@ -3,7 +3,8 @@
 
 mod common;
 
-use starkscope_metrics::{names, spans, Harness, Install};
+use starkscope_harness::{Harness, Install};
+use starkscope_metrics::{names, spans};
 use starkscope_stark_backend::codec::proof_to_bytes_with_preset;
 use starkscope_stark_backend::{prove, verify};
 

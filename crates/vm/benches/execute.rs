@@ -62,7 +62,7 @@ fn run_record(p: &Program, n: u32, cfg: &ExecConfig) -> usize {
 /// own start-up (it spawns `git rev-parse` for the snapshot's meta) is not timed.
 #[cfg(feature = "bench-metrics")]
 fn with_metrics<R>(f: impl FnOnce() -> R) -> R {
-    use starkscope_metrics::{Harness, Install};
+    use starkscope_harness::{Harness, Install};
     Harness::new()
         .install(Install::Local)
         .span_tree(false)

@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use starkscope_metrics::{names, Harness, Install, Snapshot};
+use starkscope_harness::Snapshot;
+use starkscope_harness::{Harness, Install};
+use starkscope_metrics::names;
 use starkscope_vm::{execute, record, ExecConfig, Opcode};
 
 fn collect<R>(f: impl FnOnce() -> R) -> (R, Snapshot) {

@@ -6,7 +6,8 @@ mod common;
 use std::time::Instant;
 
 use common::{bench_program, fs};
-use starkscope_metrics::{names, spans, Harness, Install};
+use starkscope_harness::{Harness, Install};
+use starkscope_metrics::{names, spans};
 use starkscope_stark_backend::FriPreset;
 use starkscope_vm::prove::{vm_keygen, Continuation};
 use starkscope_vm::{ExecConfig, RecordingExecutor};

@@ -235,8 +235,8 @@ fn measured<R>(
     metrics_path: Option<&Path>,
     work: impl FnOnce() -> R,
 ) -> anyhow::Result<R> {
-    let harness = starkscope_metrics::Harness::new()
-        .install(starkscope_metrics::Install::Global)
+    let harness = starkscope_harness::Harness::new()
+        .install(starkscope_harness::Install::Global)
         .span_tree(!args.quiet);
     let harness = match metrics_path {
         Some(path) => harness.output(path),

@@ -105,7 +105,7 @@ fn execute_measured(
     };
     #[cfg(feature = "bench-metrics")]
     {
-        let collected = starkscope_metrics::Harness::new()
+        let collected = starkscope_harness::Harness::new()
             .output_env("METRIC_OUTPUT")
             .span_tree(false)
             .run(work)?;

@@ -170,10 +170,8 @@ impl Continuation {
         let mut requests = poseidon2_chip::Poseidon2Requests::default();
         let started = Instant::now();
         let (merkle, merkle_pv, merkle_rows) = info_span!("trace_gen").in_scope(|| {
-            info_span!("chip", air_name = "merkle").in_scope(|| {
-                info_span!("chip_trace_gen").in_scope(|| {
-                    MerkleChip::default().generate(&segment, &mut self.tree, &mut requests)
-                })
+            info_span!("chip_trace_gen", air_name = "merkle").in_scope(|| {
+                MerkleChip::default().generate(&segment, &mut self.tree, &mut requests)
             })
         });
         let merkle_time = started.elapsed();
@@ -226,8 +224,8 @@ impl PreparedSegment {
     }
 
     /// Generates every chip's trace and proves the segment. Run it inside the segment's
-    /// span: trace generation is timed as `trace_gen` (each chip in a `chip_trace_gen` span
-    /// inside a `chip{air_name}` span), the backend's phases inside
+    /// span: trace generation is timed as `trace_gen` (each chip in its own
+    /// `chip_trace_gen{air_name}` span), the backend's phases inside
     /// `stark_prove_excluding_trace`; with `bench-metrics` it also emits `main_cells_used`,
     /// `total_cells_used` and `total_proof_time_ms` (execute + trace_gen + prove).
     pub fn prove(self, pk: &VmProvingKey) -> Result<SegmentProof, SegmentProveError> {
@@ -295,41 +293,30 @@ impl PreparedSegment {
             .as_ref()
             .map_or(2, |p| 1usize << p.log_height);
         let mut executions = vec![0u32; program_height];
-        let chip = |name: &'static str| info_span!("chip", air_name = name);
+        // One span per chip: its own `air_name` labels `chip_trace_gen_time_ms`.
+        let chip = |name: &'static str| info_span!("chip_trace_gen", air_name = name);
 
         let cpu = chip("cpu").in_scope(|| {
-            info_span!("chip_trace_gen").in_scope(|| {
-                CpuChip::default().generate(
-                    &segment,
-                    digest_before,
-                    &mut range,
-                    &mut requests,
-                    &mut executions,
-                )
-            })
+            CpuChip::default().generate(
+                &segment,
+                digest_before,
+                &mut range,
+                &mut requests,
+                &mut executions,
+            )
         });
-        let (ext, ext_rows) = chip("ext_arith").in_scope(|| {
-            info_span!("chip_trace_gen")
-                .in_scope(|| ExtChip::default().generate(&segment, &mut range))
-        });
-        let (p2mem, p2mem_rows) = chip("poseidon2_mem").in_scope(|| {
-            info_span!("chip_trace_gen").in_scope(|| {
-                Poseidon2MemChip::default().generate(&segment, &mut range, &mut requests)
-            })
-        });
-        let (boundary, boundary_rows) = chip("memory_boundary")
-            .in_scope(|| info_span!("chip_trace_gen").in_scope(|| BoundaryChip.generate(&segment)));
-        let p2 = chip("poseidon2").in_scope(|| {
-            info_span!("chip_trace_gen").in_scope(|| Poseidon2Chip.generate(&requests))
-        });
+        let (ext, ext_rows) =
+            chip("ext_arith").in_scope(|| ExtChip::default().generate(&segment, &mut range));
+        let (p2mem, p2mem_rows) = chip("poseidon2_mem")
+            .in_scope(|| Poseidon2MemChip::default().generate(&segment, &mut range, &mut requests));
+        let (boundary, boundary_rows) =
+            chip("memory_boundary").in_scope(|| BoundaryChip.generate(&segment));
+        let p2 = chip("poseidon2").in_scope(|| Poseidon2Chip.generate(&requests));
         let program_len = pk.program_len;
         let program = chip("program").in_scope(|| {
-            info_span!("chip_trace_gen").in_scope(|| {
-                RowMajorMatrix::new(executions.iter().map(|&n| Val::from_u32(n)).collect(), 1)
-            })
+            RowMajorMatrix::new(executions.iter().map(|&n| Val::from_u32(n)).collect(), 1)
         });
-        let range_trace =
-            chip("range16").in_scope(|| info_span!("chip_trace_gen").in_scope(|| range.trace()));
+        let range_trace = chip("range16").in_scope(|| range.trace());
 
         let inputs = vec![
             AirInput::new(program, vec![]),

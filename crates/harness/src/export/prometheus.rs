@@ -17,7 +17,7 @@ use metrics_exporter_prometheus::{
 };
 
 use super::{env_duration, env_value, http, program_name, EnvConfigError, ExportWarning};
-use crate::catalogue::TIME_SUFFIX;
+use starkscope_metrics::catalogue::TIME_SUFFIX;
 
 /// Histogram buckets (milliseconds) for metrics named `*_time_ms`: 0.1 ms to 10 min.
 pub const DEFAULT_TIMING_BUCKETS_MS: &[f64] = &[

@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use starkscope_metrics::resources::{process_cpu_time_us, ResourceConfig};
-use starkscope_metrics::{labels, names, Harness, Install, Scope, Snapshot};
+use starkscope_harness::resources::{process_cpu_time_us, ResourceConfig};
+use starkscope_harness::{Harness, Install};
+use starkscope_metrics::{labels, names, Scope};
+use starkscope_snapshot::Snapshot;
 use tracing::info_span;
 
 const MIB: f64 = (1 << 20) as f64;

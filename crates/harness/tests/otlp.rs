@@ -13,8 +13,10 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point, Metric, NumberDataPoint};
 use prost::Message;
-use starkscope_metrics::export::otlp::{env, OtlpConfig};
-use starkscope_metrics::{names, Harness, Install, Snapshot};
+use starkscope_harness::export::otlp::{env, OtlpConfig};
+use starkscope_harness::{Harness, Install};
+use starkscope_metrics::names;
+use starkscope_snapshot::Snapshot;
 
 fn harness() -> Harness {
     Harness::new()
@@ -149,8 +151,6 @@ fn export_uses_otel_names_units_attributes_and_values() {
     // Bytes keep their values, unit By.
     let size = metric(&req, "starkscope.prover.proof_size");
     assert_eq!(size.unit, "By");
-    // Spans outside the catalogue are still exported, under `starkscope.span.*`.
-    assert_eq!(metric(&req, "starkscope.span.segment.duration").unit, "s");
     // Nothing leaks the catalogue names or units into OTel names.
     for m in req
         .resource_metrics
@@ -169,7 +169,7 @@ fn export_uses_otel_names_units_attributes_and_values() {
 
 /// Runs the workload against a failing endpoint: the run succeeds, the JSON is complete,
 /// and one warning names the exporter.
-fn fault(endpoint: String, timeout: Duration) -> starkscope_metrics::ExportWarning {
+fn fault(endpoint: String, timeout: Duration) -> starkscope_harness::ExportWarning {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("metrics.json");
     let collected = harness()
@@ -254,9 +254,9 @@ fn env_configures_endpoint_and_api_key() {
     assert!(e.to_string().contains(env::ENDPOINT), "{e}");
     // The default harness reads the same variables and refuses to start on a bad one
     // (before installing anything).
-    let e = starkscope_metrics::run_with_metric_collection("METRIC_OUTPUT", || ()).unwrap_err();
+    let e = starkscope_harness::run_with_metric_collection("METRIC_OUTPUT", || ()).unwrap_err();
     assert!(
-        matches!(e, starkscope_metrics::HarnessError::ExportConfig(_)),
+        matches!(e, starkscope_harness::HarnessError::ExportConfig(_)),
         "{e:?}"
     );
     assert!(e.to_string().contains(env::ENDPOINT), "{e}");

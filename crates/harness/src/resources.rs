@@ -2,10 +2,14 @@
 //! CPU time and disk I/O.
 //!
 //! How it measures (Linux, from `/proc` and `getrusage`):
-//! - RSS: a background thread reads `/proc/self/statm` every `interval` (10 ms by default)
-//!   and raises the peak of every tracked span that is open; a span also samples on open and
-//!   close, so a span shorter than the interval still gets its start/end RSS. Peaks between
-//!   two samples can be missed; the interval bounds how short a missed spike is.
+//! - The run's peak RSS (`run_peak_rss_bytes`) is the kernel's exact one (`VmHWM`, reset
+//!   when the sampler starts): the same number the SDK reports and the benchmark gate reads.
+//! - Per-span RSS peaks (`peak_rss_bytes`): a background thread reads `/proc/self/statm`
+//!   every `interval` (10 ms by default) and raises the peak of every tracked span that is
+//!   open; a span also samples on open and close, so a span shorter than the interval still
+//!   gets its start/end RSS. They are lower bounds of the *process's* RSS while the span was
+//!   open (spikes between two samples can be missed; spans running concurrently share the
+//!   process), for comparing phases and segments with one another, never the run's peak.
 //! - CPU: `getrusage(RUSAGE_SELF)` (user + system, every thread of the process) on open and
 //!   close. Spans that run concurrently each see the whole process's CPU time.
 //! - Disk: `/proc/self/io` `read_bytes`/`write_bytes` (bytes that reached the block layer),
@@ -28,14 +32,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Level, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::catalogue::{labels, names, spans};
+use starkscope_metrics::catalogue::{labels, names, spans};
+
+use crate::span_labels::{emit_unscoped, opens_a_scope, scope_labels, to_metric_labels};
 
 /// Spans sampled as phases (besides spans carrying a scope field), labelled `phase`.
 pub const DEFAULT_PHASES: &[&str] = &[
@@ -248,6 +253,8 @@ impl ResourceSampler {
             stop: Mutex::new(false),
             wake: Condvar::new(),
         });
+        // The run's peak is the kernel's, from here on (when the kernel lets us reset it).
+        starkscope_metrics::process::reset_peak_rss();
         shared.sample();
         let cpu_start_us = process_cpu_time_us();
         let disk_start = DiskIo::read().ok();
@@ -266,21 +273,22 @@ impl ResourceSampler {
         })
     }
 
-    /// The tracing layer that samples tracked spans; `label_keys` are the span fields taken
-    /// as labels (the harness's).
-    pub fn layer(&self, label_keys: &[String]) -> ResourceLayer {
+    /// The tracing layer that samples tracked spans; it labels them from the harness's
+    /// span-labels layer, which must sit below it.
+    pub fn layer(&self) -> ResourceLayer {
         ResourceLayer {
             shared: self.shared.clone(),
-            label_keys: label_keys.to_vec(),
             phases: self.config.phases.clone(),
             peaks: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// The run so far: peak RSS sampled, CPU time and disk I/O since `start`.
+    /// The run so far: the kernel's peak RSS (sampled when the kernel's is unreadable), CPU
+    /// time and disk I/O since `start`.
     pub fn run_totals(&self) -> RunTotals {
         let rss = self.shared.sample();
-        let peak = self.shared.run_peak.load(Ordering::Relaxed).max(rss);
+        let peak = starkscope_metrics::process::peak_rss_bytes()
+            .unwrap_or_else(|| self.shared.run_peak.load(Ordering::Relaxed).max(rss));
         let cpu_us = process_cpu_time_us().saturating_sub(self.cpu_start_us);
         let disk = match (self.disk_start, DiskIo::read()) {
             (Some(start), Ok(now)) => Some(DiskIo {
@@ -348,7 +356,6 @@ fn sampler_loop(shared: &Shared, interval: Duration) {
 #[derive(Clone)]
 pub struct ResourceLayer {
     shared: Arc<Shared>,
-    label_keys: Vec<String>,
     phases: Vec<String>,
     /// Highest peak emitted per label set: a span repeated under the same labels keeps the
     /// maximum (its CPU time adds up instead, as timings do).
@@ -358,7 +365,6 @@ pub struct ResourceLayer {
 impl std::fmt::Debug for ResourceLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResourceLayer")
-            .field("label_keys", &self.label_keys)
             .field("phases", &self.phases)
             .finish_non_exhaustive()
     }
@@ -367,9 +373,6 @@ impl std::fmt::Debug for ResourceLayer {
 /// Label pairs of one sample, sorted by key.
 type LabelSet = Vec<(String, String)>;
 
-/// The span's own label fields (those among the label keys).
-struct OwnLabels(Vec<(String, String)>);
-
 /// Sampling state of a tracked span.
 struct Tracked {
     cpu_start_us: u64,
@@ -377,73 +380,30 @@ struct Tracked {
     phase: bool,
 }
 
-struct LabelVisitor<'a> {
-    keys: &'a [String],
-    found: Vec<(String, String)>,
-}
-
-impl LabelVisitor<'_> {
-    fn push(&mut self, field: &Field, value: String) {
-        if self.keys.iter().any(|k| k == field.name()) {
-            self.found.push((field.name().to_string(), value));
-        }
-    }
-}
-
-impl Visit for LabelVisitor<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.push(field, value.to_string());
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, value.to_string());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field, value.to_string());
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, value.to_string());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.push(field, format!("{value:?}"));
-    }
-}
-
 impl<S> Layer<S> for ResourceLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        // DEBUG/TRACE spans may sit in hot loops: never sampled, never read.
+        // DEBUG/TRACE spans may sit in hot loops: never sampled.
         if *attrs.metadata().level() > Level::INFO {
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        let mut visitor = LabelVisitor {
-            keys: &self.label_keys,
-            found: Vec::new(),
-        };
-        attrs.record(&mut visitor);
-        let scoped = visitor
-            .found
-            .iter()
-            .any(|(k, _)| labels::SCOPE_KEYS.contains(&k.as_str()));
         let phase = self.phases.iter().any(|p| p == attrs.metadata().name());
-        let mut ext = span.extensions_mut();
-        if !visitor.found.is_empty() {
-            ext.insert(OwnLabels(visitor.found));
+        if !(phase || opens_a_scope(&span)) {
+            return;
         }
-        if scoped || phase {
-            let rss = self.shared.probe.sample();
-            let peak = Arc::new(AtomicU64::new(rss));
-            if let Ok(mut open) = self.shared.open.lock() {
-                open.insert(id.into_u64(), peak.clone());
-            }
-            ext.insert(Tracked {
-                cpu_start_us: process_cpu_time_us(),
-                peak,
-                phase,
-            });
+        let rss = self.shared.probe.sample();
+        let peak = Arc::new(AtomicU64::new(rss));
+        if let Ok(mut open) = self.shared.open.lock() {
+            open.insert(id.into_u64(), peak.clone());
         }
+        span.extensions_mut().insert(Tracked {
+            cpu_start_us: process_cpu_time_us(),
+            peak,
+            phase,
+        });
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
@@ -460,22 +420,11 @@ where
             .load(Ordering::Relaxed)
             .max(self.shared.probe.sample());
 
-        // Outermost first, so an inner span's field overrides an outer one's.
-        let mut label_set: Vec<(String, String)> = Vec::new();
-        for s in span.scope().from_root() {
-            if let Some(own) = s.extensions().get::<OwnLabels>() {
-                for (k, v) in &own.0 {
-                    match label_set.iter_mut().find(|(key, _)| key == k) {
-                        Some(entry) => entry.1 = v.clone(),
-                        None => label_set.push((k.clone(), v.clone())),
-                    }
-                }
-            }
-        }
+        let mut label_set = scope_labels(&span);
         if tracked.phase {
             label_set.push((labels::PHASE.to_string(), span.name().to_string()));
+            label_set.sort();
         }
-        label_set.sort();
 
         let peak = match self.peaks.lock() {
             Ok(mut peaks) => {
@@ -490,12 +439,11 @@ where
 }
 
 fn emit(label_set: &[(String, String)], peak_rss_bytes: u64, cpu_ms: f64) {
-    let labels: Vec<metrics::Label> = label_set
-        .iter()
-        .map(|(k, v)| metrics::Label::new(k.clone(), v.clone()))
-        .collect();
-    metrics::gauge!(names::PEAK_RSS_BYTES, labels.clone()).set(peak_rss_bytes as f64);
-    metrics::gauge!(names::CPU_TIME_MS, labels).increment(cpu_ms);
+    let labels = to_metric_labels(label_set);
+    emit_unscoped(|| {
+        metrics::gauge!(names::PEAK_RSS_BYTES, labels.clone()).set(peak_rss_bytes as f64);
+        metrics::gauge!(names::CPU_TIME_MS, labels).increment(cpu_ms);
+    });
 }
 
 #[cfg(test)]

@@ -1,15 +1,16 @@
 //! Scoped labels from nested spans, end to end.
 //!
 //! ```sh
-//! METRIC_OUTPUT=out.json cargo run -p starkscope-metrics --example spans --features bench-metrics
+//! METRIC_OUTPUT=out.json cargo run -p starkscope-harness --example spans --features bench-metrics
 //! ```
 //!
 //! Three "segments" of an app group each run two timed phases over a little real work
 //! (a multiply-xor loop). Every gauge in out.json carries `group` and `segment` labels that
 //! came from the enclosing spans; nothing passes a label by hand.
 
+use starkscope_harness::run_with_metric_collection;
 use starkscope_metrics::metrics::counter;
-use starkscope_metrics::{names, run_with_metric_collection, Group};
+use starkscope_metrics::{names, Group};
 use tracing::info_span;
 
 /// A loop the optimiser cannot fold into a formula, so the timings measure real work.
@@ -43,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "{}{} = {} ms",
             g.metric,
-            starkscope_metrics::snapshot::format_labels(&g.labels),
+            starkscope_snapshot::format_labels(&g.labels),
             g.value
         );
     }

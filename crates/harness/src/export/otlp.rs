@@ -25,7 +25,7 @@ use opentelemetry_sdk::Resource;
 
 use super::otel_names::otel_metric;
 use super::{env_duration, env_value, http, EnvConfigError, ExportWarning};
-use crate::snapshot::{parse_counter, parse_gauge, Entry, Snapshot};
+use starkscope_snapshot::{parse_counter, parse_gauge, Entry, Snapshot};
 
 /// Environment variables read by [`OtlpConfig::from_env`].
 pub mod env {

@@ -1,11 +1,16 @@
 //! The harness: install the layer stack and recorder, run the work, snapshot, write JSON.
 //!
-//! Layers, bottom to top: `EnvFilter` (`RUST_LOG`, default `info,p3_=warn`), a span-tree
-//! printer (tracing-forest, on stderr), and with `bench-metrics` `MetricsLayer` (span fields
-//! become labels) and [`TimingMetricsLayer`](crate::TimingMetricsLayer). The recorder is
-//! `TracingContextLayer` over a fan-out of an in-memory `DebuggingRecorder` and any extra
-//! recorders (exporters). One snapshot is taken at the end: the in-memory recorder drains on
-//! snapshot, so it is taken once.
+//! Layers, each with its own filter (so that quieting the log never switches metrics off):
+//! - the span-tree printer (tracing-forest, on stderr), filtered by `RUST_LOG` (default
+//!   `info,p3_=warn`);
+//! - with `bench-metrics`, the metric layers: `MetricsLayer` (span fields become the labels
+//!   of metrics emitted inside), the span-labels layer, [`TimingMetricsLayer`](crate::TimingMetricsLayer)
+//!   and the resource layer. They see every span at INFO and above whatever `RUST_LOG` says,
+//!   plus what `RUST_LOG` adds (a DEBUG span then passes its parent's labels on).
+//!
+//! The recorder is `TracingContextLayer` over a fan-out of an in-memory `DebuggingRecorder`
+//! and any extra recorders (exporters). One snapshot is taken at the end: the in-memory
+//! recorder drains on snapshot, so it is taken once.
 
 use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -13,10 +18,10 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use tracing::Dispatch;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layer as _, SubscriberExt};
 use tracing_subscriber::{EnvFilter, Registry};
 
-use crate::snapshot::{Meta, Snapshot, SnapshotError, SCHEMA_VERSION};
+use starkscope_snapshot::{Meta, Snapshot, SnapshotError, SCHEMA_VERSION};
 
 /// The filter used when `RUST_LOG` is not set: our spans at INFO, Plonky3's only at WARN.
 pub const DEFAULT_FILTER: &str = "info,p3_=warn";
@@ -120,7 +125,8 @@ impl Harness {
         self
     }
 
-    /// Log/span filter directives; `RUST_LOG` otherwise, then [`DEFAULT_FILTER`].
+    /// Which spans and events the span tree prints: filter directives; `RUST_LOG`
+    /// otherwise, then [`DEFAULT_FILTER`]. Metrics do not depend on it.
     pub fn filter(mut self, directives: impl Into<String>) -> Self {
         self.filter = Some(directives.into());
         self
@@ -195,29 +201,31 @@ impl Harness {
             .take()
             .unwrap_or_else(|| default_run_id(started));
         let output = self.output_path();
-        let filter = self.env_filter()?;
+        let print_filter = self.env_filter()?;
 
         let tree = self.span_tree.then(|| {
             let printer =
                 tracing_forest::Printer::new().writer(tracing_forest::printer::MakeStderr);
             tracing_forest::ForestLayer::new(printer, tracing_forest::tag::NoTag)
         });
+        let tree = tree.with_filter(print_filter);
 
         #[cfg(feature = "bench-metrics")]
         let (outcome, snapshot, exporters) = {
             use metrics_tracing_context::{MetricsLayer, TracingContextLayer};
             use metrics_util::debugging::DebuggingRecorder;
             use metrics_util::layers::{FanoutBuilder, Layer as _};
+            use tracing_subscriber::filter::FilterExt as _;
 
             let (exporters, exporter_recorders) =
                 crate::export::run::RunExporters::start(std::mem::take(&mut self.export), started);
             self.recorders.extend(exporter_recorders);
-            let subscriber = Registry::default()
-                .with(filter)
-                .with(tree)
-                .with(MetricsLayer::new())
-                .with(crate::TimingMetricsLayer::new())
-                .with(exporters.layer(&self.label_keys));
+            let metric_layers = MetricsLayer::new()
+                .and_then(crate::span_labels::SpanLabelsLayer::new(&self.label_keys))
+                .and_then(crate::TimingMetricsLayer::new())
+                .and_then(exporters.layer())
+                .with_filter(metric_spans().or(self.env_filter()?));
+            let subscriber = Registry::default().with(tree).with(metric_layers);
             let debugging = DebuggingRecorder::new();
             let snapshotter = debugging.snapshotter();
             let mut fanout = FanoutBuilder::default().add_recorder(debugging);
@@ -238,7 +246,7 @@ impl Harness {
         #[cfg(not(feature = "bench-metrics"))]
         let (outcome, snapshot) = {
             let _ = &self.label_keys;
-            let subscriber = Registry::default().with(filter).with(tree);
+            let subscriber = Registry::default().with(tree);
             let outcome = run_installed(self.install, Dispatch::new(subscriber), (), f)?;
             (outcome, Snapshot::default())
         };
@@ -291,6 +299,16 @@ impl Harness {
     }
 }
 
+/// The spans the metric layers always see: ours at INFO and above; Plonky3's only at WARN
+/// (its INFO spans time its internals and carry no scope).
+#[cfg(feature = "bench-metrics")]
+fn metric_spans() -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_target("p3_", LevelFilter::WARN)
+}
+
 /// Writes the snapshot; while a panic is unwinding, a write error is printed rather than
 /// returned so the original panic is the one that surfaces.
 fn write_or_report(snapshot: &Snapshot, path: &Path, panicking: bool) -> Result<(), HarnessError> {
@@ -307,7 +325,7 @@ fn write_or_report(snapshot: &Snapshot, path: &Path, panicking: bool) -> Result<
 type Outcome<R> = Result<R, Box<dyn Any + Send>>;
 
 #[cfg(feature = "bench-metrics")]
-use crate::scope::SharedRecorder;
+use starkscope_metrics::SharedRecorder;
 
 #[cfg(feature = "bench-metrics")]
 fn run_installed<R>(
@@ -326,17 +344,13 @@ fn run_installed<R>(
         Install::Auto => try_install_global(&dispatch, &recorder).is_ok(),
     };
     let run = || {
-        crate::describe_all();
+        starkscope_metrics::describe_all();
         catch_unwind(AssertUnwindSafe(f))
     };
     if global {
         return Ok(run());
     }
-    let scope = crate::Scope {
-        dispatch,
-        recorder: Some(recorder),
-    };
-    Ok(scope.in_scope(run))
+    Ok(starkscope_metrics::Scope::with_recorder(dispatch, recorder).in_scope(run))
 }
 
 #[cfg(feature = "bench-metrics")]
@@ -507,12 +521,12 @@ mod convert {
     use metrics_util::debugging::{DebugValue, Snapshot as DebugSnapshot};
     use metrics_util::MetricKind;
 
-    use crate::snapshot::{format_gauge, Entry, Snapshot};
+    use starkscope_snapshot::{format_gauge, Entry, Snapshot};
 
     /// Scope keys first, in the order a reader thinks of them, then the rest by name, so
     /// that label order does not depend on span nesting.
     fn label_rank(key: &str) -> usize {
-        crate::labels::SCOPE_KEYS
+        starkscope_metrics::labels::SCOPE_KEYS
             .iter()
             .position(|k| *k == key)
             .unwrap_or(usize::MAX)

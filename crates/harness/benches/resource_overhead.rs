@@ -1,14 +1,15 @@
 //! Overhead of resource sampling on a CPU-bound, proof-shaped run: the same workload with
 //! sampling off (the yardstick) and on, interleaved in one process, medians and their ratio.
 //!
-//! `cargo bench -p starkscope-metrics --features resources --bench resource_overhead`
+//! `cargo bench -p starkscope-harness --features resources --bench resource_overhead`
 //! Options (env): `ROUNDS` (default 11), `SEGMENTS` (default 4), `PHASE_MS` (default 50),
 //! `INTERVAL_MS` (sampling interval, default 10).
 
 use std::time::{Duration, Instant};
 
-use starkscope_metrics::resources::{process_cpu_time_us, ResourceConfig};
-use starkscope_metrics::{spans, Harness, Install};
+use starkscope_harness::resources::{process_cpu_time_us, ResourceConfig};
+use starkscope_harness::{Harness, Install};
+use starkscope_metrics::spans;
 use tracing::info_span;
 
 fn env_or(var: &str, default: u64) -> u64 {

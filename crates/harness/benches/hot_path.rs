@@ -1,7 +1,7 @@
 //! What instrumentation costs on the hot path, against the same call with nothing installed.
 //!
 //! ```sh
-//! cargo bench -p starkscope-metrics --features bench-metrics --bench hot_path
+//! cargo bench -p starkscope-harness --features bench-metrics --bench hot_path
 //! ```
 //!
 //! - `counter/*`: one labelled `counter!` increment inside a scoped span (`group`,
@@ -15,8 +15,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use starkscope_harness::{Harness, Install};
 use starkscope_metrics::metrics::counter;
-use starkscope_metrics::{Harness, Install};
 use tracing::info_span;
 
 fn labelled_counter() {

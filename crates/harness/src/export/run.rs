@@ -11,8 +11,8 @@ use std::time::SystemTime;
 #[cfg(any(feature = "prometheus", feature = "otlp"))]
 use super::EnvConfigError;
 use super::ExportWarning;
-use crate::snapshot::Snapshot;
 use crate::Harness;
+use starkscope_snapshot::Snapshot;
 
 /// Exporter options a [`Harness`] carries until it runs.
 #[derive(Debug, Default)]
@@ -134,10 +134,9 @@ impl RunExporters {
         )
     }
 
-    #[allow(unused_variables)]
-    pub(crate) fn layer(&self, label_keys: &[String]) -> RunLayer {
+    pub(crate) fn layer(&self) -> RunLayer {
         #[cfg(feature = "resources")]
-        return self.sampler.as_ref().map(|s| s.layer(label_keys));
+        return self.sampler.as_ref().map(|s| s.layer());
         #[cfg(not(feature = "resources"))]
         None
     }

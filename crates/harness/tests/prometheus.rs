@@ -8,8 +8,10 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::{exposition_value, free_port, http_get, workload, Behaviour, FakeServer};
-use starkscope_metrics::export::prometheus::{PrometheusConfig, PushConfig};
-use starkscope_metrics::{names, Harness, Install, Snapshot};
+use starkscope_harness::export::prometheus::{PrometheusConfig, PushConfig};
+use starkscope_harness::{Harness, Install};
+use starkscope_metrics::names;
+use starkscope_snapshot::Snapshot;
 
 fn harness() -> Harness {
     Harness::new()
@@ -158,7 +160,7 @@ fn busy_listen_port_is_a_warning_and_the_push_still_happens() {
 fn push_fault(
     gateway_url: String,
     timeout: Duration,
-) -> (starkscope_metrics::ExportWarning, tempfile::TempDir) {
+) -> (starkscope_harness::ExportWarning, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("metrics.json");
     let collected = harness()
@@ -208,7 +210,7 @@ fn slow_gateway_times_out_as_a_warning() {
 
 #[test]
 fn env_config_defaults_to_loopback_and_names_bad_variables() {
-    use starkscope_metrics::export::prometheus::env;
+    use starkscope_harness::export::prometheus::env;
     // The only test in this binary that touches these variables.
     std::env::set_var(env::LISTEN, "9999");
     std::env::set_var(env::PUSHGATEWAY, "http://127.0.0.1:9091");
@@ -261,7 +263,7 @@ fn end_to_end_push_is_queryable_in_prometheus_and_drawn_by_the_console() {
     let h = harness();
     // With resource sampling compiled in, the console's memory and CPU columns are fed too.
     #[cfg(feature = "resources")]
-    let h = h.sample_resources(starkscope_metrics::resources::ResourceConfig::default());
+    let h = h.sample_resources(starkscope_harness::resources::ResourceConfig::default());
     let collected = h
         .prometheus(
             PrometheusConfig::new().push(

@@ -2,7 +2,7 @@
 //! and writes no file (an empty snapshot would read as a run that measured nothing).
 #![cfg(not(feature = "bench-metrics"))]
 
-use starkscope_metrics::{Harness, Install};
+use starkscope_harness::{Harness, Install};
 
 #[test]
 fn runs_the_work_and_writes_nothing() {

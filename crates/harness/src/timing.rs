@@ -1,43 +1,40 @@
-//! `TimingMetricsLayer`: every span at INFO or above becomes a `{span}_time_ms` gauge.
+//! `TimingMetricsLayer`: each span the catalogue lists becomes a `{span}_time_ms` gauge.
 
 use std::time::Instant;
 
 use tracing::span::{Attributes, Id};
-use tracing::{Event, Level, Subscriber};
+use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::catalogue::timing_metric_name;
+use starkscope_metrics::catalogue::{spans, timing_metric_name};
 
-/// A tracing layer that turns span durations into gauges.
+use crate::span_labels::{emit_unscoped, scope_labels, to_metric_labels};
+
+/// A tracing layer that turns the durations of the catalogued spans into gauges.
 ///
-/// - Which spans: those at `INFO`, `WARN` or `ERROR` (DEBUG and TRACE spans are ignored,
-///   so hot inner spans can be added at DEBUG for the span tree without becoming metrics).
+/// - Which spans: those named in [`spans::TIMED`], the catalogue's one list. Any other span
+///   (ours or Plonky3's) is left to the span tree; it never becomes a metric.
 /// - What: wall time from the span's first entry to its close, or to the `return` event of
 ///   `#[instrument(ret)]` when there is one, in milliseconds as f64 (µs precision and
-///   better). The name is `{span}_time_ms`; a span already named `*_time_ms` keeps its name.
-/// - When: on close. The span is then no longer current, so metrics-tracing-context labels
-///   the gauge from the *enclosing* spans (`group`, `segment`, ...): each scoped unit of
-///   work runs inside a labelled span that encloses its timed spans.
+///   better). The name is `{span}_time_ms`.
+/// - Labels: the span's own scope, from the span tree (its label fields and its
+///   ancestors'), whatever thread it closes on; needs the harness's span-labels layer below
+///   it.
 /// - Repeats: a span name closing several times under the same labels adds up (the gauge is
 ///   incremented), so the value is the total time spent in that span within its scope.
 #[derive(Clone, Debug)]
 pub struct TimingMetricsLayer {
-    max_level: Level,
+    timed: &'static [&'static str],
 }
 
 impl TimingMetricsLayer {
-    /// Times spans at INFO and above.
+    /// Times the catalogue's spans.
     pub fn new() -> Self {
         Self {
-            max_level: Level::INFO,
+            timed: spans::TIMED,
         }
-    }
-
-    /// Times spans up to `level` in verbosity (e.g. `Level::DEBUG` to include debug spans).
-    pub fn with_max_level(level: Level) -> Self {
-        Self { max_level: level }
     }
 }
 
@@ -61,8 +58,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        // In tracing, more verbose levels compare greater.
-        if *attrs.metadata().level() > self.max_level {
+        if !self.timed.contains(&attrs.metadata().name()) {
             return;
         }
         if let Some(span) = ctx.span(id) {
@@ -82,8 +78,7 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        // The metric is not emitted here: inside an event callback the dispatcher is busy and
-        // metrics-tracing-context would see no span context. Record the end; emit on close.
+        // Only the end is recorded here; the metric is emitted on close.
         if event.metadata().fields().field(RETURN_FIELD).is_none() {
             return;
         }
@@ -107,6 +102,7 @@ where
         // Integer nanoseconds divided once: 360 µs reads back as 0.36, not 0.35999999999999997.
         let ms = ended.saturating_duration_since(started).as_nanos() as f64 / 1_000_000.0;
         let name = timing_metric_name(span.name()).into_owned();
-        metrics::gauge!(name).increment(ms);
+        let labels = to_metric_labels(&scope_labels(&span));
+        emit_unscoped(|| metrics::gauge!(name, labels).increment(ms));
     }
 }

@@ -13,7 +13,7 @@
 //!
 //! Labels become attributes with the same keys; every data point also carries `run_id`.
 
-use crate::catalogue::{self, names, MetricSpec, MetricUnit, CATALOGUE, TIME_SUFFIX};
+use starkscope_metrics::catalogue::{self, names, MetricSpec, MetricUnit, CATALOGUE, TIME_SUFFIX};
 
 /// The OpenTelemetry form of one metric.
 #[derive(Clone, Debug, PartialEq)]
