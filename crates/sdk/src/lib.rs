@@ -24,6 +24,7 @@
 
 pub mod config;
 pub mod error;
+pub mod exit;
 pub mod files;
 pub mod keys;
 mod pipeline;
@@ -35,6 +36,7 @@ pub use config::{
     DEFAULT_MEMORY_BUDGET, MIN_SEGMENT_SIZE, THREADS_PER_CORE,
 };
 pub use error::{error_chain, FileError, InvalidProof, SdkError};
+pub use exit::Exit;
 pub use files::FileKind;
 pub use keys::{AppProvingKey, AppVerifyingKey, ProgramHash};
 pub use pipeline::Progress;
