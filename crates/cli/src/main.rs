@@ -2,6 +2,7 @@
 //! this file only parses and dispatches.
 
 mod cmd;
+mod failure;
 
 use std::process::ExitCode;
 
@@ -11,7 +12,12 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "starkscope",
     version,
-    about = "Prove programs on a STARK VM and measure every layer of it"
+    about = "Prove programs on a STARK VM and measure every layer of it",
+    after_help = "\
+Exit status, the same for every command:
+  0 success          1 invalid proof      2 usage error       3 bad input
+  4 regression       5 result written, metrics lost
+  70 internal error (a bug)              75 failure of the environment: worth retrying"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,7 +35,7 @@ enum Command {
     /// what each segment cost (metrics snapshot with --metrics or METRIC_OUTPUT).
     Prove(cmd::prove::ProveArgs),
     /// Check a proof file against the program (--program) or a verifying key (--vk).
-    /// Exit 0: valid; 1: invalid (the reason is printed); 2: usage or file errors.
+    /// Exit 0: valid; 1: invalid (the reason is printed); 2: usage; 3: bad input files.
     Verify(cmd::verify::VerifyArgs),
     /// Generate a program's proving key and/or verifying key files.
     Keygen(cmd::keygen::KeygenArgs),
@@ -55,7 +61,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", starkscope_sdk::error_chain(e.as_ref()));
-            ExitCode::FAILURE
+            failure::exit_of(&e).into()
         }
     }
 }

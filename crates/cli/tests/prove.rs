@@ -198,19 +198,19 @@ fn a_wrong_key_or_file_is_a_clear_error() {
         text(&out.stderr)
     );
 
-    // Files of the wrong kind, not ours, or missing: usage errors (2) naming the file.
+    // Files of the wrong kind, not ours, or missing: bad input (3) naming the file.
     let out = verify_testing(&[s(&proof), "--vk", s(&proof)]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(
         text(&out.stderr).contains("is a starkscope proof, expected a verifying key"),
         "{}",
         text(&out.stderr)
     );
     let out = verify_testing(&[s(&other_vk), "--vk", s(&other_vk)]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("expected a proof"));
     let out = verify_testing(&[&fib(), "--vk", s(&other_vk)]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(
         text(&out.stderr).contains("not a starkscope file"),
         "{}",
@@ -218,7 +218,7 @@ fn a_wrong_key_or_file_is_a_clear_error() {
     );
     let missing = dir.path().join("missing.proof");
     let out = verify_testing(&[s(&missing), "--program", &fib()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("missing.proof"));
     let out = verify_testing(&[s(&proof)]);
     assert_eq!(out.status.code(), Some(2), "neither --program nor --vk");
@@ -231,7 +231,7 @@ fn a_wrong_key_or_file_is_a_clear_error() {
             .success()
     );
     let out = prove_fib(&dir.path().join("x.proof"), &["--pk", s(&mm_pk)]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(
         text(&out.stderr).contains("proving key is for program `matmul`"),
         "{}",
@@ -247,7 +247,7 @@ fn a_missing_or_malformed_program_names_file_line_and_column() {
     std::fs::write(&bad, "li 0, 1\nhalt 0\n  jal 1, nowhere\n").unwrap();
     let out_file = dir.path().join("p.proof");
     let out = starkscope(&["prove", s(&bad), "--out", s(&out_file)]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(&format!("{}:3:", bad.display())),
@@ -257,13 +257,13 @@ fn a_missing_or_malformed_program_names_file_line_and_column() {
     assert!(!out_file.exists());
 
     let out = verify_testing(&[s(&out_file), "--program", s(&bad)]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     let out = starkscope(&["keygen", s(&bad), "--vk", s(&dir.path().join("k"))]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains(":3:"));
 
     let out = starkscope(&["prove", "/nonexistent/p.sasm"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(
         text(&out.stderr).contains("/nonexistent/p.sasm"),
         "{}",
@@ -272,7 +272,7 @@ fn a_missing_or_malformed_program_names_file_line_and_column() {
 
     // An execution trap names where it happened.
     let out = starkscope(&["prove", &fib(), "--fri", "testing", "--quiet"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(
         text(&out.stderr).contains("fibonacci.sasm:9:9"),
         "{}",
@@ -311,7 +311,7 @@ fn metrics_without_the_feature_says_how_to_rebuild() {
         &dir.path().join("p.proof"),
         &["--metrics", s(&dir.path().join("m.json"))],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("--features bench-metrics"),
         "{}",

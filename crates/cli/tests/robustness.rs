@@ -15,7 +15,7 @@ const QUICK: [&str; 6] = ["-i", "30", "--segment-size", "64", "--fri", "testing"
 fn thread_counts_above_the_cap_are_refused_before_work() {
     let out = starkscope(&[&["prove", &fib(), "--threads", "100000"][..], &QUICK[..]].concat());
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("threads 100000 is out of range 0..=") && stderr.contains("per core"),
         "{stderr}"
@@ -39,7 +39,7 @@ fn unwritable_outputs_are_refused_before_proving() {
         let out =
             starkscope(&[&["prove", &fib(), "--quiet", "--out", &out][..], &QUICK[..]].concat());
         let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{out:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(2), "{out:?}: {stderr}");
         assert!(stderr.contains(expect), "{stderr}");
         // Refused before any work: no summary was printed.
         assert!(
@@ -62,7 +62,7 @@ fn unwritable_outputs_are_refused_before_proving() {
             .output()
             .unwrap();
         let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(
             stderr.contains("cannot write metrics snapshot to") && stderr.contains("directory"),
             "{stderr}"
@@ -86,7 +86,7 @@ fn outputs_never_overwrite_inputs_or_each_other() {
         .concat(),
     );
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("would overwrite the program"), "{stderr}");
     assert_eq!(
         std::fs::read(&prog).unwrap(),
@@ -97,7 +97,7 @@ fn outputs_never_overwrite_inputs_or_each_other() {
     let key = dir.path().join("k");
     let out = starkscope(&["keygen", s(&prog), "--pk", s(&key), "--vk", s(&key)]);
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("would overwrite the verifying key"),
         "{stderr}"
@@ -110,7 +110,7 @@ fn outputs_never_overwrite_inputs_or_each_other() {
         "--vk",
         &format!("{}/./fib.sasm", s(dir.path())),
     ]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert_eq!(std::fs::read(&prog).unwrap(), before);
 
     if cfg!(feature = "bench-metrics") {
@@ -131,7 +131,7 @@ fn outputs_never_overwrite_inputs_or_each_other() {
             .concat(),
         );
         let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(
             stderr.contains("would overwrite the metrics snapshot"),
             "{stderr}"
@@ -291,7 +291,7 @@ fn small_edges() {
     for cmd in ["run", "prove"] {
         let out = starkscope(&[cmd, &fib(), "-i", "30", "--segment-size", "1"]);
         let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{cmd}: {stderr}");
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {stderr}");
         assert!(
             stderr.contains("segment size 1 is out of range 16..="),
             "{cmd}: {stderr}"
@@ -302,7 +302,7 @@ fn small_edges() {
     std::fs::write(&bad, b"li 0, 1\nhalt \xff0\n").unwrap();
     let out = starkscope(&["run", s(&bad)]);
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("bad.sasm:2:6: byte 0xff is not UTF-8"),
         "{stderr}"

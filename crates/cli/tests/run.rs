@@ -104,7 +104,7 @@ fn inputs_from_a_file_come_first() {
         "--input-file",
         inputs.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(
         text(&out.stderr).contains("inputs.txt:2: `x3` is not a number"),
         "{}",
@@ -118,7 +118,7 @@ fn a_malformed_program_names_file_line_and_column() {
     let bad = dir.path().join("bad.sasm");
     std::fs::write(&bad, "li 0, 1\n  ad 1, 2, 3\nhalt\n").unwrap();
     let out = starkscope(&["run", bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(&format!("{}:2:3: unknown opcode `ad`", bad.display())),
@@ -132,7 +132,7 @@ fn traps_bad_inputs_and_missing_files_fail() {
     let fib = programs().join("fibonacci.sasm");
     let fib = fib.to_str().unwrap();
     let out = starkscope(&["run", fib]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(
         text(&out.stderr).contains("fibonacci.sasm:9:9 (pc 0, cycle 0): hint stream exhausted"),
         "{}",
@@ -140,19 +140,19 @@ fn traps_bad_inputs_and_missing_files_fail() {
     );
 
     let out = starkscope(&["run", fib, "-i", "100000", "--max-cycles", "1000"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("no `halt` within the limit of 1000 cycles"));
 
     let out = starkscope(&["run", fib, "-i", "12x"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--input #1: `12x` is not a number"));
 
     let out = starkscope(&["run", "/nonexistent/p.sasm"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("cannot read program /nonexistent/p.sasm"));
 
     let out = starkscope(&["run", fib, "-i", "1", "--segment-size", "0"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("segment size 0"));
 }
 

@@ -32,7 +32,7 @@ fn timed_span() {
 fn bench_pair(c: &mut Criterion, group: &str, bare: &str, call: fn()) {
     let mut group = c.benchmark_group(group);
     group.bench_function(bare, |b| b.iter(call));
-    Harness::new()
+    let _ = Harness::new()
         .install(Install::Local)
         .span_tree(false)
         .filter("info")

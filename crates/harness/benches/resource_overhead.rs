@@ -136,7 +136,7 @@ fn per_span_cost(n: u32) -> (Duration, Duration) {
             h = h.sample_resources(ResourceConfig::default());
         }
         let cpu = process_cpu_time_us();
-        h.run(empty).expect("harness run");
+        let _ = h.run(empty).expect("harness run");
         Duration::from_micros(process_cpu_time_us() - cpu)
     };
     let (mut off, mut on) = (Vec::new(), Vec::new());

@@ -14,7 +14,7 @@
 
 use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use tracing::Dispatch;
@@ -57,18 +57,21 @@ pub enum HarnessError {
     },
     #[error("a global tracing subscriber or metrics recorder is already installed; use Install::Local or Install::Auto")]
     AlreadyInstalled,
-    #[error(transparent)]
-    Snapshot(#[from] SnapshotError),
     #[error("metrics exporter configuration: {0}")]
     ExportConfig(#[from] crate::export::EnvConfigError),
 }
 
 /// What a harness run returns: the work's value, the snapshot, and where it was written.
+/// A snapshot that could not be written never costs the value: check `write_error`.
 #[derive(Debug)]
+#[must_use = "the snapshot may not have been written: check `write_error`"]
 pub struct Collected<R> {
     pub value: R,
     pub snapshot: Snapshot,
     pub written_to: Option<PathBuf>,
+    /// Why the snapshot file could not be written (the value and the in-memory snapshot
+    /// are still here, for the caller to save what it can and say what was lost).
+    pub write_error: Option<SnapshotError>,
     /// Exporters (and resource sampling) that failed; the run and the JSON went on.
     pub warnings: Vec<crate::ExportWarning>,
 }
@@ -262,11 +265,19 @@ impl Harness {
             extra: Default::default(),
         });
 
+        let mut write_error = None;
         let written_to = match &output {
-            Some(path) if cfg!(feature = "bench-metrics") => {
-                write_or_report(&snapshot, path, outcome.is_err())?;
-                Some(path.clone())
-            }
+            Some(path) if cfg!(feature = "bench-metrics") => match snapshot.write_atomic(path) {
+                Ok(()) => Some(path.clone()),
+                Err(e) => {
+                    // While a panic unwinds, the panic is what surfaces: say it here.
+                    if outcome.is_err() {
+                        eprintln!("error: {e}");
+                    }
+                    write_error = Some(e);
+                    None
+                }
+            },
             Some(path) => {
                 eprintln!(
                     "warning: metrics output {} not written: this build has no metrics \
@@ -292,6 +303,7 @@ impl Harness {
                 value,
                 snapshot,
                 written_to,
+                write_error,
                 warnings,
             }),
             Err(panic) => resume_unwind(panic),
@@ -307,19 +319,6 @@ fn metric_spans() -> tracing_subscriber::filter::Targets {
     Targets::new()
         .with_default(LevelFilter::INFO)
         .with_target("p3_", LevelFilter::WARN)
-}
-
-/// Writes the snapshot; while a panic is unwinding, a write error is printed rather than
-/// returned so the original panic is the one that surfaces.
-fn write_or_report(snapshot: &Snapshot, path: &Path, panicking: bool) -> Result<(), HarnessError> {
-    match snapshot.write_atomic(path) {
-        Ok(()) => Ok(()),
-        Err(e) if panicking => {
-            eprintln!("error: {e}");
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 type Outcome<R> = Result<R, Box<dyn Any + Send>>;

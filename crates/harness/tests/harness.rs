@@ -308,11 +308,12 @@ fn output_env_var_names_the_file() {
     // A variable no other test uses: the environment is process-wide.
     let var = "STARKSCOPE_TEST_OUTPUT_ENV_VAR";
     std::env::set_var(var, &path);
-    harness()
+    let collected = harness()
         .output_env(var)
         .run(|| counter!("c").increment(1))
         .unwrap();
     std::env::remove_var(var);
+    assert!(collected.write_error.is_none());
     assert_eq!(
         Snapshot::read(&path).unwrap().counter_value("c", &[]),
         Some(1)
@@ -349,12 +350,14 @@ fn a_panic_still_writes_what_was_recorded_and_keeps_unwinding() {
 }
 
 #[test]
-fn unwritable_output_is_an_error_naming_the_path() {
-    let err = harness()
+fn an_unwritable_output_keeps_the_value_and_names_the_path() {
+    let collected = harness()
         .output("/nonexistent-dir/x/run.json")
-        .run(|| ())
-        .unwrap_err();
-    let msg = err.to_string();
+        .run(|| 42)
+        .unwrap();
+    assert_eq!(collected.value, 42);
+    assert!(collected.written_to.is_none());
+    let msg = collected.write_error.expect("a write error").to_string();
     assert!(msg.contains("/nonexistent-dir/x/run.json"), "{msg}");
     assert!(!Path::new("/nonexistent-dir").exists());
 }

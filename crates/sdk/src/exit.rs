@@ -108,8 +108,8 @@ impl From<Exit> for std::process::ExitCode {
 pub fn io_exit(e: &std::io::Error) -> Exit {
     use std::io::ErrorKind::*;
     match e.kind() {
-        StorageFull | QuotaExceeded | OutOfMemory | Interrupted | TimedOut | WouldBlock
-        | ResourceBusy | WriteZero | UnexpectedEof | BrokenPipe | ConnectionReset
+        StorageFull | QuotaExceeded | FileTooLarge | OutOfMemory | Interrupted | TimedOut
+        | WouldBlock | ResourceBusy | WriteZero | BrokenPipe | ConnectionReset
         | ConnectionAborted => Exit::Retry,
         _ => Exit::BadInput,
     }
@@ -119,9 +119,11 @@ impl SdkError {
     /// Which status this failure exits with.
     pub fn exit(&self) -> Exit {
         match self {
-            SdkError::Config(_) | SdkError::InsecurePreset { .. } => Exit::Usage,
+            SdkError::Config(_) | SdkError::InsecurePreset { .. } | SdkError::KeyPreset { .. } => {
+                Exit::Usage
+            }
             SdkError::Pool(_) => Exit::Retry,
-            SdkError::Exec(_) | SdkError::Keygen(_) | SdkError::KeyPreset { .. } => Exit::BadInput,
+            SdkError::Exec(_) | SdkError::Keygen(_) => Exit::BadInput,
             SdkError::Prove(e) => match e {
                 starkscope_vm::prove::SegmentProveError::TooManyAccesses { .. } => Exit::BadInput,
                 _ => Exit::Internal,

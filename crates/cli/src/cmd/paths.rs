@@ -5,7 +5,9 @@
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use starkscope_sdk::Exit;
+
+use crate::failure::tag;
 
 /// A file a command reads or writes, and what it is (for messages).
 pub struct Role<'a> {
@@ -40,12 +42,15 @@ pub fn check(outputs: &[Role], inputs: &[Role]) -> anyhow::Result<()> {
         let id = identity(a.path);
         for b in outputs[i + 1..].iter().chain(inputs) {
             if identity(b.path) == id {
-                bail!(
-                    "the {} would overwrite the {} ({}): give them different files",
-                    a.what,
-                    b.what,
-                    a.path.display()
-                );
+                return Err(tag(
+                    Exit::Usage,
+                    anyhow::anyhow!(
+                        "the {} would overwrite the {} ({}): give them different files",
+                        a.what,
+                        b.what,
+                        a.path.display()
+                    ),
+                ));
             }
         }
     }
@@ -56,22 +61,31 @@ fn writable(out: &Role) -> anyhow::Result<()> {
     let path = out.path;
     let cannot = || format!("cannot write {} to {}", out.what, path.display());
     if path.as_os_str().to_string_lossy().ends_with('/') || path.is_dir() {
-        bail!("{}: it is a directory; name a file", cannot());
+        return Err(tag(
+            Exit::Usage,
+            anyhow::anyhow!("{}: it is a directory; name a file", cannot()),
+        ));
     }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     if !dir.is_dir() {
-        bail!("{}: directory {} does not exist", cannot(), dir.display());
+        return Err(tag(
+            Exit::Usage,
+            anyhow::anyhow!("{}: directory {} does not exist", cannot(), dir.display()),
+        ));
     }
     // Writes go through a temporary file in the same directory and a rename: probe that.
     let probe = dir.join(format!(".starkscope-probe-{}", std::process::id()));
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-        .with_context(cannot)?;
+    if let Err(e) = OpenOptions::new().write(true).create_new(true).open(&probe) {
+        // A path that cannot take a file is a wrong argument; a full disk is not.
+        let exit = match starkscope_sdk::exit::io_exit(&e) {
+            Exit::Retry => Exit::Retry,
+            _ => Exit::Usage,
+        };
+        return Err(tag(exit, anyhow::Error::new(e).context(cannot())));
+    }
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }

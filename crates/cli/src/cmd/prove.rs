@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, Context};
+use starkscope_harness::SnapshotError;
+use starkscope_sdk::Exit;
+
+use crate::failure::{tag, ExitWith};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use starkscope_sdk::files::{pk_from_file_bytes, proof_to_bytes, read_file, write_file};
 use starkscope_sdk::{
@@ -118,7 +122,7 @@ struct Proven {
 
 pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     if cfg!(not(feature = "bench-metrics")) && args.metrics.is_some() {
-        bail!("--metrics needs metrics compiled in: rebuild with `cargo build --release -p starkscope --features bench-metrics`");
+        return Err(tag(Exit::Usage, anyhow!("--metrics needs metrics compiled in: rebuild with `cargo build --release -p starkscope --features bench-metrics`")));
     }
     // Every output checked before any work: nothing is proven only to be lost.
     // Resolved once: checked here, handed to the harness below.
@@ -176,13 +180,16 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             let pk = read_file(path, pk_from_file_bytes)?;
             let hash = ProgramHash::of(&program);
             if pk.hash != hash {
-                bail!(
-                    "{}: the proving key is for program `{}` (hash {}), not {} (hash {hash})",
-                    path.display(),
-                    pk.program.name,
-                    pk.hash,
-                    args.program.display()
-                );
+                return Err(tag(
+                    Exit::BadInput,
+                    anyhow!(
+                        "{}: the proving key is for program `{}` (hash {}), not {} (hash {hash})",
+                        path.display(),
+                        pk.program.name,
+                        pk.hash,
+                        args.program.display()
+                    ),
+                ));
             }
             Some(pk)
         }
@@ -203,20 +210,28 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             proven.with_context(|| format!("proving {}", args.program.display()))?;
         let summary = sdk
             .verify(&pk.verifying_key(), &proof)
-            .context("the proof just made does not verify (a prover bug)")?;
+            .context("the proof just made does not verify (a prover bug)")
+            .exit_with(Exit::Internal)?;
         Ok(Proven {
             proof,
             report,
             summary,
         })
     };
-    let proven = measured(args, metrics_path.as_deref(), work)??;
+    let (proven, metrics_lost) = measured(args, metrics_path.as_deref(), work)?;
+    let proven = proven?;
 
+    // The proof first: a snapshot that could not be written never costs it.
     let written = match &args.out {
         Some(path) => {
-            let bytes = proof_to_bytes(&proven.proof)?;
-            write_file(path, &bytes)
-                .with_context(|| format!("cannot write proof to {}", path.display()))?;
+            let bytes = proof_to_bytes(&proven.proof).exit_with(Exit::Internal)?;
+            if let Err(e) = write_file(path, &bytes) {
+                if let Some(lost) = &metrics_lost {
+                    eprintln!("error: the metrics were lost as well: {lost}");
+                }
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot write proof to {}", path.display())));
+            }
             Some((path, bytes.len()))
         }
         None => None,
@@ -226,15 +241,24 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!("{}", summary(args, &proven, written));
     }
+    if let Some(e) = metrics_lost {
+        let kept = match written {
+            Some((path, _)) => format!("the proof was written to {}", path.display()),
+            None => "the proof is complete (no --out was given)".to_string(),
+        };
+        eprintln!("error: {kept}, but its metrics were lost: {e}");
+        return Ok(Exit::MetricsLost.into());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `work` under the metrics harness (global install: the pool's threads report too).
+/// The value comes back with why the snapshot could not be written, if it could not.
 fn measured<R>(
     args: &ProveArgs,
     metrics_path: Option<&Path>,
     work: impl FnOnce() -> R,
-) -> anyhow::Result<R> {
+) -> anyhow::Result<(R, Option<SnapshotError>)> {
     let harness = starkscope_harness::Harness::new()
         .install(starkscope_harness::Install::Global)
         .span_tree(!args.quiet);
@@ -249,7 +273,7 @@ fn measured<R>(
     if let Some(path) = &collected.written_to {
         eprintln!("metrics written to {}", path.display());
     }
-    Ok(collected.value)
+    Ok((collected.value, collected.write_error))
 }
 
 fn progress_bar(quiet: bool) -> ProgressBar {

@@ -8,8 +8,12 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, Context};
+use starkscope_harness::SnapshotError;
+use starkscope_sdk::Exit;
 use starkscope_vm::field::{canonical, parse_field_literals};
+
+use crate::failure::tag;
 use starkscope_vm::{
     assemble_file, execute, ExecConfig, ExecutionReport, LoadError, Program, DEFAULT_MAX_CYCLES,
     DEFAULT_SEGMENT_SIZE, F,
@@ -61,7 +65,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         segment_size: args.segment_size,
         max_cycles: args.max_cycles,
     };
-    let report = execute_measured(&program, &inputs, &config)
+    let (report, metrics_lost) = execute_measured(&program, &inputs, &config)
         .with_context(|| format!("running {}", args.program.display()))?;
     let text = if args.json {
         json(&report, &args.program)
@@ -69,35 +73,40 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         table(&report, &args.program, args.top)
     };
     println!("{text}");
+    if let Some(e) = metrics_lost {
+        eprintln!("error: the report above is complete, but its metrics were lost: {e}");
+        return Ok(Exit::MetricsLost.into());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn load(path: &PathBuf) -> anyhow::Result<Program> {
     match assemble_file(path) {
         Ok(p) => Ok(p),
-        Err(LoadError::Asm(e)) => bail!("{e}\n{}", e.snippet()),
+        Err(LoadError::Asm(e)) => Err(tag(Exit::BadInput, anyhow!("{e}\n{}", e.snippet()))),
         Err(e) => Err(e.into()),
     }
 }
 
 pub(crate) fn parse_inputs(raw: &[String]) -> anyhow::Result<Vec<F>> {
-    parse_field_literals(raw).map_err(|(i, e)| anyhow::anyhow!("--input #{}: {e}", i + 1))
+    parse_field_literals(raw).map_err(|(i, e)| tag(Exit::Usage, anyhow!("--input #{}: {e}", i + 1)))
 }
 
 pub(crate) fn read_input_file(path: &std::path::Path) -> anyhow::Result<Vec<F>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read input file {}", path.display()))?;
     starkscope_vm::field::parse_hint_text(&text)
-        .map_err(|(line, e)| anyhow::anyhow!("{}:{line}: {e}", path.display()))
+        .map_err(|(line, e)| tag(Exit::BadInput, anyhow!("{}:{line}: {e}", path.display())))
 }
 
 /// Executes; with `bench-metrics`, inside the metrics harness (snapshot to `$METRIC_OUTPUT`
-/// when set), under a span carrying the program's `group` label.
+/// when set), under a span carrying the program's `group` label. The report comes back
+/// with why the snapshot could not be written, if it could not.
 fn execute_measured(
     program: &Program,
     inputs: &[F],
     config: &ExecConfig,
-) -> anyhow::Result<ExecutionReport> {
+) -> anyhow::Result<(ExecutionReport, Option<SnapshotError>)> {
     let work = || {
         let group = starkscope_metrics::Group::app(program.name.clone()).to_string();
         let _span = tracing::info_span!("app_execute", group = group.as_str()).entered();
@@ -115,10 +124,10 @@ fn execute_measured(
         for w in &collected.warnings {
             eprintln!("warning: {w}");
         }
-        Ok(collected.value?)
+        Ok((collected.value?, collected.write_error))
     }
     #[cfg(not(feature = "bench-metrics"))]
-    Ok(work()?)
+    Ok((work()?, None))
 }
 
 fn share(part: u64, whole: u64) -> f64 {

@@ -1,24 +1,22 @@
 //! `starkscope verify`: is this proof a complete execution of that program?
 //!
-//! Exit codes: 0 valid; 1 invalid (a corrupt proof file, a proof for another program, a
-//! segment that does not verify or does not chain, claims that the proofs contradict),
-//! with the reason on stderr; 2 when the check cannot be made (missing or unreadable
-//! files, a file of the wrong kind or version, a malformed program or key, bad options).
+//! Exit codes (the table in `starkscope_sdk::Exit`): 0 valid; 1 invalid (a corrupt proof
+//! file, a proof for another program, a segment that does not verify or does not chain,
+//! claims that the proofs contradict), with the reason on stderr; when the check cannot be
+//! made, 2 for bad options and 3 for bad files (missing or unreadable, of the wrong kind or
+//! version, a malformed program or key).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use starkscope_sdk::files::{proof_from_file_bytes, read_file, vk_from_file_bytes};
 use starkscope_sdk::{
-    AppProof, AppVerifyingKey, FileError, FriPreset, Sdk, SdkConfig, SdkError, MIN_SECURE_BITS,
+    AppProof, AppVerifyingKey, Exit, FriPreset, Sdk, SdkConfig, SdkError, MIN_SECURE_BITS,
 };
 
 use super::prove::parse_fri;
 use super::run::{load, outputs};
 use starkscope_vm::field::canonical;
-
-pub const EXIT_INVALID: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
 
 /// Verify a proof file.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,10 +64,20 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-/// Why verification ended without a verdict or with a negative one.
-enum Failure {
-    Invalid(String),
-    Usage(String),
+/// Why verification ended without a verdict (usage, bad input) or with a negative one
+/// (invalid proof): the status it exits with and the message.
+struct Failure {
+    exit: Exit,
+    reason: String,
+}
+
+impl Failure {
+    fn new(exit: Exit, reason: impl std::fmt::Display) -> Self {
+        Self {
+            exit,
+            reason: reason.to_string(),
+        }
+    }
 }
 
 /// What a valid proof proves.
@@ -99,22 +107,25 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                     "conjectured_bits": v.preset.conjectured_security_bits(),
                     "insecure": !v.preset.is_secure(),
                 }),
-                0,
+                Exit::Success,
             ),
-            Err(Failure::Invalid(reason)) => (
-                serde_json::json!({"valid": false, "exit": EXIT_INVALID, "reason": reason}),
-                EXIT_INVALID,
+            Err(Failure {
+                exit: Exit::InvalidProof,
+                reason,
+            }) => (
+                serde_json::json!({"valid": false, "exit": Exit::InvalidProof.code(), "reason": reason}),
+                Exit::InvalidProof,
             ),
-            Err(Failure::Usage(reason)) => (
-                serde_json::json!({"valid": null, "exit": EXIT_USAGE, "error": reason}),
-                EXIT_USAGE,
+            Err(Failure { exit, reason }) => (
+                serde_json::json!({"valid": null, "exit": exit.code(), "error": reason}),
+                *exit,
             ),
         };
         println!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
         );
-        return Ok(ExitCode::from(code));
+        return Ok(code.into());
     }
     match verdict {
         Ok(v) => {
@@ -131,53 +142,63 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(Failure::Invalid(reason)) => {
+        Err(Failure {
+            exit: Exit::InvalidProof,
+            reason,
+        }) => {
             eprintln!("invalid: {reason}");
-            Ok(ExitCode::from(EXIT_INVALID))
+            Ok(Exit::InvalidProof.into())
         }
-        Err(Failure::Usage(reason)) => {
+        Err(Failure { exit, reason }) => {
             eprintln!("error: {reason}");
-            Ok(ExitCode::from(EXIT_USAGE))
+            Ok(exit.into())
         }
     }
 }
 
 fn check(args: &VerifyArgs) -> Result<Valid, Failure> {
     // A proof file that is ours, of the right kind and version, but whose content does
-    // not decode is an invalid proof; anything else about it is a usage error.
+    // not decode is an invalid proof; anything else about it is a bad input.
     let proof: AppProof = read_file(&args.proof, proof_from_file_bytes).map_err(|e| {
         if e.is_corrupt() {
-            Failure::Invalid(e.to_string())
+            Failure::new(Exit::InvalidProof, &e)
         } else {
-            Failure::Usage(e.to_string())
+            Failure::new(e.exit(), &e)
         }
     })?;
-    let usage = |e: &dyn std::fmt::Display| Failure::Usage(e.to_string());
+    let sdk_failure = |e: SdkError| Failure::new(e.exit(), &e);
     let preset = args.fri;
     if !preset.is_secure() && !args.allow_insecure {
-        return Err(Failure::Usage(format!(
-            "FRI preset `{}` gives {} conjectured bits of security, under {MIN_SECURE_BITS}: \
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "FRI preset `{}` gives {} conjectured bits of security, under {MIN_SECURE_BITS}: \
              pass --allow-insecure to verify at it anyway",
-            preset.name(),
-            preset.conjectured_security_bits()
-        )));
+                preset.name(),
+                preset.conjectured_security_bits()
+            ),
+        ));
     }
     let sdk = Sdk::new(
         SdkConfig::default()
             .with_fri(preset)
             .with_allow_insecure(args.allow_insecure),
     )
-    .map_err(|e| usage(&e))?;
+    .map_err(sdk_failure)?;
     let vk: AppVerifyingKey = match (&args.program, &args.vk) {
         (Some(program), _) => {
-            let program = load(program)
-                .map_err(|e| Failure::Usage(starkscope_sdk::error_chain(e.as_ref())))?;
-            sdk.keygen(&program).map_err(|e| usage(&e))?.verifying_key()
+            let program = load(program).map_err(|e| {
+                Failure::new(
+                    crate::failure::exit_of(&e),
+                    starkscope_sdk::error_chain(e.as_ref()),
+                )
+            })?;
+            sdk.keygen(&program).map_err(sdk_failure)?.verifying_key()
         }
         (None, Some(path)) => {
-            read_file(path, vk_from_file_bytes).map_err(|e: FileError| usage(&e))?
+            read_file(path, vk_from_file_bytes).map_err(|e| Failure::new(e.exit(), &e))?
         }
-        (None, None) => return Err(Failure::Usage("give --program or --vk".into())),
+        (None, None) => return Err(Failure::new(Exit::Usage, "give --program or --vk")),
     };
     match sdk.verify(&vk, &proof) {
         Ok(summary) => Ok(Valid {
@@ -188,23 +209,26 @@ fn check(args: &VerifyArgs) -> Result<Valid, Failure> {
             outputs: proof.outputs.clone(),
             preset,
         }),
-        Err(SdkError::Invalid(reason)) => Err(Failure::Invalid(format!(
-            "{}: {reason}{}",
-            args.proof.display(),
-            if proof.preset == preset {
-                String::new()
-            } else {
-                format!(
-                    " (to check it at its own preset: --fri {}{})",
-                    proof.preset.name(),
-                    if proof.preset.is_secure() {
-                        ""
-                    } else {
-                        " --allow-insecure"
-                    }
-                )
-            }
-        ))),
-        Err(e) => Err(usage(&e)),
+        Err(SdkError::Invalid(reason)) => Err(Failure::new(
+            Exit::InvalidProof,
+            format!(
+                "{}: {reason}{}",
+                args.proof.display(),
+                if proof.preset == preset {
+                    String::new()
+                } else {
+                    format!(
+                        " (to check it at its own preset: --fri {}{})",
+                        proof.preset.name(),
+                        if proof.preset.is_secure() {
+                            ""
+                        } else {
+                            " --allow-insecure"
+                        }
+                    )
+                }
+            ),
+        )),
+        Err(e) => Err(sdk_failure(e)),
     }
 }
