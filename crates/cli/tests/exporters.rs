@@ -133,7 +133,10 @@ fn a_pushed_proof_feeds_prometheus_every_dashboard_query_and_the_console() {
 
     // The run says where it pushed: its own group, job `{program}_{unix_ts}`.
     let pushed = line(&stderr, "metrics pushed to ");
-    let prefix = format!("metrics pushed to http://{}/metrics/job/fibonacci_", gateway.addr());
+    let prefix = format!(
+        "metrics pushed to http://{}/metrics/job/fibonacci_",
+        gateway.addr()
+    );
     let (ts, rest) = pushed
         .strip_prefix(&prefix)
         .and_then(|r| r.split_once("/instance/cli-test (Pushgateway, "))
@@ -175,7 +178,10 @@ fn a_pushed_proof_feeds_prometheus_every_dashboard_query_and_the_console() {
     // The dashboard's run picker lists the run ...
     let jobs = http_get(
         prom.port,
-        &format!("/api/v1/label/job/values?match[]={}", encode("total_cycles")),
+        &format!(
+            "/api/v1/label/job/values?match[]={}",
+            encode("total_cycles")
+        ),
     )
     .unwrap();
     assert!(jobs.body.contains(&job), "{}", jobs.body);
@@ -204,10 +210,19 @@ fn a_pushed_proof_feeds_prometheus_every_dashboard_query_and_the_console() {
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("starkscope-console-cli.html"),
         &page.body,
     );
-    for empty in ["error executing template", "<td>—</td>", "no segment of", "no prover phase"] {
+    for empty in [
+        "error executing template",
+        "<td>—</td>",
+        "no segment of",
+        "no prover phase",
+    ] {
         assert!(!page.body.contains(empty), "`{empty}` in:\n{}", page.body);
     }
-    for e in snap.gauge.iter().filter(|e| e.metric == names::EXECUTE_TIME_MS) {
+    for e in snap
+        .gauge
+        .iter()
+        .filter(|e| e.metric == names::EXECUTE_TIME_MS)
+    {
         let v: f64 = e.value.parse().unwrap();
         assert!(page.body.contains(&format!("<td>{v:.3}</td>")), "{v}");
     }
@@ -218,11 +233,18 @@ fn a_pushed_proof_feeds_prometheus_every_dashboard_query_and_the_console() {
         query_until(&prom, &format!("{name}{{job=\"{job}\"}}"), 1);
     }
     let index = http_get(prom.port, "/consoles/starkscope.html").unwrap();
-    assert!(index.body.contains(&format!("?job={job}")), "{}", index.body);
+    assert!(
+        index.body.contains(&format!("?job={job}")),
+        "{}",
+        index.body
+    );
 
     // Once scraped, the run's group can be deleted, as docs/observability.md says.
     let group = format!("/metrics/job/{job}/instance/cli-test");
-    assert_eq!(http(gateway.port, "DELETE", &group, b"").unwrap().status, 202);
+    assert_eq!(
+        http(gateway.port, "DELETE", &group, b"").unwrap().status,
+        202
+    );
     let left = http_get(gateway.port, "/metrics").unwrap().body;
     assert!(!left.contains(&format!("job=\"{job}\"")), "{left}");
 }
@@ -231,7 +253,10 @@ fn a_pushed_proof_feeds_prometheus_every_dashboard_query_and_the_console() {
 fn console_selectors(html: &str) -> Vec<String> {
     let mut names: Vec<String> = html
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '{'))
-        .filter_map(|w| w.strip_suffix('{').or_else(|| w.split_once('{').map(|p| p.0)))
+        .filter_map(|w| {
+            w.strip_suffix('{')
+                .or_else(|| w.split_once('{').map(|p| p.0))
+        })
         .filter(|w| starkscope_metrics::catalogue::find(w).is_some())
         .map(String::from)
         .collect();
@@ -366,7 +391,9 @@ fn otlp_sends_per_proof_counts_as_gauges_and_the_listener_serves_during_the_run(
         panic!("timings are gauges")
     };
     assert!(
-        metrics.iter().all(|m| !matches!(m.data, Some(metric::Data::Sum(_)))),
+        metrics
+            .iter()
+            .all(|m| !matches!(m.data, Some(metric::Data::Sum(_)))),
         "no catalogued metric is a monotonic sum today"
     );
 }
@@ -387,8 +414,14 @@ fn unreachable_exporters_are_warnings_that_cost_neither_proof_nor_json() {
     );
     let stderr = succeeded(&out);
     assert_outputs(&proof, &json);
-    line(&stderr, "warning: metrics exporter `pushgateway`: PUT http://127.0.0.1:");
-    line(&stderr, "warning: metrics exporter `otlp`: http://127.0.0.1:");
+    line(
+        &stderr,
+        "warning: metrics exporter `pushgateway`: PUT http://127.0.0.1:",
+    );
+    line(
+        &stderr,
+        "warning: metrics exporter `otlp`: http://127.0.0.1:",
+    );
     assert!(!stderr.contains("metrics pushed"), "{stderr}");
 }
 

@@ -256,8 +256,7 @@ impl Harness {
             use metrics_util::layers::{FanoutBuilder, Layer as _};
             use tracing_subscriber::filter::FilterExt as _;
 
-            let (exporters, exporter_recorders) =
-                crate::export::run::RunExporters::start(
+            let (exporters, exporter_recorders) = crate::export::run::RunExporters::start(
                 std::mem::take(&mut self.export),
                 started,
                 self.program.as_deref(),

@@ -100,9 +100,13 @@ fn export_uses_otel_names_units_attributes_and_values() {
     assert!(collected.warnings.is_empty(), "{:?}", collected.warnings);
     assert_eq!(collected.exported.len(), 1, "{:?}", collected.exported);
     let e = &collected.exported[0];
-    assert_eq!((e.exporter, e.to.as_str()), ("otlp", receiver.url("/v1/metrics").as_str()));
+    assert_eq!(
+        (e.exporter, e.to.as_str()),
+        ("otlp", receiver.url("/v1/metrics").as_str())
+    );
     assert!(
-        e.to_string().starts_with(&format!("metrics sent to {} (OTLP/HTTP, ", e.to)),
+        e.to_string()
+            .starts_with(&format!("metrics sent to {} (OTLP/HTTP, ", e.to)),
         "{e}"
     );
     let reqs = receiver.requests();

@@ -7,9 +7,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{
-    exposition_value, free_port, http_get, query_until, workload, Behaviour, FakeServer,
-};
+use common::{exposition_value, free_port, http_get, query_until, workload, Behaviour, FakeServer};
 use starkscope_harness::export::prometheus::{PrometheusConfig, PushConfig};
 use starkscope_harness::{Harness, Install};
 use starkscope_metrics::names;

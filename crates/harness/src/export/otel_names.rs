@@ -208,8 +208,17 @@ mod tests {
 
     #[test]
     fn per_proof_counters_are_gauges_run_counters_and_unknown_ones_sums() {
-        for name in [names::ROWS, names::CELLS, names::CONSTRAINT_DEG, names::TOTAL_CYCLES] {
-            assert_eq!(instrument(name, MetricKind::Counter), Instrument::Gauge, "{name}");
+        for name in [
+            names::ROWS,
+            names::CELLS,
+            names::CONSTRAINT_DEG,
+            names::TOTAL_CYCLES,
+        ] {
+            assert_eq!(
+                instrument(name, MetricKind::Counter),
+                Instrument::Gauge,
+                "{name}"
+            );
         }
         assert_eq!(
             instrument(names::PCS_OPENING_TIME_MS, MetricKind::Gauge),

@@ -16,9 +16,7 @@ use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 
-use super::{
-    env_duration, env_value, http, program_name, EnvConfigError, ExportWarning, Exported,
-};
+use super::{env_duration, env_value, http, program_name, EnvConfigError, ExportWarning, Exported};
 use starkscope_metrics::catalogue::TIME_SUFFIX;
 
 /// Histogram buckets (milliseconds) for metrics named `*_time_ms`: 0.1 ms to 10 min.
