@@ -5,6 +5,8 @@
 # witnesses; `ablation`: a backend that can drop a constraint), with or without metrics.
 # The libraries below the binaries (stark-backend, vm, sdk) depend only on what they emit
 # with (starkscope-metrics): never on the harness, a tracing subscriber or an exporter.
+# The binaries compile an exporter (HTTP client, async runtime, OpenTelemetry) only with
+# their `exporters` feature, which does forward to the harness.
 # Exit 1 naming the crate that breaks the rule.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,25 @@ for lib in starkscope-stark-backend starkscope-vm starkscope-sdk; do
     fi
   done
 done
+# Exporter crates in a binary only with `exporters`.
+exporter_crates='^(metrics-exporter-prometheus|opentelemetry[a-z_-]*|ureq|tokio) v'
+for bin in starkscope starkscope-benchmarks; do
+  for features in "" "--features=bench-metrics"; do
+    found=$(cargo tree -e normal -p "$bin" $features --prefix none | grep -E "$exporter_crates" | sort -u || true)
+    if [ -n "$found" ]; then
+      echo "error: $bin ${features:-(default features)} compiles exporter crates; only --features exporters may:" >&2
+      echo "$found" >&2
+      fail=1
+    fi
+  done
+  with=$(cargo tree -e normal -p "$bin" --features exporters --prefix none)
+  for want in metrics-exporter-prometheus opentelemetry-otlp libc; do
+    if ! grep -q "^$want v" <<<"$with"; then
+      echo "error: $bin --features exporters does not compile $want: the feature is not forwarded to starkscope-harness/exporters" >&2
+      fail=1
+    fi
+  done
+done
 # `soundness_features PKG ARGS...`: the forge/ablation features PKG's build enables.
 soundness_features() {
   local pkg=$1
@@ -55,7 +76,7 @@ if [ -z "$(soundness_features starkscope-vm --features ablation)" ]; then
   fail=1
 fi
 for bin in starkscope starkscope-benchmarks; do
-  for features in "" "--features=bench-metrics"; do
+  for features in "" "--features=bench-metrics" "--features=exporters"; do
     found=$(soundness_features "$bin" $features)
     if [ -n "$found" ]; then
       echo "error: $bin ${features:-(default features)} enables a soundness-testing feature:" >&2
@@ -68,5 +89,6 @@ if [ "$fail" = 0 ]; then
   echo "ok: metrics absent without bench-metrics and present with it, in all ${#crates[@]} crates"
   echo "ok: no shipped binary enables forge or ablation"
   echo "ok: stark-backend, vm and sdk depend on no harness, subscriber or exporter"
+  echo "ok: the binaries compile exporters only with --features exporters, and then all of them"
 fi
 exit "$fail"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests run against: Debian's prometheus and prometheus-pushgateway (the
+# Installs what the tests run against: Debian's prometheus (with promtool, which
+# scripts/check-stack.sh uses) and prometheus-pushgateway (the
 # exporter tests), and a headless browser (the HTML report test). Idempotent and quiet:
 # does nothing when all are there.
 # Needs root (or sudo) and Debian's package index; the tests start their own instances.
@@ -25,7 +26,7 @@ have_browser() {
 }
 
 missing=()
-command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
 browser_missing=0
 have_browser || browser_missing=1
@@ -70,4 +71,5 @@ echo "installing ${packages[*]} (Debian packages) for the tests"
 $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 # The packages start system services where systemd runs; the tests use their own instances
 # on free ports, so those are left alone.
-command -v prometheus >/dev/null && command -v prometheus-pushgateway >/dev/null && have_browser
+command -v prometheus >/dev/null && command -v promtool >/dev/null \
+  && command -v prometheus-pushgateway >/dev/null && have_browser

@@ -27,6 +27,7 @@ if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --workspace --all-targets -- -D warnings
   cargo clippy --workspace --all-targets --features bench-metrics -- -D warnings
   cargo clippy -p starkscope-vm --all-targets --features ablation -- -D warnings
+  cargo clippy -p starkscope -p starkscope-benchmarks --all-targets --features exporters -- -D warnings
 else
   echo "SKIPPED: clippy is not installed"
 fi
@@ -50,6 +51,12 @@ cargo test --release -p starkscope-vm --features ablation --test soundness --no-
 
 step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
 cargo test -p starkscope-harness --no-fail-fast --features exporters
+
+step "the CLI's exporters: real proofs pushed, scraped, queried by every dashboard query"
+cargo test -p starkscope --no-fail-fast --features exporters --test exporters
+
+step "the local metrics stack's configs (compose schema, promtool; no Docker here)"
+scripts/check-stack.sh
 
 step "README quick start, run verbatim"
 scripts/check-readme.sh

@@ -60,8 +60,15 @@ impl ChildRun {
             .output()
             .with_context(|| format!("cannot start {}", binary.display()))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // Where the child's exporters sent its metrics, and their warnings, are the
+        // user's to see; the rest of its stderr only when it fails.
+        for line in stderr.lines() {
+            if line.starts_with("metrics ") || line.starts_with("warning: metrics exporter") {
+                eprintln!("{line}");
+            }
+        }
         if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
             let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
             bail!(
                 "{} {} failed ({}):\n{}",

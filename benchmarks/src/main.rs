@@ -206,6 +206,8 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
+    // Exporter variables are checked once, before any child proves: a typo fails at once.
+    starkscope_harness::Harness::new().export_from_env()?;
     match command {
         Command::List { config, json } => {
             let config = config.load()?;

@@ -83,10 +83,14 @@ pub fn prove_once(
         config = config.with_memory_budget(1);
     }
     let sdk = Sdk::new(config)?;
-    let harness = Harness::new().install(Install::Global).span_tree(false);
-    #[cfg(feature = "bench-metrics")]
-    let harness =
-        harness.sample_resources(starkscope_harness::resources::ResourceConfig::default());
+    // With metrics, resources are sampled (bench-metrics compiles them in); with
+    // `exporters`, the proof is also exported where the environment says, its
+    // Pushgateway job named after the benchmark.
+    let harness = Harness::new()
+        .install(Install::Global)
+        .span_tree(false)
+        .program(bench.name.clone())
+        .export_from_env()?;
     let started = Instant::now();
     let collected = harness.run(|| -> anyhow::Result<_> {
         let t = Instant::now();

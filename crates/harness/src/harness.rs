@@ -74,6 +74,8 @@ pub struct Collected<R> {
     pub write_error: Option<SnapshotError>,
     /// Exporters (and resource sampling) that failed; the run and the JSON went on.
     pub warnings: Vec<crate::ExportWarning>,
+    /// What each exporter delivered, and where (each also printed on stderr).
+    pub exported: Vec<crate::export::Exported>,
 }
 
 /// Options for one measured run. `Harness::new()` has the same defaults as
@@ -86,6 +88,9 @@ pub struct Harness {
     install: Install,
     run_id: Option<String>,
     label_keys: Vec<String>,
+    program: Option<String>,
+    /// Printed when the run starts and returned with the run's warnings.
+    early_warnings: Vec<crate::ExportWarning>,
     #[cfg(feature = "bench-metrics")]
     recorders: Vec<Box<dyn metrics::Recorder + Send + Sync>>,
     /// Exporter options, set by the builder methods in `export::run`.
@@ -109,6 +114,8 @@ impl Harness {
             install: Install::Auto,
             run_id: None,
             label_keys: DEFAULT_LABEL_KEYS.iter().map(|s| s.to_string()).collect(),
+            program: None,
+            early_warnings: Vec::new(),
             #[cfg(feature = "bench-metrics")]
             recorders: Vec::new(),
             #[cfg(feature = "bench-metrics")]
@@ -163,6 +170,34 @@ impl Harness {
         self
     }
 
+    /// What is measured, e.g. the proved program's name: the Pushgateway job of the run
+    /// is `{program}_{unix_ts}` (default: the executable's name) unless the push
+    /// configuration names it.
+    pub fn program(mut self, name: impl Into<String>) -> Self {
+        self.program = Some(name.into());
+        self
+    }
+
+    /// What a binary calls: the exporters the environment configures (those compiled in;
+    /// see docs/observability.md), resource sampling when the `resources` feature is
+    /// compiled in, and a warning (printed as the run starts) for each exporter variable
+    /// that is set while its exporter is not compiled in. A malformed value is
+    /// [`HarnessError::ExportConfig`], naming the variable.
+    pub fn export_from_env(self) -> Result<Self, HarnessError> {
+        #[cfg(any(feature = "prometheus", feature = "otlp"))]
+        let mut harness = self.exporters_from_env()?;
+        #[cfg(not(any(feature = "prometheus", feature = "otlp")))]
+        let mut harness = self;
+        #[cfg(feature = "resources")]
+        {
+            harness = harness.sample_resources(crate::resources::ResourceConfig::default());
+        }
+        harness
+            .early_warnings
+            .extend(crate::export::uncompiled_env_warnings());
+        Ok(harness)
+    }
+
     /// Another recorder (an exporter) fed the same metrics, labels included.
     #[cfg(feature = "bench-metrics")]
     pub fn add_recorder(
@@ -205,6 +240,10 @@ impl Harness {
             .unwrap_or_else(|| default_run_id(started));
         let output = self.output_path();
         let print_filter = self.env_filter()?;
+        let early_warnings = std::mem::take(&mut self.early_warnings);
+        for w in &early_warnings {
+            eprintln!("warning: {w}");
+        }
 
         let tree = self.span_tree.then(|| {
             let printer =
@@ -220,8 +259,11 @@ impl Harness {
             use metrics_util::layers::{FanoutBuilder, Layer as _};
             use tracing_subscriber::filter::FilterExt as _;
 
-            let (exporters, exporter_recorders) =
-                crate::export::run::RunExporters::start(std::mem::take(&mut self.export), started);
+            let (exporters, exporter_recorders) = crate::export::run::RunExporters::start(
+                std::mem::take(&mut self.export),
+                started,
+                self.program.as_deref(),
+            );
             self.recorders.extend(exporter_recorders);
             let metric_layers = MetricsLayer::new()
                 .and_then(crate::span_labels::SpanLabelsLayer::new(&self.label_keys))
@@ -291,12 +333,14 @@ impl Harness {
 
         // After the JSON is safely written: pushes and exports, which may wait on a network.
         #[cfg(feature = "bench-metrics")]
-        let warnings = exporters.finish(&snapshot, &run_id);
+        let (exported, late_warnings) = exporters.finish(&snapshot, &run_id);
         #[cfg(not(feature = "bench-metrics"))]
-        let warnings = {
-            let _ = &run_id;
-            Vec::new()
+        let (exported, late_warnings) = {
+            let _ = (&run_id, &self.program);
+            (Vec::new(), Vec::new())
         };
+        let mut warnings = early_warnings;
+        warnings.extend(late_warnings);
 
         match outcome {
             Ok(value) => Ok(Collected {
@@ -305,6 +349,7 @@ impl Harness {
                 written_to,
                 write_error,
                 warnings,
+                exported,
             }),
             Err(panic) => resume_unwind(panic),
         }
@@ -399,12 +444,7 @@ pub fn run_with_metric_collection<R>(
     env_var: &str,
     f: impl FnOnce() -> R,
 ) -> Result<Collected<R>, HarnessError> {
-    let harness = Harness::new().output_env(env_var);
-    #[cfg(any(feature = "prometheus", feature = "otlp"))]
-    let harness = harness.exporters_from_env()?;
-    #[cfg(feature = "resources")]
-    let harness = harness.sample_resources(crate::resources::ResourceConfig::default());
-    harness.run(f)
+    Harness::new().output_env(env_var).export_from_env()?.run(f)
 }
 
 fn default_run_id(started: SystemTime) -> String {

@@ -91,9 +91,24 @@ fn export_uses_otel_names_units_attributes_and_values() {
                 .header("x-api-key", "secret")
                 .timeout(Duration::from_secs(5)),
         )
-        .run(workload)
+        .run(|| {
+            workload();
+            // Not catalogued: a count that only grows, as the `metrics` crate means it.
+            starkscope_metrics::metrics::counter!("requests_served").increment(3);
+        })
         .unwrap();
     assert!(collected.warnings.is_empty(), "{:?}", collected.warnings);
+    assert_eq!(collected.exported.len(), 1, "{:?}", collected.exported);
+    let e = &collected.exported[0];
+    assert_eq!(
+        (e.exporter, e.to.as_str()),
+        ("otlp", receiver.url("/v1/metrics").as_str())
+    );
+    assert!(
+        e.to_string()
+            .starts_with(&format!("metrics sent to {} (OTLP/HTTP, ", e.to)),
+        "{e}"
+    );
     let reqs = receiver.requests();
     assert_eq!(reqs.len(), 1, "one flush at the end");
     let r = &reqs[0];
@@ -113,20 +128,30 @@ fn export_uses_otel_names_units_attributes_and_values() {
         "{res:?}"
     );
 
-    // A counter: a cumulative monotonic sum, unit "1", integer values.
+    // A counter of one proof (set once, the next proof's may be smaller): a gauge, unit
+    // "1", integer values.
     let cycles = metric(&req, "starkscope.vm.total_cycles");
     assert_eq!(cycles.unit, "1");
     assert!(!cycles.description.is_empty());
-    let Some(metric::Data::Sum(sum)) = &cycles.data else {
-        panic!("{cycles:?}")
+    let Some(metric::Data::Gauge(gauge)) = &cycles.data else {
+        panic!("a per-proof count must be a gauge: {cycles:?}")
     };
-    assert!(sum.is_monotonic);
     for (segment, want) in [("0", 100), ("1", 101)] {
         assert_eq!(
-            point(&sum.data_points, segment).value,
+            point(&gauge.data_points, segment).value,
             Some(number_data_point::Value::AsInt(want))
         );
     }
+    // A counter outside the catalogue: a cumulative monotonic sum.
+    let served = metric(&req, "starkscope.requests_served");
+    let Some(metric::Data::Sum(sum)) = &served.data else {
+        panic!("{served:?}")
+    };
+    assert!(sum.is_monotonic);
+    assert_eq!(
+        sum.data_points[0].value,
+        Some(number_data_point::Value::AsInt(3))
+    );
 
     // A timing: a gauge in seconds, the snapshot's milliseconds / 1000.
     let opening = metric(&req, "starkscope.prover.pcs_opening.duration");

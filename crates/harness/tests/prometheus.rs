@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{exposition_value, free_port, http_get, workload, Behaviour, FakeServer};
+use common::{exposition_value, free_port, http_get, query_until, workload, Behaviour, FakeServer};
 use starkscope_harness::export::prometheus::{PrometheusConfig, PushConfig};
 use starkscope_harness::{Harness, Install};
 use starkscope_metrics::names;
@@ -226,31 +226,6 @@ fn env_config_defaults_to_loopback_and_names_bad_variables() {
         std::env::remove_var(v);
     }
     assert!(PrometheusConfig::from_env().unwrap().is_none());
-}
-
-/// Queries Prometheus until `query` returns at least `min` series (a scrape or two).
-fn query_until(prom: &common::Daemon, query: &str, min: usize) -> Vec<serde_json::Value> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let r = http_get(
-            prom.port,
-            &format!("/api/v1/query?query={}", common::encode(query)),
-        )
-        .expect("query prometheus");
-        assert_eq!(r.status, 200, "{}", r.body);
-        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-        let result = v["data"]["result"].as_array().cloned().unwrap_or_default();
-        if result.len() >= min {
-            return result;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "`{query}` returned {} series after 30 s; prometheus log:\n{}",
-            result.len(),
-            prom.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 #[test]

@@ -39,7 +39,9 @@ Examples:
   RUST_LOG=info,p3_=warn starkscope prove prog.sasm -i 7    # span tree with timings
 
 Then check the proof anywhere with `starkscope verify fib.proof --program <PROGRAM>`.
---metrics (or METRIC_OUTPUT=path) needs a build with `--features bench-metrics`.")]
+--metrics (or METRIC_OUTPUT=path) needs a build with `--features bench-metrics`.
+A build with `--features exporters` also exports the run where STARKSCOPE_PUSHGATEWAY,
+STARKSCOPE_PROMETHEUS_LISTEN or METRICS_ENDPOINT say (docs/observability.md).")]
 pub struct ProveArgs {
     /// The program (`.sasm` assembly).
     #[arg(value_name = "PROGRAM")]
@@ -218,7 +220,7 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             summary,
         })
     };
-    let (proven, metrics_lost) = measured(args, metrics_path.as_deref(), work)?;
+    let (proven, metrics_lost) = measured(args, &program.name, metrics_path.as_deref(), work)?;
     let proven = proven?;
 
     // The proof first: a snapshot that could not be written never costs it.
@@ -252,24 +254,26 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs `work` under the metrics harness (global install: the pool's threads report too).
-/// The value comes back with why the snapshot could not be written, if it could not.
+/// Runs `work` under the metrics harness (global install: the pool's threads report too),
+/// with the exporters the environment configures; a malformed variable fails here, before
+/// the work. The harness prints what each exporter sent where, and every warning. The value
+/// comes back with why the snapshot could not be written, if it could not.
 fn measured<R>(
     args: &ProveArgs,
+    program: &str,
     metrics_path: Option<&Path>,
     work: impl FnOnce() -> R,
 ) -> anyhow::Result<(R, Option<SnapshotError>)> {
     let harness = starkscope_harness::Harness::new()
         .install(starkscope_harness::Install::Global)
-        .span_tree(!args.quiet);
+        .span_tree(!args.quiet)
+        .program(program)
+        .export_from_env()?;
     let harness = match metrics_path {
         Some(path) => harness.output(path),
         None => harness,
     };
     let collected = harness.run(work)?;
-    for w in &collected.warnings {
-        eprintln!("warning: {w}");
-    }
     if let Some(path) = &collected.written_to {
         eprintln!("metrics written to {}", path.display());
     }

@@ -114,20 +114,26 @@ fn execute_measured(
     };
     #[cfg(feature = "bench-metrics")]
     {
+        // Exporters as for `prove`; the harness prints what went where, and warnings.
         let collected = starkscope_harness::Harness::new()
             .output_env("METRIC_OUTPUT")
             .span_tree(false)
+            .program(program.name.clone())
+            .export_from_env()?
             .run(work)?;
         if let Some(path) = &collected.written_to {
             eprintln!("metrics written to {}", path.display());
         }
-        for w in &collected.warnings {
-            eprintln!("warning: {w}");
-        }
         Ok((collected.value?, collected.write_error))
     }
     #[cfg(not(feature = "bench-metrics"))]
-    Ok((work()?, None))
+    {
+        // Exporter variables do nothing in this build: say so rather than ignore them.
+        for w in starkscope_harness::export::uncompiled_env_warnings() {
+            eprintln!("warning: {w}");
+        }
+        Ok((work()?, None))
+    }
 }
 
 fn share(part: u64, whole: u64) -> f64 {

@@ -10,11 +10,12 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    /// The body as text, cut to a line's worth for a warning.
+    /// The body as one line of text, cut to a line's worth for a warning (gateways answer
+    /// with several lines, one per refused sample).
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub fn body_text(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
-        let text = text.trim();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         match text.char_indices().nth(200) {
             Some((i, _)) => format!("{}...", &text[..i]),
             None => text.to_string(),

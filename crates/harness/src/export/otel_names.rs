@@ -12,8 +12,17 @@
 //! | a span timing not in the catalogue, `{x}_time_ms` | `starkscope.span.{x}.duration` | `s` | ms / 1000 |
 //!
 //! Labels become attributes with the same keys; every data point also carries `run_id`.
+//!
+//! Instruments ([`instrument`]): gauges stay gauges and histograms histograms. A counter
+//! becomes a gauge when the catalogue scopes it to a proof or a group: it is set once
+//! (`absolute`) to a fact of that one proof (its `rows`, `cells`, `constraint_deg`,
+//! cycles), so the next proof's value can be smaller and a monotonic sum would read as a
+//! reset. Only a counter of the whole run (scope `run`), or one not in the catalogue,
+//! is a cumulative monotonic sum. Prometheus keeps the catalogue's kinds and names.
 
-use starkscope_metrics::catalogue::{self, names, MetricSpec, MetricUnit, CATALOGUE, TIME_SUFFIX};
+use starkscope_metrics::catalogue::{
+    self, names, MetricKind, MetricScope, MetricSpec, MetricUnit, CATALOGUE, TIME_SUFFIX,
+};
 
 /// The OpenTelemetry form of one metric.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,6 +90,51 @@ pub fn otel_metric(name: &str) -> OtelMetric {
     }
 }
 
+/// The OTel instrument a metric is exported as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Instrument {
+    Gauge,
+    /// Cumulative, monotonic.
+    MonotonicSum,
+    Histogram,
+}
+
+impl Instrument {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Instrument::Gauge => "gauge",
+            Instrument::MonotonicSum => "monotonic sum",
+            Instrument::Histogram => "histogram",
+        }
+    }
+}
+
+/// How a metric recorded as `recorded` is exported: by the catalogue's kind and scope (see
+/// the module docs); a metric outside the catalogue keeps the kind it was recorded with.
+pub fn instrument(name: &str, recorded: MetricKind) -> Instrument {
+    let (kind, scope) = match catalogue::find(name) {
+        Some(spec) => (spec.kind, Some(spec.scope)),
+        None => (recorded, None),
+    };
+    match (kind, scope) {
+        (MetricKind::Gauge, _) => Instrument::Gauge,
+        (MetricKind::Histogram, _) => Instrument::Histogram,
+        (MetricKind::Counter, Some(MetricScope::Proof | MetricScope::Group)) => Instrument::Gauge,
+        (MetricKind::Counter, Some(MetricScope::Run) | None) => Instrument::MonotonicSum,
+    }
+}
+
+/// Why a catalogued metric is exported as it is, for the docs table.
+fn instrument_reason(spec: &MetricSpec) -> &'static str {
+    match (spec.kind, instrument(spec.name, spec.kind)) {
+        (MetricKind::Counter, Instrument::Gauge) => match spec.scope {
+            MetricScope::Proof => "gauge: a count of one proof, set once, not monotonic",
+            _ => "gauge: a count of one group, set once, not monotonic",
+        },
+        (_, i) => i.as_str(),
+    }
+}
+
 /// OTel instrument names: ASCII letters, digits, `_ . - /`, at most 255 characters.
 fn sanitize(name: &str) -> String {
     name.chars()
@@ -98,7 +152,8 @@ fn sanitize(name: &str) -> String {
 /// The mapping of every catalogued metric, as the table docs/observability.md carries.
 pub fn markdown_table() -> String {
     let mut out = String::from(
-        "| catalogue name | OTel name | OTel unit | value on export |\n|---|---|---|---|\n",
+        "| catalogue name (Prometheus) | kind, of | OTel name | OTel unit | OTel instrument | value on export |\n\
+         |---|---|---|---|---|---|\n",
     );
     for m in CATALOGUE {
         let o = otel_metric(m.name);
@@ -108,8 +163,14 @@ pub fn markdown_table() -> String {
             format!("× {}", o.scale)
         };
         out.push_str(&format!(
-            "| `{}` | `{}` | `{}` | {} |\n",
-            m.name, o.name, o.unit, value
+            "| `{}` | {}, {} | `{}` | `{}` | {} | {} |\n",
+            m.name,
+            m.kind.as_str(),
+            m.scope.as_str(),
+            o.name,
+            o.unit,
+            instrument_reason(m),
+            value
         ));
     }
     out
@@ -143,6 +204,40 @@ mod tests {
         );
         assert_eq!(otel_metric(names::CPU_TIME_MS).name, "starkscope.cpu.time");
         assert_eq!(otel_metric("weird name!").name, "starkscope.weird_name_");
+    }
+
+    #[test]
+    fn per_proof_counters_are_gauges_run_counters_and_unknown_ones_sums() {
+        for name in [
+            names::ROWS,
+            names::CELLS,
+            names::CONSTRAINT_DEG,
+            names::TOTAL_CYCLES,
+        ] {
+            assert_eq!(
+                instrument(name, MetricKind::Counter),
+                Instrument::Gauge,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            instrument(names::PCS_OPENING_TIME_MS, MetricKind::Gauge),
+            Instrument::Gauge
+        );
+        assert_eq!(
+            instrument("requests_served", MetricKind::Counter),
+            Instrument::MonotonicSum
+        );
+        // Every catalogued counter is scoped to a proof or a group today; one of the run
+        // would be a monotonic sum.
+        for m in CATALOGUE {
+            let want = match (m.kind, m.scope) {
+                (MetricKind::Counter, MetricScope::Run) => Instrument::MonotonicSum,
+                (MetricKind::Histogram, _) => Instrument::Histogram,
+                _ => Instrument::Gauge,
+            };
+            assert_eq!(instrument(m.name, m.kind), want, "{}", m.name);
+        }
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! seconds), with each label as an attribute plus `run_id`. The SDK's OTLP exporter
 //! (opentelemetry-otlp, `http-proto`) then sends one `ExportMetricsServiceRequest` to
 //! the endpoint, used verbatim (it must include `/v1/metrics`), over a small blocking
-//! HTTP client whose every request is bounded by the timeout. Counters export as
-//! cumulative monotonic sums, gauges as gauges, histograms as histograms.
+//! HTTP client whose every request is bounded by the timeout. Gauges export as gauges,
+//! histograms as histograms, and counters as [`otel_names::instrument`](super::otel_names::instrument)
+//! says: a per-proof or per-group count (set once, not monotonic) as a gauge, a count of the
+//! whole run as a cumulative monotonic sum.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,20 +25,18 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::Resource;
 
-use super::otel_names::otel_metric;
-use super::{env_duration, env_value, http, EnvConfigError, ExportWarning};
+use super::otel_names::{instrument, otel_metric, Instrument};
+use super::{env_duration, env_value, http, EnvConfigError, ExportWarning, Exported};
+use starkscope_metrics::catalogue::MetricKind;
 use starkscope_snapshot::{parse_counter, parse_gauge, Entry, Snapshot};
 
-/// Environment variables read by [`OtlpConfig::from_env`].
+/// Environment variables read by [`OtlpConfig::from_env`] (defined in
+/// [`export::env`](super::env)).
 pub mod env {
-    /// The OTLP/HTTP metrics URL, used verbatim, e.g. `http://127.0.0.1:4318/v1/metrics`.
-    pub const ENDPOINT: &str = "METRICS_ENDPOINT";
-    /// Sent as `Authorization: Bearer {key}`, or verbatim under `METRICS_API_KEY_HEADER`.
-    pub const API_KEY: &str = "METRICS_API_KEY";
-    /// The header that carries `METRICS_API_KEY` verbatim, e.g. `x-api-key`.
-    pub const API_KEY_HEADER: &str = "METRICS_API_KEY_HEADER";
-    /// Bound of the export request, e.g. `10s`.
-    pub const TIMEOUT: &str = "METRICS_TIMEOUT";
+    pub use crate::export::env::{
+        METRICS_API_KEY as API_KEY, METRICS_API_KEY_HEADER as API_KEY_HEADER,
+        METRICS_ENDPOINT as ENDPOINT, METRICS_TIMEOUT as TIMEOUT,
+    };
 }
 
 /// Default bound of the export request.
@@ -193,7 +193,11 @@ impl<E: PushMetricExporter> PushMetricExporter for KeepError<E> {
 }
 
 /// Sends the snapshot to the endpoint once; any failure is a warning naming `otlp`.
-pub fn export(config: &OtlpConfig, snapshot: &Snapshot, run_id: &str) -> Result<(), ExportWarning> {
+pub fn export(
+    config: &OtlpConfig,
+    snapshot: &Snapshot,
+    run_id: &str,
+) -> Result<Exported, ExportWarning> {
     let transport_error = Arc::new(Mutex::new(None::<String>));
     let warn = |m: String| {
         let detail = transport_error.lock().ok().and_then(|mut e| e.take());
@@ -234,20 +238,48 @@ pub fn export(config: &OtlpConfig, snapshot: &Snapshot, run_id: &str) -> Result<
                 .build(),
         )
         .build();
-    record(&provider.meter("starkscope"), snapshot, run_id);
+    let (metrics, points) = record(&provider.meter("starkscope"), snapshot, run_id);
     let shutdown = provider.shutdown_with_timeout(config.timeout);
     if let Some(e) = error.lock().ok().and_then(|mut e| e.take()) {
         return Err(warn(e));
     }
-    shutdown.map_err(|e| warn(e.to_string()))
+    shutdown.map_err(|e| warn(e.to_string()))?;
+    Ok(Exported {
+        exporter: EXPORTER,
+        to: config.endpoint.clone(),
+        what: format!("OTLP/HTTP, {metrics} metrics, {points} data points"),
+    })
 }
 
 #[derive(Default)]
 struct Instruments {
     counters: HashMap<String, Counter<u64>>,
     scaled_counters: HashMap<String, Counter<f64>>,
+    count_gauges: HashMap<String, Gauge<u64>>,
     gauges: HashMap<String, Gauge<f64>>,
     histograms: HashMap<String, Histogram<f64>>,
+}
+
+impl Instruments {
+    fn metrics(&self) -> usize {
+        self.counters.len()
+            + self.scaled_counters.len()
+            + self.count_gauges.len()
+            + self.gauges.len()
+            + self.histograms.len()
+    }
+}
+
+/// An instrument builder with the metric's unit and, when catalogued, its description.
+macro_rules! build {
+    ($meter:expr, $kind:ident, $o:expr) => {{
+        let b = $meter.$kind($o.name.clone()).with_unit($o.unit);
+        match $o.description {
+            Some(d) => b.with_description(d),
+            None => b,
+        }
+        .build()
+    }};
 }
 
 fn attributes<V>(entry: &Entry<V>, run_id: &str) -> Vec<KeyValue> {
@@ -260,68 +292,64 @@ fn attributes<V>(entry: &Entry<V>, run_id: &str) -> Vec<KeyValue> {
     attrs
 }
 
-/// Records every snapshot entry once into instruments named by OTel conventions.
-fn record(meter: &Meter, snapshot: &Snapshot, run_id: &str) {
+/// Records every snapshot entry once into instruments named by OTel conventions; returns
+/// how many instruments and data points that made.
+fn record(meter: &Meter, snapshot: &Snapshot, run_id: &str) -> (usize, usize) {
     let mut inst = Instruments::default();
+    let mut points = 0;
     for e in &snapshot.counter {
         let Some(v) = parse_counter(&e.value) else {
             continue;
         };
         let o = otel_metric(&e.metric);
         let attrs = attributes(e, run_id);
-        if o.scale == 1.0 {
-            let c = inst.counters.entry(e.metric.clone()).or_insert_with(|| {
-                let b = meter.u64_counter(o.name.clone()).with_unit(o.unit);
-                match o.description {
-                    Some(d) => b.with_description(d),
-                    None => b,
-                }
-                .build()
-            });
-            c.add(v, &attrs);
-        } else {
-            let c = inst
+        let key = e.metric.clone();
+        match (instrument(&e.metric, MetricKind::Counter), o.scale == 1.0) {
+            (Instrument::MonotonicSum, true) => inst
+                .counters
+                .entry(key)
+                .or_insert_with(|| build!(meter, u64_counter, o))
+                .add(v, &attrs),
+            (Instrument::MonotonicSum, false) => inst
                 .scaled_counters
-                .entry(e.metric.clone())
-                .or_insert_with(|| {
-                    let b = meter.f64_counter(o.name.clone()).with_unit(o.unit);
-                    match o.description {
-                        Some(d) => b.with_description(d),
-                        None => b,
-                    }
-                    .build()
-                });
-            c.add(v as f64 * o.scale, &attrs);
+                .entry(key)
+                .or_insert_with(|| build!(meter, f64_counter, o))
+                .add(v as f64 * o.scale, &attrs),
+            (_, true) => inst
+                .count_gauges
+                .entry(key)
+                .or_insert_with(|| build!(meter, u64_gauge, o))
+                .record(v, &attrs),
+            (_, false) => inst
+                .gauges
+                .entry(key)
+                .or_insert_with(|| build!(meter, f64_gauge, o))
+                .record(v as f64 * o.scale, &attrs),
         }
+        points += 1;
     }
     for e in &snapshot.gauge {
         let Some(v) = parse_gauge(&e.value) else {
             continue;
         };
         let o = otel_metric(&e.metric);
-        let g = inst.gauges.entry(e.metric.clone()).or_insert_with(|| {
-            let b = meter.f64_gauge(o.name.clone()).with_unit(o.unit);
-            match o.description {
-                Some(d) => b.with_description(d),
-                None => b,
-            }
-            .build()
-        });
-        g.record(v * o.scale, &attributes(e, run_id));
+        inst.gauges
+            .entry(e.metric.clone())
+            .or_insert_with(|| build!(meter, f64_gauge, o))
+            .record(v * o.scale, &attributes(e, run_id));
+        points += 1;
     }
     for e in &snapshot.histogram {
         let o = otel_metric(&e.metric);
-        let h = inst.histograms.entry(e.metric.clone()).or_insert_with(|| {
-            let b = meter.f64_histogram(o.name.clone()).with_unit(o.unit);
-            match o.description {
-                Some(d) => b.with_description(d),
-                None => b,
-            }
-            .build()
-        });
+        let h = inst
+            .histograms
+            .entry(e.metric.clone())
+            .or_insert_with(|| build!(meter, f64_histogram, o));
         let attrs = attributes(e, run_id);
         for v in e.value.iter().filter_map(|v| parse_gauge(v)) {
             h.record(v * o.scale, &attrs);
         }
+        points += 1;
     }
+    (inst.metrics(), points)
 }

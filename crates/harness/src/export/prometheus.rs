@@ -16,7 +16,7 @@ use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 
-use super::{env_duration, env_value, http, program_name, EnvConfigError, ExportWarning};
+use super::{env_duration, env_value, http, program_name, EnvConfigError, ExportWarning, Exported};
 use starkscope_metrics::catalogue::TIME_SUFFIX;
 
 /// Histogram buckets (milliseconds) for metrics named `*_time_ms`: 0.1 ms to 10 min.
@@ -31,18 +31,13 @@ pub const DEFAULT_LISTEN_PORT: u16 = 9464;
 /// Default bound of one push (connect + send + answer).
 pub const DEFAULT_PUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Environment variables read by [`PrometheusConfig::from_env`].
+/// Environment variables read by [`PrometheusConfig::from_env`] (defined in
+/// [`export::env`](super::env)).
 pub mod env {
-    /// `127.0.0.1:9464`, or a port alone (bound on 127.0.0.1).
-    pub const LISTEN: &str = "STARKSCOPE_PROMETHEUS_LISTEN";
-    /// The Pushgateway's base URL, e.g. `http://127.0.0.1:9091`.
-    pub const PUSHGATEWAY: &str = "STARKSCOPE_PUSHGATEWAY";
-    /// Also push every interval during the run, e.g. `15s`.
-    pub const PUSH_INTERVAL: &str = "STARKSCOPE_PUSH_INTERVAL";
-    /// The `instance` label of the pushed group (default: the host name).
-    pub const PUSH_INSTANCE: &str = "STARKSCOPE_PUSH_INSTANCE";
-    /// Bound of one push, e.g. `5s`.
-    pub const PUSH_TIMEOUT: &str = "STARKSCOPE_PUSH_TIMEOUT";
+    pub use crate::export::env::{
+        PROMETHEUS_LISTEN as LISTEN, PUSHGATEWAY, PUSH_INSTANCE, PUSH_INTERVAL, PUSH_JOB,
+        PUSH_TIMEOUT,
+    };
 }
 
 /// Prometheus export options.
@@ -173,6 +168,7 @@ impl PrometheusConfig {
                 let mut push = PushConfig::new(gateway.trim());
                 push.interval = env_duration(env::PUSH_INTERVAL)?;
                 push.instance = env_value(env::PUSH_INSTANCE);
+                push.job = env_value(env::PUSH_JOB);
                 if let Some(t) = env_duration(env::PUSH_TIMEOUT)? {
                     push.timeout = t;
                 }
@@ -255,9 +251,14 @@ struct Pushgateway {
 }
 
 impl Pushgateway {
-    fn push(&self, handle: &PrometheusHandle) -> Result<(), ExportWarning> {
+    /// One `PUT` of everything recorded so far; returns how many samples it carried.
+    fn push(&self, handle: &PrometheusHandle) -> Result<usize, ExportWarning> {
         handle.run_upkeep();
         let body = handle.render();
+        let samples = body
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .count();
         let warn = |m: String| ExportWarning::new("pushgateway", format!("PUT {}: {m}", self.url));
         let reply = http::send(
             &self.agent,
@@ -269,14 +270,19 @@ impl Pushgateway {
         )
         .map_err(warn)?;
         if (200..300).contains(&reply.status) {
-            Ok(())
-        } else {
-            Err(warn(format!(
-                "HTTP {}: {}",
-                reply.status,
-                reply.body_text()
-            )))
+            return Ok(samples);
         }
+        let body = reply.body_text();
+        // The gateway checks a push against every group it holds: a name whose TYPE
+        // changed between starkscope versions is refused until the old groups are gone.
+        let hint = if reply.status == 400 && body.contains("inconsistent") {
+            " (a metric's type differs from the same name in a group already on the \
+             gateway, e.g. one pushed by another starkscope version: delete the old groups, \
+             see docs/observability.md)"
+        } else {
+            ""
+        };
+        Err(warn(format!("HTTP {}: {body}{hint}", reply.status)))
     }
 }
 
@@ -434,20 +440,38 @@ impl PrometheusExporter {
         self.handle.render()
     }
 
+    /// What the listener offers, once it serves.
+    pub fn serving(&self) -> Option<Exported> {
+        self.listen_addr().map(|addr| Exported {
+            exporter: "prometheus-listener",
+            to: format!("http://{addr}/metrics"),
+            what: "Prometheus scrape endpoint, while the run lasts".into(),
+        })
+    }
+
     /// Stops the periodic pusher, pushes the final values once, stops the listener.
-    pub fn finish(mut self) -> Vec<ExportWarning> {
+    /// Returns what the final push delivered, and every failure.
+    pub fn finish(mut self) -> (Option<Exported>, Vec<ExportWarning>) {
         let mut warnings = self
             .periodic
             .take()
             .map(Periodic::finish)
             .unwrap_or_default();
+        let mut pushed = None;
         if let Some(target) = &self.push {
-            if let Err(w) = target.push(&self.handle) {
-                warnings.push(w);
+            match target.push(&self.handle) {
+                Ok(samples) => {
+                    pushed = Some(Exported {
+                        exporter: "pushgateway",
+                        to: target.url.clone(),
+                        what: format!("Pushgateway, {samples} samples"),
+                    })
+                }
+                Err(w) => warnings.push(w),
             }
         }
         self.listener.take();
-        warnings
+        (pushed, warnings)
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 #[cfg(any(feature = "prometheus", feature = "otlp"))]
 use super::EnvConfigError;
-use super::ExportWarning;
+use super::{ExportWarning, Exported};
 use crate::Harness;
 use starkscope_snapshot::Snapshot;
 
@@ -80,6 +80,14 @@ pub(crate) struct RunExporters {
     #[cfg(feature = "resources")]
     sampler: Option<crate::resources::ResourceSampler>,
     warnings: Vec<ExportWarning>,
+    exported: Vec<Exported>,
+}
+
+/// Prints what an exporter delivered, and where, as it happens.
+#[cfg_attr(not(any(feature = "prometheus", feature = "otlp")), allow(dead_code))]
+fn announce(e: Exported, exported: &mut Vec<Exported>) {
+    eprintln!("{e}");
+    exported.push(e);
 }
 
 /// Prints a warning as it happens, so a long run shows it before the end.
@@ -95,20 +103,30 @@ fn report(w: ExportWarning, warnings: &mut Vec<ExportWarning>) {
 impl RunExporters {
     /// Starts what runs alongside the work; returns the recorders to add to the fan-out.
     #[allow(unused_variables, unused_mut)]
+    /// `program` names the Pushgateway job (`{program}_{unix_ts}`) unless the push
+    /// configuration names it already.
     pub(crate) fn start(
         options: ExportOptions,
         started: SystemTime,
+        program: Option<&str>,
     ) -> (Self, Vec<Box<dyn metrics::Recorder + Send + Sync>>) {
         let mut warnings = Vec::new();
+        let mut exported = Vec::new();
         let mut recorders: Vec<Box<dyn metrics::Recorder + Send + Sync>> = Vec::new();
 
         #[cfg(feature = "prometheus")]
-        let prometheus = options.prometheus.map(|config| {
+        let prometheus = options.prometheus.map(|mut config| {
+            if let (Some(push), Some(program)) = (config.push.as_mut(), program) {
+                push.program.get_or_insert_with(|| program.to_string());
+            }
             let (exporter, recorder, start_warnings) =
                 super::prometheus::PrometheusExporter::start(config, started);
             recorders.push(Box::new(recorder));
             for w in start_warnings {
                 report(w, &mut warnings);
+            }
+            if let Some(e) = exporter.serving() {
+                announce(e, &mut exported);
             }
             exporter
         });
@@ -129,6 +147,7 @@ impl RunExporters {
                 #[cfg(feature = "resources")]
                 sampler,
                 warnings,
+                exported,
             },
             recorders,
         )
@@ -161,24 +180,33 @@ impl RunExporters {
         f()
     }
 
-    /// After the JSON is written: the final push and the OTLP export. Returns every
-    /// warning of the run.
+    /// After the JSON is written: the final push and the OTLP export. Returns what every
+    /// exporter delivered and every warning of the run.
     #[allow(unused_variables, unused_mut)]
-    pub(crate) fn finish(mut self, snapshot: &Snapshot, run_id: &str) -> Vec<ExportWarning> {
+    pub(crate) fn finish(
+        mut self,
+        snapshot: &Snapshot,
+        run_id: &str,
+    ) -> (Vec<Exported>, Vec<ExportWarning>) {
         #[cfg(feature = "resources")]
         drop(self.sampler.take());
         #[cfg(feature = "prometheus")]
         if let Some(p) = self.prometheus.take() {
-            for w in p.finish() {
+            let (pushed, warnings) = p.finish();
+            for w in warnings {
                 report(w, &mut self.warnings);
+            }
+            if let Some(e) = pushed {
+                announce(e, &mut self.exported);
             }
         }
         #[cfg(feature = "otlp")]
         if let Some(config) = self.otlp.take() {
-            if let Err(w) = super::otlp::export(&config, snapshot, run_id) {
-                report(w, &mut self.warnings);
+            match super::otlp::export(&config, snapshot, run_id) {
+                Ok(e) => announce(e, &mut self.exported),
+                Err(w) => report(w, &mut self.warnings),
             }
         }
-        self.warnings
+        (self.exported, self.warnings)
     }
 }
