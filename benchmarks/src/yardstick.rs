@@ -23,9 +23,10 @@ use starkscope_stark_backend::config::{
 };
 use starkscope_stark_backend::Val;
 
-/// Trace height (log2) and width: about as many cells as one 2^16-cycle segment's largest
-/// chips, so the yardstick takes a few hundred milliseconds on two cores.
-const LOG_HEIGHT: usize = 16;
+/// Trace height (log2) and width: 6.3M cells, under a second on two cores. Half the height
+/// was noisier on a loaded 2-core machine (spread 2-15% against 2-9% in three rounds of 7):
+/// a burst of a neighbour's work is a larger share of a shorter proof.
+const LOG_HEIGHT: usize = 17;
 const WIDTH: usize = 48;
 /// FRI as the `fast` preset does it, minus proof-of-work grinding, whose time is random.
 const LOG_BLOWUP: usize = 1;
