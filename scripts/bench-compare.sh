@@ -171,7 +171,7 @@ for n in "${names[@]}"; do
       change=$(fmt "%+.1f%%" "$(gate_field "$gate" "$t.change_pct")")
       threshold=$(fmt "%.1f%%" "$(gate_field "$gate" "$t.threshold_pct")")
       exact=$(gate_field "$gate" '.exact | if .changed == 0 then "✅ \(.compared) equal" elif .failing == 0 then "✅ \(.changed) of \(.compared) lower" else "❌ \(.failing) of \(.compared) changed" end')
-      mem=$(fmt "%+.1f%%" "$(gate_field "$gate" '.memory.change_pct')")
+      mem=$(fmt "%+.1f%%" "$(gate_field "$gate" '.nearly_exact | map(select(.key == "run_peak_rss_bytes"))[0].change_pct')")
       [ -n "$mem" ] && rss="$rss ($mem)"
       not_gated=$(gate_field "$gate" '.timings_not_gated')
       [ -n "$not_gated" ] && notes="timings not gated: $not_gated"

@@ -3,29 +3,32 @@
 //!
 //! The snapshot written is one sample's (the one with the median app proof time, so its
 //! tables show a typical run), with every sample's headline timings and peak memory, and
-//! the yardstick's times, in `meta.repeats`. Deterministic metrics (every catalogued
-//! counter: cycles, rows, cells, proof size, constraints, ...) must be equal in every
-//! sample: the gate compares them exactly, so a difference is reported here as a bug.
+//! the yardstick's times, in `meta.repeats`. Deterministic metrics (the catalogue's
+//! counters but the proof size: cycles, rows, cells, constraints, ...) must be equal in
+//! every sample: the gate compares them exactly, so a difference is reported here as a bug.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use starkscope_metrics::catalogue::is_deterministic;
 use starkscope_metrics::names;
 use starkscope_snapshot::repeats::{self, median, median_abs_deviation};
-use starkscope_snapshot::{format_labels, parse_gauge, Repeats, Snapshot};
+use starkscope_snapshot::{format_labels, parse_counter, parse_gauge, Repeats, Snapshot};
 
 use crate::child::ChildRun;
 use crate::measure::Measurement;
 use crate::yardstick::Yardstick;
 
-/// The series `meta.repeats` records, one value per sample: the app proof's wall time
-/// (what a user waits for), the summed segment proof times (prof's "total proof time":
-/// the work, whatever the parallelism), and the run's exact peak memory.
-pub const SERIES: [&str; 3] = [
+/// The series `meta.repeats` records, one value per sample, each summed over the
+/// snapshot's entries: the app proof's wall time (what a user waits for), the segment proof
+/// times (prof's "total proof time": the work, whatever the parallelism), the run's exact
+/// peak memory, and the proof size (nearly deterministic, see `is_deterministic`).
+pub const SERIES: [&str; 4] = [
     names::APP_PROOF_TIME_MS,
     names::TOTAL_PROOF_TIME_MS,
     names::RUN_PEAK_RSS_BYTES,
+    names::PROOF_SIZE_BYTES,
 ];
 
 /// What [`sample`] measured.
@@ -132,7 +135,7 @@ fn combine(
     }
     let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for name in SERIES {
-        let values: Option<Vec<f64>> = snapshots.iter().map(|s| gauge_sum(s, name)).collect();
+        let values: Option<Vec<f64>> = snapshots.iter().map(|s| sum(s, name)).collect();
         match values {
             Some(v) => {
                 series.insert(name.to_string(), v);
@@ -168,12 +171,13 @@ fn combine(
     })
 }
 
-/// The sum of every gauge `metric` of the snapshot (one per segment, or one per run).
-fn gauge_sum(s: &Snapshot, metric: &str) -> Option<f64> {
-    let values: Vec<f64> = s
-        .gauges(metric)
-        .filter_map(|e| parse_gauge(&e.value))
-        .collect();
+/// The sum of every entry of `metric` in the snapshot (one per segment, or one per run).
+fn sum(s: &Snapshot, metric: &str) -> Option<f64> {
+    let gauges = s.gauges(metric).filter_map(|e| parse_gauge(&e.value));
+    let counters = s
+        .counters(metric)
+        .filter_map(|e| parse_counter(&e.value).map(|c| c as f64));
+    let values: Vec<f64> = gauges.chain(counters).collect();
     (!values.is_empty()).then(|| values.iter().sum())
 }
 
@@ -184,12 +188,13 @@ fn median_index(values: &[f64]) -> usize {
     order[(values.len() - 1) / 2]
 }
 
-/// Every counter (the catalogue's deterministic metrics) of `a` and `b` has the same labels
-/// and value; the first difference is the error.
+/// Every deterministic metric of `a` and `b` has the same labels and value; the first
+/// difference is the error.
 fn deterministic_agree(a: &Snapshot, b: &Snapshot) -> anyhow::Result<()> {
     let counters = |s: &Snapshot| -> BTreeMap<String, String> {
         s.counter
             .iter()
+            .filter(|e| is_deterministic(&e.metric))
             .map(|e| {
                 let mut labels = e.labels.clone();
                 labels.sort();
@@ -219,13 +224,17 @@ mod tests {
     use super::*;
     use starkscope_snapshot::Entry;
 
-    fn snapshot(cells: &str) -> Snapshot {
+    fn snapshot(cells: &str, proof_bytes: &str) -> Snapshot {
+        let entry = |metric: &str, value: &str| Entry {
+            metric: metric.into(),
+            labels: vec![("segment".into(), "0".into()), ("group".into(), "g".into())],
+            value: value.into(),
+        };
         Snapshot {
-            counter: vec![Entry {
-                metric: "total_cells".into(),
-                labels: vec![("segment".into(), "0".into()), ("group".into(), "g".into())],
-                value: cells.into(),
-            }],
+            counter: vec![
+                entry("total_cells", cells),
+                entry("proof_size_bytes", proof_bytes),
+            ],
             ..Snapshot::default()
         }
     }
@@ -239,8 +248,9 @@ mod tests {
 
     #[test]
     fn a_deterministic_metric_that_differs_is_named() {
-        assert!(deterministic_agree(&snapshot("10"), &snapshot("10")).is_ok());
-        let err = deterministic_agree(&snapshot("10"), &snapshot("11")).unwrap_err();
+        // The proof size varies with the proof-of-work witness (see is_deterministic).
+        assert!(deterministic_agree(&snapshot("10", "900"), &snapshot("10", "907")).is_ok());
+        let err = deterministic_agree(&snapshot("10", "900"), &snapshot("11", "900")).unwrap_err();
         assert_eq!(
             err.to_string().split(':').next().unwrap(),
             "total_cells{group=g,segment=0} is 10 in one and 11 in the other"

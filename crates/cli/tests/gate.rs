@@ -59,6 +59,7 @@ impl Synthetic {
                         "app_proof_time_ms": wall,
                         "total_proof_time_ms": total,
                         "run_peak_rss_bytes": vec![RSS; 5],
+                        "proof_size_bytes": vec![1_600_000.0; 5],
                     }
                 }
             },
@@ -281,7 +282,7 @@ fn bench_compare_tells_a_regression_from_a_failure() {
     assert_eq!(code(&o), exit(Exit::Success), "{}", text(&o.stderr));
     let comment = std::fs::read_to_string(out.join("comment.md")).unwrap();
     assert!(
-        comment.contains("| `beta` | ✅ ok | 1300 ms ±0.5% | 1040 ms ±0.4% | 1.250 | 1.250 | +0.0% | 5.0% | ✅ 7 equal | 477 MiB ±0.0% (+0.0%) |"),
+        comment.contains("| `beta` | ✅ ok | 1300 ms ±0.5% | 1040 ms ±0.4% | 1.250 | 1.250 | +0.0% | 5.0% | ✅ 5 equal | 477 MiB ±0.0% (+0.0%) |"),
         "{comment}"
     );
     assert!(comment.contains("##### Gate: ✅ within"), "{comment}");

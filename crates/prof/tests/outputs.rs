@@ -437,27 +437,41 @@ fn label_values_cannot_inject_html_into_the_report() {
 }
 
 #[test]
-fn peak_memory_is_a_headline_when_sampled_and_the_gate_holds_it_to_a_tolerance() {
+fn peak_memory_is_a_headline_when_sampled_and_the_gate_holds_its_median_to_a_tolerance() {
     let dir = tempfile::tempdir().unwrap();
-    let snapshot = |name: &str, rss: u64| {
+    // A snapshot whose own peak is the first sample's; `samples` empty: no repeats.
+    let snapshot = |name: &str, samples: &[f64]| {
         let path = dir.path().join(name);
+        let repeats = if samples.is_empty() {
+            String::new()
+        } else {
+            let n = samples.len();
+            let ms = vec![100.0; n];
+            format!(
+                r#","repeats":{{"samples":{n},"representative":0,"yardstick":{{"id":"y","ms":{ms:?}}},"series":{{"run_peak_rss_bytes":{samples:?}}}}}"#
+            )
+        };
+        let rss = samples.first().copied().unwrap_or(1e9);
         fs::write(
             &path,
             format!(
-                r#"{{"gauge":[{{"metric":"total_proof_time_ms","labels":[["group","fib"],["segment","0"]],"value":"100"}},
+                r#"{{"meta":{{"schema":1,"run_id":"r","started_at":"t"{repeats}}},
+                     "gauge":[{{"metric":"total_proof_time_ms","labels":[["group","fib"],["segment","0"]],"value":"100"}},
                              {{"metric":"run_peak_rss_bytes","labels":[],"value":"{rss}"}}]}}"#
             ),
         )
         .unwrap();
         path
     };
-    let base = snapshot("base.json", 1_000_000_000);
-    let same = snapshot("same.json", 1_010_000_000);
-    let fat = snapshot("fat.json", 1_300_000_000);
+    let base = snapshot("base.json", &[1.00e9, 1.01e9, 0.99e9, 1.0e9, 1.0e9]);
+    // 1% more, and one odd sample 50% up: the median moves 1%, within 3%.
+    let same = snapshot("same.json", &[1.01e9, 1.5e9, 1.01e9, 1.0e9, 1.02e9]);
+    let fat = snapshot("fat.json", &[1.3e9, 1.31e9, 1.29e9]);
+    let single = snapshot("single.json", &[]);
 
     let mut o = opts(&[]);
     o.inputs = vec![same];
-    o.baselines = vec![base];
+    o.baselines = vec![base.clone()];
     o.fail_on_regression_pct = Some(10.0);
     let outcome = run(&o).unwrap();
     assert!(
@@ -467,17 +481,30 @@ fn peak_memory_is_a_headline_when_sampled_and_the_gate_holds_it_to_a_tolerance()
     );
     assert!(outcome.regressions.is_empty(), "{:?}", outcome.regressions);
 
-    o.inputs = vec![fat];
+    o.inputs = vec![fat.clone()];
     let outcome = run(&o).unwrap();
     assert!(
-        matches!(outcome.regressions[..], [Regression::Memory(_)]),
+        matches!(outcome.regressions[..], [Regression::NearlyExact(_)]),
         "{:?}",
         outcome.regressions
     );
     assert_eq!(
         outcome.regressions[0].to_string(),
-        "peak memory (run_peak_rss_bytes, median of 1): 1,000,000,000 -> 1,300,000,000 bytes (+30.0%, tolerance 3%)"
+        "peak memory (run_peak_rss_bytes, median of 3 / 5): 1,000,000,000 -> 1,300,000,000 bytes (+30.0%, tolerance 3%)"
     );
+
+    // One run's peak is not judged, either way round.
+    for (run_file, base_file) in [(single.clone(), base), (fat, single)] {
+        o.inputs = vec![run_file];
+        o.baselines = vec![base_file];
+        let outcome = run(&o).unwrap();
+        assert!(outcome.regressions.is_empty(), "{:?}", outcome.regressions);
+        let why = outcome.gate.unwrap().nearly_exact.not_gated;
+        assert!(
+            why[0].starts_with("peak memory:") && why[0].contains("one run's"),
+            "{why:?}"
+        );
+    }
 
     // Without the sampler there is no such headline (and nothing to compare).
     o.inputs = vec![fixture("app_segments.json")];

@@ -1,10 +1,11 @@
 //! Deterministic metrics, compared exactly.
 //!
-//! Every catalogued counter (cycles, rows, cells, columns, proof size, constraints,
-//! interactions, constraint degree, per-opcode and per-region counts) is a function of the
-//! program, its inputs and the prover's code, not of the machine: the same commit gives the
-//! same values on every run (`starkscope-bench run` checks this across its samples). So any
-//! difference is real and no threshold applies. A cost that went down (fewer cycles,
+//! Every catalogued counter but the proof size (cycles, rows, cells, columns, constraints,
+//! interactions, constraint degree, per-opcode and per-region counts:
+//! `catalogue::is_deterministic`) is a function of the program, its inputs and the prover's
+//! code, not of the machine: the same commit gives the same values on every run
+//! (`starkscope-bench run` checks this across its samples). So any difference is real and no
+//! threshold applies. A cost that went down (fewer cycles,
 //! cells, rows, bytes) passes and is reported; a cost that went up, a count with no better
 //! direction that changed (constraints, interactions, columns: a change there changes
 //! what is proven, and a lower count can be a lost constraint), or a series that appeared
@@ -13,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use starkscope_metrics::{catalogue, MetricKind};
+use starkscope_metrics::catalogue::is_deterministic;
 
 use crate::format::number;
 use crate::metric_info::{self, Better};
@@ -90,11 +91,6 @@ impl ExactReport {
     pub fn failures(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.direction.fails())
     }
-}
-
-/// True for the metrics compared exactly: the catalogue's counters.
-pub fn is_deterministic(metric: &str) -> bool {
-    catalogue::find(metric).is_some_and(|spec| spec.kind == MetricKind::Counter)
 }
 
 fn deterministic_series(run: &Run) -> BTreeMap<(String, String), f64> {

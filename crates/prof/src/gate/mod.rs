@@ -1,7 +1,8 @@
 //! The benchmark gate: does a run regress against its baseline, without crying wolf?
 //!
 //! - Deterministic metrics ([`exact`]): compared exactly; any worsening fails.
-//! - Peak memory ([`memory`]): the kernel's exact peak, median over samples, small tolerance.
+//! - Nearly deterministic ones, peak memory and proof size ([`nearly_exact`]): medians over
+//!   the samples, within a small tolerance.
 //! - Timings ([`timing`]): only through repeated samples, as medians in yardstick units,
 //!   held to a threshold derived from the measured spread.
 //!
@@ -11,7 +12,7 @@
 //! regression to `starkscope_sdk::Exit::Regression`).
 
 pub mod exact;
-pub mod memory;
+pub mod nearly_exact;
 pub mod timing;
 
 mod render;
@@ -24,15 +25,14 @@ use crate::error::ProfError;
 use crate::model::Run;
 
 pub use exact::{Change, ExactReport};
-pub use memory::MemoryCheck;
+pub use nearly_exact::{NearlyExactCheck, NearlyExactReport};
 pub use timing::{TimingCheck, TimingReport};
 
 /// What the gate found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GateReport {
     pub exact: ExactReport,
-    /// `None` when the baseline has no peak memory.
-    pub memory: Option<MemoryCheck>,
+    pub nearly_exact: NearlyExactReport,
     pub timings: TimingReport,
     /// The floor of the timing threshold, in percent.
     pub floor_pct: f64,
@@ -42,7 +42,7 @@ pub struct GateReport {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Regression {
     Deterministic(Change),
-    Memory(MemoryCheck),
+    NearlyExact(NearlyExactCheck),
     Slower(TimingCheck),
     /// A gated timing the baseline has and the run does not.
     TimingMissing(String),
@@ -52,7 +52,7 @@ impl fmt::Display for Regression {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Regression::Deterministic(c) => write!(f, "{c}"),
-            Regression::Memory(m) => write!(f, "{m}"),
+            Regression::NearlyExact(m) => write!(f, "{m}"),
             Regression::Slower(t) => write!(f, "{t}"),
             Regression::TimingMissing(name) => write!(
                 f,
@@ -72,11 +72,12 @@ impl GateReport {
             .map(Regression::Deterministic)
             .collect();
         out.extend(
-            self.memory
+            self.nearly_exact
+                .checks
                 .iter()
                 .filter(|m| m.regressed())
                 .cloned()
-                .map(Regression::Memory),
+                .map(Regression::NearlyExact),
         );
         out.extend(
             self.timings
@@ -132,7 +133,7 @@ pub fn check(run: &Run, base: &Run, floor_pct: f64) -> Result<GateReport, ProfEr
     let base_repeats = repeats_of(base)?;
     Ok(GateReport {
         exact: exact::compare(run, base),
-        memory: memory::compare(run, run_repeats.as_ref(), base, base_repeats.as_ref()),
+        nearly_exact: nearly_exact::compare(run, run_repeats.as_ref(), base, base_repeats.as_ref()),
         timings: timing::compare(run_repeats.as_ref(), base_repeats.as_ref(), floor_pct),
         floor_pct,
     })

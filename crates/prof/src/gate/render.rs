@@ -81,14 +81,12 @@ pub(super) fn markdown(r: &GateReport) -> String {
         );
     }
 
-    // Memory.
-    match &r.memory {
-        Some(m) => {
-            let _ = writeln!(out, "{} {m}\n", verdict(m.regressed()));
-        }
-        None => {
-            out.push_str("Peak memory not gated: the baseline has no `run_peak_rss_bytes`.\n\n")
-        }
+    // Peak memory and proof size.
+    for m in &r.nearly_exact.checks {
+        let _ = writeln!(out, "{} {m}\n", verdict(m.regressed()));
+    }
+    for why in &r.nearly_exact.not_gated {
+        let _ = writeln!(out, "Not gated: {why}.\n");
     }
 
     // Deterministic metrics.
@@ -96,7 +94,7 @@ pub(super) fn markdown(r: &GateReport) -> String {
     if e.changes.is_empty() {
         let _ = writeln!(
             out,
-            "✅ Deterministic metrics (cycles, rows, cells, proof size, constraints, ...): {} series, all equal to the baseline's.",
+            "✅ Deterministic metrics (cycles, rows, cells, constraints, ...): {} series, all equal to the baseline's.",
             number(e.compared as f64)
         );
     } else {
@@ -158,13 +156,16 @@ pub(super) fn json(r: &GateReport) -> String {
             "changed": r.exact.changes.len(),
             "failing": r.exact.failures().count(),
         },
-        "memory": r.memory.as_ref().map(|m| json!({
-            "base_bytes": m.base_bytes,
-            "new_bytes": m.new_bytes,
+        "nearly_exact": r.nearly_exact.checks.iter().map(|m| json!({
+            "key": m.key,
+            "name": m.name,
+            "base": m.base,
+            "new": m.new,
+            "samples": [m.new_samples, m.base_samples],
             "change_pct": m.change_pct(),
             "tolerance_pct": m.tolerance_pct,
             "regressed": m.regressed(),
-        })),
+        })).collect::<Vec<_>>(),
         "timings": r.timings.checks.iter().map(|c| json!({
             "key": c.key,
             "name": c.name,
@@ -175,6 +176,7 @@ pub(super) fn json(r: &GateReport) -> String {
             "regressed": c.regressed(),
         })).collect::<Vec<_>>(),
         "timings_not_gated": r.timings.not_gated,
+        "nearly_exact_not_gated": r.nearly_exact.not_gated,
     });
     let mut s = serde_json::to_string_pretty(&value).expect("JSON values serialize");
     s.push('\n');
