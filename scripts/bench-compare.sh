@@ -9,10 +9,10 @@
 # missing or empty (no baseline yet). For each benchmark, `starkscope prof RUN_DIR/NAME.json
 # --baseline BASELINE_DIR/NAME.json --out-dir OUT_DIR/NAME --fail-on-regression
 # $REGRESSION_PCT` (without the baseline flags when the baseline has no NAME.json). The gate
-# (docs/prof.md): deterministic metrics (cycles, rows, cells, proof size, constraints, ...)
-# exactly, peak memory within a small tolerance, timings as medians of the repeated samples
-# in units of a yardstick measured in the same job, against a threshold derived from their
-# spread. Every benchmark is compared, whatever the others did. Writes into OUT_DIR:
+# (docs/prof.md): deterministic metrics (cycles, rows, cells, constraints, ...) exactly;
+# peak memory and proof size sample against sample, with a tolerance; timings as medians of
+# the samples in units of a yardstick measured in the same job, against a threshold derived
+# from their spread. Every benchmark is compared, whatever the others did. Writes into OUT_DIR:
 #
 #   NAME/            prof's reports (summary.md, gate.md, gate.json, report.html, ...), prof.log
 #   report.md        marker line, verdict table, each gate.md and summary.md in a <details> block
@@ -172,9 +172,9 @@ for n in "${names[@]}"; do
       threshold=$(fmt "%.1f%%" "$(gate_field "$gate" "$t.threshold_pct")")
       exact=$(gate_field "$gate" '.exact | if .changed == 0 then "✅ \(.compared) equal" elif .failing == 0 then "✅ \(.changed) of \(.compared) lower" else "❌ \(.failing) of \(.compared) changed" end')
       mem=$(fmt "%+.1f%%" "$(gate_field "$gate" '.nearly_exact | map(select(.key == "run_peak_rss_bytes"))[0].change_pct')")
-      [ -n "$mem" ] && rss="$rss ($mem)"
+      if [ -n "$mem" ]; then rss="$rss ($mem)"; fi
       not_gated=$(gate_field "$gate" '.timings_not_gated')
-      [ -n "$not_gated" ] && notes="timings not gated: $not_gated"
+      if [ -n "$not_gated" ]; then notes="timings not gated: $not_gated"; fi
     fi
     case "$code" in
       0)
@@ -266,7 +266,7 @@ $headline_text: ${#names[@]} benchmark(s), ${n_ok} ok, ${n_new} without a baseli
 "
 if [ "$have_baseline" = 1 ]; then
   head_md+="
-Baseline: ${BASELINE_NOTE:-the snapshots in \`$base_dir\`}. The gate (\`starkscope prof --fail-on-regression ${pct}\`, docs/prof.md): deterministic metrics (cycles, rows, cells, proof size, constraints) must not get worse; peak memory (median of the samples) may grow by a few percent; times are medians of repeated samples divided by the median of a yardstick (a fixed Plonky3 proof) timed in the same job, and fail when slower than the threshold: max(${pct}%, 4 standard errors of the measured spread).
+Baseline: ${BASELINE_NOTE:-the snapshots in \`$base_dir\`}. The gate (\`starkscope prof --fail-on-regression ${pct}\`, docs/prof.md): deterministic metrics (cycles, rows, cells, constraints) must not get worse; peak memory and proof size fail only when every sample is above every baseline sample by more than 3% and 1%; times are medians of repeated samples divided by the median of a yardstick (a fixed Plonky3 proof) timed in the same job, and fail when slower than the threshold: max(${pct}%, 4 standard errors of the measured spread).
 "
 else
   head_md+="

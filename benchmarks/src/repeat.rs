@@ -57,9 +57,12 @@ impl Sampled {
         spread_of(&self.repeats.yardstick.ms)
     }
 
-    /// The median and spread of `series` over the yardstick, sample by sample.
+    /// `series` in yardstick units, as the gate compares it: the ratio of the medians, and
+    /// its spread (the two spreads combined).
     pub fn normalised(&self, series: &str) -> Option<(f64, f64)> {
-        spread_of(&self.repeats.normalised(series)?)
+        let (t, t_spread) = self.median_and_spread(series)?;
+        let (y, y_spread) = self.yardstick()?;
+        Some((t / y, t_spread.hypot(y_spread)))
     }
 }
 

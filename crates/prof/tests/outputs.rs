@@ -464,7 +464,7 @@ fn peak_memory_is_a_headline_when_sampled_and_the_gate_holds_its_median_to_a_tol
         path
     };
     let base = snapshot("base.json", &[1.00e9, 1.01e9, 0.99e9, 1.0e9, 1.0e9]);
-    // 1% more, and one odd sample 50% up: the median moves 1%, within 3%.
+    // 1% more, and one odd sample 50% up: the samples overlap the baseline's.
     let same = snapshot("same.json", &[1.01e9, 1.5e9, 1.01e9, 1.0e9, 1.02e9]);
     let fat = snapshot("fat.json", &[1.3e9, 1.31e9, 1.29e9]);
     let single = snapshot("single.json", &[]);
@@ -490,7 +490,7 @@ fn peak_memory_is_a_headline_when_sampled_and_the_gate_holds_its_median_to_a_tol
     );
     assert_eq!(
         outcome.regressions[0].to_string(),
-        "peak memory (run_peak_rss_bytes, median of 3 / 5): 1,000,000,000 -> 1,300,000,000 bytes (+30.0%, tolerance 3%)"
+        "peak memory (run_peak_rss_bytes): median 1,000,000,000 -> 1,300,000,000 bytes (+30.0%); the run's 3 samples span 1,290,000,000..1,310,000,000, the baseline's 5 span 990,000,000..1,010,000,000: lowest run sample +27.7% against the highest baseline sample, tolerance 3%"
     );
 
     // One run's peak is not judged, either way round.

@@ -93,20 +93,6 @@ impl Repeats {
         }
         Ok(())
     }
-
-    /// `series[i] / yardstick[i]` for each sample: the time in yardstick units, measured
-    /// side by side so that a slower machine (or a busy neighbour during that sample) slows
-    /// both.
-    pub fn normalised(&self, series: &str) -> Option<Vec<f64>> {
-        let values = self.series.get(series)?;
-        Some(
-            values
-                .iter()
-                .zip(&self.yardstick.ms)
-                .map(|(t, y)| t / y)
-                .collect(),
-        )
-    }
 }
 
 /// The median of `values` (the mean of the middle two for an even count), NaN ignored;
@@ -161,14 +147,12 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_through_meta_and_normalise() {
+    fn round_trip_through_meta() {
         let mut m = meta();
         assert_eq!(Repeats::from_meta(&m), Ok(None));
         repeats().store(&mut m);
         let back = Repeats::from_meta(&m).unwrap().unwrap();
         assert_eq!(back, repeats());
-        assert_eq!(back.normalised("t_ms"), Some(vec![10.0, 10.0, 11.0]));
-        assert_eq!(back.normalised("nope"), None);
     }
 
     #[test]

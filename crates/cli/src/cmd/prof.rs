@@ -45,9 +45,10 @@ pub struct ProfArgs {
     pub json: Option<PathBuf>,
 
     /// Gate against the baseline; exit 4 on a regression: a deterministic metric (cycles,
-    /// rows, cells, proof size, constraints, ...) that got worse or changed, peak memory
-    /// beyond a small tolerance, or a timing (repeated samples, in yardstick units) slower
-    /// than max(PCT, 4 standard errors of the measured spread). See docs/prof.md.
+    /// rows, cells, constraints, ...) that got worse or changed, peak memory or proof size
+    /// with every repeated sample above the baseline's beyond a small tolerance, or a timing
+    /// (repeated samples, in yardstick units) slower than max(PCT, 4 standard errors of the
+    /// measured spread). See docs/prof.md.
     #[arg(long, value_name = "PCT")]
     pub fail_on_regression: Option<f64>,
 }
@@ -103,12 +104,13 @@ pub fn run(args: &ProfArgs) -> anyhow::Result<ExitCode> {
     for path in &outcome.written {
         eprintln!("wrote {}", path.display());
     }
-    if let Some(why) = outcome
-        .gate
-        .as_ref()
-        .and_then(|g| g.timings.not_gated.as_ref())
-    {
-        eprintln!("warning: timings not gated: {why}");
+    if let Some(gate) = &outcome.gate {
+        if let Some(why) = &gate.timings.not_gated {
+            eprintln!("warning: timings not gated: {why}");
+        }
+        for why in &gate.nearly_exact.not_gated {
+            eprintln!("warning: not gated: {why}");
+        }
     }
     if outcome.regressed() {
         eprintln!("regression:");

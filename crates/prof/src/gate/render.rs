@@ -156,16 +156,21 @@ pub(super) fn json(r: &GateReport) -> String {
             "changed": r.exact.changes.len(),
             "failing": r.exact.failures().count(),
         },
-        "nearly_exact": r.nearly_exact.checks.iter().map(|m| json!({
-            "key": m.key,
-            "name": m.name,
-            "base": m.base,
-            "new": m.new,
-            "samples": [m.new_samples, m.base_samples],
-            "change_pct": m.change_pct(),
-            "tolerance_pct": m.tolerance_pct,
-            "regressed": m.regressed(),
-        })).collect::<Vec<_>>(),
+        "nearly_exact": r.nearly_exact.checks.iter().map(|m| {
+            let extremes = |e: &super::nearly_exact::Extremes| json!({
+                "samples": e.samples, "min": e.min, "median": e.median, "max": e.max,
+            });
+            json!({
+                "key": m.key,
+                "name": m.name,
+                "run": m.new.as_ref().map(extremes),
+                "base": extremes(&m.base),
+                "change_pct": m.change_pct(),
+                "excess_pct": m.excess_pct(),
+                "tolerance_pct": m.tolerance_pct,
+                "regressed": m.regressed(),
+            })
+        }).collect::<Vec<_>>(),
         "timings": r.timings.checks.iter().map(|c| json!({
             "key": c.key,
             "name": c.name,
