@@ -6,9 +6,38 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
+use starkscope_sdk::Exit;
 
 use crate::measure::Measurement;
+
+/// A child that ran and failed; its exit status (from [`Exit`]'s table) says why.
+#[derive(Debug, thiserror::Error)]
+#[error("{command} failed ({status}):\n{stderr_tail}")]
+pub struct ChildFailed {
+    pub command: String,
+    pub status: std::process::ExitStatus,
+    /// The last lines of its stderr.
+    pub stderr_tail: String,
+}
+
+impl ChildFailed {
+    /// The child's own status when it is one of the table's; a kill by the kernel (SIGKILL,
+    /// e.g. out of memory) may pass on a retry; any other signal or code is a bug.
+    pub fn exit(&self) -> Exit {
+        if let Some(exit) = self.status.code().and_then(Exit::from_code) {
+            return exit;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            if self.status.signal() == Some(9) {
+                return Exit::Retry;
+            }
+        }
+        Exit::Internal
+    }
+}
 
 /// What the child proves: a benchmark of a config, optionally with another segment size
 /// or other inputs.
@@ -70,13 +99,12 @@ impl ChildRun {
         }
         if !output.status.success() {
             let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
-            bail!(
-                "{} {} failed ({}):\n{}",
-                binary.display(),
-                self.args().join(" "),
-                output.status,
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
+            return Err(ChildFailed {
+                command: format!("{} {}", binary.display(), self.args().join(" ")),
+                status: output.status,
+                stderr_tail: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            }
+            .into());
         }
         let line = stdout
             .lines()

@@ -1,20 +1,25 @@
 //! `starkscope-bench`: prove the benchmark matrix with metrics and write one snapshot per
 //! benchmark; sweep segment sizes; measure what the instrumentation costs.
 //!
-//! Exit codes, as `starkscope prof`'s: 0 done; 1 bad config, bad arguments or a failed
-//! proof; 2 a measured ratio above `--max-ratio` (a regression).
+//! Exit codes: `starkscope_sdk::Exit`'s table, as every starkscope command: 0 done; 2 a
+//! usage error (clap's, or a flag value found wrong later); 3 a bad config or program; 4 a
+//! ratio above `overhead --max-ratio`; 70 a bug; 75 a failure worth retrying.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use starkscope_benchmarks::child::ChildRun;
 use starkscope_benchmarks::config::{BenchConfig, ConfigError, DEFAULT_CONFIG};
+use starkscope_benchmarks::exit::{exit_of, SomeFailed, Usage};
 use starkscope_benchmarks::measure::{mib, Parallel};
+use starkscope_benchmarks::repeat::{self, Sampled};
+use starkscope_benchmarks::yardstick::Yardstick;
 use starkscope_benchmarks::{overhead, prove_once, sweep, Measurement};
-use starkscope_sdk::error_chain;
+use starkscope_metrics::names;
+use starkscope_sdk::{error_chain, Exit};
 use starkscope_vm::field::parse_field_literals;
 
 #[derive(Debug, Parser)]
@@ -26,12 +31,13 @@ use starkscope_vm::field::parse_field_literals;
 Examples (from the repository root, after `cargo build --release -p starkscope-benchmarks --features bench-metrics`):
   target/release/starkscope-bench list
   target/release/starkscope-bench run --out-dir bench-out             # every benchmark
-  target/release/starkscope-bench run --bench fibonacci --out-dir bench-out
-  target/release/starkscope prof bench-out/fibonacci.json --baseline main/fibonacci.json
+  target/release/starkscope-bench run --bench fibonacci --samples 3 --out-dir bench-out
+  target/release/starkscope prof bench-out/fibonacci.json --baseline main/fibonacci.json --fail-on-regression 5
   target/release/starkscope-bench sizes --log-sizes 16,18,20 --input 420000
   bash benchmarks/overhead.sh                                         # metrics on vs off
 
-Exit codes (as `starkscope prof`): 0 done; 1 bad config, arguments or a failed proof; 2 a ratio above --max-ratio."
+Exit codes (one table for every starkscope command, docs/sdk.md): 0 done; 2 usage error; 3 bad config or \
+program; 4 a ratio above --max-ratio; 70 internal error; 75 worth retrying."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -67,8 +73,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Prove benchmarks with metrics and write `<out-dir>/<name>.json` snapshots for
-    /// `starkscope prof`. Needs a build with `--features bench-metrics`.
+    /// Prove benchmarks with metrics, each several times next to a yardstick, and write
+    /// `<out-dir>/<name>.json` snapshots for `starkscope prof` (one sample's metrics, every
+    /// sample's timings in `meta.repeats`). Needs a build with `--features bench-metrics`.
     Run {
         #[command(flatten)]
         config: ConfigArg,
@@ -81,6 +88,11 @@ enum Command {
         /// Proving threads (0: one per core).
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
+        /// Proofs per benchmark, each next to a yardstick proof; the gate compares medians
+        /// and needs at least 3 to see the spread.
+        #[arg(long, value_name = "N", default_value_t = 5,
+              value_parser = clap::value_parser!(u64).range(1..=1000))]
+        samples: u64,
     },
     /// Prove one benchmark at several segment sizes, each in a child process (its own
     /// peak RSS): cycles/s, the execute / trace_gen / stark_prove split, the six phases.
@@ -146,12 +158,23 @@ enum Command {
         /// that segment's own (with several provers, work-stealing blurs the phases).
         #[arg(long)]
         sequential: bool,
-        /// Exit 2 when the median ratio (whole run, on / off) is above this.
+        /// Exit 4 (a regression) when the median ratio (whole run, on / off) is above this.
         #[arg(long, value_name = "RATIO")]
         max_ratio: Option<f64>,
         /// Also write the rounds and medians as JSON here.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+    },
+    /// Time the yardstick alone: a fixed Plonky3 proof that `run` times next to every
+    /// sample (benchmarks/src/yardstick.rs). Prints each time, the median and the spread.
+    Yardstick {
+        /// Timed proofs.
+        #[arg(long, value_name = "N", default_value_t = 9,
+              value_parser = clap::value_parser!(u64).range(1..=1000))]
+        samples: u64,
+        /// Proving threads (0: one per core).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        threads: usize,
     },
     /// Prove one benchmark once in this process and print its measurement (the unit the
     /// other commands run as a child).
@@ -184,23 +207,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Usage errors exit 1 (clap's default, 2, means a regression here).
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
+    // clap's usage errors exit 2 (`Exit::Usage`), as in every starkscope command.
+    let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", error_chain(e.as_ref()));
-            ExitCode::FAILURE
+            exit_of(&e).into()
         }
     }
 }
@@ -239,18 +252,20 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             benches,
             out_dir,
             threads,
+            samples,
         } => {
             if cfg!(not(feature = "bench-metrics")) {
-                bail!("`run` writes metrics snapshots: rebuild with `cargo build --release -p starkscope-benchmarks --features bench-metrics`");
+                return Err(Usage("`run` writes metrics snapshots: rebuild with `cargo build --release -p starkscope-benchmarks --features bench-metrics`".into()).into());
             }
             let config = config.load()?;
             let selected = config.select(&benches)?;
             std::fs::create_dir_all(&out_dir)
                 .with_context(|| format!("cannot create {}", out_dir.display()))?;
+            let yardstick = Yardstick::new(threads)?;
             println!(
-                "| benchmark | cycles | segments | segment size | fri | prove wall (s) | cycles/s | peak RSS (MiB) | snapshot |"
+                "| benchmark | cycles | segments | segment size | fri | samples | prove wall (s) | spread | yardstick (ms) | spread | prove / yardstick | spread | cycles/s | peak RSS (MiB) | snapshot |"
             );
-            println!("|---|---:|---:|---:|---|---:|---:|---:|---|");
+            println!("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
             let exe = self_exe()?;
             let total = selected.len();
             // A failed benchmark is reported and the others still run; the exit code says.
@@ -264,10 +279,29 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     inputs: Vec::new(),
                     threads,
                     sequential: false,
-                    metrics: Some(path.clone()),
+                    metrics: None,
                 };
-                let m = match child.run(&exe) {
-                    Ok(m) => m,
+                let sampled = repeat::sample(
+                    &exe,
+                    &child,
+                    samples as usize,
+                    &yardstick,
+                    &out_dir,
+                    |i, m, y| {
+                        eprintln!(
+                            "{}: sample {}/{samples}: prove {:.0} ms, yardstick {y:.0} ms",
+                            m.name,
+                            i + 1,
+                            m.prove_ms
+                        )
+                    },
+                )
+                .and_then(|s| {
+                    s.snapshot.write_atomic(&path)?;
+                    Ok(s)
+                });
+                match sampled {
+                    Ok(s) => println!("{}", run_row(&s, &path)),
                     Err(e) => {
                         eprintln!(
                             "error: benchmark `{}`: {}",
@@ -275,33 +309,16 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                             error_chain(e.as_ref())
                         );
                         println!(
-                            "| {} | FAILED (no snapshot written) | | | | | | | |",
+                            "| {} | FAILED (no snapshot written) | | | | | | | | | | | | | |",
                             bench.name
                         );
-                        failed.push(bench.name.clone());
-                        continue;
+                        failed.push((bench.name.clone(), exit_of(&e)));
                     }
-                };
-                println!(
-                    "| {} | {} | {} | {} | {} | {:.2} | {:.0} | {} | {} |",
-                    m.name,
-                    m.cycles,
-                    m.segments,
-                    m.segment_size,
-                    m.fri,
-                    m.prove_ms / 1e3,
-                    m.cycles_per_sec(),
-                    mib(m.peak_rss_bytes),
-                    path.display()
-                );
+                }
                 std::io::stdout().flush().ok();
             }
             if !failed.is_empty() {
-                bail!(
-                    "{} of {total} benchmarks failed: {}",
-                    failed.len(),
-                    failed.join(", ")
-                );
+                return Err(SomeFailed { failed, total }.into());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -319,7 +336,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             config.load()?.select(std::slice::from_ref(&bench))?;
             let config_path = config.config;
             if let Some(bad) = log_sizes.iter().find(|&&l| !(1..=30).contains(&l)) {
-                bail!("--log-sizes: 2^{bad} is not a usable segment size (1..=30)");
+                return Err(Usage(format!(
+                    "--log-sizes: 2^{bad} is not a usable segment size (1..=30)"
+                ))
+                .into());
             }
             let base = ChildRun {
                 config: config_path,
@@ -354,10 +374,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             config.load()?.select(std::slice::from_ref(&bench))?;
             for bin in [&on, &off] {
                 if !bin.is_file() {
-                    bail!(
+                    return Err(Usage(format!(
                         "{} does not exist; `bash benchmarks/overhead.sh` builds both runners",
                         bin.display()
-                    );
+                    ))
+                    .into());
                 }
             }
             let run = ChildRun {
@@ -399,10 +420,30 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                         "overhead: median ratio {:.3} is above --max-ratio {max}",
                         result.ratio
                     );
-                    Ok(ExitCode::from(2))
+                    Ok(Exit::Regression.into())
                 }
                 _ => Ok(ExitCode::SUCCESS),
             }
+        }
+        Command::Yardstick { samples, threads } => {
+            let yardstick = Yardstick::new(threads)?;
+            let mut times = Vec::new();
+            for i in 0..samples {
+                let ms = yardstick.measure_ms()?;
+                eprintln!("sample {}/{samples}: {ms:.1} ms", i + 1);
+                times.push(ms);
+            }
+            let med = starkscope_benchmarks::stats::median(&times).unwrap_or(f64::NAN);
+            let mad =
+                starkscope_benchmarks::stats::median_abs_deviation(&times).unwrap_or(f64::NAN);
+            println!(
+                "{}: median {med:.1} ms, spread ±{:.1}% (median absolute deviation), min {:.1} ms, max {:.1} ms",
+                Yardstick::id(),
+                mad / med * 100.0,
+                times.iter().copied().fold(f64::INFINITY, f64::min),
+                times.iter().copied().fold(0.0, f64::max),
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Once {
             config,
@@ -421,11 +462,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             if !inputs.is_empty() {
                 b.inputs = parse_field_literals(&inputs)
-                    .map_err(|(i, e)| anyhow::anyhow!("--input #{}: {e}", i + 1))?;
+                    .map_err(|(i, e)| Usage(format!("--input #{}: {e}", i + 1)))?;
                 b.inputs_source = inputs.join(" ");
             }
             if metrics.is_some() && cfg!(not(feature = "bench-metrics")) {
-                bail!("--metrics needs a build with --features bench-metrics");
+                return Err(
+                    Usage("--metrics needs a build with --features bench-metrics".into()).into(),
+                );
             }
             let (m, _) = prove_once(
                 &b,
@@ -443,6 +486,35 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// One row of `run`'s table: the representative sample, the medians and their spreads.
+fn run_row(s: &Sampled, path: &Path) -> String {
+    let m = s.representative();
+    let pct = |(_, spread): (f64, f64)| format!("±{:.1}%", spread * 100.0);
+    let wall = s.median_and_spread(names::APP_PROOF_TIME_MS);
+    let yardstick = s.yardstick();
+    let ratio = s.normalised(names::APP_PROOF_TIME_MS);
+    let rss = s.median_and_spread(names::RUN_PEAK_RSS_BYTES);
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
+        m.name,
+        m.cycles,
+        m.segments,
+        m.segment_size,
+        m.fri,
+        s.repeats.samples,
+        or_dash(wall.map(|(w, _)| format!("{:.2}", w / 1e3))),
+        or_dash(wall.map(pct)),
+        or_dash(yardstick.map(|(y, _)| format!("{y:.0}"))),
+        or_dash(yardstick.map(pct)),
+        or_dash(ratio.map(|(r, _)| format!("{r:.3}"))),
+        or_dash(ratio.map(pct)),
+        m.cycles_per_sec(),
+        mib(rss.map(|(b, _)| b as u64)),
+        path.display()
+    )
 }
 
 fn progress(m: &Measurement) {

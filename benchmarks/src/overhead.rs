@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::bail;
 use serde::Serialize;
 
 use crate::child::ChildRun;
+use crate::exit::Usage;
 use crate::measure::Measurement;
 use crate::stats::median;
 
@@ -54,16 +54,18 @@ pub fn measure(
             (run.run(on_bin)?, off)
         };
         if !on.metrics {
-            bail!(
+            return Err(Usage(format!(
                 "{} was built without bench-metrics; --on needs a build with it",
                 on_bin.display()
-            );
+            ))
+            .into());
         }
         if off.metrics {
-            bail!(
+            return Err(Usage(format!(
                 "{} was built with bench-metrics; --off needs a build without it",
                 off_bin.display()
-            );
+            ))
+            .into());
         }
         let round = Round { on, off };
         on_round(i, &round);

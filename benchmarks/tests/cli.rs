@@ -1,10 +1,12 @@
 //! `starkscope-bench` end to end on tiny programs: the matrix is read, proofs are made and
-//! measured, snapshots land where asked, and bad input gets exit 1 and a message naming it.
+//! measured, snapshots (with their repeated samples) land where asked, and every failure
+//! exits with the shared table's code (`starkscope_sdk::Exit`) and a message naming it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use starkscope_benchmarks::Measurement;
+use starkscope_sdk::Exit;
 
 const BIN: &str = env!("CARGO_BIN_EXE_starkscope-bench");
 
@@ -18,6 +20,10 @@ fn bench_in(cmd: &str, config: &Path, args: &[&str]) -> Output {
     let mut all = vec![cmd, "--config", config];
     all.extend_from_slice(args);
     bench(&all)
+}
+
+fn code(e: Exit) -> Option<i32> {
+    Some(i32::from(e.code()))
 }
 
 fn text(out: &Output) -> (String, String) {
@@ -67,32 +73,49 @@ fn list_shows_the_bundled_matrix() {
 }
 
 #[test]
-fn bad_configs_and_names_exit_1_naming_what_is_wrong() {
+fn bad_configs_exit_3_and_wrong_flags_2_naming_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, "{\"benchmarks\": [\n  {\"name\": }\n]}").unwrap();
     let out = bench_in("list", &broken, &[]);
     let (_, err) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), code(Exit::BadInput), "{err}");
     assert!(err.contains("broken.json:2:"), "{err}");
 
+    let out = bench_in("list", &dir.path().join("absent.json"), &[]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), code(Exit::BadInput), "{err}");
+    assert!(err.contains("absent.json"), "{err}");
+
+    // A benchmark name the config does not have is a wrong flag value.
     let config = tiny_config(dir.path());
     let out = bench_in("once", &config, &["--bench", "nope"]);
     let (_, err) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), code(Exit::Usage), "{err}");
     assert!(
         err.contains("no benchmark named `nope`; the config has: count"),
         "{err}"
     );
 
-    let out = bench_in("list", &dir.path().join("absent.json"), &[]);
+    // clap's usage errors, and values found wrong after parsing: 2, as in every command
+    // (4 is a regression, never a typo).
+    for args in [
+        &["sizes", "--log-sizes", "x"][..],
+        &["run", "--samples", "0"],
+        &["run", "--no-such-flag"],
+    ] {
+        let out = bench(args);
+        assert_eq!(
+            out.status.code(),
+            code(Exit::Usage),
+            "{args:?}: {:?}",
+            text(&out)
+        );
+    }
+    let out = bench_in("sizes", &config, &["--bench", "count", "--log-sizes", "31"]);
     let (_, err) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("absent.json"), "{err}");
-
-    // Usage errors are 1 too: 2 means a regression.
-    let out = bench(&["sizes", "--log-sizes", "x"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), code(Exit::Usage), "{err}");
+    assert!(err.contains("2^31 is not a usable segment size"), "{err}");
 }
 
 #[test]
@@ -168,13 +191,23 @@ fn run_writes_one_snapshot_per_benchmark_with_its_parameters() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_config(dir.path());
     let out_dir = dir.path().join("out");
-    let out = bench_in("run", &config, &["--out-dir", out_dir.to_str().unwrap()]);
+    let out = bench_in(
+        "run",
+        &config,
+        &["--out-dir", out_dir.to_str().unwrap(), "--samples", "3"],
+    );
     let (stdout, err) = text(&out);
     assert!(out.status.success(), "{err}");
     assert!(
-        stdout.contains("| count | 303 | 3 | 128 | testing |"),
+        stdout.contains("| count | 303 | 3 | 128 | testing | 3 |"),
         "{stdout}"
     );
+    // Only the snapshot is left: the samples' own files are gone.
+    let files: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files, ["count.json"]);
     let snapshot = Snapshot::read(out_dir.join("count.json")).unwrap();
     let meta = snapshot.meta.as_ref().unwrap();
     assert_eq!(meta.extra["benchmark"]["name"], "count");
@@ -182,6 +215,22 @@ fn run_writes_one_snapshot_per_benchmark_with_its_parameters() {
     assert_eq!(meta.extra["benchmark"]["inputs"], "150");
     // Resources were sampled: the run's peak memory, which prof compares with a baseline.
     assert!(snapshot.gauge_value("run_peak_rss_bytes", &[]).unwrap() > 1e6);
+    // Every sample's timings and the yardstick's, for the gate; the snapshot's own values
+    // are the representative sample's.
+    let repeats = starkscope_snapshot::Repeats::from_meta(meta)
+        .unwrap()
+        .unwrap();
+    assert_eq!(repeats.samples, 3);
+    assert!(repeats.yardstick.id.starts_with("p3-uni-stark "));
+    assert_eq!(repeats.yardstick.ms.len(), 3);
+    let wall = &repeats.series["app_proof_time_ms"];
+    assert_eq!(
+        Some(wall[repeats.representative]),
+        snapshot.gauge_value("app_proof_time_ms", &[])
+    );
+    for series in ["total_proof_time_ms", "run_peak_rss_bytes"] {
+        assert_eq!(repeats.series[series].len(), 3, "{series}");
+    }
     // Three segments, each with its cycles and the six phases.
     assert_eq!(snapshot.counter_sum("total_cycles", &[]), 303);
     for seg in ["0", "1", "2"] {
@@ -207,7 +256,7 @@ fn overhead_refuses_a_build_on_the_wrong_side() {
         ],
     );
     let (_, err) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), code(Exit::Usage), "{err}");
     assert!(
         err.contains("was built with bench-metrics; --off needs a build without it"),
         "{err}"
@@ -222,7 +271,7 @@ fn run_without_metrics_says_how_to_rebuild_and_writes_nothing() {
     let out_dir = dir.path().join("out");
     let out = bench_in("run", &config, &["--out-dir", out_dir.to_str().unwrap()]);
     let (_, err) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), code(Exit::Usage), "{err}");
     assert!(err.contains("--features bench-metrics"), "{err}");
     assert!(!out_dir.exists());
 }
@@ -248,9 +297,14 @@ fn a_failing_benchmark_is_reported_and_the_others_still_run() {
     )
     .unwrap();
     let out_dir = dir.path().join("out");
-    let out = bench_in("run", &config, &["--out-dir", out_dir.to_str().unwrap()]);
+    let out = bench_in(
+        "run",
+        &config,
+        &["--out-dir", out_dir.to_str().unwrap(), "--samples", "1"],
+    );
     let (stdout, err) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    // The trap is the program's fault, as the child said: bad input, not a regression.
+    assert_eq!(out.status.code(), code(Exit::BadInput), "{err}");
     assert!(stdout.contains("| starved | FAILED"), "{stdout}");
     assert!(err.contains("error: benchmark `starved`:"), "{err}");
     assert!(err.contains("1 of 2 benchmarks failed: starved"), "{err}");

@@ -298,6 +298,15 @@ pub fn find(name: &str) -> Option<&'static MetricSpec> {
     CATALOGUE.iter().find(|m| m.name == name)
 }
 
+/// True for the metrics that the same program, inputs and code always give the same value,
+/// whatever the machine and however many threads: every counter but `proof_size_bytes`.
+/// Plonky3's proof-of-work search is parallel and keeps whichever witness a thread finds
+/// first, so the FRI query positions, and with them the encoded size of the openings, vary
+/// by about 1% between runs of one commit. The benchmark gate compares the others exactly.
+pub fn is_deterministic(name: &str) -> bool {
+    find(name).is_some_and(|m| m.kind == Counter) && name != PROOF_SIZE_BYTES
+}
+
 /// Suffix the timing layer appends to span names.
 pub const TIME_SUFFIX: &str = "_time_ms";
 
@@ -378,6 +387,14 @@ mod tests {
             assert_eq!(m.kind, Gauge);
             assert_eq!(m.unit, Milliseconds);
         }
+    }
+
+    #[test]
+    fn deterministic_metrics_are_the_counters_but_proof_size() {
+        assert!(is_deterministic(TOTAL_CELLS) && is_deterministic(CONSTRAINTS));
+        assert!(!is_deterministic(PROOF_SIZE_BYTES));
+        assert!(!is_deterministic(RUN_PEAK_RSS_BYTES) && !is_deterministic(EXECUTE_TIME_MS));
+        assert!(!is_deterministic("not_in_the_catalogue"));
     }
 
     #[test]

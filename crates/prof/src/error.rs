@@ -34,6 +34,9 @@ pub enum ProfError {
         source: GroupParseError,
     },
 
+    #[error("{path}: {message}")]
+    BadRepeats { path: PathBuf, message: String },
+
     #[error("invalid option: {0}")]
     Options(String),
 
@@ -67,11 +70,4 @@ pub struct Contradiction {
     pub first_value: String,
     pub second_path: PathBuf,
     pub second_value: String,
-}
-
-impl ProfError {
-    /// The process exit code for this error: always 1 (2 is reserved for a regression).
-    pub fn exit_code(&self) -> i32 {
-        1
-    }
 }

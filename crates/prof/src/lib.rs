@@ -9,7 +9,8 @@
 //!   worse for that metric, hidden under a noise threshold ([`diff`]);
 //! - an HTML report with SVG charts ([`charts`], [`html`]), folded stacks and flamegraphs of
 //!   cycle-tracker regions and prover phases ([`flame`]);
-//! - a benchmark-tracker JSON ([`bench_json`]) and a regression gate ([`gate`]).
+//! - a benchmark-tracker JSON ([`bench_json`]) and a regression gate ([`gate`]) that
+//!   compares deterministic metrics exactly and timings only through repeated samples.
 //!
 //! [`run`] does all of it from a [`ProfOptions`]; the pieces are public for other tools.
 
@@ -32,7 +33,7 @@ use std::path::PathBuf;
 
 pub use analysis::{analyse, Analysis};
 pub use error::ProfError;
-pub use gate::Regression;
+pub use gate::{GateReport, Regression};
 pub use model::Run;
 
 use output::OutputFile;
@@ -43,6 +44,9 @@ pub mod files {
     pub const DETAILED_MD: &str = "detailed.md";
     pub const REPORT_HTML: &str = "report.html";
     pub const BENCH_JSON: &str = "bench.json";
+    /// With the gate on (`--fail-on-regression`).
+    pub const GATE_MD: &str = "gate.md";
+    pub const GATE_JSON: &str = "gate.json";
     pub const CYCLES_FOLDED: &str = "cycles.folded";
     pub const CYCLES_SVG: &str = "cycles.svg";
     pub const PROVER_FOLDED: &str = "prover.folded";
@@ -64,7 +68,9 @@ pub struct ProfOptions {
     pub provers: Option<usize>,
     /// Write the benchmark-tracker JSON here.
     pub json: Option<PathBuf>,
-    /// Fail (exit 2) when a headline metric is more than this many percent worse.
+    /// Turns the gate on (needs a baseline): deterministic metrics exactly, peak memory
+    /// with a small tolerance, timings through repeated samples with a threshold of at
+    /// least this many percent ([`gate`]).
     pub fail_on_regression_pct: Option<f64>,
 }
 
@@ -82,9 +88,6 @@ impl Default for ProfOptions {
     }
 }
 
-/// Exit code when a headline metric regressed beyond `--fail-on-regression`.
-pub const EXIT_REGRESSION: i32 = 2;
-
 /// The result of a successful prof run.
 #[derive(Clone, Debug)]
 pub struct ProfOutcome {
@@ -92,20 +95,19 @@ pub struct ProfOutcome {
     pub summary: String,
     /// Files written, in order.
     pub written: Vec<PathBuf>,
-    /// Headline metrics that regressed beyond `fail_on_regression_pct`.
+    /// What the gate found, when it was on.
+    pub gate: Option<GateReport>,
+    /// What fails the gate (empty when it passed or was off).
     pub regressions: Vec<Regression>,
     /// Inconsistencies that did not stop the run (e.g. region counts exceeding a total).
     pub warnings: Vec<String>,
 }
 
 impl ProfOutcome {
-    /// 0, or [`EXIT_REGRESSION`] when the gate failed.
-    pub fn exit_code(&self) -> i32 {
-        if self.regressions.is_empty() {
-            0
-        } else {
-            EXIT_REGRESSION
-        }
+    /// True when the gate was on and found a regression: the caller decides what that
+    /// means (the cli exits with `starkscope_sdk::Exit::Regression`).
+    pub fn regressed(&self) -> bool {
+        !self.regressions.is_empty()
     }
 }
 
@@ -174,10 +176,14 @@ pub fn run(opts: &ProfOptions) -> Result<ProfOutcome, ProfError> {
         threshold_pct: opts.threshold_pct,
     };
     let summary = report.summary();
-    let regressions = match (opts.fail_on_regression_pct, &base_analysis) {
-        (Some(pct), Some(base)) => gate::regressions(&analysis, base, pct),
-        _ => Vec::new(),
+    let gate = match (opts.fail_on_regression_pct, &baseline) {
+        (Some(pct), Some(base)) => Some(gate::check(&run, base, pct)?),
+        _ => None,
     };
+    let regressions = gate
+        .as_ref()
+        .map(GateReport::regressions)
+        .unwrap_or_default();
     let bench = bench_json::to_json(&bench_json::entries(&analysis));
     let cycles = flame::cycle_regions(&run);
     let phases = flame::prover_phases(&run);
@@ -203,6 +209,16 @@ pub fn run(opts: &ProfOptions) -> Result<ProfOutcome, ProfError> {
                 contents: bench.clone().into_bytes(),
             },
         ];
+        if let Some(gate) = &gate {
+            out.push(OutputFile {
+                name: files::GATE_MD,
+                contents: gate.markdown().into_bytes(),
+            });
+            out.push(OutputFile {
+                name: files::GATE_JSON,
+                contents: gate.json().into_bytes(),
+            });
+        }
         let mut flamegraphs = Vec::new();
         for (folded, folded_name, svg_name, title, unit) in [
             (
@@ -262,6 +278,7 @@ pub fn run(opts: &ProfOptions) -> Result<ProfOutcome, ProfError> {
     Ok(ProfOutcome {
         summary,
         written,
+        gate,
         regressions,
         warnings,
     })

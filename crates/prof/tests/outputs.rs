@@ -6,7 +6,8 @@ use std::fs;
 
 use common::*;
 use starkscope_prof::bench_json::BenchEntry;
-use starkscope_prof::{files, run, EXIT_REGRESSION};
+use starkscope_prof::gate::exact::Direction;
+use starkscope_prof::{files, run, Regression};
 
 #[test]
 fn out_dir_gets_every_report() {
@@ -14,7 +15,7 @@ fn out_dir_gets_every_report() {
     let mut o = opts(&["aggregation.json"]);
     o.out_dir = Some(dir.path().join("report"));
     let outcome = run(&o).unwrap();
-    assert_eq!(outcome.exit_code(), 0);
+    assert!(!outcome.regressed());
     let out = dir.path().join("report");
     for f in [
         files::SUMMARY_MD,
@@ -252,46 +253,72 @@ fn zero_and_missing_baselines_give_no_nan_or_inf() {
 }
 
 #[test]
-fn regression_gate_exit_code_names_the_metric() {
-    // The run against itself never regresses.
+fn the_gate_compares_deterministic_metrics_exactly() {
+    // The run against itself never regresses; its timings have no repeats to compare.
+    let dir = tempfile::tempdir().unwrap();
     let mut o = opts(&["app_segments.json"]);
     o.baselines = vec![fixture("app_segments.json")];
     o.fail_on_regression_pct = Some(0.0);
-    assert_eq!(run(&o).unwrap().exit_code(), 0);
-
-    // The baseline had fewer cells: the run's 3,416,064 is +7.5% over 3,177,376, while its
-    // time improved. A 5% gate fails naming cells only.
-    let mut o = baseline_opts();
-    o.fail_on_regression_pct = Some(5.0);
+    o.out_dir = Some(dir.path().join("same"));
     let outcome = run(&o).unwrap();
-    assert_eq!(outcome.exit_code(), EXIT_REGRESSION);
-    let names: Vec<&str> = outcome
+    assert!(!outcome.regressed(), "{:?}", outcome.regressions);
+    let gate = outcome.gate.unwrap();
+    assert!(gate.exact.compared > 50 && gate.exact.changes.is_empty());
+    assert!(gate
+        .timings
+        .not_gated
+        .unwrap()
+        .contains("no repeated samples"));
+    let md = fs::read_to_string(dir.path().join("same").join(files::GATE_MD)).unwrap();
+    assert!(md.starts_with("### Gate: ✅ within"), "{md}");
+    let json: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(dir.path().join("same").join(files::GATE_JSON)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["regressed"], false);
+
+    // The baseline had fewer cells in segment 0 and no poseidon2 in segment 2: the run's
+    // extra cells (+26%) and its new opcode count both fail, whatever the threshold; its
+    // times (better or worse) are not judged from single runs.
+    let mut o = baseline_opts();
+    o.fail_on_regression_pct = Some(50.0);
+    let outcome = run(&o).unwrap();
+    let found: Vec<String> = outcome.regressions.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        found,
+        [
+            "frequency{group=fib,opcode=poseidon2,segment=2}: absent -> 312 (new in the run)",
+            "total_cells{group=fib,segment=0}: 900,000 -> 1,138,688 (worse)",
+        ]
+    );
+    assert!(outcome
         .regressions
         .iter()
-        .map(|r| r.metric.as_str())
-        .collect();
-    assert_eq!(names, ["total cells"]);
-    assert!(outcome.regressions[0]
-        .to_string()
-        .starts_with("total cells: 3,177,376 -> 3,416,064 count"));
-    // A looser gate passes.
-    o.fail_on_regression_pct = Some(10.0);
-    assert_eq!(run(&o).unwrap().exit_code(), 0);
-    // Baseline as the run: time got worse; cells better.
+        .all(|r| matches!(r, Regression::Deterministic(_))));
+
+    // The other way round: fewer cells is better and passes; the opcode count that
+    // disappeared does not.
     let mut o = opts(&["baseline.json"]);
     o.baselines = vec![fixture("app_segments.json")];
-    o.fail_on_regression_pct = Some(3.0);
-    let names: Vec<String> = run(&o)
-        .unwrap()
-        .regressions
+    o.fail_on_regression_pct = Some(5.0);
+    let outcome = run(&o).unwrap();
+    let changes = &outcome.gate.as_ref().unwrap().exact.changes;
+    let directions: Vec<(&str, Direction)> = changes
         .iter()
-        .map(|r| r.metric.clone())
+        .map(|c| (c.metric.as_str(), c.direction))
         .collect();
-    assert_eq!(names, ["total proof time", "parallel proof time"]);
+    assert_eq!(
+        directions,
+        [
+            ("frequency", Direction::Missing),
+            ("total_cells", Direction::Better)
+        ]
+    );
+    assert_eq!(outcome.regressions.len(), 1);
 }
 
 #[test]
-fn a_headline_missing_from_the_run_fails_the_gate() {
+fn a_deterministic_series_missing_from_the_run_fails_the_gate() {
     let dir = tempfile::tempdir().unwrap();
     let only_time = dir.path().join("only_time.json");
     fs::write(
@@ -308,7 +335,8 @@ fn a_headline_missing_from_the_run_fails_the_gate() {
     assert!(
         missing
             .iter()
-            .any(|m| m == "total cycles: 37,768 count in the baseline, missing from the run"),
+            .any(|m| m.starts_with("total_cycles{group=fib,segment=0}: ")
+                && m.ends_with(" -> absent (missing from the run)")),
         "{missing:?}"
     );
 }
@@ -409,27 +437,41 @@ fn label_values_cannot_inject_html_into_the_report() {
 }
 
 #[test]
-fn peak_memory_is_a_headline_when_sampled_and_the_gate_watches_it() {
+fn peak_memory_is_a_headline_when_sampled_and_the_gate_holds_its_median_to_a_tolerance() {
     let dir = tempfile::tempdir().unwrap();
-    let snapshot = |name: &str, rss: u64| {
+    // A snapshot whose own peak is the first sample's; `samples` empty: no repeats.
+    let snapshot = |name: &str, samples: &[f64]| {
         let path = dir.path().join(name);
+        let repeats = if samples.is_empty() {
+            String::new()
+        } else {
+            let n = samples.len();
+            let ms = vec![100.0; n];
+            format!(
+                r#","repeats":{{"samples":{n},"representative":0,"yardstick":{{"id":"y","ms":{ms:?}}},"series":{{"run_peak_rss_bytes":{samples:?}}}}}"#
+            )
+        };
+        let rss = samples.first().copied().unwrap_or(1e9);
         fs::write(
             &path,
             format!(
-                r#"{{"gauge":[{{"metric":"total_proof_time_ms","labels":[["group","fib"],["segment","0"]],"value":"100"}},
+                r#"{{"meta":{{"schema":1,"run_id":"r","started_at":"t"{repeats}}},
+                     "gauge":[{{"metric":"total_proof_time_ms","labels":[["group","fib"],["segment","0"]],"value":"100"}},
                              {{"metric":"run_peak_rss_bytes","labels":[],"value":"{rss}"}}]}}"#
             ),
         )
         .unwrap();
         path
     };
-    let base = snapshot("base.json", 1_000_000_000);
-    let same = snapshot("same.json", 1_010_000_000);
-    let fat = snapshot("fat.json", 1_300_000_000);
+    let base = snapshot("base.json", &[1.00e9, 1.01e9, 0.99e9, 1.0e9, 1.0e9]);
+    // 1% more, and one odd sample 50% up: the samples overlap the baseline's.
+    let same = snapshot("same.json", &[1.01e9, 1.5e9, 1.01e9, 1.0e9, 1.02e9]);
+    let fat = snapshot("fat.json", &[1.3e9, 1.31e9, 1.29e9]);
+    let single = snapshot("single.json", &[]);
 
     let mut o = opts(&[]);
     o.inputs = vec![same];
-    o.baselines = vec![base];
+    o.baselines = vec![base.clone()];
     o.fail_on_regression_pct = Some(10.0);
     let outcome = run(&o).unwrap();
     assert!(
@@ -439,15 +481,30 @@ fn peak_memory_is_a_headline_when_sampled_and_the_gate_watches_it() {
     );
     assert!(outcome.regressions.is_empty(), "{:?}", outcome.regressions);
 
-    o.inputs = vec![fat];
+    o.inputs = vec![fat.clone()];
     let outcome = run(&o).unwrap();
-    let names: Vec<&str> = outcome
-        .regressions
-        .iter()
-        .map(|r| r.metric.as_str())
-        .collect();
-    assert_eq!(names, ["peak memory (RSS)"]);
-    assert_eq!(outcome.exit_code(), EXIT_REGRESSION);
+    assert!(
+        matches!(outcome.regressions[..], [Regression::NearlyExact(_)]),
+        "{:?}",
+        outcome.regressions
+    );
+    assert_eq!(
+        outcome.regressions[0].to_string(),
+        "peak memory (run_peak_rss_bytes): median 1,000,000,000 -> 1,300,000,000 bytes (+30.0%); the run's 3 samples span 1,290,000,000..1,310,000,000, the baseline's 5 span 990,000,000..1,010,000,000: lowest run sample +27.7% against the highest baseline sample, tolerance 3%"
+    );
+
+    // One run's peak is not judged, either way round.
+    for (run_file, base_file) in [(single.clone(), base), (fat, single)] {
+        o.inputs = vec![run_file];
+        o.baselines = vec![base_file];
+        let outcome = run(&o).unwrap();
+        assert!(outcome.regressions.is_empty(), "{:?}", outcome.regressions);
+        let why = outcome.gate.unwrap().nearly_exact.not_gated;
+        assert!(
+            why[0].starts_with("peak memory:") && why[0].contains("one run's"),
+            "{why:?}"
+        );
+    }
 
     // Without the sampler there is no such headline (and nothing to compare).
     o.inputs = vec![fixture("app_segments.json")];

@@ -11,12 +11,16 @@
 //! OpenVM's files have the same arrays and no `meta`; both read into [`Snapshot`].
 //! Unknown keys are kept in `extra` so that a read-then-write loses nothing.
 
+pub mod repeats;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+pub use repeats::Repeats;
 
 /// The schema version written by this crate.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -1,14 +1,18 @@
 //! `starkscope prof`: summaries, baseline diffs, charts and a CI gate over metrics snapshots.
 //!
-//! Exit codes: 0 done; 1 bad input or options (nothing written); 2 a headline metric
-//! regressed beyond `--fail-on-regression` (every report is still written).
+//! Exit codes ([`Exit`], one table for every command): 0 done; 2 bad options; 3 a bad
+//! snapshot (nothing written for either); 4 the gate found a regression (every report is
+//! still written); 75 an output could not be written for a reason that may pass.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use starkscope_prof::{ProfOptions, EXIT_REGRESSION};
+use starkscope_prof::{ProfError, ProfOptions};
+use starkscope_sdk::exit::io_exit;
+use starkscope_sdk::Exit;
+use starkscope_snapshot::SnapshotError;
 
 /// Summarise metrics snapshots, compare them with a baseline, draw charts, gate CI.
 #[derive(Debug, Clone, clap::Args)]
@@ -40,8 +44,11 @@ pub struct ProfArgs {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 
-    /// Exit with code 2 when a headline metric (total or parallel proof time, cycles, cells,
-    /// proof size) is more than PCT percent worse than in the baseline.
+    /// Gate against the baseline; exit 4 on a regression: a deterministic metric (cycles,
+    /// rows, cells, constraints, ...) that got worse or changed, peak memory or proof size
+    /// with every repeated sample above the baseline's beyond a small tolerance, or a timing
+    /// (repeated samples, in yardstick units) slower than max(PCT, 4 standard errors of the
+    /// measured spread). See docs/prof.md.
     #[arg(long, value_name = "PCT")]
     pub fail_on_regression: Option<f64>,
 }
@@ -60,9 +67,32 @@ impl ProfArgs {
     }
 }
 
+/// The status a failed prof run exits with.
+fn exit_of(e: &ProfError) -> Exit {
+    match e {
+        ProfError::Options(_) => Exit::Usage,
+        ProfError::Snapshot(SnapshotError::Read { source, .. })
+        | ProfError::Snapshot(SnapshotError::Write { source, .. })
+        | ProfError::Write { source, .. } => io_exit(source),
+        ProfError::Snapshot(_)
+        | ProfError::NoMetrics { .. }
+        | ProfError::DuplicateLabel(_)
+        | ProfError::Contradiction(_)
+        | ProfError::BadGroup { .. }
+        | ProfError::BadRepeats { .. } => Exit::BadInput,
+        ProfError::Render { .. } => Exit::Internal,
+    }
+}
+
 /// Runs `starkscope prof`: the summary to stdout, files and findings to stderr.
 pub fn run(args: &ProfArgs) -> anyhow::Result<ExitCode> {
-    let outcome = starkscope_prof::run(&args.options())?;
+    let outcome = match starkscope_prof::run(&args.options()) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit_of(&e).into());
+        }
+    };
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(outcome.summary.as_bytes())
@@ -74,13 +104,20 @@ pub fn run(args: &ProfArgs) -> anyhow::Result<ExitCode> {
     for path in &outcome.written {
         eprintln!("wrote {}", path.display());
     }
-    if !outcome.regressions.is_empty() {
-        let pct = args.fail_on_regression.unwrap_or_default();
-        eprintln!("regression beyond {pct}%:");
+    if let Some(gate) = &outcome.gate {
+        if let Some(why) = &gate.timings.not_gated {
+            eprintln!("warning: timings not gated: {why}");
+        }
+        for why in &gate.nearly_exact.not_gated {
+            eprintln!("warning: not gated: {why}");
+        }
+    }
+    if outcome.regressed() {
+        eprintln!("regression:");
         for r in &outcome.regressions {
             eprintln!("  {r}");
         }
-        return Ok(ExitCode::from(EXIT_REGRESSION as u8));
+        return Ok(Exit::Regression.into());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -155,6 +192,7 @@ mod tests {
     fn exit_codes() {
         let ok = parse(&[&fixture("app_segments.json")]);
         assert_eq!(run(&ok).unwrap(), ExitCode::SUCCESS);
+        // The run has more cells than the baseline: a deterministic metric got worse.
         let gate = parse(&[
             &fixture("app_segments.json"),
             "--baseline",
@@ -162,9 +200,12 @@ mod tests {
             "--fail-on-regression",
             "5",
         ]);
-        assert_eq!(run(&gate).unwrap(), ExitCode::from(2));
+        assert_eq!(run(&gate).unwrap(), Exit::Regression.into());
         let bad = parse(&[&fixture("bad/malformed.json")]);
-        let err = run(&bad).unwrap_err().to_string();
-        assert!(err.contains("malformed.json"), "{err}");
+        assert_eq!(run(&bad).unwrap(), Exit::BadInput.into());
+        let missing = parse(&["/nonexistent/run.json"]);
+        assert_eq!(run(&missing).unwrap(), Exit::BadInput.into());
+        let no_baseline = parse(&[&fixture("app_segments.json"), "--fail-on-regression", "5"]);
+        assert_eq!(run(&no_baseline).unwrap(), Exit::Usage.into());
     }
 }
