@@ -24,7 +24,7 @@ pub mod isa;
 pub mod program;
 pub mod prove;
 
-pub use asm::{assemble, assemble_file, AsmError, AsmErrorKind, LoadError};
+pub use asm::{assemble, assemble_bytes, assemble_file, AsmError, AsmErrorKind, LoadError};
 pub use builder::{BuildError, IntoImm, Label, ProgramBuilder};
 pub use exec::{
     execute, record, AccessKind, BoundaryState, ExecConfig, ExecError, ExecutionReport,

@@ -64,20 +64,25 @@ pub fn assemble_file(path: impl AsRef<Path>) -> Result<Program, LoadError> {
         path: shown.clone(),
         error,
     })?;
-    let source = String::from_utf8(bytes).map_err(|e| {
+    assemble_bytes(&bytes, &shown)
+}
+
+/// Assembles a `.sasm` file's bytes, as [`assemble_file`] does once it has read them;
+/// `file` names it in errors. Bytes that are not UTF-8 are an error naming where.
+pub fn assemble_bytes(bytes: &[u8], file: &str) -> Result<Program, LoadError> {
+    let source = std::str::from_utf8(bytes).map_err(|e| {
         // Where the text stops being UTF-8: 1-based line and column (in characters).
-        let bad = e.utf8_error().valid_up_to();
-        let bytes = e.as_bytes();
+        let bad = e.valid_up_to();
         let valid = std::str::from_utf8(&bytes[..bad]).unwrap_or_default();
         let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
         LoadError::NotUtf8 {
-            path: shown.clone(),
+            path: file.to_string(),
             line: valid.matches('\n').count() + 1,
             col: valid[line_start..].chars().count() + 1,
             byte: bytes[bad],
         }
     })?;
-    Ok(assemble(&source, &shown)?)
+    Ok(assemble(source, file)?)
 }
 
 #[derive(Clone, Debug)]
