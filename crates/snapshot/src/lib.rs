@@ -389,6 +389,18 @@ mod tests {
     }
 
     #[test]
+    fn unknown_numbers_survive_a_write_exactly() {
+        // Found by fuzzing: serde_json's default float parser read this one ulp off, and the
+        // value written back read as another number.
+        let text = "{\"cyunter\": [3333333333333001591194287e33, 0.1, -2.5e-308]}";
+        let s = Snapshot::from_json(text, Path::new("x.json")).unwrap();
+        let again = Snapshot::from_json(&s.to_json(), Path::new("again.json")).unwrap();
+        assert_eq!(again, s);
+        let exact: f64 = "3333333333333001591194287e33".parse().unwrap();
+        assert_eq!(s.extra["cyunter"][0].as_f64(), Some(exact));
+    }
+
+    #[test]
     fn malformed_json_names_file_line_and_column() {
         let err =
             Snapshot::from_json("{\n  \"counter\": [1,\n", Path::new("bad.json")).unwrap_err();
