@@ -15,13 +15,18 @@ pub fn check(data: &[u8], config_path: &Path) {
     };
     match BenchConfig::parse(text, config_path) {
         Ok(config) => {
-            assert!(!config.benchmarks.is_empty(), "a config with no benchmarks read");
+            assert!(
+                !config.benchmarks.is_empty(),
+                "a config with no benchmarks read"
+            );
             for b in &config.benchmarks {
                 assert!(b.segment_size >= 1, "{}: segment size 0 read", b.name);
                 if let Err(e) = b.program.validate() {
                     panic!("{}: an invalid program read: {e}", b.name);
                 }
-                let picked = config.select(std::slice::from_ref(&b.name)).expect("select by name");
+                let picked = config
+                    .select(std::slice::from_ref(&b.name))
+                    .expect("select by name");
                 assert!(picked[0].name == b.name);
             }
         }

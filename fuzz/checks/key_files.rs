@@ -11,7 +11,10 @@ pub fn check(data: &[u8]) {
     match vk_from_file_bytes(data, &unnamed("fuzz vk")) {
         Ok(vk) => {
             let again = vk_to_bytes(&vk).expect("a decoded verifying key encodes");
-            assert!(again == data, "a decoded verifying key re-encodes to other bytes");
+            assert!(
+                again == data,
+                "a decoded verifying key re-encodes to other bytes"
+            );
         }
         Err(e) => {
             let _ = e.to_string();
@@ -20,7 +23,10 @@ pub fn check(data: &[u8]) {
     match pk_from_file_bytes(data, &unnamed("fuzz pk")) {
         Ok(pk) => {
             let again = pk_to_bytes(&pk).expect("a decoded proving key encodes");
-            assert!(again == data, "a decoded proving key re-encodes to other bytes");
+            assert!(
+                again == data,
+                "a decoded proving key re-encodes to other bytes"
+            );
         }
         Err(e) => {
             let _ = e.to_string();

@@ -30,8 +30,13 @@ pub fn check(data: &[u8]) {
         };
         let written = snapshot.to_json();
         match Snapshot::from_json(&written, &path) {
-            Ok(again) => assert!(again == snapshot, "a snapshot changes through a write:\n{written}"),
-            Err(e) => panic!("a snapshot that was read writes JSON that does not read: {e}\n{written}"),
+            Ok(again) => assert!(
+                again == snapshot,
+                "a snapshot changes through a write:\n{written}"
+            ),
+            Err(e) => {
+                panic!("a snapshot that was read writes JSON that does not read: {e}\n{written}")
+            }
         }
         if let Err(e) = run.add_snapshot(&snapshot, &path) {
             let _ = e.to_string();

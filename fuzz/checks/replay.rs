@@ -21,7 +21,10 @@ pub fn replay(fuzz_dir: &Path, target: &str, check: impl Fn(&[u8])) -> usize {
             let bytes = std::fs::read(&file).unwrap();
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&bytes)));
             if outcome.is_err() {
-                panic!("{} failed its fuzz check (the panic is printed above)", file.display());
+                panic!(
+                    "{} failed its fuzz check (the panic is printed above)",
+                    file.display()
+                );
             }
             if kind == "corpus" {
                 corpus += 1;
