@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use starkscope_metrics::Snapshot;
 use starkscope_prof::{analyse, bench_json, flame, markdown, Run};
+use starkscope_snapshot::Snapshot;
 
 /// At most this many files per input: enough to merge, and no input becomes thousands.
 const MAX_FILES: usize = 3;
