@@ -5,12 +5,9 @@
 mod common;
 
 use std::os::unix::process::CommandExt;
-use std::process::Command;
 
 use common::*;
 use starkscope_sdk::Exit;
-
-const QUICK: [&str; 6] = ["-i", "30", "--segment-size", "64", "--fri", "testing"];
 
 fn code(out: &std::process::Output) -> Option<Exit> {
     out.status.code().and_then(Exit::from_code)
@@ -53,16 +50,13 @@ fn a_proof_that_cannot_be_written_for_lack_of_room_is_worth_retrying() {
     // (SIGXFSZ ignored, so the write returns the error instead of killing the process).
     let dir = tempfile::tempdir().unwrap();
     let proof = dir.path().join("p.proof");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_starkscope"));
-    cmd.args(
-        [
+    let mut cmd = starkscope_cmd(
+        &[
             &["prove", &fib(), "--quiet", "--out", s(&proof)][..],
             &QUICK[..],
         ]
         .concat(),
-    )
-    .env_remove("METRIC_OUTPUT")
-    .env_remove("RUST_LOG");
+    );
     // SAFETY: between fork and exec only async-signal-safe calls (signal, setrlimit).
     unsafe {
         cmd.pre_exec(|| {
@@ -101,27 +95,24 @@ fn metrics_lost_after_proving_keep_the_proof_and_exit_5() {
     std::fs::create_dir(&metrics_dir).unwrap();
     let metrics = metrics_dir.join("run.json");
     let proof = dir.path().join("p.proof");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_starkscope"))
-        .args(
-            [
-                &[
-                    "prove",
-                    &fib(),
-                    "--out",
-                    s(&proof),
-                    "--metrics",
-                    s(&metrics),
-                ][..],
-                &["-i", "100", "--segment-size", "64", "--fri", "testing"][..],
-            ]
-            .concat(),
-        )
-        .env_remove("METRIC_OUTPUT")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = starkscope_cmd(
+        &[
+            &[
+                "prove",
+                &fib(),
+                "--out",
+                s(&proof),
+                "--metrics",
+                s(&metrics),
+            ][..],
+            &["-i", "100", "--segment-size", "64", "--fri", "testing"][..],
+        ]
+        .concat(),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     // The span tree prints the keygen span when it closes: the outputs were checked before
     // it, and the segments are still to be proven.
     let mut stderr = BufReader::new(child.stderr.take().unwrap());

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-use common::{fib, s, text};
+use common::{fib, s, starkscope_cmd, text, QUICK};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
@@ -33,21 +33,8 @@ const SEGMENTS: usize = 3;
 /// `starkscope prove` of fibonacci(30) in 64-cycle segments (3 proofs) at the testing
 /// preset, with only `vars` of the exporter variables set.
 fn prove(vars: &[(&str, String)], extra: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_starkscope"));
-    cmd.args([
-        "prove",
-        &fib(),
-        "-i",
-        "30",
-        "--segment-size",
-        "64",
-        "--fri",
-        "testing",
-        "--quiet",
-    ])
-    .args(extra)
-    .env_remove("METRIC_OUTPUT")
-    .env_remove("RUST_LOG");
+    let mut cmd = starkscope_cmd(&[&["prove", &fib(), "--quiet"][..], &QUICK[..]].concat());
+    cmd.args(extra);
     for (var, _) in env::SWITCHES {
         cmd.env_remove(var);
     }

@@ -8,9 +8,8 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
-use common::{fib, s, text};
+use common::{fib, s, starkscope_cmd, text, QUICK};
 use starkscope_metrics::catalogue::{self, MetricScope};
 use starkscope_metrics::{labels, names, spans, Group};
 use starkscope_snapshot::{Entry, Snapshot};
@@ -33,26 +32,22 @@ const CHIPS: [&str; 8] = [
 fn prove(dir: &Path, rust_log: Option<&str>) -> Snapshot {
     let json = dir.join(format!("run-{}.json", rust_log.unwrap_or("unset")));
     let proof = dir.join("p.proof");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_starkscope"));
-    cmd.args([
-        "prove",
-        &fib(),
-        "-i",
-        "30",
-        "--segment-size",
-        "64",
-        "--fri",
-        "testing",
-        "--threads",
-        "2",
-        "--quiet",
-        "--out",
-        s(&proof),
-        "--metrics",
-        s(&json),
-    ])
-    .env_remove("METRIC_OUTPUT")
-    .env_remove("RUST_LOG");
+    let mut cmd = starkscope_cmd(
+        &[
+            &["prove", &fib()][..],
+            &QUICK[..],
+            &[
+                "--threads",
+                "2",
+                "--quiet",
+                "--out",
+                s(&proof),
+                "--metrics",
+                s(&json),
+            ][..],
+        ]
+        .concat(),
+    );
     if let Some(level) = rust_log {
         cmd.env("RUST_LOG", level);
     }
@@ -129,10 +124,8 @@ fn every_metric_of_a_parallel_prove_is_catalogued_and_scoped() {
 fn every_metric_of_a_run_is_catalogued_and_scoped() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("run.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_starkscope"))
-        .args(["run", &fib(), "-i", "30", "--segment-size", "64"])
+    let out = starkscope_cmd(&["run", &fib(), "-i", "30", "--segment-size", "64"])
         .env("METRIC_OUTPUT", &json)
-        .env_remove("RUST_LOG")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));

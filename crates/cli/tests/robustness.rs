@@ -9,8 +9,6 @@ use common::*;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-const QUICK: [&str; 6] = ["-i", "30", "--segment-size", "64", "--fri", "testing"];
-
 #[test]
 fn thread_counts_above_the_cap_are_refused_before_work() {
     let out = starkscope(&[&["prove", &fib(), "--threads", "100000"][..], &QUICK[..]].concat());

@@ -17,12 +17,21 @@ pub fn fib() -> String {
         .to_string()
 }
 
-/// Runs the built `starkscope` with `args`, without the caller's METRIC_OUTPUT or RUST_LOG.
-pub fn starkscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_starkscope"))
-        .args(args)
+/// Fibonacci(30) in 64-cycle segments (156 cycles: 3 segments) at the testing preset.
+pub const QUICK: [&str; 6] = ["-i", "30", "--segment-size", "64", "--fri", "testing"];
+
+/// The built `starkscope` with `args`, without the caller's METRIC_OUTPUT or RUST_LOG.
+pub fn starkscope_cmd(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_starkscope"));
+    cmd.args(args)
         .env_remove("METRIC_OUTPUT")
-        .env_remove("RUST_LOG")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+/// Runs [`starkscope_cmd`] to completion.
+pub fn starkscope(args: &[&str]) -> Output {
+    starkscope_cmd(args)
         .output()
         .expect("the starkscope binary runs")
 }
