@@ -33,27 +33,26 @@ if ! cargo tree -e normal -p starkscope --features bench-metrics --prefix none |
   echo "error: the library-shape check does not see the harness under the cli" >&2
   fail=1
 fi
-for lib in starkscope-stark-backend starkscope-vm starkscope-sdk; do
+# `forbid PKG PATTERN WHY`: fails naming PKG when its build, with or without bench-metrics,
+# compiles a crate matching PATTERN.
+forbid() {
+  local pkg=$1 pattern=$2 why=$3 features found
   for features in "" "--features=bench-metrics"; do
-    found=$(cargo tree -e normal -p "$lib" $features --prefix none | grep -E "$collectors" | sort -u || true)
+    found=$(cargo tree -e normal -p "$pkg" $features --prefix none | grep -E "$pattern" | sort -u || true)
     if [ -n "$found" ]; then
-      echo "error: $lib ${features:-(default features)} depends on collecting code; libraries emit through starkscope-metrics only:" >&2
+      echo "error: $pkg ${features:-(default features)} $why:" >&2
       echo "$found" >&2
       fail=1
     fi
   done
+}
+for lib in starkscope-stark-backend starkscope-vm starkscope-sdk; do
+  forbid "$lib" "$collectors" "depends on collecting code; libraries emit through starkscope-metrics only"
 done
 # Exporter crates in a binary only with `exporters`.
 exporter_crates='^(metrics-exporter-prometheus|opentelemetry[a-z_-]*|ureq|tokio) v'
 for bin in starkscope starkscope-benchmarks; do
-  for features in "" "--features=bench-metrics"; do
-    found=$(cargo tree -e normal -p "$bin" $features --prefix none | grep -E "$exporter_crates" | sort -u || true)
-    if [ -n "$found" ]; then
-      echo "error: $bin ${features:-(default features)} compiles exporter crates; only --features exporters may:" >&2
-      echo "$found" >&2
-      fail=1
-    fi
-  done
+  forbid "$bin" "$exporter_crates" "compiles exporter crates; only --features exporters may"
   with=$(cargo tree -e normal -p "$bin" --features exporters --prefix none)
   for want in metrics-exporter-prometheus opentelemetry-otlp libc; do
     if ! grep -q "^$want v" <<<"$with"; then
