@@ -51,6 +51,7 @@ pub enum Emitter {
     Prover,
     Vm,
     Sdk,
+    Recursion,
     Resources,
 }
 
@@ -61,6 +62,7 @@ impl Emitter {
             Emitter::Prover => "prover",
             Emitter::Vm => "vm",
             Emitter::Sdk => "sdk",
+            Emitter::Recursion => "recursion",
             Emitter::Resources => "resources",
         }
     }
@@ -114,6 +116,7 @@ pub mod labels {
     pub const REGION: &str = "region";
     /// The phase span a resource sample covers (`peak_rss_bytes`, `cpu_time_ms`).
     pub const PHASE: &str = "phase";
+    pub const OP: &str = "op";
 
     /// Keys that identify *which proof* a metric belongs to.
     pub const SCOPE_KEYS: &[&str] = &[GROUP, SEGMENT, IDX];
@@ -162,6 +165,11 @@ pub mod names {
     pub const APP_PROOF_TIME_MS: &str = "app_proof_time_ms";
     pub const VERIFY_TIME_MS: &str = "verify_time_ms";
 
+    // recursion, per circuit and per circuit proof
+    pub const CIRCUIT_BUILD_TIME_MS: &str = "circuit_build_time_ms";
+    pub const WITNESS_GEN_TIME_MS: &str = "witness_gen_time_ms";
+    pub const CIRCUIT_OPS: &str = "circuit_ops";
+
     // resources
     pub const PEAK_RSS_BYTES: &str = "peak_rss_bytes";
     pub const CPU_TIME_MS: &str = "cpu_time_ms";
@@ -189,6 +197,10 @@ pub mod spans {
     pub const VERIFY: &str = "verify";
     /// A segment's scope (`segment = i`); not timed: `total_proof_time_ms` is its total.
     pub const SEGMENT: &str = "segment";
+    /// Compiling a recursion circuit (program and keys).
+    pub const CIRCUIT_BUILD: &str = "circuit_build";
+    /// Running a recursion circuit: every cell and every trace.
+    pub const WITNESS_GEN: &str = "witness_gen";
 
     /// The six disjoint prover phases, in the order they run.
     pub const PROVER_PHASES: [&str; 6] = [
@@ -215,6 +227,8 @@ pub mod spans {
         KEYGEN,
         APP_PROOF,
         VERIFY,
+        CIRCUIT_BUILD,
+        WITNESS_GEN,
     ];
 }
 
@@ -229,6 +243,8 @@ const KEYGEN: (Emitter, MetricScope) = (Keygen, OfGroup);
 const PROVER: (Emitter, MetricScope) = (Prover, OfProof);
 const VM: (Emitter, MetricScope) = (Vm, OfProof);
 const SDK: (Emitter, MetricScope) = (Sdk, OfGroup);
+const CIRCUIT: (Emitter, MetricScope) = (Recursion, OfGroup);
+const CIRCUIT_PROOF: (Emitter, MetricScope) = (Recursion, OfProof);
 const SPAN: (Emitter, MetricScope) = (Resources, OfGroup);
 const RUN: (Emitter, MetricScope) = (Resources, OfRun);
 
@@ -285,6 +301,9 @@ pub const CATALOGUE: &[MetricSpec] = &[
     spec(KEYGEN_TIME_MS, Gauge, Milliseconds, SDK, NONE, "Generating a program's proving and verifying keys (group `keygen`)."),
     spec(APP_PROOF_TIME_MS, Gauge, Milliseconds, SDK, NONE, "Wall time of a whole app proof: executing and proving every segment, segments in parallel."),
     spec(VERIFY_TIME_MS, Gauge, Milliseconds, SDK, NONE, "Verifying every segment proof of an app proof and the chain between them."),
+    spec(CIRCUIT_BUILD_TIME_MS, Gauge, Milliseconds, CIRCUIT, NONE, "Compiling a recursion circuit: placing its ops in tables, writing the program (preprocessed traces) and its keygen."),
+    spec(WITNESS_GEN_TIME_MS, Gauge, Milliseconds, CIRCUIT_PROOF, NONE, "Running a recursion circuit: computing every cell, checking every checking op, filling the tables' traces."),
+    spec(CIRCUIT_OPS, Counter, Count, CIRCUIT, &[OP], "Table entries (ALU lanes, table rows, constants, hints) of a recursion circuit, per op kind."),
     spec(PEAK_RSS_BYTES, Gauge, Bytes, SPAN, &[PHASE], "Peak resident set size of the process while the scoped span ran, sampled every 10 ms (a lower bound; concurrent spans share the process); `phase` names the span for a phase span, absent for a proof/segment/node span."),
     spec(CPU_TIME_MS, Gauge, Milliseconds, SPAN, &[PHASE], "CPU time (user + system, all threads) the process spent while the scoped span ran; `phase` as for `peak_rss_bytes`."),
     spec(RUN_PEAK_RSS_BYTES, Gauge, Bytes, RUN, NONE, "Peak resident set size of the run, exact: the kernel's `VmHWM`, reset when the run starts; no scope labels. The run's one peak-memory number."),

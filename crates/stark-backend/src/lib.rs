@@ -17,6 +17,7 @@ pub mod folder;
 #[cfg(feature = "bench-metrics")]
 mod instrument;
 pub mod keygen;
+pub mod poseidon2;
 pub mod proof;
 pub mod prover;
 mod quotient;

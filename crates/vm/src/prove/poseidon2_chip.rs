@@ -11,46 +11,21 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 
-use p3_baby_bear::{
-    GenericPoseidon2LinearLayersBabyBear, BABYBEAR_POSEIDON2_HALF_FULL_ROUNDS as HALF_FULL,
-    BABYBEAR_POSEIDON2_PARTIAL_ROUNDS_16 as PARTIAL,
-    BABYBEAR_POSEIDON2_RC_16_EXTERNAL_FINAL as RC_END,
-    BABYBEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL as RC_BEGIN,
-    BABYBEAR_POSEIDON2_RC_16_INTERNAL as RC_PARTIAL,
-};
-use p3_poseidon2::GenericPoseidon2LinearLayers;
-use p3_poseidon2_air::{
-    generate_trace_rows, num_cols, FullRound, PartialRound, Poseidon2Cols, RoundConstants, SBox,
-};
-use p3_symmetric::Permutation;
 use starkscope_stark_backend::p3::{
     Air, BaseAir, PrimeCharacteristicRing, PrimeField32, RowMajorMatrix, WindowAccess,
 };
+pub use starkscope_stark_backend::poseidon2::permute;
+use starkscope_stark_backend::poseidon2::{self, RATE};
+pub(crate) use starkscope_stark_backend::poseidon2::{Cols, NUM_COLS as P2_COLS, WIDTH};
 use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
 use super::buses;
 
-pub(crate) const WIDTH: usize = 16;
-const SBOX_DEGREE: u64 = 7;
-const SBOX_REGISTERS: usize = 1;
-
 /// Elements of a digest (a Merkle node, the output digest).
-pub const DIGEST: usize = 8;
+pub const DIGEST: usize = RATE;
 
-pub(crate) type Cols<T> = Poseidon2Cols<T, WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL, PARTIAL>;
-pub(crate) const P2_COLS: usize =
-    num_cols::<WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL, PARTIAL>();
 pub(crate) const MULT_PERMUTE: usize = P2_COLS;
 pub(crate) const MULT_COMPRESS: usize = P2_COLS + 1;
-pub(crate) type Linear = GenericPoseidon2LinearLayersBabyBear;
-
-/// The permutation itself, as the executor runs it.
-pub fn permute(input: [Val; WIDTH]) -> [Val; WIDTH] {
-    thread_local! {
-        static PERM: p3_baby_bear::Poseidon2BabyBear<16> = p3_baby_bear::default_babybear_poseidon2_16();
-    }
-    PERM.with(|p| p.permute(input))
-}
 
 /// 2-to-1 compression: the permutation of `left || right`, truncated to 8 elements.
 pub fn compress(input: [Val; WIDTH]) -> [Val; DIGEST] {
@@ -100,20 +75,10 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2Chip {
         let row: Vec<AB::Var> = main.current_slice().to_vec();
         let cols: &Cols<AB::Var> = row[..P2_COLS].borrow();
 
-        let mut state: [AB::Expr; WIDTH] = cols.inputs.map(Into::into);
-        Linear::external_linear_layer(&mut state);
-        for (round, rc) in cols.beginning_full_rounds.iter().zip(&RC_BEGIN) {
-            full_round(b, &mut state, round, rc);
-        }
-        for (round, rc) in cols.partial_rounds.iter().zip(&RC_PARTIAL) {
-            partial_round(b, &mut state, round, *rc);
-        }
-        for (round, rc) in cols.ending_full_rounds.iter().zip(&RC_END) {
-            full_round(b, &mut state, round, rc);
-        }
+        poseidon2::eval(b, cols);
 
         let input: Vec<AB::Expr> = cols.inputs.iter().map(|&v| v.into()).collect();
-        let output = &cols.ending_full_rounds[HALF_FULL - 1].post;
+        let output = poseidon2::output(cols);
         let permute: Vec<AB::Expr> = input
             .iter()
             .cloned()
@@ -136,46 +101,6 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2Chip {
     }
 }
 
-fn sbox<AB: InteractionBuilder<F = Val>>(
-    b: &mut AB,
-    x: AB::Expr,
-    regs: &SBox<AB::Var, SBOX_DEGREE, SBOX_REGISTERS>,
-) -> AB::Expr {
-    let x3: AB::Expr = regs.0[0].into();
-    b.assert_eq(x3.clone(), x.clone() * x.clone() * x.clone());
-    x3.clone() * x3 * x
-}
-
-fn full_round<AB: InteractionBuilder<F = Val>>(
-    b: &mut AB,
-    state: &mut [AB::Expr; WIDTH],
-    round: &FullRound<AB::Var, WIDTH, SBOX_DEGREE, SBOX_REGISTERS>,
-    rc: &[Val; WIDTH],
-) {
-    for i in 0..WIDTH {
-        let x = state[i].clone() + AB::Expr::from(rc[i]);
-        state[i] = sbox(b, x, &round.sbox[i]);
-    }
-    Linear::external_linear_layer(state);
-    for (s, &post) in state.iter_mut().zip(&round.post) {
-        b.assert_eq(s.clone(), post);
-        *s = post.into();
-    }
-}
-
-fn partial_round<AB: InteractionBuilder<F = Val>>(
-    b: &mut AB,
-    state: &mut [AB::Expr; WIDTH],
-    round: &PartialRound<AB::Var, SBOX_DEGREE, SBOX_REGISTERS>,
-    rc: Val,
-) {
-    let x = state[0].clone() + AB::Expr::from(rc);
-    let y = sbox(b, x, &round.sbox);
-    b.assert_eq(y, round.post_sbox);
-    state[0] = round.post_sbox.into();
-    Linear::internal_linear_layer(state);
-}
-
 impl StarkAir for Poseidon2Chip {
     fn name(&self) -> String {
         "poseidon2".into()
@@ -193,17 +118,7 @@ impl Poseidon2Chip {
         let mut inputs: Vec<[Val; WIDTH]> =
             rows.iter().map(|(k, _)| k.map(Val::from_u32)).collect();
         inputs.resize(height, [Val::ZERO; WIDTH]);
-        let constants =
-            RoundConstants::<Val, WIDTH, HALF_FULL, PARTIAL>::new(RC_BEGIN, RC_PARTIAL, RC_END);
-        let p2 = generate_trace_rows::<
-            Val,
-            Linear,
-            WIDTH,
-            SBOX_DEGREE,
-            SBOX_REGISTERS,
-            HALF_FULL,
-            PARTIAL,
-        >(inputs, &constants, 0);
+        let p2 = poseidon2::generate_rows(inputs);
         let w = P2_COLS + 2;
         let mut values = Val::zero_vec(w * height);
         for (i, (dst, src)) in values
@@ -221,59 +136,12 @@ impl Poseidon2Chip {
     }
 }
 
-/// Fills one row's Poseidon2 columns from `inputs` natively, in the order `eval` checks
-/// them. With `lie = Some((k, delta))`, the committed value that constraint `k` checks
-/// (an S-box register or a round's output) is off by `delta`, and every later round is
-/// computed from the wrong value: the row then fails exactly constraint `k` and provides
-/// a wrong permutation. Used to build lying witnesses in soundness tests.
 #[cfg(feature = "forge")]
-pub(crate) fn fill_row(cols: &mut Cols<Val>, lie: Option<(usize, Val)>) {
-    let mut k = 0usize;
-    let mut committed = |value: Val| -> Val {
-        let v = match lie {
-            Some((target, delta)) if target == k => value + delta,
-            _ => value,
-        };
-        k += 1;
-        v
-    };
-    let mut state: [Val; WIDTH] = cols.inputs;
-    Linear::external_linear_layer(&mut state);
-    let full = |round: &mut FullRound<Val, WIDTH, SBOX_DEGREE, SBOX_REGISTERS>,
-                state: &mut [Val; WIDTH],
-                rc: &[Val; WIDTH],
-                committed: &mut dyn FnMut(Val) -> Val| {
-        for i in 0..WIDTH {
-            let x = state[i] + rc[i];
-            let x3 = committed(x.cube());
-            round.sbox[i].0[0] = x3;
-            state[i] = x3 * x3 * x;
-        }
-        Linear::external_linear_layer(state);
-        for (post, s) in round.post.iter_mut().zip(state.iter_mut()) {
-            *post = committed(*s);
-            *s = *post;
-        }
-    };
-    for (round, rc) in cols.beginning_full_rounds.iter_mut().zip(&RC_BEGIN) {
-        full(round, &mut state, rc, &mut committed);
-    }
-    for (round, &rc) in cols.partial_rounds.iter_mut().zip(&RC_PARTIAL) {
-        let x = state[0] + rc;
-        let x3 = committed(x.cube());
-        round.sbox.0[0] = x3;
-        round.post_sbox = committed(x3 * x3 * x);
-        state[0] = round.post_sbox;
-        Linear::internal_linear_layer(&mut state);
-    }
-    for (round, rc) in cols.ending_full_rounds.iter_mut().zip(&RC_END) {
-        full(round, &mut state, rc, &mut committed);
-    }
-}
+pub(crate) use starkscope_stark_backend::poseidon2::fill_row;
 
 /// Constraints of one Poseidon2 row, in `eval` order.
 #[cfg(feature = "forge")]
-pub(crate) const ROW_CONSTRAINTS: usize = 2 * HALF_FULL * 2 * WIDTH + 2 * PARTIAL;
+pub(crate) const ROW_CONSTRAINTS: usize = poseidon2::NUM_CONSTRAINTS;
 
 #[cfg(test)]
 mod tests {
@@ -286,22 +154,6 @@ mod tests {
         req.permute(input);
         let trace = Poseidon2Chip.generate(&req);
         let row: &Cols<Val> = trace.values[..P2_COLS].borrow();
-        assert_eq!(row.ending_full_rounds[HALF_FULL - 1].post, permute(input));
-    }
-
-    #[cfg(feature = "forge")]
-    #[test]
-    fn native_fill_matches_p3_trace_generation() {
-        use std::borrow::BorrowMut;
-        let mut req = Poseidon2Requests::default();
-        let input: [Val; WIDTH] = std::array::from_fn(|i| Val::from_usize(i * 7 + 2));
-        req.permute(input);
-        let trace = Poseidon2Chip.generate(&req);
-        let mut row = trace.values[..P2_COLS].to_vec();
-        let expected = row.clone();
-        row[WIDTH..].iter_mut().for_each(|v| *v = Val::ZERO);
-        let cols: &mut Cols<Val> = row.as_mut_slice().borrow_mut();
-        fill_row(cols, None);
-        assert_eq!(row, expected);
+        assert_eq!(poseidon2::output(row), permute(input));
     }
 }

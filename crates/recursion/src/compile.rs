@@ -1,0 +1,399 @@
+//! Compiling a circuit: placing every op in a table row, counting reads, writing the
+//! preprocessed traces (the program), and running the backend's keygen on the tables.
+
+use std::sync::Arc;
+
+use starkscope_stark_backend::p3::{PrimeCharacteristicRing, RowMajorMatrix};
+use starkscope_stark_backend::{
+    keygen, Challenge, KeygenError, ProvingKey, StarkAir, StarkConfig, Val,
+};
+
+use crate::ir::{Addr, AluOut, Circuit, HintSource, Lane, Op};
+use crate::tables::{self, alu, bits, consts, hints, poseidon2, public, signed};
+
+/// The tables, in key order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TableId {
+    Const = 0,
+    Public = 1,
+    Hint = 2,
+    Alu = 3,
+    Bits = 4,
+    Poseidon2 = 5,
+}
+
+impl TableId {
+    pub const ALL: [TableId; 6] = [
+        TableId::Const,
+        TableId::Public,
+        TableId::Hint,
+        TableId::Alu,
+        TableId::Bits,
+        TableId::Poseidon2,
+    ];
+}
+
+/// Where an op lives: its table, row and lane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub table: TableId,
+    pub row: usize,
+    pub lane: usize,
+}
+
+/// Why a circuit does not compile.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("cell {addr} is written twice: by op {first} and by op {second}")]
+    WrittenTwice {
+        addr: Addr,
+        first: usize,
+        second: usize,
+    },
+    #[error("op {op} reads cell {addr}, which no earlier op writes")]
+    ReadBeforeWrite { op: usize, addr: Addr },
+    #[error("op {op} uses cell {addr}, beyond the circuit's {num_cells} cells")]
+    OutOfRange {
+        op: usize,
+        addr: Addr,
+        num_cells: u32,
+    },
+    #[error("op {op} reads caller hint {index}, but the circuit declares {num_hints} hints")]
+    HintIndex {
+        op: usize,
+        index: usize,
+        num_hints: usize,
+    },
+    #[error("op {op} is public input {index}, expected {expected} (public inputs are numbered in order)")]
+    PublicIndex {
+        op: usize,
+        index: usize,
+        expected: usize,
+    },
+    #[error("keygen: {0}")]
+    Keygen(#[from] KeygenError),
+}
+
+/// The program: every op's place, each cell's read count, and the preprocessed traces.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub placements: Vec<Placement>,
+    /// Per Poseidon2 op (in order): which operand lanes are chained from the previous row.
+    pub chained: Vec<[bool; 16]>,
+    /// Bus reads of each cell.
+    pub reads: Vec<u32>,
+    /// Rows of each table.
+    pub heights: [usize; 6],
+    pub num_public: usize,
+    pub preprocessed: [RowMajorMatrix<Val>; 6],
+}
+
+impl Program {
+    /// Places the ops and writes the preprocessed traces; refuses a circuit that writes a
+    /// cell twice or reads a cell before it is written.
+    pub fn new(circuit: &Circuit) -> Result<Self, CompileError> {
+        let n = circuit.num_cells as usize;
+        let mut writer: Vec<Option<usize>> = vec![None; n];
+        let in_range = |op: usize, addr: Addr| {
+            if (addr as usize) < n {
+                Ok(())
+            } else {
+                Err(CompileError::OutOfRange {
+                    op,
+                    addr,
+                    num_cells: circuit.num_cells,
+                })
+            }
+        };
+        let mut next_public = 0;
+        for (i, r) in circuit.ops.iter().enumerate() {
+            for a in r.op.inputs() {
+                in_range(i, a)?;
+                if writer[a as usize].is_none() {
+                    return Err(CompileError::ReadBeforeWrite { op: i, addr: a });
+                }
+            }
+            match r.op {
+                Op::Hint {
+                    source: HintSource::Input(index),
+                    ..
+                } if index >= circuit.num_hints => {
+                    return Err(CompileError::HintIndex {
+                        op: i,
+                        index,
+                        num_hints: circuit.num_hints,
+                    })
+                }
+                Op::Public { index, .. } => {
+                    if index != next_public {
+                        return Err(CompileError::PublicIndex {
+                            op: i,
+                            index,
+                            expected: next_public,
+                        });
+                    }
+                    next_public += 1;
+                }
+                _ => {}
+            }
+            for a in r.op.writes() {
+                in_range(i, a)?;
+                if let Some(first) = writer[a as usize] {
+                    return Err(CompileError::WrittenTwice {
+                        addr: a,
+                        first,
+                        second: i,
+                    });
+                }
+                writer[a as usize] = Some(i);
+            }
+        }
+        let num_public = next_public;
+
+        // Places, chaining, read counts.
+        let mut counts = [0usize; 6];
+        let per_row = |t: TableId| match t {
+            TableId::Const => consts::LANES,
+            TableId::Public => usize::MAX,
+            TableId::Hint => hints::LANES,
+            TableId::Alu => alu::LANES,
+            TableId::Bits | TableId::Poseidon2 => 1,
+        };
+        let mut placements = Vec::with_capacity(circuit.ops.len());
+        let mut chained = Vec::new();
+        let mut reads = vec![0u32; n];
+        let mut prev_outs: Option<[Addr; 16]> = None;
+        for r in &circuit.ops {
+            let table = match r.op {
+                Op::Const { .. } => TableId::Const,
+                Op::Public { .. } => TableId::Public,
+                Op::Hint { .. } => TableId::Hint,
+                Op::Alu(_) => TableId::Alu,
+                Op::Bits(_) => TableId::Bits,
+                Op::Poseidon2(_) => TableId::Poseidon2,
+            };
+            let k = counts[table as usize];
+            counts[table as usize] += 1;
+            let (row, lane) = match table {
+                TableId::Public => (0, k),
+                t => (k / per_row(t), k % per_row(t)),
+            };
+            placements.push(Placement { table, row, lane });
+            match &r.op {
+                Op::Poseidon2(p) => {
+                    let mut ch = [false; 16];
+                    for (i, l) in p.lanes.iter().enumerate() {
+                        if let Lane::Val(f) = l {
+                            if prev_outs.is_some_and(|o| o[i] == f.0) {
+                                ch[i] = true;
+                            } else {
+                                reads[f.0 as usize] += 1;
+                            }
+                        }
+                    }
+                    if let Some(d) = p.dir {
+                        reads[d.0 as usize] += 1;
+                    }
+                    chained.push(ch);
+                    prev_outs = Some(p.outs);
+                }
+                op => {
+                    for a in op.bus_reads() {
+                        reads[a as usize] += 1;
+                    }
+                }
+            }
+        }
+        let heights = [
+            tables::height(counts[0], consts::LANES),
+            2,
+            tables::height(counts[2], hints::LANES),
+            tables::height(counts[3], alu::LANES),
+            tables::height(counts[4], 1),
+            tables::height(counts[5], 1),
+        ];
+
+        let mut program = Program {
+            placements,
+            chained,
+            reads,
+            heights,
+            num_public,
+            preprocessed: [
+                tables::zeros(consts::LANES * consts::PREP_PER_LANE, heights[0]),
+                tables::zeros(num_public.max(1) * public::PREP_PER_LANE, heights[1]),
+                tables::zeros(hints::LANES * hints::PREP_PER_LANE, heights[2]),
+                tables::zeros(alu::LANES * alu::PREP_PER_LANE, heights[3]),
+                tables::zeros(bits::PREP_WIDTH, heights[4]),
+                tables::zeros(poseidon2::PREP_WIDTH, heights[5]),
+            ],
+        };
+        program.write_preprocessed(circuit);
+        Ok(program)
+    }
+
+    fn write_preprocessed(&mut self, circuit: &Circuit) {
+        let f = |a: Addr| Val::from_u32(a);
+        let mut p2_index = 0;
+        for (r, place) in circuit.ops.iter().zip(&self.placements) {
+            let t = place.table as usize;
+            let m = &mut self.preprocessed[t];
+            let w = m.width;
+            let row = &mut m.values[place.row * w..(place.row + 1) * w];
+            let mult = |a: Addr| Val::from_u32(self.reads[a as usize]);
+            match &r.op {
+                Op::Const { out, value } => {
+                    let lane =
+                        &mut row[place.lane * consts::PREP_PER_LANE..][..consts::PREP_PER_LANE];
+                    lane[0] = f(*out);
+                    lane[1..5].copy_from_slice(limbs(value));
+                    lane[5] = mult(*out);
+                }
+                Op::Public { out, .. } => {
+                    let lane =
+                        &mut row[place.lane * public::PREP_PER_LANE..][..public::PREP_PER_LANE];
+                    lane[0] = f(*out);
+                    lane[1] = mult(*out);
+                }
+                Op::Hint { out, base, .. } => {
+                    let lane =
+                        &mut row[place.lane * hints::PREP_PER_LANE..][..hints::PREP_PER_LANE];
+                    lane[0] = f(*out);
+                    lane[1] = mult(*out);
+                    lane[2] = Val::from_bool(*base);
+                }
+                Op::Alu(op) => {
+                    use alu::prep::*;
+                    let lane = &mut row[place.lane * alu::PREP_PER_LANE..][..alu::PREP_PER_LANE];
+                    let reads = op.reads();
+                    for (k, (addr, read)) in [op.a, op.b, op.c].into_iter().zip(reads).enumerate() {
+                        if let (Some(a), true) = (addr, read) {
+                            lane[ADDR_A + k] = f(a);
+                            lane[CNT_A + k] = Val::ONE;
+                        }
+                    }
+                    match op.out {
+                        AluOut::Write(a) => {
+                            lane[ADDR_OUT] = f(a);
+                            lane[CNT_OUT] = mult(a);
+                        }
+                        AluOut::Assert(a) => {
+                            lane[ADDR_OUT] = f(a);
+                            lane[CNT_OUT] = signed(-1);
+                        }
+                    }
+                    lane[COEFFS..COEFFS + 4].copy_from_slice(&op.coeffs);
+                }
+                Op::Bits(op) => {
+                    use bits::prep::*;
+                    row[ADDR_V] = f(op.input);
+                    row[READ_V] = Val::ONE;
+                    for (i, &b) in op.bits.iter().enumerate() {
+                        row[ADDR_BITS + i] = f(b);
+                        row[MULT_BITS + i] = mult(b);
+                    }
+                }
+                Op::Poseidon2(op) => {
+                    use poseidon2::prep::*;
+                    let chained = self.chained[p2_index];
+                    p2_index += 1;
+                    for (i, lane) in op.lanes.iter().enumerate() {
+                        match lane {
+                            Lane::Val(_) if chained[i] => row[CHAIN + i] = Val::ONE,
+                            Lane::Val(v) => {
+                                row[IN_ADDR + i] = f(v.0);
+                                row[READ + i] = Val::ONE;
+                            }
+                            Lane::Zero => {}
+                        }
+                        row[OUT_ADDR + i] = f(op.outs[i]);
+                        row[OUT_MULT + i] = mult(op.outs[i]);
+                    }
+                    if let Some(d) = op.dir {
+                        row[DIR_ADDR] = f(d.0);
+                        row[DIR_READ] = Val::ONE;
+                    }
+                    row[TAG] = Val::from_u8(op.tag);
+                }
+            }
+        }
+    }
+
+    /// The tables as AIRs, in key order.
+    pub fn airs(&self) -> Vec<Arc<dyn StarkAir>> {
+        let p = |t: TableId| self.preprocessed[t as usize].clone();
+        vec![
+            Arc::new(tables::consts::ConstTable {
+                program: p(TableId::Const),
+            }),
+            Arc::new(tables::public::PublicTable {
+                num_public: self.num_public,
+                program: p(TableId::Public),
+            }),
+            Arc::new(tables::hints::HintTable {
+                program: p(TableId::Hint),
+            }),
+            Arc::new(tables::alu::AluTable {
+                program: p(TableId::Alu),
+            }),
+            Arc::new(tables::bits::BitsTable {
+                program: p(TableId::Bits),
+            }),
+            Arc::new(tables::poseidon2::Poseidon2Table {
+                program: p(TableId::Poseidon2),
+            }),
+        ]
+    }
+}
+
+pub(crate) fn limbs(v: &Challenge) -> &[Val] {
+    <Challenge as p3_field::BasedVectorSpace<Val>>::as_basis_coefficients_slice(v)
+}
+
+/// A compiled circuit: the program and the backend keys committing to it.
+pub struct CompiledCircuit {
+    pub circuit: Circuit,
+    pub program: Program,
+    pub config: StarkConfig,
+    pub pk: ProvingKey,
+}
+
+impl CompiledCircuit {
+    /// Compiles `circuit` under `config` (its FRI preset fixes the key).
+    pub fn new(circuit: Circuit, config: StarkConfig) -> Result<Self, CompileError> {
+        let _span = tracing::info_span!(starkscope_metrics::spans::CIRCUIT_BUILD).entered();
+        let program = Program::new(&circuit)?;
+        let pk = keygen(&config, program.airs())?;
+        #[cfg(feature = "bench-metrics")]
+        crate::instrument::circuit(&circuit);
+        Ok(Self {
+            circuit,
+            program,
+            config,
+            pk,
+        })
+    }
+
+    /// Compiles a program whose preprocessed traces were changed after placement (for
+    /// showing what the bus refuses). The key commits to the changed traces.
+    #[cfg(feature = "forge")]
+    pub fn with_tampered_program(
+        circuit: Circuit,
+        config: StarkConfig,
+        tamper: impl FnOnce(&mut Program),
+    ) -> Result<Self, CompileError> {
+        let mut program = Program::new(&circuit)?;
+        tamper(&mut program);
+        let pk = keygen(&config, program.airs())?;
+        Ok(Self {
+            circuit,
+            program,
+            config,
+            pk,
+        })
+    }
+
+    pub fn vk(&self) -> &starkscope_stark_backend::VerifyingKey {
+        &self.pk.vk
+    }
+}

@@ -1,0 +1,288 @@
+//! The circuit's intermediate representation: a straight-line list of ops over
+//! write-once memory cells.
+//!
+//! Every cell holds one element of the challenge field (4 base limbs); a base-field value
+//! is a cell whose upper three limbs are zero. Each op writes its outputs to fresh cells
+//! and reads cells written by earlier ops. The list never branches or loops, and no op's
+//! shape depends on a value: that is what lets one preprocessed trace (the program) serve
+//! every witness.
+
+use starkscope_stark_backend::{Challenge, Val};
+
+/// A memory cell's address.
+pub type Addr = u32;
+
+/// A base-field value in the circuit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Felt(pub(crate) Addr);
+
+/// A challenge-field (degree-4 extension) value in the circuit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ext(pub(crate) Addr);
+
+impl Felt {
+    pub fn addr(self) -> Addr {
+        self.0
+    }
+    /// The same value as an extension element (a base value is an extension element with
+    /// zero upper limbs: no op needed).
+    pub fn ext(self) -> Ext {
+        Ext(self.0)
+    }
+}
+
+impl Ext {
+    pub fn addr(self) -> Addr {
+        self.0
+    }
+}
+
+impl From<Felt> for Ext {
+    fn from(f: Felt) -> Ext {
+        f.ext()
+    }
+}
+
+/// Where one lane of a permutation's input comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Lane {
+    /// The constant zero (a fresh sponge's state, a zero-filled rate).
+    Zero,
+    /// A value in memory. If it is the same lane of the previous permutation's output,
+    /// the compiler chains it in the table instead of reading it over the bus.
+    Val(Felt),
+}
+
+/// Where a hint's value comes from when the circuit runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HintSource {
+    /// The `i`-th value the caller supplies.
+    Input(usize),
+    /// The inverse of a cell (checked by an ALU lane right after).
+    Inverse(Addr),
+    /// Limb `j` of an extension cell (checked by its recomposition).
+    Limb(Addr, usize),
+}
+
+/// What an ALU lane does with its result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AluOut {
+    /// Writes the result to a fresh cell.
+    Write(Addr),
+    /// Reads this cell and requires it to equal the result.
+    Assert(Addr),
+}
+
+/// An ALU lane computes `m*a*b + x*a + y*b + z*c` over the extension field, with base-field
+/// coefficients `(m, x, y, z)` fixed by the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AluOp {
+    pub a: Option<Addr>,
+    pub b: Option<Addr>,
+    pub c: Option<Addr>,
+    pub coeffs: [Val; 4],
+    pub out: AluOut,
+}
+
+impl AluOp {
+    /// Whether each operand is read: used by a nonzero coefficient.
+    pub fn reads(&self) -> [bool; 3] {
+        let [m, x, y, z] = self.coeffs.map(|c| c != Val::default());
+        [m || x, m || y, z]
+    }
+}
+
+/// One Poseidon2-16 permutation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Poseidon2Op {
+    /// The permutation's operands before the optional swap.
+    pub lanes: [Lane; 16],
+    /// With a direction bit, the two halves are swapped when it is 1 (a Merkle step:
+    /// `lanes[..8]` is the running digest, `lanes[8..]` the sibling).
+    pub dir: Option<Felt>,
+    /// Added to lane 8 after the swap: the duplex challenger's absorbed-count tag.
+    pub tag: u8,
+    /// The 16 output lanes, written to fresh cells.
+    pub outs: [Addr; 16],
+}
+
+/// A decomposition of a base value into 31 bits, canonical (the bits encode a value below
+/// p).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BitsOp {
+    pub input: Addr,
+    pub bits: [Addr; 31],
+}
+
+/// One op of the straight-line program.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    Const {
+        out: Addr,
+        value: Challenge,
+    },
+    Public {
+        out: Addr,
+        index: usize,
+    },
+    /// A value the prover supplies; `base` values are constrained to zero upper limbs.
+    Hint {
+        out: Addr,
+        source: HintSource,
+        base: bool,
+    },
+    Alu(AluOp),
+    Bits(BitsOp),
+    Poseidon2(Poseidon2Op),
+}
+
+impl Op {
+    /// The cells this op writes.
+    pub fn writes(&self) -> Vec<Addr> {
+        match self {
+            Op::Const { out, .. } | Op::Public { out, .. } | Op::Hint { out, .. } => vec![*out],
+            Op::Alu(op) => match op.out {
+                AluOut::Write(a) => vec![a],
+                AluOut::Assert(_) => vec![],
+            },
+            Op::Bits(op) => op.bits.to_vec(),
+            Op::Poseidon2(op) => op.outs.to_vec(),
+        }
+    }
+
+    /// The cells this op reads over the bus (for a permutation, before the compiler
+    /// decides which lanes it chains instead).
+    pub fn bus_reads(&self) -> Vec<Addr> {
+        match self {
+            Op::Hint { .. } => vec![],
+            op => op.inputs(),
+        }
+    }
+
+    /// The cells this op needs to have been computed: its bus reads, and for a derived
+    /// hint the cell it is derived from.
+    pub fn inputs(&self) -> Vec<Addr> {
+        match self {
+            Op::Const { .. } | Op::Public { .. } => vec![],
+            Op::Hint { source, .. } => match *source {
+                HintSource::Input(_) => vec![],
+                HintSource::Inverse(a) | HintSource::Limb(a, _) => vec![a],
+            },
+            Op::Alu(op) => {
+                let r = op.reads();
+                let mut v: Vec<Addr> = [op.a, op.b, op.c]
+                    .into_iter()
+                    .zip(r)
+                    .filter_map(|(a, read)| a.filter(|_| read))
+                    .collect();
+                if let AluOut::Assert(a) = op.out {
+                    v.push(a);
+                }
+                v
+            }
+            Op::Bits(op) => vec![op.input],
+            Op::Poseidon2(op) => op
+                .lanes
+                .iter()
+                .filter_map(|l| match l {
+                    Lane::Zero => None,
+                    Lane::Val(f) => Some(f.0),
+                })
+                .chain(op.dir.map(|d| d.0))
+                .collect(),
+        }
+    }
+}
+
+/// The kind of an op as it is counted in metrics (`op` label) and named in errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OpKind {
+    Const,
+    Public,
+    Hint,
+    Add,
+    Sub,
+    Mul,
+    MulAdd,
+    Neg,
+    Linear,
+    Inverse,
+    Select,
+    BoolCheck,
+    AssertEq,
+    Recompose,
+    Bits,
+    Poseidon2,
+}
+
+impl OpKind {
+    pub const ALL: [OpKind; 16] = [
+        OpKind::Const,
+        OpKind::Public,
+        OpKind::Hint,
+        OpKind::Add,
+        OpKind::Sub,
+        OpKind::Mul,
+        OpKind::MulAdd,
+        OpKind::Neg,
+        OpKind::Linear,
+        OpKind::Inverse,
+        OpKind::Select,
+        OpKind::BoolCheck,
+        OpKind::AssertEq,
+        OpKind::Recompose,
+        OpKind::Bits,
+        OpKind::Poseidon2,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::Const => "const",
+            OpKind::Public => "public",
+            OpKind::Hint => "hint",
+            OpKind::Add => "add",
+            OpKind::Sub => "sub",
+            OpKind::Mul => "mul",
+            OpKind::MulAdd => "mul_add",
+            OpKind::Neg => "neg",
+            OpKind::Linear => "linear",
+            OpKind::Inverse => "inverse",
+            OpKind::Select => "select",
+            OpKind::BoolCheck => "bool_check",
+            OpKind::AssertEq => "assert_eq",
+            OpKind::Recompose => "recompose",
+            OpKind::Bits => "bits",
+            OpKind::Poseidon2 => "poseidon2",
+        }
+    }
+}
+
+/// An op with what the builder knew about it: the call it came from (for errors).
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub op: Op,
+    pub kind: OpKind,
+    /// The builder call, e.g. `inverse` or `assert_eq`, and a caller-given label if any.
+    pub label: Option<&'static str>,
+}
+
+/// A finished circuit: its ops in order, its number of public inputs and of caller hints.
+#[derive(Clone, Debug, Default)]
+pub struct Circuit {
+    pub ops: Vec<Recorded>,
+    pub num_cells: u32,
+    pub num_public: usize,
+    pub num_hints: usize,
+}
+
+impl Circuit {
+    /// Table entries (an ALU lane, a table row, a constant) of each kind: an inverse is a
+    /// hint and a checking lane, both counted as `inverse`.
+    pub fn op_counts(&self) -> std::collections::BTreeMap<OpKind, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for r in &self.ops {
+            *counts.entry(r.kind).or_insert(0) += 1;
+        }
+        counts
+    }
+}

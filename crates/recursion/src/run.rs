@@ -1,0 +1,341 @@
+//! Running a compiled circuit: computing every cell from the public inputs and hints,
+//! checking every op that checks something, and filling the tables' main traces.
+
+use starkscope_stark_backend::p3::{Field, PrimeCharacteristicRing, PrimeField32, RowMajorMatrix};
+use starkscope_stark_backend::poseidon2::{self as p2, NUM_COLS, RATE, WIDTH};
+use starkscope_stark_backend::{AirInput, Challenge, Val};
+
+use crate::builder::FELT_BITS;
+use crate::compile::{limbs, CompiledCircuit, TableId};
+use crate::ir::{Addr, AluOp, AluOut, HintSource, Lane, Op};
+use crate::tables::{self, alu, bits, hints, poseidon2};
+
+/// Why a circuit could not run with the given values.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{got} public inputs given, the circuit has {expected}")]
+    PublicCount { expected: usize, got: usize },
+    #[error("{got} hints given, the circuit has {expected}")]
+    HintCount { expected: usize, got: usize },
+    #[error("op {op} ({kind}{label}): {what}")]
+    Op {
+        op: usize,
+        kind: &'static str,
+        label: String,
+        what: String,
+    },
+}
+
+/// The filled traces of one run, ready to prove.
+#[derive(Clone, Debug)]
+pub struct Witness {
+    pub inputs: Vec<AirInput>,
+    /// Every cell's value.
+    pub values: Vec<Challenge>,
+}
+
+impl Witness {
+    /// The main trace of a table.
+    pub fn trace_mut(&mut self, t: TableId) -> &mut RowMajorMatrix<Val> {
+        &mut self.inputs[t as usize].trace
+    }
+}
+
+fn is_base(v: Challenge) -> bool {
+    limbs(&v)[1..].iter().all(|l| *l == Val::ZERO)
+}
+
+fn base(v: Challenge) -> Val {
+    limbs(&v)[0]
+}
+
+/// `m*a*b + x*a + y*b + z*c`.
+pub(crate) fn alu_value(op: &AluOp, get: impl Fn(Option<Addr>) -> Challenge) -> Challenge {
+    let [m, x, y, z] = op.coeffs;
+    let (a, b, c) = (get(op.a), get(op.b), get(op.c));
+    a * b * m + a * x + b * y + c * z
+}
+
+/// The canonical bits of `v`, least significant first.
+pub(crate) fn canonical_bits(v: Val) -> [Val; FELT_BITS] {
+    let n = v.as_canonical_u32();
+    core::array::from_fn(|i| Val::from_bool((n >> i) & 1 == 1))
+}
+
+/// Why a 31-bit string is not `v`'s canonical decomposition, if it is not.
+pub(crate) fn check_bits(v: Val, bits: &[Val; FELT_BITS]) -> Option<String> {
+    if let Some(i) = bits.iter().position(|b| *b != Val::ZERO && *b != Val::ONE) {
+        return Some(format!("bit {i} is {}, not 0 or 1", bits[i]));
+    }
+    let n: u64 = bits
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.as_canonical_u32() as u64) << i)
+        .sum();
+    if n >= Val::ORDER_U32 as u64 {
+        return Some(format!(
+            "the bits encode {n}, not below p: not the canonical decomposition"
+        ));
+    }
+    if Val::from_u64(n) != v {
+        return Some(format!("the bits encode {n}, the input is {v}"));
+    }
+    None
+}
+
+/// A permutation's input after the swap and the tag.
+pub(crate) fn permutation_input(operands: [Val; WIDTH], dir: Val, tag: u8) -> [Val; WIDTH] {
+    let mut input = operands;
+    if dir == Val::ONE {
+        input[..RATE].copy_from_slice(&operands[RATE..]);
+        input[RATE..].copy_from_slice(&operands[..RATE]);
+    }
+    input[RATE] += Val::from_u8(tag);
+    input
+}
+
+impl CompiledCircuit {
+    /// Runs the circuit with these public inputs and hints (caller hints in the order the
+    /// builder created them; base hints as extension elements with zero upper limbs).
+    pub fn run(&self, public: &[Val], hints: &[Challenge]) -> Result<Witness, RunError> {
+        self.run_with(public, hints, &[])
+    }
+
+    /// [`CompiledCircuit::run`], with cells overwritten right after the op that writes
+    /// them and before anything checks them: what a cheating prover's witness
+    /// generator would do. For soundness tests.
+    #[cfg(feature = "forge")]
+    pub fn run_forged(
+        &self,
+        public: &[Val],
+        hints: &[Challenge],
+        overrides: &[(Addr, Challenge)],
+    ) -> Result<Witness, RunError> {
+        self.run_with(public, hints, overrides)
+    }
+
+    fn run_with(
+        &self,
+        public: &[Val],
+        hint_values: &[Challenge],
+        overrides: &[(Addr, Challenge)],
+    ) -> Result<Witness, RunError> {
+        let _span = tracing::info_span!(starkscope_metrics::spans::WITNESS_GEN).entered();
+        let c = &self.circuit;
+        if public.len() != c.num_public {
+            return Err(RunError::PublicCount {
+                expected: c.num_public,
+                got: public.len(),
+            });
+        }
+        if hint_values.len() != c.num_hints {
+            return Err(RunError::HintCount {
+                expected: c.num_hints,
+                got: hint_values.len(),
+            });
+        }
+        let mut values = vec![Challenge::ZERO; c.num_cells as usize];
+        for (i, r) in c.ops.iter().enumerate() {
+            let fail = |what: String| RunError::Op {
+                op: i,
+                kind: r.kind.as_str(),
+                label: r.label.map(|l| format!(", {l}")).unwrap_or_default(),
+                what,
+            };
+            let get_base = |values: &[Challenge], a: Addr| -> Result<Val, RunError> {
+                let v = values[a as usize];
+                if is_base(v) {
+                    Ok(base(v))
+                } else {
+                    Err(fail(format!(
+                        "cell {a} is read as a base value but holds {v}"
+                    )))
+                }
+            };
+            match &r.op {
+                Op::Const { out, value } => values[*out as usize] = *value,
+                Op::Public { out, index } => {
+                    values[*out as usize] = Challenge::from(public[*index])
+                }
+                Op::Hint { out, source, base } => {
+                    let v = match *source {
+                        HintSource::Input(k) => hint_values[k],
+                        HintSource::Inverse(a) => {
+                            let x = values[a as usize];
+                            x.try_inverse()
+                                .ok_or_else(|| fail(format!("cell {a} is zero: no inverse")))?
+                        }
+                        HintSource::Limb(a, j) => Challenge::from(limbs(&values[a as usize])[j]),
+                    };
+                    let v = overridden(overrides, *out, v);
+                    if *base && !is_base(v) {
+                        return Err(fail(format!(
+                            "base hint for cell {out} is {v}, not a base value"
+                        )));
+                    }
+                    values[*out as usize] = v;
+                }
+                Op::Alu(op) => {
+                    let v = alu_value(op, |a| a.map_or(Challenge::ZERO, |a| values[a as usize]));
+                    match op.out {
+                        AluOut::Write(a) => values[a as usize] = overridden(overrides, a, v),
+                        AluOut::Assert(a) => {
+                            if values[a as usize] != v {
+                                return Err(fail(format!(
+                                    "check failed: the lane computes {v}, cell {a} holds {}",
+                                    values[a as usize]
+                                )));
+                            }
+                        }
+                    }
+                }
+                Op::Bits(op) => {
+                    let v = get_base(&values, op.input)?;
+                    let mut b = canonical_bits(v);
+                    for (bit, &a) in b.iter_mut().zip(&op.bits) {
+                        let o = overridden(overrides, a, Challenge::from(*bit));
+                        *bit = base(o);
+                        if !is_base(o) {
+                            return Err(fail(format!("bit cell {a} holds {o}, not a base value")));
+                        }
+                    }
+                    if let Some(why) = check_bits(v, &b) {
+                        return Err(fail(why));
+                    }
+                    for (bit, &a) in b.iter().zip(&op.bits) {
+                        values[a as usize] = Challenge::from(*bit);
+                    }
+                }
+                Op::Poseidon2(op) => {
+                    let mut operands = [Val::ZERO; WIDTH];
+                    for (o, lane) in operands.iter_mut().zip(&op.lanes) {
+                        if let Lane::Val(f) = lane {
+                            *o = get_base(&values, f.0)?;
+                        }
+                    }
+                    let dir = match op.dir {
+                        Some(d) => get_base(&values, d.0)?,
+                        None => Val::ZERO,
+                    };
+                    if dir != Val::ZERO && dir != Val::ONE {
+                        return Err(fail(format!("direction bit is {dir}, not 0 or 1")));
+                    }
+                    let out = p2::permute(permutation_input(operands, dir, op.tag));
+                    for (&a, v) in op.outs.iter().zip(out) {
+                        values[a as usize] = overridden(overrides, a, Challenge::from(v));
+                    }
+                }
+            }
+        }
+        let inputs = self.fill(&values, public);
+        Ok(Witness { inputs, values })
+    }
+
+    /// The main traces of every table for these cell values.
+    fn fill(&self, values: &[Challenge], public: &[Val]) -> Vec<AirInput> {
+        let prog = &self.program;
+        let h = prog.heights;
+        let mut traces = [
+            tables::zeros(1, h[0]),
+            tables::zeros(prog.num_public.max(1), h[1]),
+            tables::zeros(hints::LANES * hints::MAIN_PER_LANE, h[2]),
+            tables::zeros(alu::LANES * alu::MAIN_PER_LANE, h[3]),
+            tables::zeros(bits::MAIN_WIDTH, h[4]),
+            tables::zeros(poseidon2::MAIN_WIDTH, h[5]),
+        ];
+        let get = |a: Addr| values[a as usize];
+        let mut p2_rows: Vec<([Val; WIDTH], Val, [Val; WIDTH])> = Vec::new();
+        for (r, place) in self.circuit.ops.iter().zip(&prog.placements) {
+            let m = &mut traces[place.table as usize];
+            let w = m.width;
+            let row = &mut m.values[place.row * w..(place.row + 1) * w];
+            match &r.op {
+                Op::Const { .. } => {}
+                Op::Public { out, .. } => row[place.lane] = base(get(*out)),
+                Op::Hint { out, .. } => {
+                    row[place.lane * hints::MAIN_PER_LANE..][..4].copy_from_slice(limbs(&get(*out)))
+                }
+                Op::Alu(op) => {
+                    let lane = &mut row[place.lane * alu::MAIN_PER_LANE..][..alu::MAIN_PER_LANE];
+                    let reads = op.reads();
+                    for (k, (a, read)) in [op.a, op.b, op.c].into_iter().zip(reads).enumerate() {
+                        if let (Some(a), true) = (a, read) {
+                            lane[4 * k..4 * k + 4].copy_from_slice(limbs(&get(a)));
+                        }
+                    }
+                    let out = match op.out {
+                        AluOut::Write(a) | AluOut::Assert(a) => get(a),
+                    };
+                    lane[12..16].copy_from_slice(limbs(&out));
+                }
+                Op::Bits(op) => {
+                    let v = base(get(op.input));
+                    let b: [Val; FELT_BITS] = core::array::from_fn(|i| base(get(op.bits[i])));
+                    row[bits::main::V] = v;
+                    row[bits::main::BITS..bits::main::BITS + FELT_BITS].copy_from_slice(&b);
+                    row[bits::main::T] = b[27] * b[28];
+                    row[bits::main::TOP] = b[27] * b[28] * b[29] * b[30];
+                }
+                Op::Poseidon2(op) => {
+                    let operands: [Val; WIDTH] = core::array::from_fn(|i| match op.lanes[i] {
+                        Lane::Zero => Val::ZERO,
+                        Lane::Val(f) => base(get(f.0)),
+                    });
+                    let dir = op.dir.map_or(Val::ZERO, |d| base(get(d.0)));
+                    p2_rows.push((operands, dir, permutation_input(operands, dir, op.tag)));
+                }
+            }
+        }
+        // The Poseidon2 table: p3-poseidon2-air's (vectorised) generation for the rounds.
+        let p2_trace = &mut traces[TableId::Poseidon2 as usize];
+        let mut inputs: Vec<[Val; WIDTH]> = p2_rows.iter().map(|r| r.2).collect();
+        inputs.resize(h[5], [Val::ZERO; WIDTH]);
+        let rounds = p2::generate_rows(inputs);
+        for (i, (dst, src)) in p2_trace
+            .values
+            .chunks_exact_mut(poseidon2::MAIN_WIDTH)
+            .zip(rounds.values.chunks_exact(NUM_COLS))
+            .enumerate()
+        {
+            dst[..NUM_COLS].copy_from_slice(src);
+            if let Some((operands, dir, _)) = p2_rows.get(i) {
+                dst[poseidon2::main::OPERANDS..poseidon2::main::OPERANDS + WIDTH]
+                    .copy_from_slice(operands);
+                dst[poseidon2::main::DIR] = *dir;
+            }
+        }
+        traces
+            .into_iter()
+            .enumerate()
+            .map(|(t, trace)| {
+                let pv = if t == TableId::Public as usize {
+                    public.to_vec()
+                } else {
+                    Vec::new()
+                };
+                AirInput::new(trace, pv)
+            })
+            .collect()
+    }
+}
+
+fn overridden(overrides: &[(Addr, Challenge)], a: Addr, v: Challenge) -> Challenge {
+    overrides
+        .iter()
+        .rev()
+        .find(|(o, _)| *o == a)
+        .map_or(v, |(_, v)| *v)
+}
+
+/// Recomputes a Poseidon2 row's round columns from its operands, direction and tag (after
+/// a test changed them), so that the row is an honest permutation of its new input.
+#[cfg(feature = "forge")]
+pub fn refill_poseidon2_row(row: &mut [Val], tag: u8) {
+    use starkscope_stark_backend::poseidon2::Cols;
+    use std::borrow::BorrowMut;
+    let operands: [Val; WIDTH] = core::array::from_fn(|i| row[poseidon2::main::OPERANDS + i]);
+    let dir = row[poseidon2::main::DIR];
+    let cols: &mut Cols<Val> = row[..NUM_COLS].borrow_mut();
+    cols.inputs = permutation_input(operands, dir, tag);
+    p2::fill_row(cols, None);
+}
