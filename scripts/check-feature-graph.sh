@@ -3,7 +3,7 @@
 # with it on, each must (the feature is forwarded down to starkscope-metrics).
 # The shipped binaries never enable the soundness-testing features (`forge`: lying
 # witnesses; `ablation`: a backend that can drop a constraint), with or without metrics.
-# The libraries below the binaries (stark-backend, vm, sdk) depend only on what they emit
+# The libraries below the binaries (stark-backend, vm, recursion, sdk) depend only on what they emit
 # with (starkscope-metrics): never on the harness, a tracing subscriber or an exporter.
 # The binaries compile an exporter (HTTP client, async runtime, OpenTelemetry) only with
 # their `exporters` feature, which does forward to the harness.
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-crates=(starkscope starkscope-benchmarks starkscope-sdk starkscope-vm starkscope-stark-backend starkscope-metrics starkscope-harness starkscope-prof)
+crates=(starkscope starkscope-benchmarks starkscope-sdk starkscope-vm starkscope-recursion starkscope-stark-backend starkscope-metrics starkscope-harness starkscope-prof)
 fail=0
 for c in "${crates[@]}"; do
   off=$(cargo tree -e normal -p "$c" --no-default-features --prefix none)
@@ -46,7 +46,7 @@ forbid() {
     fi
   done
 }
-for lib in starkscope-stark-backend starkscope-vm starkscope-sdk; do
+for lib in starkscope-stark-backend starkscope-vm starkscope-recursion starkscope-sdk; do
   forbid "$lib" "$collectors" "depends on collecting code; libraries emit through starkscope-metrics only"
 done
 # Exporter crates in a binary only with `exporters`.
@@ -65,9 +65,9 @@ done
 soundness_features() {
   local pkg=$1
   shift
-  for dep in starkscope-vm starkscope-stark-backend; do
+  for dep in starkscope-vm starkscope-recursion starkscope-stark-backend; do
     cargo tree -e features -i "$dep" -p "$pkg" "$@" --prefix none 2>/dev/null
-  done | grep -Eo '^starkscope-(vm|stark-backend) feature "(forge|ablation)"' | sort -u || true
+  done | grep -Eo '^starkscope-(vm|recursion|stark-backend) feature "(forge|ablation)"' | sort -u || true
 }
 # The check must see the features when they are on (or it would pass vacuously).
 if [ -z "$(soundness_features starkscope-vm --features ablation)" ]; then
@@ -87,7 +87,7 @@ done
 if [ "$fail" = 0 ]; then
   echo "ok: metrics absent without bench-metrics and present with it, in all ${#crates[@]} crates"
   echo "ok: no shipped binary enables forge or ablation"
-  echo "ok: stark-backend, vm and sdk depend on no harness, subscriber or exporter"
+  echo "ok: stark-backend, vm, recursion and sdk depend on no harness, subscriber or exporter"
   echo "ok: the binaries compile exporters only with --features exporters, and then all of them"
 fi
 exit "$fail"

@@ -27,6 +27,7 @@ if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --workspace --all-targets -- -D warnings
   cargo clippy --workspace --all-targets --features bench-metrics -- -D warnings
   cargo clippy -p starkscope-vm --all-targets --features ablation -- -D warnings
+  cargo clippy -p starkscope-recursion --all-targets --features ablation -- -D warnings
   cargo clippy -p starkscope -p starkscope-benchmarks --all-targets --features exporters -- -D warnings
 else
   echo "SKIPPED: clippy is not installed"
@@ -48,6 +49,11 @@ step "soundness: a lie per chip verifies once its constraints are dropped (ablat
 # The full sweep is scripts/soundness-sweep.sh (several minutes).
 cargo test --release -p starkscope-vm --features ablation --test soundness --no-fail-fast \
   a_lie_verifies_once_its_constraints_are_dropped
+
+step "recursion: lies refused, every table constraint covered, a sample verifying once its constraints are dropped"
+# The full sweep (every lie proven, with and without its constraints) is
+# scripts/recursion-sweep.sh (about 2 minutes).
+cargo test --release -p starkscope-recursion --features ablation --test soundness --no-fail-fast
 
 step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
 cargo test -p starkscope-harness --no-fail-fast --features exporters

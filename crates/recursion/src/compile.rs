@@ -358,6 +358,16 @@ pub struct CompiledCircuit {
     pub pk: ProvingKey,
 }
 
+impl std::fmt::Debug for CompiledCircuit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledCircuit")
+            .field("ops", &self.circuit.ops.len())
+            .field("heights", &self.program.heights)
+            .field("preset", &self.config.preset())
+            .finish_non_exhaustive()
+    }
+}
+
 impl CompiledCircuit {
     /// Compiles `circuit` under `config` (its FRI preset fixes the key).
     pub fn new(circuit: Circuit, config: StarkConfig) -> Result<Self, CompileError> {
@@ -391,6 +401,14 @@ impl CompiledCircuit {
             config,
             pk,
         })
+    }
+
+    /// The same circuit and keys, proven and verified under another configuration (one
+    /// with constraints dropped, for ablation).
+    #[cfg(feature = "ablation")]
+    pub fn with_config(mut self, config: StarkConfig) -> Self {
+        self.config = config;
+        self
     }
 
     pub fn vk(&self) -> &starkscope_stark_backend::VerifyingKey {

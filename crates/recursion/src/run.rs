@@ -339,3 +339,69 @@ pub fn refill_poseidon2_row(row: &mut [Val], tag: u8) {
     cols.inputs = permutation_input(operands, dir, tag);
     p2::fill_row(cols, None);
 }
+
+#[cfg(feature = "forge")]
+impl CompiledCircuit {
+    /// Sets cell `addr` to `value` wherever the traces hold it: in its writer's columns
+    /// and in every bus read of it (chained permutation lanes are not bus reads, and a
+    /// permutation row read from is not recomputed). The bus stays balanced; the tables
+    /// decide whether the lie holds. For building consistent lies in soundness tests.
+    pub fn patch_cell(&self, w: &mut Witness, addr: Addr, value: Challenge) {
+        let limbs4 = limbs(&value).to_vec();
+        w.values[addr as usize] = value;
+        let mut p2_index = 0;
+        for (r, place) in self.circuit.ops.iter().zip(&self.program.placements) {
+            let m = &mut w.inputs[place.table as usize].trace;
+            let width = m.width;
+            let row = &mut m.values[place.row * width..(place.row + 1) * width];
+            match &r.op {
+                Op::Const { .. } => {}
+                Op::Public { out, .. } if *out == addr => row[place.lane] = limbs4[0],
+                Op::Public { .. } => {}
+                Op::Hint { out, .. } if *out == addr => {
+                    row[place.lane * hints::MAIN_PER_LANE..][..4].copy_from_slice(&limbs4)
+                }
+                Op::Hint { .. } => {}
+                Op::Alu(op) => {
+                    let lane = &mut row[place.lane * alu::MAIN_PER_LANE..][..alu::MAIN_PER_LANE];
+                    for (k, (a, read)) in [op.a, op.b, op.c].into_iter().zip(op.reads()).enumerate()
+                    {
+                        if a == Some(addr) && read {
+                            lane[4 * k..4 * k + 4].copy_from_slice(&limbs4);
+                        }
+                    }
+                    let (AluOut::Write(a) | AluOut::Assert(a)) = op.out;
+                    if a == addr {
+                        lane[12..16].copy_from_slice(&limbs4);
+                    }
+                }
+                Op::Bits(op) => {
+                    if op.input == addr {
+                        row[bits::main::V] = limbs4[0];
+                    }
+                    if let Some(i) = op.bits.iter().position(|&b| b == addr) {
+                        row[bits::main::BITS + i] = limbs4[0];
+                    }
+                }
+                Op::Poseidon2(op) => {
+                    let chained = self.program.chained[p2_index];
+                    p2_index += 1;
+                    for (i, lane) in op.lanes.iter().enumerate() {
+                        if *lane == Lane::Val(crate::ir::Felt(addr)) && !chained[i] {
+                            row[poseidon2::main::OPERANDS + i] = limbs4[0];
+                        }
+                    }
+                    if op.dir.map(|d| d.0) == Some(addr) {
+                        row[poseidon2::main::DIR] = limbs4[0];
+                    }
+                    if let Some(i) = op.outs.iter().position(|&o| o == addr) {
+                        let cols: &mut starkscope_stark_backend::poseidon2::Cols<Val> =
+                            std::borrow::BorrowMut::borrow_mut(&mut row[..NUM_COLS]);
+                        cols.ending_full_rounds[cols.ending_full_rounds.len() - 1].post[i] =
+                            limbs4[0];
+                    }
+                }
+            }
+        }
+    }
+}

@@ -14,7 +14,7 @@ fn random_ops<V: Var>(seed: u64, n: usize, base: bool) {
     let mut b = CircuitBuilder::new();
     let mut hints = Vec::new();
     let mut expect: Vec<(V, Challenge)> = Vec::new();
-    let mut draw = |r: &mut rand::rngs::SmallRng| {
+    let draw = |r: &mut rand::rngs::SmallRng| {
         if base {
             Challenge::from(felt(r))
         } else {

@@ -73,12 +73,12 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for AluTable {
             for k in 0..4 {
                 // (a*b)_k in F[X]/(X^4 - W).
                 let mut ab: AB::Expr = AB::Expr::default();
-                for i in 0..4 {
-                    for j in 0..4 {
+                for (i, &ai) in a.iter().enumerate() {
+                    for (j, &bj) in b.iter().enumerate() {
                         if i + j == k {
-                            ab += a[i].into() * b[j];
+                            ab += ai.into() * bj;
                         } else if i + j == k + 4 {
-                            ab += w.clone() * a[i] * b[j];
+                            ab += w.clone() * ai * bj;
                         }
                     }
                 }

@@ -9,6 +9,7 @@
 //! - chained: equal to the same lane of the previous row's output (`chain`; a sponge's
 //!   capacity, a running Merkle digest, a challenger's state), or
 //! - zero (neither).
+//!
 //! Each of the 16 output lanes is sent with its read count. Preprocessed: per lane
 //! `in_addr`, `read`, `chain`, `out_addr`, `out_mult`; then `dir_addr`, `dir_read`, `tag`.
 

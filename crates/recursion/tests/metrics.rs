@@ -1,0 +1,79 @@
+//! With `bench-metrics`: compiling and running a circuit emit `circuit_build_time_ms`,
+//! `witness_gen_time_ms` and `circuit_ops{op}` (the op counts of the circuit exactly),
+//! around the backend's own keygen and prover metrics, under the caller's scope labels.
+
+mod common;
+
+use starkscope_harness::{Harness, Install};
+use starkscope_metrics::names;
+use starkscope_recursion::gadgets::challenger::ChallengerVar;
+use starkscope_recursion::{CircuitBuilder, TableId};
+use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+use starkscope_stark_backend::{Challenge, Val};
+
+#[test]
+fn circuit_metrics_are_emitted_once_with_the_callers_scope() {
+    let collected = Harness::new()
+        .install(Install::Local)
+        .span_tree(false)
+        .run(|| {
+            let _scope = tracing::info_span!("segment", group = "leaf", idx = 2).entered();
+            let mut b = CircuitBuilder::new();
+            let x = b.public();
+            let h = b.hint_ext();
+            let y = b.mul_add(h, x.ext(), h);
+            let _ = b.inverse(y);
+            let mut ch = ChallengerVar::new();
+            ch.observe(&mut b, x);
+            let s = ch.sample_ext(&mut b);
+            let _ = b.mul(s, y);
+            let cc = common::compile(b.build());
+            let public = [Val::from_u32(9)];
+            let w = cc.run(&public, &[Challenge::ONE]).unwrap();
+            let proof = cc.prove(w).unwrap();
+            cc.verify(&proof, &public).unwrap();
+            (cc.circuit.op_counts(), cc.program.heights)
+        })
+        .unwrap();
+    let (counts, heights) = collected.value;
+    let snap = collected.snapshot;
+    let scope = [("group", "leaf"), ("idx", "2")];
+    for name in [names::CIRCUIT_BUILD_TIME_MS, names::WITNESS_GEN_TIME_MS] {
+        let v = snap
+            .gauge_value(name, &scope)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        assert!(v > 0.0, "{name} = {v}");
+    }
+    assert!(counts.len() > 5);
+    for (kind, n) in &counts {
+        let l = [("op", kind.as_str()), ("group", "leaf"), ("idx", "2")];
+        assert_eq!(
+            snap.counter_value(names::CIRCUIT_OPS, &l),
+            Some(*n),
+            "circuit_ops{{op={}}}",
+            kind.as_str()
+        );
+    }
+    // The backend's per-table rows, under the table names.
+    for t in TableId::ALL {
+        let name = [
+            "rec_const",
+            "rec_public",
+            "rec_hint",
+            "rec_alu",
+            "rec_bits",
+            "rec_poseidon2",
+        ][t as usize];
+        let id = (t as usize).to_string();
+        let l = [
+            ("air_name", name),
+            ("air_id", id.as_str()),
+            ("group", "leaf"),
+        ];
+        assert_eq!(
+            snap.counter_value(names::ROWS, &l),
+            Some(heights[t as usize] as u64),
+            "rows of {name}"
+        );
+    }
+}
