@@ -21,8 +21,8 @@ use starkscope_stark_backend::p3::PrimeCharacteristicRing;
 use starkscope_stark_backend::{Challenge, Val};
 
 use crate::ir::{
-    Addr, AluOp, AluOut, BitsOp, Circuit, Ext, Felt, HintSource, Lane, Op, OpKind, Poseidon2Op,
-    Recorded,
+    Addr, AluOp, AluOut, BitsOp, Circuit, Ext, Felt, HintSource, HornerOp, Lane, Op, OpKind,
+    Poseidon2Op, Recorded,
 };
 
 /// Bits of a canonical BabyBear decomposition.
@@ -380,6 +380,34 @@ impl CircuitBuilder {
         bits.map(Felt)
     }
 
+    /// `base^(sum_j bits[j] 2^j)` for a constant `base` and bits least significant first
+    /// (checked boolean): one lane per bit, `acc * (1 + bit (base^(2^j) - 1))`, the
+    /// powers of `base` being coefficients of the program.
+    pub fn exp_bits_const(&mut self, base: Val, bits: &[Felt]) -> Felt {
+        let mut acc = self.one();
+        let mut pow = base;
+        for &bit in bits {
+            self.assert_bool(bit);
+            let o = self.alu(
+                OpKind::ExpBits,
+                [pow - Val::ONE, Val::ONE, Val::ZERO, Val::ZERO],
+                Some(acc.0),
+                Some(bit.0),
+                None,
+            );
+            acc = Felt(o);
+            pow = pow.square();
+        }
+        acc
+    }
+
+    /// `base^(reverse of the bit string)`: the FRI query point's `x^(rev bits of i)`
+    /// (bits least significant first; the most significant becomes the lowest power).
+    pub fn exp_reverse_bits_const(&mut self, base: Val, bits: &[Felt]) -> Felt {
+        let reversed: Vec<Felt> = bits.iter().rev().copied().collect();
+        self.exp_bits_const(base, &reversed)
+    }
+
     /// `limbs[0] + limbs[1] X + limbs[2] X^2 + limbs[3] X^3`, the extension element with
     /// these base coordinates (three lanes).
     pub fn ext_from_limbs(&mut self, limbs: [Felt; 4]) -> Ext {
@@ -460,6 +488,37 @@ impl CircuitBuilder {
             OpKind::Poseidon2,
         );
         outs.map(Felt)
+    }
+
+    /// `acc * alpha^n + sum_k values[k] alpha^(n-1-k)` (Horner's rule over base values,
+    /// `acc` zero when absent): the reduced-opening accumulation. Rows of
+    /// [`crate::tables::horner::STEPS`] steps, each row's result chained into the next.
+    pub fn horner(&mut self, acc: Option<Ext>, alpha: Ext, values: &[Felt]) -> Ext {
+        let mut acc = acc.map(|e| e.0);
+        if values.is_empty() {
+            return match acc {
+                Some(a) => Ext(a),
+                None => self.zero().ext(),
+            };
+        }
+        for chunk in values.chunks(crate::tables::horner::STEPS) {
+            let out = self.fresh();
+            let mut vals = [None; 8];
+            for (v, x) in vals.iter_mut().zip(chunk) {
+                *v = Some(x.0);
+            }
+            self.push(
+                Op::Horner(HornerOp {
+                    acc,
+                    alpha: alpha.0,
+                    values: vals,
+                    out,
+                }),
+                OpKind::Horner,
+            );
+            acc = Some(out);
+        }
+        Ext(acc.expect("at least one row"))
     }
 
     /// The finished circuit.

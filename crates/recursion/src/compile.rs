@@ -9,7 +9,7 @@ use starkscope_stark_backend::{
 };
 
 use crate::ir::{Addr, AluOut, Circuit, HintSource, Lane, Op};
-use crate::tables::{self, alu, bits, consts, hints, poseidon2, public, signed};
+use crate::tables::{self, alu, bits, consts, hints, horner, poseidon2, public, signed};
 
 /// The tables, in key order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,16 +20,21 @@ pub enum TableId {
     Alu = 3,
     Bits = 4,
     Poseidon2 = 5,
+    Horner = 6,
 }
 
+/// Number of tables.
+pub const NUM_TABLES: usize = 7;
+
 impl TableId {
-    pub const ALL: [TableId; 6] = [
+    pub const ALL: [TableId; NUM_TABLES] = [
         TableId::Const,
         TableId::Public,
         TableId::Hint,
         TableId::Alu,
         TableId::Bits,
         TableId::Poseidon2,
+        TableId::Horner,
     ];
 }
 
@@ -80,12 +85,14 @@ pub struct Program {
     pub placements: Vec<Placement>,
     /// Per Poseidon2 op (in order): which operand lanes are chained from the previous row.
     pub chained: Vec<[bool; 16]>,
+    /// Per Horner op (in order): whether its accumulator is chained from the previous row.
+    pub horner_chained: Vec<bool>,
     /// Bus reads of each cell.
     pub reads: Vec<u32>,
     /// Rows of each table.
-    pub heights: [usize; 6],
+    pub heights: [usize; NUM_TABLES],
     pub num_public: usize,
-    pub preprocessed: [RowMajorMatrix<Val>; 6],
+    pub preprocessed: [RowMajorMatrix<Val>; NUM_TABLES],
 }
 
 impl Program {
@@ -151,18 +158,20 @@ impl Program {
         let num_public = next_public;
 
         // Places, chaining, read counts.
-        let mut counts = [0usize; 6];
+        let mut counts = [0usize; NUM_TABLES];
         let per_row = |t: TableId| match t {
             TableId::Const => consts::LANES,
             TableId::Public => usize::MAX,
             TableId::Hint => hints::LANES,
             TableId::Alu => alu::LANES,
-            TableId::Bits | TableId::Poseidon2 => 1,
+            TableId::Bits | TableId::Poseidon2 | TableId::Horner => 1,
         };
         let mut placements = Vec::with_capacity(circuit.ops.len());
         let mut chained = Vec::new();
         let mut reads = vec![0u32; n];
         let mut prev_outs: Option<[Addr; 16]> = None;
+        let mut horner_chained = Vec::new();
+        let mut prev_horner: Option<Addr> = None;
         for r in &circuit.ops {
             let table = match r.op {
                 Op::Const { .. } => TableId::Const,
@@ -171,6 +180,7 @@ impl Program {
                 Op::Alu(_) => TableId::Alu,
                 Op::Bits(_) => TableId::Bits,
                 Op::Poseidon2(_) => TableId::Poseidon2,
+                Op::Horner(_) => TableId::Horner,
             };
             let k = counts[table as usize];
             counts[table as usize] += 1;
@@ -197,6 +207,18 @@ impl Program {
                     chained.push(ch);
                     prev_outs = Some(p.outs);
                 }
+                Op::Horner(h) => {
+                    let ch = h.acc.is_some() && h.acc == prev_horner;
+                    if let (Some(a), false) = (h.acc, ch) {
+                        reads[a as usize] += 1;
+                    }
+                    reads[h.alpha as usize] += 1;
+                    for v in h.values.iter().flatten() {
+                        reads[*v as usize] += 1;
+                    }
+                    horner_chained.push(ch);
+                    prev_horner = Some(h.out);
+                }
                 op => {
                     for a in op.bus_reads() {
                         reads[a as usize] += 1;
@@ -211,11 +233,13 @@ impl Program {
             tables::height(counts[3], alu::LANES),
             tables::height(counts[4], 1),
             tables::height(counts[5], 1),
+            tables::height(counts[6], 1),
         ];
 
         let mut program = Program {
             placements,
             chained,
+            horner_chained,
             reads,
             heights,
             num_public,
@@ -226,6 +250,7 @@ impl Program {
                 tables::zeros(alu::LANES * alu::PREP_PER_LANE, heights[3]),
                 tables::zeros(bits::PREP_WIDTH, heights[4]),
                 tables::zeros(poseidon2::PREP_WIDTH, heights[5]),
+                tables::zeros(horner::PREP_WIDTH, heights[6]),
             ],
         };
         program.write_preprocessed(circuit);
@@ -235,6 +260,7 @@ impl Program {
     fn write_preprocessed(&mut self, circuit: &Circuit) {
         let f = |a: Addr| Val::from_u32(a);
         let mut p2_index = 0;
+        let mut horner_index = 0;
         for (r, place) in circuit.ops.iter().zip(&self.placements) {
             let t = place.table as usize;
             let m = &mut self.preprocessed[t];
@@ -315,6 +341,27 @@ impl Program {
                     }
                     row[TAG] = Val::from_u8(op.tag);
                 }
+                Op::Horner(op) => {
+                    use horner::prep::*;
+                    let chained = self.horner_chained[horner_index];
+                    horner_index += 1;
+                    if chained {
+                        row[ACC_CHAIN] = Val::ONE;
+                    } else if let Some(a) = op.acc {
+                        row[ACC_ADDR] = f(a);
+                        row[ACC_READ] = Val::ONE;
+                    }
+                    row[ALPHA_ADDR] = f(op.alpha);
+                    row[ALPHA_READ] = Val::ONE;
+                    for (k, v) in op.values.iter().enumerate() {
+                        if let Some(v) = v {
+                            row[X_ADDR + k] = f(*v);
+                            row[ACTIVE + k] = Val::ONE;
+                        }
+                    }
+                    row[OUT_ADDR] = f(op.out);
+                    row[OUT_MULT] = mult(op.out);
+                }
             }
         }
     }
@@ -341,6 +388,9 @@ impl Program {
             }),
             Arc::new(tables::poseidon2::Poseidon2Table {
                 program: p(TableId::Poseidon2),
+            }),
+            Arc::new(tables::horner::HornerTable {
+                program: p(TableId::Horner),
             }),
         ]
     }

@@ -114,6 +114,18 @@ pub struct BitsOp {
     pub bits: [Addr; 31],
 }
 
+/// Up to [`crate::tables::horner::STEPS`] reduced-opening steps `acc <- acc * alpha + x`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HornerOp {
+    /// The starting accumulator (zero when absent). If it is the previous Horner row's
+    /// result, the compiler chains it instead of reading it.
+    pub acc: Option<Addr>,
+    pub alpha: Addr,
+    /// The base values, a prefix of the steps; the rest are inactive.
+    pub values: [Option<Addr>; 8],
+    pub out: Addr,
+}
+
 /// One op of the straight-line program.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
@@ -134,6 +146,7 @@ pub enum Op {
     Alu(AluOp),
     Bits(BitsOp),
     Poseidon2(Poseidon2Op),
+    Horner(HornerOp),
 }
 
 impl Op {
@@ -147,6 +160,7 @@ impl Op {
             },
             Op::Bits(op) => op.bits.to_vec(),
             Op::Poseidon2(op) => op.outs.to_vec(),
+            Op::Horner(op) => vec![op.out],
         }
     }
 
@@ -190,6 +204,12 @@ impl Op {
                 })
                 .chain(op.dir.map(|d| d.0))
                 .collect(),
+            Op::Horner(op) => op
+                .acc
+                .into_iter()
+                .chain([op.alpha])
+                .chain(op.values.iter().flatten().copied())
+                .collect(),
         }
     }
 }
@@ -211,12 +231,14 @@ pub enum OpKind {
     BoolCheck,
     AssertEq,
     Recompose,
+    ExpBits,
     Bits,
     Poseidon2,
+    Horner,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 16] = [
+    pub const ALL: [OpKind; 18] = [
         OpKind::Const,
         OpKind::Public,
         OpKind::Hint,
@@ -231,8 +253,10 @@ impl OpKind {
         OpKind::BoolCheck,
         OpKind::AssertEq,
         OpKind::Recompose,
+        OpKind::ExpBits,
         OpKind::Bits,
         OpKind::Poseidon2,
+        OpKind::Horner,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -251,8 +275,10 @@ impl OpKind {
             OpKind::BoolCheck => "bool_check",
             OpKind::AssertEq => "assert_eq",
             OpKind::Recompose => "recompose",
+            OpKind::ExpBits => "exp_bits",
             OpKind::Bits => "bits",
             OpKind::Poseidon2 => "poseidon2",
+            OpKind::Horner => "horner",
         }
     }
 }

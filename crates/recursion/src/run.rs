@@ -8,7 +8,7 @@ use starkscope_stark_backend::{AirInput, Challenge, Val};
 use crate::builder::FELT_BITS;
 use crate::compile::{limbs, CompiledCircuit, TableId};
 use crate::ir::{Addr, AluOp, AluOut, HintSource, Lane, Op};
-use crate::tables::{self, alu, bits, hints, poseidon2};
+use crate::tables::{self, alu, bits, hints, horner, poseidon2};
 
 /// Why a circuit could not run with the given values.
 #[derive(Debug, thiserror::Error)]
@@ -225,6 +225,14 @@ impl CompiledCircuit {
                         values[a as usize] = overridden(overrides, a, Challenge::from(v));
                     }
                 }
+                Op::Horner(op) => {
+                    let alpha = values[op.alpha as usize];
+                    let mut acc = op.acc.map_or(Challenge::ZERO, |a| values[a as usize]);
+                    for x in op.values.iter().flatten() {
+                        acc = acc * alpha + get_base(&values, *x)?;
+                    }
+                    values[op.out as usize] = overridden(overrides, op.out, acc);
+                }
             }
         }
         let inputs = self.fill(&values, public);
@@ -242,6 +250,7 @@ impl CompiledCircuit {
             tables::zeros(alu::LANES * alu::MAIN_PER_LANE, h[3]),
             tables::zeros(bits::MAIN_WIDTH, h[4]),
             tables::zeros(poseidon2::MAIN_WIDTH, h[5]),
+            tables::zeros(horner::MAIN_WIDTH, h[6]),
         ];
         let get = |a: Addr| values[a as usize];
         let mut p2_rows: Vec<([Val; WIDTH], Val, [Val; WIDTH])> = Vec::new();
@@ -283,6 +292,21 @@ impl CompiledCircuit {
                     });
                     let dir = op.dir.map_or(Val::ZERO, |d| base(get(d.0)));
                     p2_rows.push((operands, dir, permutation_input(operands, dir, op.tag)));
+                }
+                Op::Horner(op) => {
+                    use horner::main::*;
+                    let alpha = get(op.alpha);
+                    let mut acc = op.acc.map_or(Challenge::ZERO, get);
+                    row[ACC_IN..ACC_IN + 4].copy_from_slice(limbs(&acc));
+                    row[ALPHA..ALPHA + 4].copy_from_slice(limbs(&alpha));
+                    for (k, x) in op.values.iter().enumerate() {
+                        if let Some(x) = x {
+                            let xv = base(get(*x));
+                            row[X + k] = xv;
+                            acc = acc * alpha + xv;
+                        }
+                        row[ACC + 4 * k..ACC + 4 * k + 4].copy_from_slice(limbs(&acc));
+                    }
                 }
             }
         }
@@ -350,6 +374,7 @@ impl CompiledCircuit {
         let limbs4 = limbs(&value).to_vec();
         w.values[addr as usize] = value;
         let mut p2_index = 0;
+        let mut horner_index = 0;
         for (r, place) in self.circuit.ops.iter().zip(&self.program.placements) {
             let m = &mut w.inputs[place.table as usize].trace;
             let width = m.width;
@@ -381,6 +406,26 @@ impl CompiledCircuit {
                     }
                     if let Some(i) = op.bits.iter().position(|&b| b == addr) {
                         row[bits::main::BITS + i] = limbs4[0];
+                    }
+                }
+                Op::Horner(op) => {
+                    use horner::main::*;
+                    let chained = self.program.horner_chained[horner_index];
+                    horner_index += 1;
+                    if op.acc == Some(addr) && !chained {
+                        row[ACC_IN..ACC_IN + 4].copy_from_slice(&limbs4);
+                    }
+                    if op.alpha == addr {
+                        row[ALPHA..ALPHA + 4].copy_from_slice(&limbs4);
+                    }
+                    for (k, x) in op.values.iter().enumerate() {
+                        if *x == Some(addr) {
+                            row[X + k] = limbs4[0];
+                        }
+                    }
+                    if op.out == addr {
+                        let last = ACC + 4 * (horner::STEPS - 1);
+                        row[last..last + 4].copy_from_slice(&limbs4);
                     }
                 }
                 Op::Poseidon2(op) => {

@@ -32,10 +32,11 @@ fn circuit_metrics_are_emitted_once_with_the_callers_scope() {
             let w = cc.run(&public, &[Challenge::ONE]).unwrap();
             let proof = cc.prove(w).unwrap();
             cc.verify(&proof, &public).unwrap();
-            (cc.circuit.op_counts(), cc.program.heights)
+            let names: Vec<String> = cc.vk().airs().iter().map(|a| a.name()).collect();
+            (cc.circuit.op_counts(), cc.program.heights, names)
         })
         .unwrap();
-    let (counts, heights) = collected.value;
+    let (counts, heights, table_names) = collected.value;
     let snap = collected.snapshot;
     let scope = [("group", "leaf"), ("idx", "2")];
     for name in [names::CIRCUIT_BUILD_TIME_MS, names::WITNESS_GEN_TIME_MS] {
@@ -56,14 +57,7 @@ fn circuit_metrics_are_emitted_once_with_the_callers_scope() {
     }
     // The backend's per-table rows, under the table names.
     for t in TableId::ALL {
-        let name = [
-            "rec_const",
-            "rec_public",
-            "rec_hint",
-            "rec_alu",
-            "rec_bits",
-            "rec_poseidon2",
-        ][t as usize];
+        let name = table_names[t as usize].as_str();
         let id = (t as usize).to_string();
         let l = [
             ("air_name", name),

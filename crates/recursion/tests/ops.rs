@@ -162,3 +162,92 @@ fn poseidon2_is_the_backends_permutation() {
     let proof = circuit.prove(w).unwrap();
     circuit.verify(&proof, &[]).unwrap();
 }
+
+#[test]
+fn exp_of_reverse_bits_matches_native() {
+    let g = Val::two_adic_generator_(20);
+    let mut r = rng(11);
+    let mut b = CircuitBuilder::new();
+    let mut hints = Vec::new();
+    let mut checks = Vec::new();
+    for _ in 0..12 {
+        let i: u32 = rand::Rng::random_range(&mut r, 0..1 << 20);
+        hints.push(Challenge::from(Val::from_u32(i)));
+        let ic = b.hint_felt();
+        let bits = b.bits(ic);
+        let x = b.exp_reverse_bits_const(g, &bits[..20]);
+        let y = b.exp_bits_const(g, &bits[..20]);
+        let rev = i.reverse_bits() >> 12;
+        checks.push((x, g.exp_u64(rev as u64)));
+        checks.push((y, g.exp_u64(i as u64)));
+    }
+    let circuit = compile(b.build());
+    let w = circuit.run(&[], &hints).unwrap();
+    for (f, e) in &checks {
+        assert_eq!(w.values[f.addr() as usize], Challenge::from(*e));
+    }
+    let proof = circuit.prove(w).unwrap();
+    circuit.verify(&proof, &[]).unwrap();
+}
+
+trait TwoAdic {
+    fn two_adic_generator_(bits: usize) -> Val;
+}
+impl TwoAdic for Val {
+    fn two_adic_generator_(bits: usize) -> Val {
+        <Val as p3_field::TwoAdicField>::two_adic_generator(bits)
+    }
+}
+
+#[test]
+fn horner_matches_native_reduced_opening() {
+    let mut r = rng(12);
+    let mut b = CircuitBuilder::new();
+    let mut hints = Vec::new();
+    let alpha_v = ext(&mut r);
+    hints.push(alpha_v);
+    let alpha = b.hint_ext();
+    let start_v = ext(&mut r);
+    hints.push(start_v);
+    let start = b.hint_ext();
+    let mut checks = Vec::new();
+    for (n, with_start) in [
+        (1usize, false),
+        (7, true),
+        (8, false),
+        (9, true),
+        (30, false),
+        (64, true),
+    ] {
+        let xs: Vec<Val> = (0..n).map(|_| felt(&mut r)).collect();
+        let cells: Vec<Felt> = xs
+            .iter()
+            .map(|&x| {
+                hints.push(Challenge::from(x));
+                b.hint_felt()
+            })
+            .collect();
+        let acc = b.horner(with_start.then_some(start), alpha, &cells);
+        let mut e = if with_start { start_v } else { Challenge::ZERO };
+        for x in &xs {
+            e = e * alpha_v + *x;
+        }
+        checks.push((acc, e));
+    }
+    let circuit = compile(b.build());
+    assert!(
+        circuit
+            .program
+            .horner_chained
+            .iter()
+            .filter(|&&c| c)
+            .count()
+            >= 10
+    );
+    let w = circuit.run(&[], &hints).unwrap();
+    for (a, e) in &checks {
+        assert_eq!(w.values[a.addr() as usize], *e);
+    }
+    let proof = circuit.prove(w).unwrap();
+    circuit.verify(&proof, &[]).unwrap();
+}

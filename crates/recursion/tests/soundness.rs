@@ -456,6 +456,16 @@ fn lab() -> Lab {
         }
     });
     let _ = b.poseidon2(d_lanes);
+    // Horner rows: H0 reads its accumulator, H1 chains H0's (5 steps), H2 starts from
+    // zero (8 steps, result unread); row 3 is padding.
+    let xs: Vec<Felt> = (0..21).map(|_| lanes_of(&mut b, &mut hints)).collect();
+    let mut r = rng(98);
+    let alpha = b.hint_ext();
+    hints.push(ext(&mut r));
+    let acc = b.hint_ext();
+    hints.push(ext(&mut r));
+    let _ = b.horner(Some(acc), alpha, &xs[..13]);
+    let _ = b.horner(None, alpha, &xs[13..]);
     let cc = compile(b.build());
     let honest = cc.run(&public, &hints).unwrap();
     Lab {
@@ -523,6 +533,39 @@ fn set_bits(lab: &Lab, w: &mut Witness, v: Val, bits: [Val; 31]) {
     row[bits_t::main::T] = bits[27] * bits[28];
     row[bits_t::main::TOP] = bits[27] * bits[28] * bits[29] * bits[30];
 }
+
+fn horner_row(w: &mut Witness, r: usize) -> &mut [Val] {
+    let t = w.trace_mut(TableId::Horner);
+    let width = t.width;
+    &mut t.values[r * width..(r + 1) * width]
+}
+
+/// Recomputes a Horner row's accumulators from `acc_in`, `alpha` and its values (steps
+/// `0..active` active), adding `bump` to step `k`'s limb `j` on the way.
+fn horner_refill(row: &mut [Val], active: usize, bump: Option<(usize, usize)>) {
+    use starkscope_recursion::tables::horner::{main::*, STEPS};
+    let ext_at = |row: &[Val], at: usize| -> Challenge {
+        <Challenge as p3_field::BasedVectorSpace<Val>>::from_basis_coefficients_fn(|j| row[at + j])
+    };
+    let alpha = ext_at(row, ALPHA);
+    let mut acc = ext_at(row, ACC_IN);
+    for k in 0..STEPS {
+        if k < active {
+            acc = acc * alpha + row[X + k];
+        }
+        if let Some((bk, j)) = bump {
+            if bk == k {
+                acc += e_j(j);
+            }
+        }
+        let l = p3_field::BasedVectorSpace::<Val>::as_basis_coefficients_slice(&acc).to_vec();
+        row[ACC + 4 * k..ACC + 4 * k + 4].copy_from_slice(&l);
+    }
+}
+
+const HORNER_CHAINED: usize = 1;
+const HORNER_FROM_ZERO: usize = 2;
+const HORNER_PADDING: usize = 3;
 
 fn catalogue() -> Vec<Lie> {
     let mut lies = Vec::new();
@@ -636,6 +679,44 @@ fn catalogue() -> Vec<Lie> {
             },
         ));
     }
+    // HORNER.
+    {
+        use starkscope_recursion::tables::horner::main::{ACC_IN, ALPHA};
+        for k in 0..8 {
+            for j in 0..4 {
+                lies.push(lie(
+                    format!("horner/step {k} limb {j} off by one"),
+                    move |_, w| {
+                        horner_refill(horner_row(w, HORNER_FROM_ZERO), 8, Some((k, j)));
+                    },
+                ));
+            }
+        }
+        for j in 0..4 {
+            lies.push(lie(
+                format!("horner/unread accumulator limb {j} is not zero"),
+                move |_, w| {
+                    let row = horner_row(w, HORNER_FROM_ZERO);
+                    row[ACC_IN + j] = Val::ONE;
+                    horner_refill(row, 8, None);
+                },
+            ));
+            lies.push(lie(
+                format!("horner/unread alpha limb {j} is not zero"),
+                move |_, w| {
+                    horner_row(w, HORNER_PADDING)[ALPHA + j] = Val::ONE;
+                },
+            ));
+            lies.push(lie(
+                format!("horner/chained accumulator limb {j} differs"),
+                move |_, w| {
+                    let row = horner_row(w, HORNER_CHAINED);
+                    row[ACC_IN + j] += Val::ONE;
+                    horner_refill(row, 5, None);
+                },
+            ));
+        }
+    }
     lies
 }
 
@@ -687,6 +768,8 @@ fn the_lab_is_honest_and_its_rows_are_where_the_lies_expect() {
     assert_eq!(chained.len(), 4);
     assert!(chained[ROW_B].iter().all(|&c| c) && !chained[ROW_A].iter().any(|&c| c));
     assert_eq!(lab.cc.program.heights[TableId::Poseidon2 as usize], 4);
+    assert_eq!(lab.cc.program.horner_chained, vec![false, true, false]);
+    assert_eq!(lab.cc.program.heights[TableId::Horner as usize], 4);
     for (i, h) in lab.base_hints.iter().enumerate() {
         let p = lab
             .cc
@@ -769,6 +852,10 @@ fn sampled(i: usize, name: &str) -> bool {
         "poseidon2/operand 0 ",
         "poseidon2/zero lane 0 ",
         "poseidon2/chained lane 0 ",
+        "horner/step 0 limb 0",
+        "horner/unread accumulator limb 0",
+        "horner/unread alpha limb 0",
+        "horner/chained accumulator limb 0",
     ];
     FIRST.iter().any(|f| name.starts_with(f)) || i.is_multiple_of(37)
 }

@@ -11,6 +11,7 @@ pub mod alu;
 pub mod bits;
 pub mod consts;
 pub mod hints;
+pub mod horner;
 pub mod poseidon2;
 pub mod public;
 
