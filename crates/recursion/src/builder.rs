@@ -39,12 +39,30 @@ pub struct CircuitBuilder {
 }
 
 /// Arithmetic that works on both [`Felt`] and [`Ext`]: the result has the operands' type
-/// (base coefficients keep base values base).
-pub trait Var: Copy {
+/// (base coefficients keep base values base). Sealed: only the builder makes handles, so
+/// a `Felt` always names a cell the circuit keeps base.
+pub trait Var: Copy + sealed::FromAddr {
     /// Whether values of this type are base-field elements.
     const BASE: bool;
     fn addr(self) -> Addr;
-    fn from_addr(a: Addr) -> Self;
+}
+
+mod sealed {
+    use crate::ir::Addr;
+    /// Not nameable outside the crate, so nobody else can turn an address into a handle.
+    pub trait FromAddr {
+        fn from_addr(a: Addr) -> Self;
+    }
+    impl FromAddr for crate::ir::Felt {
+        fn from_addr(a: Addr) -> Self {
+            crate::ir::Felt(a)
+        }
+    }
+    impl FromAddr for crate::ir::Ext {
+        fn from_addr(a: Addr) -> Self {
+            crate::ir::Ext(a)
+        }
+    }
 }
 
 impl Var for Felt {
@@ -52,18 +70,12 @@ impl Var for Felt {
     fn addr(self) -> Addr {
         self.0
     }
-    fn from_addr(a: Addr) -> Self {
-        Felt(a)
-    }
 }
 
 impl Var for Ext {
     const BASE: bool = false;
     fn addr(self) -> Addr {
         self.0
-    }
-    fn from_addr(a: Addr) -> Self {
-        Ext(a)
     }
 }
 
@@ -166,6 +178,11 @@ impl CircuitBuilder {
     /// An extension value the prover supplies.
     pub fn hint_ext(&mut self) -> Ext {
         Ext(self.input_hint(false))
+    }
+
+    /// A hint of either type ([`CircuitBuilder::hint_felt`] or [`CircuitBuilder::hint_ext`]).
+    pub fn hint<V: Var>(&mut self) -> V {
+        V::from_addr(self.input_hint(V::BASE))
     }
 
     // ---- arithmetic ----------------------------------------------------------------

@@ -75,6 +75,12 @@ pub enum CompileError {
         index: usize,
         expected: usize,
     },
+    #[error("the circuit says it has {declared} public inputs, its ops define {found}")]
+    PublicCount { declared: usize, found: usize },
+    #[error("op {op} takes limb {limb} of an extension cell (limbs are 0..4)")]
+    Limb { op: usize, limb: usize },
+    #[error("internal: the program breaks an invariant its tables rely on: {0}")]
+    Program(String),
     #[error("keygen: {0}")]
     Keygen(#[from] KeygenError),
 }
@@ -131,6 +137,10 @@ impl Program {
                         num_hints: circuit.num_hints,
                     })
                 }
+                Op::Hint {
+                    source: HintSource::Limb(_, limb),
+                    ..
+                } if limb >= 4 => return Err(CompileError::Limb { op: i, limb }),
                 Op::Public { index, .. } => {
                     if index != next_public {
                         return Err(CompileError::PublicIndex {
@@ -156,6 +166,12 @@ impl Program {
             }
         }
         let num_public = next_public;
+        if num_public != circuit.num_public {
+            return Err(CompileError::PublicCount {
+                declared: circuit.num_public,
+                found: num_public,
+            });
+        }
 
         // Places, chaining, read counts.
         let mut counts = [0usize; NUM_TABLES];
@@ -366,6 +382,77 @@ impl Program {
         }
     }
 
+    /// Checks what the tables take on trust from the program (its preprocessed columns are
+    /// fixed by the key, so no prover can change them, but the AIRs do not re-check them):
+    /// every read/chain/active flag is 0 or 1, a permutation lane is never both read and
+    /// chained, and nothing is chained into the first row of a table (the chain check is a
+    /// transition constraint, so row 0 would be free). [`CompiledCircuit::new`] refuses a
+    /// program that breaks one; the compiler never writes one.
+    pub fn check(&self) -> Result<(), String> {
+        let flag = |v: Val| v == Val::ZERO || v == Val::ONE;
+        let rows = |t: TableId| {
+            let m = &self.preprocessed[t as usize];
+            m.values
+                .chunks_exact(m.width)
+                .enumerate()
+                .collect::<Vec<_>>()
+        };
+        for (r, row) in rows(TableId::Poseidon2) {
+            use poseidon2::prep::*;
+            for i in 0..16 {
+                let (read, chain) = (row[READ + i], row[CHAIN + i]);
+                if !flag(read) || !flag(chain) || (read == Val::ONE && chain == Val::ONE) {
+                    return Err(format!(
+                        "poseidon2 row {r} lane {i}: read {read}, chain {chain}"
+                    ));
+                }
+                if r == 0 && chain == Val::ONE {
+                    return Err(format!("poseidon2 row 0 lane {i} is chained"));
+                }
+            }
+            if !flag(row[DIR_READ]) {
+                return Err(format!(
+                    "poseidon2 row {r}: direction read flag {}",
+                    row[DIR_READ]
+                ));
+            }
+        }
+        for (r, row) in rows(TableId::Horner) {
+            use horner::prep::*;
+            let (read, chain) = (row[ACC_READ], row[ACC_CHAIN]);
+            let flags = [read, chain, row[ALPHA_READ]]
+                .into_iter()
+                .chain((0..horner::STEPS).map(|k| row[ACTIVE + k]));
+            if flags.into_iter().any(|v| !flag(v)) || (read == Val::ONE && chain == Val::ONE) {
+                return Err(format!(
+                    "horner row {r}: a flag is not 0/1, or read and chained"
+                ));
+            }
+            if r == 0 && chain == Val::ONE {
+                return Err("horner row 0 is chained".into());
+            }
+        }
+        for (r, row) in rows(TableId::Alu) {
+            for lane in row.chunks_exact(alu::PREP_PER_LANE) {
+                use alu::prep::*;
+                if [CNT_A, CNT_B, CNT_C].iter().any(|&c| !flag(lane[c])) {
+                    return Err(format!("alu row {r}: an operand read count is not 0/1"));
+                }
+            }
+        }
+        for (r, row) in rows(TableId::Bits) {
+            if !flag(row[bits::prep::READ_V]) {
+                return Err(format!("bits row {r}: input read flag is not 0/1"));
+            }
+        }
+        for (r, row) in rows(TableId::Hint) {
+            if row.chunks_exact(hints::PREP_PER_LANE).any(|l| !flag(l[2])) {
+                return Err(format!("hint row {r}: a base flag is not 0/1"));
+            }
+        }
+        Ok(())
+    }
+
     /// The tables as AIRs, in key order.
     pub fn airs(&self) -> Vec<Arc<dyn StarkAir>> {
         let p = |t: TableId| self.preprocessed[t as usize].clone();
@@ -423,6 +510,7 @@ impl CompiledCircuit {
     pub fn new(circuit: Circuit, config: StarkConfig) -> Result<Self, CompileError> {
         let _span = tracing::info_span!(starkscope_metrics::spans::CIRCUIT_BUILD).entered();
         let program = Program::new(&circuit)?;
+        program.check().map_err(CompileError::Program)?;
         let pk = keygen(&config, program.airs())?;
         #[cfg(feature = "bench-metrics")]
         crate::instrument::circuit(&circuit);
@@ -435,7 +523,8 @@ impl CompiledCircuit {
     }
 
     /// Compiles a program whose preprocessed traces were changed after placement (for
-    /// showing what the bus refuses). The key commits to the changed traces.
+    /// showing what the bus refuses). The key commits to the changed traces;
+    /// [`Program::check`] is not run.
     #[cfg(feature = "forge")]
     pub fn with_tampered_program(
         circuit: Circuit,

@@ -58,11 +58,8 @@ fn random_ops<V: Var>(seed: u64, n: usize, base: bool) {
 }
 
 fn hint<V: Var>(b: &mut CircuitBuilder, base: bool) -> V {
-    if base {
-        V::from_addr(b.hint_felt().addr())
-    } else {
-        V::from_addr(b.hint_ext().addr())
-    }
+    assert_eq!(base, V::BASE);
+    b.hint::<V>()
 }
 
 trait RandBool {

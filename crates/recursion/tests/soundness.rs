@@ -316,6 +316,53 @@ fn a_program_that_writes_a_cell_twice_or_reads_an_unwritten_cell_does_not_compil
     );
 }
 
+/// What the tables take on trust from the program (flags are 0/1, nothing chains into
+/// row 0) is checked when a circuit compiles; a program that breaks it is refused.
+#[test]
+fn program_invariants_are_checked_at_compile_time() {
+    use starkscope_recursion::tables::poseidon2::prep;
+    use starkscope_recursion::Program;
+    let mut b = CircuitBuilder::new();
+    let x = b.hint_felt();
+    let out = b.poseidon2([Lane::Val(x); 16]);
+    let _ = b.poseidon2(out.map(Lane::Val));
+    let circuit = b.build();
+    let honest = Program::new(&circuit).unwrap();
+    assert_eq!(honest.check(), Ok(()));
+    let tampered = |f: &dyn Fn(&mut [Val])| {
+        let mut p = honest.clone();
+        let m = &mut p.preprocessed[TableId::Poseidon2 as usize];
+        let w = m.width;
+        f(&mut m.values[..2 * w]);
+        p.check()
+    };
+    let w = prep::WIDTH_;
+    assert!(
+        tampered(&|rows| rows[prep::CHAIN] = Val::ONE).is_err(),
+        "row 0 chained"
+    );
+    assert!(
+        tampered(&|rows| rows[w + prep::READ] = Val::ONE).is_err(),
+        "read and chained"
+    );
+    assert!(
+        tampered(&|rows| rows[prep::READ + 3] = Val::TWO).is_err(),
+        "read flag 2"
+    );
+}
+
+/// The Merkle gadget takes exactly one index bit per level (Plonky3 refuses an index at
+/// or above the tree's height; a wider index must be constrained by the caller).
+#[test]
+#[should_panic(expected = "exactly one index bit per level")]
+fn the_merkle_gadget_refuses_extra_index_bits() {
+    let mut b = CircuitBuilder::new();
+    let d: Digest = core::array::from_fn(|_| b.hint_felt());
+    let idx = b.hint_felt();
+    let bits = b.bits(idx);
+    merkle::verify_batch(&mut b, d, &[2], &[vec![d[0]]], &bits[..3], &[d, d]);
+}
+
 fn test_config() -> starkscope_stark_backend::StarkConfig {
     starkscope_stark_backend::StarkConfig::new(starkscope_stark_backend::FriPreset::Testing)
 }

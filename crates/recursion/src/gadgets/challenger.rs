@@ -95,8 +95,10 @@ impl ChallengerVar {
     }
 
     /// `check_witness(bits, witness)`: with `bits > 0`, observes the witness and requires
-    /// the low `bits` bits of the next sample to be zero. With 0 bits, nothing (as
-    /// Plonky3).
+    /// the low `bits` bits of the next sample to be zero. With 0 bits, nothing, as
+    /// `GrindingChallenger` does; note that p3-fri's verifier additionally requires a
+    /// zero-bit site's witness to be 0 (canonical proofs), which a FRI verifier built on
+    /// this must assert itself.
     pub fn check_witness(&mut self, b: &mut CircuitBuilder, bits: usize, witness: Felt) {
         if bits == 0 {
             return;

@@ -6,9 +6,9 @@ use crate::builder::CircuitBuilder;
 use crate::ir::Felt;
 
 /// Checks that `rows` (one opened row per matrix, matrices given tallest first with their
-/// log heights) are the leaves at the index whose bits (least significant first, at
-/// least `log_heights[0]` of them) are `index_bits`, under `root`, given one sibling per
-/// level. Exactly as Plonky3 0.8's `verify_batch` with power-of-two heights: the rows of
+/// log heights) are the leaves at the index whose bits (least significant first, exactly
+/// `log_heights[0]` of them, so the index is below the tree's height as Plonky3 requires)
+/// are `index_bits`, under `root`, given one sibling per level. Exactly as Plonky3 0.8's `verify_batch` with power-of-two heights: the rows of
 /// the tallest matrices are hashed together into the leaf; after each level, the rows of
 /// the matrices of the new height are hashed together and compressed into the node
 /// (`compress(node, their hash)`, no direction).
@@ -43,7 +43,11 @@ pub fn batch_root(
     );
     let max = log_heights[0];
     assert_eq!(siblings.len(), max, "one sibling per level");
-    assert!(index_bits.len() >= max, "index bits for every level");
+    assert_eq!(
+        index_bits.len(),
+        max,
+        "exactly one index bit per level: a caller with a wider index must constrain the rest"
+    );
 
     let take_level = |h: usize| -> Vec<Felt> {
         log_heights

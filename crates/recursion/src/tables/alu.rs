@@ -97,8 +97,11 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for AluTable {
                     Count::bounded(-AB::Expr::from(p[cnt]), 1),
                 );
             }
-            // Sends `out` with its read count, or receives it once (-1) for an assert.
-            // Every count is preprocessed, so the prover chooses none of them.
+            // Sends `out` with its read count, or receives it once (-1) for an assert. The
+            // declared weight 1 bounds the receive side (what the multiplicity-height
+            // check is for); a write's count is its number of reads, each of which is a
+            // weighted receive elsewhere. Every count is preprocessed: the prover chooses
+            // none of them.
             bld.push_interaction(
                 MEMORY_BUS,
                 cell(p[prep::ADDR_OUT].into(), limbs(out)),
