@@ -218,11 +218,24 @@ pub(crate) fn analyse_air(
         + declared.num_local_interactions()
         + declared.num_exclusive_interactions();
 
+    // The AIR's own degree (its constraints, without LogUp's).
+    let own_degree = declared
+        .base_constraints()
+        .iter()
+        .map(|c| c.degree_multiple())
+        .chain(declared.extension_constraints().iter().map(|c| c.degree_multiple()))
+        .max()
+        .unwrap_or(0)
+        .max(air.max_constraint_degree().unwrap_or(0));
+
     let gadget = LogUpGadget::new();
     let raw = Lookups::<Val>::from_air::<Challenge, _>(&air_ref);
     check_bus_widths(std::slice::from_ref(&raw))?;
-    // Fold same-bus interactions into shared columns while the degree stays provable.
-    let lookups = raw.pack_same_bus(&gadget, preset.max_constraint_degree());
+    // Fold same-bus interactions into shared columns up to the AIR's own degree (at least
+    // 3), never above what the preset proves: packing beyond the AIR's degree would save
+    // permutation columns but double the quotient domain, which costs more.
+    let pack_degree = own_degree.max(3).min(preset.max_constraint_degree());
+    let lookups = raw.pack_same_bus(&gadget, pack_degree);
 
     let preprocessed = air.preprocessed_trace();
     let prep_width = air.preprocessed_width();
