@@ -31,12 +31,12 @@ use p3_baby_bear::{
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
 use p3_poseidon2_air::{Poseidon2Air, RoundConstants};
 use starkscope_recursion::{
-    Circuit, CircuitBuilder, CompileError, CompiledCircuit, Felt, Lane, TableId, Witness,
+    Circuit, CircuitBuilder, CompileError, CompiledCircuit, Group, Quad, TableId, Witness,
 };
 use starkscope_stark_backend::codec::proof_encoded_len;
 use starkscope_stark_backend::config::P3Config;
 use starkscope_stark_backend::p3::{BaseAir, RowMajorMatrix};
-use starkscope_stark_backend::poseidon2::{RATE, WIDTH};
+use starkscope_stark_backend::poseidon2::WIDTH;
 use starkscope_stark_backend::{Challenge, FriPreset, Proof, StarkConfig, Val};
 
 const LOG_PERMS: usize = 14;
@@ -83,37 +83,38 @@ struct Workload {
     hints: Vec<Challenge>,
 }
 
-/// [`PERMS`] permutations in one chain; returns the last one's output.
+/// [`PERMS`] permutations in one chain; returns the last one's output (four cells of four
+/// lanes).
 ///
-/// The mix: the first permutation reads all 16 lanes over the bus (8 public inputs in the
-/// rate, 8 hints in the capacity). After it, three permutations in four
-/// ([`ABSORB_EVERY`]) take all 16 lanes chained from the previous row's output (no bus
-/// traffic), and every fourth absorbs like a sponge: its rate lanes (0..8) are read over
-/// the bus from the output of the permutation two rows before it, its capacity lanes
-/// (8..16) stay chained. So a quarter of the rows receive 8 cells and a quarter send 8
-/// cells that are read once; every other output goes out with multiplicity 0.
-fn perms(b: &mut CircuitBuilder) -> [Felt; WIDTH] {
-    let start: [Felt; WIDTH] =
-        core::array::from_fn(|i| if i < RATE { b.public() } else { b.hint_felt() });
+/// The mix: the first permutation reads its four lane groups over the bus (four hint
+/// cells; the circuit has no public input, so no ALU lane packs one). After it,
+/// three permutations in four ([`ABSORB_EVERY`]) take all 16 lanes chained from the
+/// previous row's output (no bus traffic), and every fourth absorbs like a sponge: its
+/// rate (groups 0-1) is read over the bus from the output of the permutation two rows
+/// before it, its capacity (groups 2-3) stays chained. So a quarter of the rows receive 2
+/// cells and a quarter send 2 cells that are read once; every other output goes out with
+/// multiplicity 0.
+fn perms(b: &mut CircuitBuilder) -> [Quad; 4] {
+    let start: [Quad; 4] = core::array::from_fn(|_| b.hint_quad());
     let (mut before, mut last) = (start, start);
     for i in 0..PERMS {
-        let mut lanes = last;
+        let mut groups = last;
         if i % ABSORB_EVERY == ABSORB_EVERY - 1 {
-            lanes[..RATE].copy_from_slice(&before[..RATE]);
+            groups[..2].copy_from_slice(&before[..2]);
         }
-        let out = b.poseidon2(lanes.map(Lane::Val));
+        let out = b.poseidon2(groups.map(Group::Cell));
         (before, last) = (last, out);
     }
     last
 }
 
 fn seed_public() -> Vec<Val> {
-    (0..RATE as u32).map(|i| Val::from_u32(1000 + i)).collect()
+    Vec::new()
 }
 
 fn seed_hints() -> Vec<Challenge> {
-    (0..(WIDTH - RATE) as u32)
-        .map(|i| Challenge::from(Val::from_u32(2000 + i)))
+    (0..WIDTH as u32 / 4)
+        .map(|i| Challenge::from_basis_coefficients_fn(|j| Val::from_u32(2000 + 4 * i + j as u32)))
         .collect()
 }
 
@@ -130,16 +131,17 @@ fn perms_workload() -> Workload {
 }
 
 /// Circuit B: the chain, then [`MUL_ADDS`] dependent mul-adds in the extension, a Horner
-/// evaluation at a hinted `alpha` whose coefficients are the chain's digest (lanes 0..8 of
-/// its last output, each read over the bus 2^13 times): `acc <- acc * alpha + digest[k % 8]`.
-/// Exactly 2^16 ALU lanes, so the ALU table is 2^14 full rows.
+/// evaluation at a hinted `alpha` whose coefficients are the chain's digest (its last
+/// output's two rate cells read as extension elements, each read over the bus 2^15
+/// times): `acc <- acc * alpha + digest[k % 2]`. Exactly 2^16 ALU lanes, so the ALU table
+/// is 2^14 full rows.
 fn perms_ext_workload() -> Workload {
     let mut b = CircuitBuilder::new();
     let digest = perms(&mut b);
     let alpha = b.hint_ext();
     let mut acc = digest[0].ext();
     for k in 0..MUL_ADDS {
-        acc = b.mul_add(acc, alpha, digest[k % RATE].ext());
+        acc = b.mul_add(acc, alpha, digest[k % 2].ext());
     }
     let mut hints = seed_hints();
     hints.push(Challenge::from_basis_coefficients_fn(|i| {

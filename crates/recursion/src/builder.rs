@@ -6,8 +6,9 @@
 //! let w = b.hint_ext();               // a value the prover supplies
 //! let y = b.mul_add(w, x.ext(), w);   // w*x + w
 //! let i = b.inverse(y);               // hinted, then checked: y * i = 1
-//! let out = b.poseidon2([Lane::Val(x); 16]);
-//! b.assert_eq(out[0], x);
+//! let q = b.pack([x, x, x, x]);       // four base values in one cell
+//! let out = b.poseidon2([Group::Cell(q); 4]);
+//! b.assert_eq(out[0].ext(), q.ext());
 //! let circuit = b.build();
 //! ```
 //!
@@ -21,8 +22,8 @@ use starkscope_stark_backend::p3::PrimeCharacteristicRing;
 use starkscope_stark_backend::{Challenge, Val};
 
 use crate::ir::{
-    Addr, AluOp, AluOut, BitsOp, Circuit, Ext, Felt, HintSource, HornerOp, Lane, Op, OpKind,
-    Poseidon2Op, Recorded,
+    Addr, AluOp, AluOut, BitsOp, Circuit, Ext, Felt, Group, HintSource, HornerOp, Op, OpKind,
+    Poseidon2Op, Quad, Recorded,
 };
 
 /// Bits of a canonical BabyBear decomposition.
@@ -178,6 +179,12 @@ impl CircuitBuilder {
     /// An extension value the prover supplies.
     pub fn hint_ext(&mut self) -> Ext {
         Ext(self.input_hint(false))
+    }
+
+    /// Four base values the prover supplies, in one cell (one hint lane): how opened rows
+    /// enter a verifier circuit, to be hashed and accumulated four at a time.
+    pub fn hint_quad(&mut self) -> Quad {
+        Quad(self.input_hint(false))
     }
 
     /// A hint of either type ([`CircuitBuilder::hint_felt`] or [`CircuitBuilder::hint_ext`]).
@@ -484,58 +491,71 @@ impl CircuitBuilder {
         limbs.map(Felt)
     }
 
+    /// Four base values packed into one cell (three lanes, as [`Self::ext_from_limbs`]).
+    pub fn pack(&mut self, values: [Felt; 4]) -> Quad {
+        self.ext_from_limbs(values).quad()
+    }
+
+    /// The four base values of a cell (hints checked by recomposition, as
+    /// [`Self::ext_to_limbs`]).
+    pub fn unpack(&mut self, q: Quad) -> [Felt; 4] {
+        self.ext_to_limbs(q.ext())
+    }
+
     // ---- hashing -------------------------------------------------------------------
 
-    /// One Poseidon2-16 permutation of `lanes`.
-    pub fn poseidon2(&mut self, lanes: [Lane; 16]) -> [Felt; 16] {
-        self.poseidon2_op(lanes, None, 0)
+    /// One Poseidon2-16 permutation of four groups of four lanes.
+    pub fn poseidon2(&mut self, groups: [Group; 4]) -> [Quad; 4] {
+        self.poseidon2_op(groups, None, 0)
     }
 
     /// The permutation with every option: halves swapped when `dir` is 1 (the table
     /// checks it boolean), `tag` added to lane 8 after the swap.
-    pub fn poseidon2_op(&mut self, lanes: [Lane; 16], dir: Option<Felt>, tag: u8) -> [Felt; 16] {
-        let outs: [Addr; 16] = core::array::from_fn(|_| self.fresh());
+    pub fn poseidon2_op(&mut self, groups: [Group; 4], dir: Option<Felt>, tag: u8) -> [Quad; 4] {
+        let outs: [Addr; 4] = core::array::from_fn(|_| self.fresh());
         self.push(
             Op::Poseidon2(Poseidon2Op {
-                lanes,
+                groups,
                 dir,
                 tag,
                 outs,
             }),
             OpKind::Poseidon2,
         );
-        outs.map(Felt)
+        outs.map(Quad)
     }
 
-    /// `acc * alpha^n + sum_k values[k] alpha^(n-1-k)` (Horner's rule over base values,
-    /// `acc` zero when absent): the reduced-opening accumulation. Rows of
-    /// [`crate::tables::horner::STEPS`] steps, each row's result chained into the next.
-    pub fn horner(&mut self, acc: Option<Ext>, alpha: Ext, values: &[Felt]) -> Ext {
+    /// `acc * alpha^n + sum_k x_k alpha^(n-1-k)` over the first `len` base values `x_k` of
+    /// `values` (four per quad), `acc` zero when absent (Horner's rule): the reduced-opening
+    /// accumulation. Rows of [`crate::tables::horner::STEPS`] steps (two quads), each row's
+    /// result chained into the next.
+    pub fn horner(&mut self, acc: Option<Ext>, alpha: Ext, values: &[Quad], len: usize) -> Ext {
+        assert!(
+            len <= 4 * values.len() && len + 4 > 4 * values.len(),
+            "{len} values do not fill {} quads",
+            values.len()
+        );
         let mut acc = acc.map(|e| e.0);
-        if values.is_empty() {
-            return match acc {
-                Some(a) => Ext(a),
-                None => self.zero().ext(),
-            };
-        }
-        for chunk in values.chunks(crate::tables::horner::STEPS) {
+        let steps = crate::tables::horner::STEPS;
+        for (row, chunk) in values.chunks(steps / 4).enumerate() {
             let out = self.fresh();
-            let mut vals = [None; 8];
-            for (v, x) in vals.iter_mut().zip(chunk) {
-                *v = Some(x.0);
-            }
+            let n = (len - row * steps).min(steps);
             self.push(
                 Op::Horner(HornerOp {
                     acc,
                     alpha: alpha.0,
-                    values: vals,
+                    values: [Some(chunk[0].0), chunk.get(1).map(|q| q.0)],
+                    len: n as u8,
                     out,
                 }),
                 OpKind::Horner,
             );
             acc = Some(out);
         }
-        Ext(acc.expect("at least one row"))
+        match acc {
+            Some(a) => Ext(a),
+            None => self.zero().ext(),
+        }
     }
 
     /// The finished circuit.

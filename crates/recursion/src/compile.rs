@@ -8,7 +8,7 @@ use starkscope_stark_backend::{
     keygen, Challenge, KeygenError, ProvingKey, StarkAir, StarkConfig, Val,
 };
 
-use crate::ir::{Addr, AluOut, Circuit, HintSource, Lane, Op};
+use crate::ir::{Addr, AluOut, Circuit, Group, HintSource, Op};
 use crate::tables::{self, alu, bits, consts, hints, horner, poseidon2, public, signed};
 
 /// The tables, in key order.
@@ -89,8 +89,8 @@ pub enum CompileError {
 #[derive(Clone, Debug)]
 pub struct Program {
     pub placements: Vec<Placement>,
-    /// Per Poseidon2 op (in order): which operand lanes are chained from the previous row.
-    pub chained: Vec<[bool; 16]>,
+    /// Per Poseidon2 op (in order): which operand groups are chained from the previous row.
+    pub chained: Vec<[bool; 4]>,
     /// Per Horner op (in order): whether its accumulator is chained from the previous row.
     pub horner_chained: Vec<bool>,
     /// Bus reads of each cell.
@@ -185,7 +185,7 @@ impl Program {
         let mut placements = Vec::with_capacity(circuit.ops.len());
         let mut chained = Vec::new();
         let mut reads = vec![0u32; n];
-        let mut prev_outs: Option<[Addr; 16]> = None;
+        let mut prev_outs: Option<[Addr; 4]> = None;
         let mut horner_chained = Vec::new();
         let mut prev_horner: Option<Addr> = None;
         for r in &circuit.ops {
@@ -207,13 +207,13 @@ impl Program {
             placements.push(Placement { table, row, lane });
             match &r.op {
                 Op::Poseidon2(p) => {
-                    let mut ch = [false; 16];
-                    for (i, l) in p.lanes.iter().enumerate() {
-                        if let Lane::Val(f) = l {
-                            if prev_outs.is_some_and(|o| o[i] == f.0) {
-                                ch[i] = true;
+                    let mut ch = [false; 4];
+                    for (g, group) in p.groups.iter().enumerate() {
+                        if let Group::Cell(q) = group {
+                            if prev_outs.is_some_and(|o| o[g] == q.0) {
+                                ch[g] = true;
                             } else {
-                                reads[f.0 as usize] += 1;
+                                reads[q.0 as usize] += 1;
                             }
                         }
                     }
@@ -229,8 +229,8 @@ impl Program {
                         reads[a as usize] += 1;
                     }
                     reads[h.alpha as usize] += 1;
-                    for v in h.values.iter().flatten() {
-                        reads[*v as usize] += 1;
+                    for q in h.values.iter().flatten() {
+                        reads[*q as usize] += 1;
                     }
                     horner_chained.push(ch);
                     prev_horner = Some(h.out);
@@ -339,17 +339,17 @@ impl Program {
                     use poseidon2::prep::*;
                     let chained = self.chained[p2_index];
                     p2_index += 1;
-                    for (i, lane) in op.lanes.iter().enumerate() {
-                        match lane {
-                            Lane::Val(_) if chained[i] => row[CHAIN + i] = Val::ONE,
-                            Lane::Val(v) => {
-                                row[IN_ADDR + i] = f(v.0);
-                                row[READ + i] = Val::ONE;
+                    for (g, group) in op.groups.iter().enumerate() {
+                        match group {
+                            Group::Cell(_) if chained[g] => row[CHAIN + g] = Val::ONE,
+                            Group::Cell(q) => {
+                                row[IN_ADDR + g] = f(q.0);
+                                row[READ + g] = Val::ONE;
                             }
-                            Lane::Zero => {}
+                            Group::Zero => {}
                         }
-                        row[OUT_ADDR + i] = f(op.outs[i]);
-                        row[OUT_MULT + i] = mult(op.outs[i]);
+                        row[OUT_ADDR + g] = f(op.outs[g]);
+                        row[OUT_MULT + g] = mult(op.outs[g]);
                     }
                     if let Some(d) = op.dir {
                         row[DIR_ADDR] = f(d.0);
@@ -369,11 +369,14 @@ impl Program {
                     }
                     row[ALPHA_ADDR] = f(op.alpha);
                     row[ALPHA_READ] = Val::ONE;
-                    for (k, v) in op.values.iter().enumerate() {
+                    for (q, v) in op.values.iter().enumerate() {
                         if let Some(v) = v {
-                            row[X_ADDR + k] = f(*v);
-                            row[ACTIVE + k] = Val::ONE;
+                            row[X_ADDR + q] = f(*v);
+                            row[X_READ + q] = Val::ONE;
                         }
+                    }
+                    for k in 0..op.len as usize {
+                        row[ACTIVE + k] = Val::ONE;
                     }
                     row[OUT_ADDR] = f(op.out);
                     row[OUT_MULT] = mult(op.out);
@@ -399,15 +402,15 @@ impl Program {
         };
         for (r, row) in rows(TableId::Poseidon2) {
             use poseidon2::prep::*;
-            for i in 0..16 {
-                let (read, chain) = (row[READ + i], row[CHAIN + i]);
+            for g in 0..poseidon2::GROUPS {
+                let (read, chain) = (row[READ + g], row[CHAIN + g]);
                 if !flag(read) || !flag(chain) || (read == Val::ONE && chain == Val::ONE) {
                     return Err(format!(
-                        "poseidon2 row {r} lane {i}: read {read}, chain {chain}"
+                        "poseidon2 row {r} group {g}: read {read}, chain {chain}"
                     ));
                 }
                 if r == 0 && chain == Val::ONE {
-                    return Err(format!("poseidon2 row 0 lane {i} is chained"));
+                    return Err(format!("poseidon2 row 0 group {g} is chained"));
                 }
             }
             if !flag(row[DIR_READ]) {
@@ -420,7 +423,7 @@ impl Program {
         for (r, row) in rows(TableId::Horner) {
             use horner::prep::*;
             let (read, chain) = (row[ACC_READ], row[ACC_CHAIN]);
-            let flags = [read, chain, row[ALPHA_READ]]
+            let flags = [read, chain, row[ALPHA_READ], row[X_READ], row[X_READ + 1]]
                 .into_iter()
                 .chain((0..horner::STEPS).map(|k| row[ACTIVE + k]));
             if flags.into_iter().any(|v| !flag(v)) || (read == Val::ONE && chain == Val::ONE) {

@@ -1,8 +1,9 @@
 //! The circuit's intermediate representation: a straight-line list of ops over
 //! write-once memory cells.
 //!
-//! Every cell holds one element of the challenge field (4 base limbs); a base-field value
-//! is a cell whose upper three limbs are zero. Each op writes its outputs to fresh cells
+//! Every cell holds four base-field limbs: an element of the challenge field ([`Ext`]), a
+//! base value with zero upper limbs ([`Felt`]), or four independent base values ([`Quad`]:
+//! four lanes of a permutation, four values of a hashed row). Each op writes its outputs to fresh cells
 //! and reads cells written by earlier ops. The list never branches or loops, and no op's
 //! shape depends on a value: that is what lets one preprocessed trace (the program) serve
 //! every witness.
@@ -37,20 +38,42 @@ impl Ext {
     }
 }
 
+/// Four base values in one cell: the unit the Poseidon2 and Horner tables read and write
+/// (one bus message for four lanes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Quad(pub(crate) Addr);
+
+impl Quad {
+    pub fn addr(self) -> Addr {
+        self.0
+    }
+    /// The same cell read as an extension element (its four values are the coordinates).
+    pub fn ext(self) -> Ext {
+        Ext(self.0)
+    }
+}
+
+impl Ext {
+    /// The same cell read as four base values (the coordinates).
+    pub fn quad(self) -> Quad {
+        Quad(self.0)
+    }
+}
+
 impl From<Felt> for Ext {
     fn from(f: Felt) -> Ext {
         f.ext()
     }
 }
 
-/// Where one lane of a permutation's input comes from.
+/// Where a group of four lanes of a permutation's input comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Lane {
-    /// The constant zero (a fresh sponge's state, a zero-filled rate).
+pub enum Group {
+    /// Four zeros (a fresh sponge's state, a zero-filled rate).
     Zero,
-    /// A value in memory. If it is the same lane of the previous permutation's output,
-    /// the compiler chains it in the table instead of reading it over the bus.
-    Val(Felt),
+    /// A cell. If it is the same group of the previous permutation's output, the compiler
+    /// chains it in the table instead of reading it over the bus.
+    Cell(Quad),
 }
 
 /// Where a hint's value comes from when the circuit runs.
@@ -92,18 +115,18 @@ impl AluOp {
     }
 }
 
-/// One Poseidon2-16 permutation.
+/// One Poseidon2-16 permutation, its 16 lanes in four groups of four.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Poseidon2Op {
     /// The permutation's operands before the optional swap.
-    pub lanes: [Lane; 16],
+    pub groups: [Group; 4],
     /// With a direction bit, the two halves are swapped when it is 1 (a Merkle step:
-    /// `lanes[..8]` is the running digest, `lanes[8..]` the sibling).
+    /// groups 0-1 are the running digest, groups 2-3 the sibling).
     pub dir: Option<Felt>,
     /// Added to lane 8 after the swap: the duplex challenger's absorbed-count tag.
     pub tag: u8,
-    /// The 16 output lanes, written to fresh cells.
-    pub outs: [Addr; 16],
+    /// The output's four groups, written to fresh cells.
+    pub outs: [Addr; 4],
 }
 
 /// A decomposition of a base value into 31 bits, canonical (the bits encode a value below
@@ -114,15 +137,18 @@ pub struct BitsOp {
     pub bits: [Addr; 31],
 }
 
-/// Up to [`crate::tables::horner::STEPS`] reduced-opening steps `acc <- acc * alpha + x`.
+/// Up to [`crate::tables::horner::STEPS`] reduced-opening steps `acc <- acc * alpha + x`,
+/// over the first `len` values of two quads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HornerOp {
     /// The starting accumulator (zero when absent). If it is the previous Horner row's
     /// result, the compiler chains it instead of reading it.
     pub acc: Option<Addr>,
     pub alpha: Addr,
-    /// The base values, a prefix of the steps; the rest are inactive.
-    pub values: [Option<Addr>; 8],
+    /// The quads holding the values (the second absent when `len <= 4`).
+    pub values: [Option<Addr>; 2],
+    /// Active steps, `1..=8`.
+    pub len: u8,
     pub out: Addr,
 }
 
@@ -196,11 +222,11 @@ impl Op {
             }
             Op::Bits(op) => vec![op.input],
             Op::Poseidon2(op) => op
-                .lanes
+                .groups
                 .iter()
-                .filter_map(|l| match l {
-                    Lane::Zero => None,
-                    Lane::Val(f) => Some(f.0),
+                .filter_map(|g| match g {
+                    Group::Zero => None,
+                    Group::Cell(q) => Some(q.0),
                 })
                 .chain(op.dir.map(|d| d.0))
                 .collect(),

@@ -18,6 +18,6 @@ pub mod tables;
 
 pub use builder::{CircuitBuilder, Var, FELT_BITS};
 pub use compile::{CompileError, CompiledCircuit, Placement, Program, TableId};
-pub use ir::{Addr, Circuit, Ext, Felt, Lane, OpKind};
+pub use ir::{Addr, Circuit, Ext, Felt, Group, OpKind, Quad};
 pub use prove::CircuitVerifyError;
 pub use run::{RunError, Witness};

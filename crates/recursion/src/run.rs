@@ -7,7 +7,7 @@ use starkscope_stark_backend::{AirInput, Challenge, Val};
 
 use crate::builder::FELT_BITS;
 use crate::compile::{limbs, CompiledCircuit, TableId};
-use crate::ir::{Addr, AluOp, AluOut, HintSource, Lane, Op};
+use crate::ir::{Addr, AluOp, AluOut, Group, HintSource, Op};
 use crate::tables::{self, alu, bits, hints, horner, poseidon2};
 
 /// Why a circuit could not run with the given values.
@@ -207,12 +207,7 @@ impl CompiledCircuit {
                     }
                 }
                 Op::Poseidon2(op) => {
-                    let mut operands = [Val::ZERO; WIDTH];
-                    for (o, lane) in operands.iter_mut().zip(&op.lanes) {
-                        if let Lane::Val(f) = lane {
-                            *o = get_base(&values, f.0)?;
-                        }
-                    }
+                    let operands = operands(&op.groups, &values);
                     let dir = match op.dir {
                         Some(d) => get_base(&values, d.0)?,
                         None => Val::ZERO,
@@ -221,15 +216,15 @@ impl CompiledCircuit {
                         return Err(fail(format!("direction bit is {dir}, not 0 or 1")));
                     }
                     let out = p2::permute(permutation_input(operands, dir, op.tag));
-                    for (&a, v) in op.outs.iter().zip(out) {
-                        values[a as usize] = overridden(overrides, a, Challenge::from(v));
+                    for (g, &a) in op.outs.iter().enumerate() {
+                        values[a as usize] = overridden(overrides, a, quad(&out[4 * g..4 * g + 4]));
                     }
                 }
                 Op::Horner(op) => {
                     let alpha = values[op.alpha as usize];
                     let mut acc = op.acc.map_or(Challenge::ZERO, |a| values[a as usize]);
-                    for x in op.values.iter().flatten() {
-                        acc = acc * alpha + get_base(&values, *x)?;
+                    for x in horner_values(op, &values) {
+                        acc = acc * alpha + x;
                     }
                     values[op.out as usize] = overridden(overrides, op.out, acc);
                 }
@@ -286,10 +281,7 @@ impl CompiledCircuit {
                     row[bits::main::TOP] = b[27] * b[28] * b[29] * b[30];
                 }
                 Op::Poseidon2(op) => {
-                    let operands: [Val; WIDTH] = core::array::from_fn(|i| match op.lanes[i] {
-                        Lane::Zero => Val::ZERO,
-                        Lane::Val(f) => base(get(f.0)),
-                    });
+                    let operands = operands(&op.groups, values);
                     let dir = op.dir.map_or(Val::ZERO, |d| base(get(d.0)));
                     p2_rows.push((operands, dir, permutation_input(operands, dir, op.tag)));
                 }
@@ -299,11 +291,15 @@ impl CompiledCircuit {
                     let mut acc = op.acc.map_or(Challenge::ZERO, get);
                     row[ACC_IN..ACC_IN + 4].copy_from_slice(limbs(&acc));
                     row[ALPHA..ALPHA + 4].copy_from_slice(limbs(&alpha));
-                    for (k, x) in op.values.iter().enumerate() {
+                    for (q, x) in op.values.iter().enumerate() {
                         if let Some(x) = x {
-                            let xv = base(get(*x));
-                            row[X + k] = xv;
-                            acc = acc * alpha + xv;
+                            row[X + 4 * q..X + 4 * q + 4].copy_from_slice(limbs(&get(*x)));
+                        }
+                    }
+                    let xs = horner_values(op, values);
+                    for k in 0..horner::STEPS {
+                        if let Some(x) = xs.get(k) {
+                            acc = acc * alpha + *x;
                         }
                         row[ACC + 4 * k..ACC + 4 * k + 4].copy_from_slice(limbs(&acc));
                     }
@@ -341,6 +337,32 @@ impl CompiledCircuit {
             })
             .collect()
     }
+}
+
+/// A cell holding four base values.
+fn quad(v: &[Val]) -> Challenge {
+    <Challenge as p3_field::BasedVectorSpace<Val>>::from_basis_coefficients_fn(|j| v[j])
+}
+
+/// A permutation's operands: four values per group, zero for a zero group.
+fn operands(groups: &[Group; 4], values: &[Challenge]) -> [Val; WIDTH] {
+    let mut ops = [Val::ZERO; WIDTH];
+    for (g, group) in groups.iter().enumerate() {
+        if let Group::Cell(q) = group {
+            ops[4 * g..4 * g + 4].copy_from_slice(limbs(&values[q.0 as usize]));
+        }
+    }
+    ops
+}
+
+/// The base values a Horner row steps over: the first `len` values of its cells.
+fn horner_values(op: &crate::ir::HornerOp, values: &[Challenge]) -> Vec<Val> {
+    op.values
+        .iter()
+        .flatten()
+        .flat_map(|q| limbs(&values[*q as usize]).to_vec())
+        .take(op.len as usize)
+        .collect()
 }
 
 fn overridden(overrides: &[(Addr, Challenge)], a: Addr, v: Challenge) -> Challenge {
@@ -418,9 +440,9 @@ impl CompiledCircuit {
                     if op.alpha == addr {
                         row[ALPHA..ALPHA + 4].copy_from_slice(&limbs4);
                     }
-                    for (k, x) in op.values.iter().enumerate() {
+                    for (q, x) in op.values.iter().enumerate() {
                         if *x == Some(addr) {
-                            row[X + k] = limbs4[0];
+                            row[X + 4 * q..X + 4 * q + 4].copy_from_slice(&limbs4);
                         }
                     }
                     if op.out == addr {
@@ -431,19 +453,21 @@ impl CompiledCircuit {
                 Op::Poseidon2(op) => {
                     let chained = self.program.chained[p2_index];
                     p2_index += 1;
-                    for (i, lane) in op.lanes.iter().enumerate() {
-                        if *lane == Lane::Val(crate::ir::Felt(addr)) && !chained[i] {
-                            row[poseidon2::main::OPERANDS + i] = limbs4[0];
+                    for (g, group) in op.groups.iter().enumerate() {
+                        if *group == Group::Cell(crate::ir::Quad(addr)) && !chained[g] {
+                            let at = poseidon2::main::OPERANDS + 4 * g;
+                            row[at..at + 4].copy_from_slice(&limbs4);
                         }
                     }
                     if op.dir.map(|d| d.0) == Some(addr) {
                         row[poseidon2::main::DIR] = limbs4[0];
                     }
-                    if let Some(i) = op.outs.iter().position(|&o| o == addr) {
+                    if let Some(g) = op.outs.iter().position(|&o| o == addr) {
                         let cols: &mut starkscope_stark_backend::poseidon2::Cols<Val> =
                             std::borrow::BorrowMut::borrow_mut(&mut row[..NUM_COLS]);
-                        cols.ending_full_rounds[cols.ending_full_rounds.len() - 1].post[i] =
-                            limbs4[0];
+                        let last = cols.ending_full_rounds.len() - 1;
+                        cols.ending_full_rounds[last].post[4 * g..4 * g + 4]
+                            .copy_from_slice(&limbs4);
                     }
                 }
             }

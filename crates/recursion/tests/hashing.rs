@@ -12,6 +12,7 @@ use p3_matrix::Dimensions;
 use p3_symmetric::{CryptographicHasher, PseudoCompressionFunction};
 use rand::Rng;
 use starkscope_recursion::gadgets::challenger::ChallengerVar;
+use starkscope_recursion::gadgets::merkle::OpenedLevel;
 use starkscope_recursion::gadgets::{hash, merkle, Digest};
 use starkscope_recursion::{CircuitBuilder, Ext, Felt, FELT_BITS};
 use starkscope_stark_backend::config::{LeafHash, NodeCompress, ValMmcs};
@@ -22,25 +23,6 @@ fn perm() -> starkscope_stark_backend::config::Perm {
     p3_baby_bear::default_babybear_poseidon2_16()
 }
 
-fn hints_of(b: &mut CircuitBuilder, values: &[Val], hints: &mut Vec<Challenge>) -> Vec<Felt> {
-    values
-        .iter()
-        .map(|&v| {
-            hints.push(Challenge::from(v));
-            b.hint_felt()
-        })
-        .collect()
-}
-
-fn digest_hints(b: &mut CircuitBuilder, d: [Val; 8], hints: &mut Vec<Challenge>) -> Digest {
-    hints_of(b, &d, hints).try_into().unwrap()
-}
-
-fn value(w: &starkscope_recursion::Witness, f: Felt) -> Val {
-    let c = w.values[f.addr() as usize];
-    p3_field::BasedVectorSpace::<Val>::as_basis_coefficients_slice(&c)[0]
-}
-
 #[test]
 fn leaf_sponge_matches_padding_free_sponge() {
     let sponge = LeafHash::new(perm());
@@ -48,17 +30,21 @@ fn leaf_sponge_matches_padding_free_sponge() {
     let mut b = CircuitBuilder::new();
     let mut hints = Vec::new();
     let mut cases = Vec::new();
-    for len in [0usize, 1, 5, 7, 8, 9, 15, 16, 17, 24, 31, 64] {
+    for len in [0usize, 1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 24, 31, 64] {
         let input: Vec<Val> = (0..len).map(|_| felt(&mut r)).collect();
-        let cells = hints_of(&mut b, &input, &mut hints);
-        let d = hash::hash_slice(&mut b, &cells);
-        cases.push((d, sponge.hash_iter(input.iter().copied()), len));
+        // As cells (the hot path) and as individual values (packed first).
+        let cells = quads_of(&mut b, &input, &mut hints);
+        let d = hash::hash_quads(&mut b, &cells, len);
+        let felts = felts_of(&mut b, &input, &mut hints);
+        let d2 = hash::hash_felts(&mut b, &felts);
+        let expected = sponge.hash_iter(input.iter().copied());
+        cases.push((d, expected, len));
+        cases.push((d2, expected, len));
     }
     let circuit = compile(b.build());
     let w = circuit.run(&[], &hints).unwrap();
     for (d, expected, len) in &cases {
-        let got: Vec<Val> = d.iter().map(|&f| value(&w, f)).collect();
-        assert_eq!(got, expected.to_vec(), "sponge of {len} elements");
+        assert_eq!(digest_values(&w, *d), *expected, "sponge of {len} elements");
     }
     let proof = circuit.prove(w).unwrap();
     circuit.verify(&proof, &[]).unwrap();
@@ -74,9 +60,9 @@ fn compression_matches_truncated_permutation_both_directions() {
     for bit in [0u32, 1, 0, 1] {
         let l: [Val; 8] = core::array::from_fn(|_| felt(&mut r));
         let s: [Val; 8] = core::array::from_fn(|_| felt(&mut r));
-        let lc = digest_hints(&mut b, l, &mut hints);
-        let sc = digest_hints(&mut b, s, &mut hints);
-        let bitc = hints_of(&mut b, &[Val::from_u32(bit)], &mut hints)[0];
+        let lc = digest_of(&mut b, l, &mut hints);
+        let sc = digest_of(&mut b, s, &mut hints);
+        let bitc = felts_of(&mut b, &[Val::from_u32(bit)], &mut hints)[0];
         let plain = hash::compress(&mut b, lc, sc);
         let dir = hash::compress_dir(&mut b, bitc, lc, sc);
         let expected_dir = if bit == 0 {
@@ -90,11 +76,38 @@ fn compression_matches_truncated_permutation_both_directions() {
     let circuit = compile(b.build());
     let w = circuit.run(&[], &hints).unwrap();
     for (d, e) in &cases {
-        let got: Vec<Val> = d.iter().map(|&f| value(&w, f)).collect();
-        assert_eq!(got, e.to_vec());
+        assert_eq!(digest_values(&w, *d), *e);
     }
     let proof = circuit.prove(w).unwrap();
     circuit.verify(&proof, &[]).unwrap();
+}
+
+/// The opened rows of one query as the MMCS hashes them: per distinct height (tallest
+/// first), the rows of that height concatenated, four values to a cell.
+pub fn levels_of(
+    b: &mut CircuitBuilder,
+    log_heights: &[usize],
+    rows: &[Vec<Val>],
+    hints: &mut Vec<Challenge>,
+) -> Vec<OpenedLevel> {
+    let mut heights: Vec<usize> = log_heights.to_vec();
+    heights.dedup();
+    heights
+        .into_iter()
+        .map(|h| {
+            let stream: Vec<Val> = log_heights
+                .iter()
+                .zip(rows)
+                .filter(|(&lh, _)| lh == h)
+                .flat_map(|(_, r)| r.iter().copied())
+                .collect();
+            OpenedLevel {
+                log_height: h,
+                values: quads_of(b, &stream, hints),
+                len: stream.len(),
+            }
+        })
+        .collect()
 }
 
 /// Commits matrices of several heights with the backend's MMCS, opens a few indices as a
@@ -129,21 +142,18 @@ fn merkle_batch_opening_of_the_backends_mmcs_verifies_in_circuit() {
 
     let mut b = CircuitBuilder::new();
     let mut hints = Vec::new();
-    let root_c = digest_hints(&mut b, root_vals, &mut hints);
+    let root_c = digest_of(&mut b, root_vals, &mut hints);
+    let log_heights: Vec<usize> = shapes.iter().map(|s| s.0).collect();
     for (q, &index) in indices.iter().enumerate() {
-        let rows: Vec<Vec<Felt>> = opened[q]
-            .iter()
-            .map(|row| hints_of(&mut b, row, &mut hints))
-            .collect();
-        let index_c = hints_of(&mut b, &[Val::from_usize(index)], &mut hints)[0];
+        let levels = levels_of(&mut b, &log_heights, &opened[q], &mut hints);
+        let index_c = felts_of(&mut b, &[Val::from_usize(index)], &mut hints)[0];
         let bits = b.bits(index_c);
         let siblings: Vec<Digest> = paths[q]
             .siblings
             .iter()
-            .map(|s| digest_hints(&mut b, *s, &mut hints))
+            .map(|s| digest_of(&mut b, *s, &mut hints))
             .collect();
-        let log_heights: Vec<usize> = shapes.iter().map(|s| s.0).collect();
-        merkle::verify_batch(&mut b, root_c, &log_heights, &rows, &bits[..5], &siblings);
+        merkle::verify_batch(&mut b, root_c, &levels, &bits[..5], &siblings);
     }
     let circuit = compile(b.build());
     let w = circuit.run(&[], &hints).expect("the real openings verify");
@@ -167,7 +177,7 @@ fn challenger_matches_duplex_challenger() {
                 0 => {
                     let n = r.random_range(1..20);
                     let vals: Vec<Val> = (0..n).map(|_| felt(&mut r)).collect();
-                    let cells = hints_of(&mut b, &vals, &mut hints);
+                    let cells = felts_of(&mut b, &vals, &mut hints);
                     cv.observe_slice(&mut b, &cells);
                     native.observe_slice(&vals);
                 }

@@ -25,25 +25,6 @@ fn mmcs() -> ValMmcs {
     ValMmcs::new(LeafHash::new(perm()), NodeCompress::new(perm()), 0)
 }
 
-fn hints_of(b: &mut CircuitBuilder, values: &[Val], hints: &mut Vec<Challenge>) -> Vec<Felt> {
-    values
-        .iter()
-        .map(|&v| {
-            hints.push(Challenge::from(v));
-            b.hint_felt()
-        })
-        .collect()
-}
-
-fn digest_hints(b: &mut CircuitBuilder, d: [Val; 8], hints: &mut Vec<Challenge>) -> Digest {
-    hints_of(b, &d, hints).try_into().unwrap()
-}
-
-fn value(w: &starkscope_recursion::Witness, f: Felt) -> Val {
-    let c = w.values[f.addr() as usize];
-    p3_field::BasedVectorSpace::<Val>::as_basis_coefficients_slice(&c)[0]
-}
-
 #[allow(clippy::type_complexity)]
 fn commit(
     shapes: &[(usize, usize)],
@@ -75,6 +56,33 @@ fn commit(
     (dims, root_vals, open)
 }
 
+/// The opened rows of one index per distinct height, concatenated, four to a cell.
+fn hashing_levels(
+    b: &mut CircuitBuilder,
+    log_heights: &[usize],
+    rows: &[Vec<Val>],
+    hints: &mut Vec<Challenge>,
+) -> Vec<merkle::OpenedLevel> {
+    let mut heights = log_heights.to_vec();
+    heights.dedup();
+    heights
+        .into_iter()
+        .map(|h| {
+            let stream: Vec<Val> = log_heights
+                .iter()
+                .zip(rows)
+                .filter(|(&lh, _)| lh == h)
+                .flat_map(|(_, r)| r.iter().copied())
+                .collect();
+            merkle::OpenedLevel {
+                log_height: h,
+                values: quads_of(b, &stream, hints),
+                len: stream.len(),
+            }
+        })
+        .collect()
+}
+
 /// One `verify_batch` per index of a committed shape, all in one circuit; proven.
 fn check_shape_in_circuit(shapes: &[(usize, usize)], seed: u64) {
     let (dims, root_vals, open) = commit(shapes, seed);
@@ -82,7 +90,7 @@ fn check_shape_in_circuit(shapes: &[(usize, usize)], seed: u64) {
     let max = log_heights[0];
     let mut b = CircuitBuilder::new();
     let mut hints = Vec::new();
-    let root_c = digest_hints(&mut b, root_vals, &mut hints);
+    let root_c = digest_of(&mut b, root_vals, &mut hints);
     for index in 0..1usize << max {
         let (rows, siblings) = open(index);
         // Plonky3 accepts it natively.
@@ -94,17 +102,14 @@ fn check_shape_in_circuit(shapes: &[(usize, usize)], seed: u64) {
                 BatchOpeningRef::new(&rows, &siblings),
             )
             .expect("Plonky3 accepts the honest opening");
-        let rows_c: Vec<Vec<Felt>> = rows
-            .iter()
-            .map(|r| hints_of(&mut b, r, &mut hints))
-            .collect();
-        let idx = hints_of(&mut b, &[Val::from_usize(index)], &mut hints)[0];
+        let levels = hashing_levels(&mut b, &log_heights, &rows, &mut hints);
+        let idx = felts_of(&mut b, &[Val::from_usize(index)], &mut hints)[0];
         let bits = b.bits(idx);
         let sib_c: Vec<Digest> = siblings
             .iter()
-            .map(|s| digest_hints(&mut b, *s, &mut hints))
+            .map(|s| digest_of(&mut b, *s, &mut hints))
             .collect();
-        merkle::verify_batch(&mut b, root_c, &log_heights, &rows_c, &bits[..max], &sib_c);
+        merkle::verify_batch(&mut b, root_c, &levels, &bits[..max], &sib_c);
     }
     let cc = compile(b.build());
     let w = cc
@@ -179,7 +184,7 @@ fn matches_duplex_challenger_edge_cases() {
             match s {
                 Observe(n) => {
                     let vals: Vec<Val> = (0..n).map(|_| felt(&mut r)).collect();
-                    let cells = hints_of(&mut b, &vals, &mut hints);
+                    let cells = felts_of(&mut b, &vals, &mut hints);
                     cv.observe_slice(&mut b, &cells);
                     native.observe_slice(&vals);
                 }

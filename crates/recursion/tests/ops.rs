@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use starkscope_recursion::{CircuitBuilder, Ext, Felt, Lane, Var};
+use starkscope_recursion::{CircuitBuilder, Ext, Felt, Group, Var};
 use starkscope_stark_backend::p3::{Field, PrimeCharacteristicRing, PrimeField32};
 use starkscope_stark_backend::{poseidon2, Challenge, Val};
 
@@ -138,22 +138,18 @@ fn poseidon2_is_the_backends_permutation() {
     let mut checks = Vec::new();
     for _ in 0..8 {
         let input: [Val; 16] = core::array::from_fn(|_| felt(&mut r));
-        let lanes = input.map(|v| {
-            hints.push(Challenge::from(v));
-            Lane::Val(b.hint_felt())
-        });
-        let out = b.poseidon2(lanes);
+        let cells: Vec<_> = quads_of(&mut b, &input, &mut hints);
+        let out = b.poseidon2(core::array::from_fn(|g| Group::Cell(cells[g])));
         // And once more, chained (the next row reads the previous output in place).
-        let out2 = b.poseidon2(out.map(Lane::Val));
+        let out2 = b.poseidon2(out.map(Group::Cell));
         checks.push((out, poseidon2::permute(input)));
         checks.push((out2, poseidon2::permute(poseidon2::permute(input))));
     }
     let circuit = compile(b.build());
     let w = circuit.run(&[], &hints).unwrap();
     for (out, expected) in &checks {
-        for (o, e) in out.iter().zip(expected) {
-            assert_eq!(w.values[o.addr() as usize], Challenge::from(*e));
-        }
+        let got: Vec<Val> = out.iter().flat_map(|q| quad_values(&w, *q)).collect();
+        assert_eq!(got, expected.to_vec());
     }
     assert!(circuit.program.chained.iter().any(|c| c.iter().all(|&x| x)));
     let proof = circuit.prove(w).unwrap();
@@ -217,14 +213,8 @@ fn horner_matches_native_reduced_opening() {
         (64, true),
     ] {
         let xs: Vec<Val> = (0..n).map(|_| felt(&mut r)).collect();
-        let cells: Vec<Felt> = xs
-            .iter()
-            .map(|&x| {
-                hints.push(Challenge::from(x));
-                b.hint_felt()
-            })
-            .collect();
-        let acc = b.horner(with_start.then_some(start), alpha, &cells);
+        let cells = quads_of(&mut b, &xs, &mut hints);
+        let acc = b.horner(with_start.then_some(start), alpha, &cells, n);
         let mut e = if with_start { start_v } else { Challenge::ZERO };
         for x in &xs {
             e = e * alpha_v + *x;

@@ -13,7 +13,7 @@ use starkscope_recursion::gadgets::{hash, merkle, Digest};
 use starkscope_recursion::ir::{AluOp, AluOut, Op, OpKind, Recorded};
 use starkscope_recursion::tables::{bits as bits_t, poseidon2 as p2_t};
 use starkscope_recursion::{
-    Circuit, CircuitBuilder, CompileError, CompiledCircuit, Felt, Lane, TableId, Witness,
+    Circuit, CircuitBuilder, CompileError, CompiledCircuit, Felt, Group, TableId, Witness,
 };
 use starkscope_stark_backend::debug::{check_traces, own_constraint_counts};
 use starkscope_stark_backend::p3::{PrimeCharacteristicRing, PrimeField32};
@@ -121,11 +121,10 @@ fn a_non_boolean_select_bit_is_refused_by_witness_generation() {
     // A non-boolean direction bit of a Merkle step too.
     let mut b = CircuitBuilder::new();
     let bit = b.hint_felt();
-    let d: Digest = core::array::from_fn(|_| b.hint_felt());
+    let d: Digest = core::array::from_fn(|_| b.hint_quad());
     let _ = hash::compress_dir(&mut b, bit, d, d);
     let cc = compile(b.build());
-    let mut hints = vec![c(2)];
-    hints.extend((0..8).map(c));
+    let hints = vec![c(2), c(3), c(4)];
     let err = cc.run(&[], &hints).unwrap_err();
     assert!(err.to_string().contains("direction bit"), "{err}");
 }
@@ -149,29 +148,24 @@ fn merkle_lab() -> (CompiledCircuit, Vec<Val>, Vec<Challenge>, usize) {
         };
     }
     let mut b = CircuitBuilder::new();
-    let root: Digest = core::array::from_fn(|_| b.public());
+    let root_felts: [Felt; 8] = core::array::from_fn(|_| b.public());
+    let root = hash::digest_from_felts(&mut b, root_felts);
     let mut hints = Vec::new();
-    let leaf_c: Vec<Felt> = leaf
-        .iter()
-        .map(|&v| {
-            hints.push(Challenge::from(v));
-            b.hint_felt()
-        })
-        .collect();
+    let leaf_c = quads_of(&mut b, &leaf, &mut hints);
     let idx = b.hint_felt();
     hints.push(c(index as u32));
     let bits = b.bits(idx);
     let sibling_hint = hints.len();
     let sib_c: Vec<Digest> = siblings
         .iter()
-        .map(|s| {
-            core::array::from_fn(|i| {
-                hints.push(Challenge::from(s[i]));
-                b.hint_felt()
-            })
-        })
+        .map(|s| digest_of(&mut b, *s, &mut hints))
         .collect();
-    merkle::verify_batch(&mut b, root, &[3], &[leaf_c], &bits[..3], &sib_c);
+    let level = merkle::OpenedLevel {
+        log_height: 3,
+        values: leaf_c,
+        len: leaf.len(),
+    };
+    merkle::verify_batch(&mut b, root, &[level], &bits[..3], &sib_c);
     (compile(b.build()), node.to_vec(), hints, sibling_hint)
 }
 
@@ -323,9 +317,9 @@ fn program_invariants_are_checked_at_compile_time() {
     use starkscope_recursion::tables::poseidon2::prep;
     use starkscope_recursion::Program;
     let mut b = CircuitBuilder::new();
-    let x = b.hint_felt();
-    let out = b.poseidon2([Lane::Val(x); 16]);
-    let _ = b.poseidon2(out.map(Lane::Val));
+    let x = b.hint_quad();
+    let out = b.poseidon2([Group::Cell(x); 4]);
+    let _ = b.poseidon2(out.map(Group::Cell));
     let circuit = b.build();
     let honest = Program::new(&circuit).unwrap();
     assert_eq!(honest.check(), Ok(()));
@@ -357,10 +351,15 @@ fn program_invariants_are_checked_at_compile_time() {
 #[should_panic(expected = "exactly one index bit per level")]
 fn the_merkle_gadget_refuses_extra_index_bits() {
     let mut b = CircuitBuilder::new();
-    let d: Digest = core::array::from_fn(|_| b.hint_felt());
+    let d: Digest = core::array::from_fn(|_| b.hint_quad());
     let idx = b.hint_felt();
     let bits = b.bits(idx);
-    merkle::verify_batch(&mut b, d, &[2], &[vec![d[0]]], &bits[..3], &[d, d]);
+    let level = merkle::OpenedLevel {
+        log_height: 2,
+        values: vec![d[0]],
+        len: 4,
+    };
+    merkle::verify_batch(&mut b, d, &[level], &bits[..3], &[d, d]);
 }
 
 fn test_config() -> starkscope_stark_backend::StarkConfig {
@@ -478,41 +477,46 @@ fn lab() -> Lab {
     let bits_in = b.hint_felt();
     hints.push(c(5));
     let bits = b.bits(bits_in);
-    let mut lanes_of = |b: &mut CircuitBuilder, hints: &mut Vec<Challenge>| -> Felt {
-        hints.push(Challenge::from(felt(&mut r)));
-        b.hint_felt()
+    let mut cell_of = |b: &mut CircuitBuilder, hints: &mut Vec<Challenge>| -> Group {
+        let v: Vec<Val> = (0..4).map(|_| felt(&mut r)).collect();
+        Group::Cell(quads_of(b, &v, hints)[0])
     };
-    let a_lanes: [Lane; 16] = core::array::from_fn(|_| Lane::Val(lanes_of(&mut b, &mut hints)));
+    let a_groups: [Group; 4] = core::array::from_fn(|_| cell_of(&mut b, &mut hints));
     let dir = b.hint_felt();
     hints.push(c(1));
-    let a_out = b.poseidon2_op(a_lanes, Some(dir), 0);
-    let _b_out = b.poseidon2(a_out.map(Lane::Val));
-    let c_lanes: [Lane; 16] = core::array::from_fn(|i| {
-        if i < 8 {
-            Lane::Val(lanes_of(&mut b, &mut hints))
+    let a_out = b.poseidon2_op(a_groups, Some(dir), 0);
+    let _b_out = b.poseidon2(a_out.map(Group::Cell));
+    let c_groups: [Group; 4] = core::array::from_fn(|g| {
+        if g < 2 {
+            cell_of(&mut b, &mut hints)
         } else {
-            Lane::Zero
+            Group::Zero
         }
     });
-    let _ = b.poseidon2_op(c_lanes, None, TAGS[ROW_C]);
-    let d_lanes: [Lane; 16] = core::array::from_fn(|i| {
-        if i < 8 {
-            Lane::Zero
+    let _ = b.poseidon2_op(c_groups, None, TAGS[ROW_C]);
+    let d_groups: [Group; 4] = core::array::from_fn(|g| {
+        if g < 2 {
+            Group::Zero
         } else {
-            Lane::Val(lanes_of(&mut b, &mut hints))
+            cell_of(&mut b, &mut hints)
         }
     });
-    let _ = b.poseidon2(d_lanes);
+    let _ = b.poseidon2(d_groups);
     // Horner rows: H0 reads its accumulator, H1 chains H0's (5 steps), H2 starts from
     // zero (8 steps, result unread); row 3 is padding.
-    let xs: Vec<Felt> = (0..21).map(|_| lanes_of(&mut b, &mut hints)).collect();
+    let xs: Vec<starkscope_recursion::Quad> = (0..6)
+        .map(|_| match cell_of(&mut b, &mut hints) {
+            Group::Cell(q) => q,
+            Group::Zero => unreachable!(),
+        })
+        .collect();
     let mut r = rng(98);
     let alpha = b.hint_ext();
     hints.push(ext(&mut r));
     let acc = b.hint_ext();
     hints.push(ext(&mut r));
-    let _ = b.horner(Some(acc), alpha, &xs[..13]);
-    let _ = b.horner(None, alpha, &xs[13..]);
+    let _ = b.horner(Some(acc), alpha, &xs[..4], 13);
+    let _ = b.horner(None, alpha, &xs[4..], 8);
     let cc = compile(b.build());
     let honest = cc.run(&public, &hints).unwrap();
     Lab {
@@ -703,8 +707,8 @@ fn catalogue() -> Vec<Lie> {
         lies.push(lie(
             format!("poseidon2/operand {i} is not the input"),
             move |lab, w| {
-                let a = lane_cell(lab, ROW_A, i);
-                let v = w.values[a as usize] + Challenge::ONE;
+                let a = group_cell(lab, ROW_A, i / 4);
+                let v = w.values[a as usize] + e_j(i % 4);
                 lab.cc.patch_cell(w, a, v);
             },
         ));
@@ -792,10 +796,10 @@ fn dir_of(lab: &Lab) -> u32 {
     p2_ops(lab)[ROW_A].dir.unwrap().addr()
 }
 
-fn lane_cell(lab: &Lab, row: usize, i: usize) -> u32 {
-    match p2_ops(lab)[row].lanes[i] {
-        Lane::Val(f) => f.addr(),
-        Lane::Zero => panic!("lane {i} of row {row} is zero"),
+fn group_cell(lab: &Lab, row: usize, g: usize) -> u32 {
+    match p2_ops(lab)[row].groups[g] {
+        Group::Cell(q) => q.addr(),
+        Group::Zero => panic!("group {g} of row {row} is zero"),
     }
 }
 

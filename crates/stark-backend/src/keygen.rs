@@ -223,7 +223,12 @@ pub(crate) fn analyse_air(
         .base_constraints()
         .iter()
         .map(|c| c.degree_multiple())
-        .chain(declared.extension_constraints().iter().map(|c| c.degree_multiple()))
+        .chain(
+            declared
+                .extension_constraints()
+                .iter()
+                .map(|c| c.degree_multiple()),
+        )
         .max()
         .unwrap_or(0)
         .max(air.max_constraint_degree().unwrap_or(0));

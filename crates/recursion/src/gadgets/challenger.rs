@@ -8,17 +8,32 @@
 //! - `sample` duplexes if the input buffer is non-empty or the output buffer empty, then
 //!   pops the *last* element of the output buffer; an extension sample is 4 such
 //!   samples, coefficient 0 first.
+//!
+//! Values are tracked as where they live (a base cell, or a value inside a four-value
+//! cell), so that whole cells are absorbed as one bus read and a cell is unpacked only
+//! when a single value of it is needed.
+
+use std::collections::HashMap;
 
 use crate::builder::{CircuitBuilder, FELT_BITS};
-use crate::ir::{Ext, Felt, Lane};
-use starkscope_stark_backend::poseidon2::{RATE, WIDTH};
+use crate::ir::{Ext, Felt, Group, Quad};
+use starkscope_stark_backend::poseidon2::RATE;
+
+/// Where one value of the transcript lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Src {
+    Felt(Felt),
+    /// Value `j` of a four-value cell.
+    In(Quad, usize),
+}
 
 /// The challenger's state, known to the builder as cells.
 #[derive(Clone, Debug)]
 pub struct ChallengerVar {
-    state: [Lane; WIDTH],
-    input: Vec<Felt>,
-    output: Vec<Felt>,
+    state: [Group; 4],
+    input: Vec<Src>,
+    output: Vec<Src>,
+    unpacked: HashMap<Quad, [Felt; 4]>,
 }
 
 impl Default for ChallengerVar {
@@ -31,30 +46,52 @@ impl ChallengerVar {
     /// A challenger in its initial (all-zero) state.
     pub fn new() -> Self {
         Self {
-            state: [Lane::Zero; WIDTH],
+            state: [Group::Zero; 4],
             input: Vec::new(),
             output: Vec::new(),
+            unpacked: HashMap::new(),
+        }
+    }
+
+    fn felt(&mut self, b: &mut CircuitBuilder, s: Src) -> Felt {
+        match s {
+            Src::Felt(f) => f,
+            Src::In(q, j) => self.unpacked.entry(q).or_insert_with(|| b.unpack(q))[j],
         }
     }
 
     fn duplexing(&mut self, b: &mut CircuitBuilder) {
-        let n = self.input.len();
+        let input = std::mem::take(&mut self.input);
+        let n = input.len();
         assert!(n <= RATE);
-        let mut lanes = self.state;
-        for (lane, v) in lanes.iter_mut().zip(self.input.drain(..)) {
-            *lane = Lane::Val(v);
-        }
+        let mut groups = self.state;
         if n > 0 {
-            lanes[n..RATE].fill(Lane::Zero);
+            for (g, group) in groups.iter_mut().enumerate().take(2) {
+                let items = &input[(4 * g).min(n)..(4 * g + 4).min(n)];
+                *group = if items.is_empty() {
+                    Group::Zero
+                } else if let Some(q) = whole_cell(items) {
+                    Group::Cell(q)
+                } else {
+                    let zero = b.zero();
+                    let vals: Vec<Felt> = items.iter().map(|&s| self.felt(b, s)).collect();
+                    let cell = core::array::from_fn(|j| vals.get(j).copied().unwrap_or(zero));
+                    Group::Cell(b.pack(cell))
+                };
+            }
         }
-        let out = b.poseidon2_op(lanes, None, n as u8);
-        self.state = out.map(Lane::Val);
-        self.output = out[..RATE].to_vec();
+        let out = b.poseidon2_op(groups, None, n as u8);
+        self.state = out.map(Group::Cell);
+        self.output = (0..RATE).map(|i| Src::In(out[i / 4], i % 4)).collect();
     }
 
     pub fn observe(&mut self, b: &mut CircuitBuilder, v: Felt) {
+        self.push(b, Src::Felt(v));
+    }
+
+    fn push(&mut self, b: &mut CircuitBuilder, s: Src) {
         self.output.clear();
-        self.input.push(v);
+        self.input.push(s);
         if self.input.len() == RATE {
             self.duplexing(b);
         }
@@ -66,19 +103,28 @@ impl ChallengerVar {
         }
     }
 
-    /// Observes an extension element as its four coordinates.
+    /// Observes four base values held in one cell, in order (a digest half, a commitment).
+    pub fn observe_quad(&mut self, b: &mut CircuitBuilder, q: Quad) {
+        for j in 0..4 {
+            self.push(b, Src::In(q, j));
+        }
+    }
+
+    /// Observes an extension element as its four coordinates (Plonky3's
+    /// `observe_algebra_element`).
     pub fn observe_ext(&mut self, b: &mut CircuitBuilder, e: Ext) {
-        let limbs = b.ext_to_limbs(e);
-        self.observe_slice(b, &limbs);
+        self.observe_quad(b, e.quad());
     }
 
     pub fn sample(&mut self, b: &mut CircuitBuilder) -> Felt {
         if !self.input.is_empty() || self.output.is_empty() {
             self.duplexing(b);
         }
-        self.output
+        let s = self
+            .output
             .pop()
-            .expect("a duplexing fills the output buffer")
+            .expect("a duplexing fills the output buffer");
+        self.felt(b, s)
     }
 
     pub fn sample_ext(&mut self, b: &mut CircuitBuilder) -> Ext {
@@ -107,5 +153,17 @@ impl ChallengerVar {
         for bit in self.sample_bits(b, bits) {
             b.assert_zero(bit);
         }
+    }
+}
+
+/// The cell whose four values these are, in order, if they are one whole cell.
+fn whole_cell(items: &[Src]) -> Option<Quad> {
+    match items {
+        [Src::In(q, 0), Src::In(q1, 1), Src::In(q2, 2), Src::In(q3, 3)]
+            if q == q1 && q == q2 && q == q3 =>
+        {
+            Some(*q)
+        }
+        _ => None,
     }
 }

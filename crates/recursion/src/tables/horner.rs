@@ -2,19 +2,20 @@
 //! opened column, up to [`STEPS`] steps a row: `acc <- acc * alpha + x_k` for base values
 //! `x_k`, in the extension field.
 //!
-//! Main: `acc_in` (4 limbs), `alpha` (4), `x_0..x_7`, then `acc_1..acc_8` (4 limbs each;
-//! `acc_8` is the row's result). Constraints: `acc_{k+1} = acc_k + active_k (acc_k alpha +
-//! x_k - acc_k)` (an inactive step copies), `acc_in` is zero unless read or chained,
-//! `alpha` is zero unless read, and a chained `acc_in` equals the previous row's result.
-//! Preprocessed: `acc_in`'s address, read and chain flags; `alpha`'s address and read
-//! flag; each step's value address and active flag; the result's address and read count.
+//! Main: `acc_in` (4 limbs), `alpha` (4), `x_0..x_7` (two cells of four values), then
+//! `acc_1..acc_8` (4 limbs each; `acc_8` is the row's result). Constraints: `acc_{k+1} =
+//! acc_k + active_k (acc_k alpha + x_k - acc_k)` (an inactive step copies), `acc_in` is zero
+//! unless read or chained, `alpha` is zero unless read, and a chained `acc_in` equals the
+//! previous row's result. Preprocessed: `acc_in`'s address, read and chain flags; `alpha`'s
+//! address and read flag; the two value cells' addresses and read flags; each step's
+//! active flag; the result's address and read count.
 
 use starkscope_stark_backend::p3::{
     Air, AirBuilder, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess,
 };
 use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
-use super::{base_cell, cell, MEMORY_BUS};
+use super::{cell, MEMORY_BUS};
 
 /// Steps per row.
 pub const STEPS: usize = 8;
@@ -36,11 +37,13 @@ pub mod prep {
     pub const ACC_CHAIN: usize = 2;
     pub const ALPHA_ADDR: usize = 3;
     pub const ALPHA_READ: usize = 4;
+    /// Address of value cell `q` (values `4q..4q+4`).
     pub const X_ADDR: usize = 5;
-    pub const ACTIVE: usize = 5 + STEPS;
-    pub const OUT_ADDR: usize = 5 + 2 * STEPS;
-    pub const OUT_MULT: usize = 6 + 2 * STEPS;
-    pub const WIDTH: usize = 7 + 2 * STEPS;
+    pub const X_READ: usize = 7;
+    pub const ACTIVE: usize = 9;
+    pub const OUT_ADDR: usize = 9 + STEPS;
+    pub const OUT_MULT: usize = 10 + STEPS;
+    pub const WIDTH: usize = 11 + STEPS;
 }
 
 pub const MAIN_WIDTH: usize = main::WIDTH;
@@ -137,11 +140,11 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for HornerTable {
             cell(p[prep::ALPHA_ADDR].into(), alpha),
             Count::bounded(-AB::Expr::from(p[prep::ALPHA_READ]), 1),
         );
-        for k in 0..STEPS {
+        for q in 0..STEPS / 4 {
             b.push_interaction(
                 MEMORY_BUS,
-                base_cell(p[prep::X_ADDR + k].into(), m[main::X + k].into()),
-                Count::bounded(-AB::Expr::from(p[prep::ACTIVE + k]), 1),
+                cell(p[prep::X_ADDR + q].into(), ext(&m, main::X + 4 * q)),
+                Count::bounded(-AB::Expr::from(p[prep::X_READ + q]), 1),
             );
         }
         b.push_interaction(

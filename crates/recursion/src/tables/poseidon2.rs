@@ -4,14 +4,16 @@
 //! Main: the permutation's columns ([`starkscope_stark_backend::poseidon2`]), then the 16
 //! operands and a direction bit. The permutation's input is the operands, with the two
 //! halves swapped when `dir` is 1 (a Merkle step), plus `tag` on lane 8 (the duplex
-//! challenger's absorbed count). Each operand lane is, by its preprocessed mode:
-//! - read from the bus (`read`),
-//! - chained: equal to the same lane of the previous row's output (`chain`; a sponge's
+//! challenger's absorbed count). The lanes come in four groups of four, one memory cell
+//! each, so a row's input and output are four bus messages each. Each operand group is,
+//! by its preprocessed mode:
+//! - read from the bus as one cell (`read`),
+//! - chained: equal to the same group of the previous row's output (`chain`; a sponge's
 //!   capacity, a running Merkle digest, a challenger's state), or
 //! - zero (neither).
 //!
-//! Each of the 16 output lanes is sent with its read count. Preprocessed: per lane
-//! `in_addr`, `read`, `chain`, `out_addr`, `out_mult`; then `dir_addr`, `dir_read`, `tag`.
+//! Each output group is sent with its read count. Preprocessed: per group `in_addr`,
+//! `read`, `chain`, `out_addr`, `out_mult`; then `dir_addr`, `dir_read`, `tag`.
 
 use std::borrow::Borrow;
 
@@ -21,7 +23,10 @@ use starkscope_stark_backend::p3::{
 use starkscope_stark_backend::poseidon2::{self as p2, Cols, NUM_COLS, RATE, WIDTH};
 use starkscope_stark_backend::{Count, InteractionBuilder, StarkAir, Val};
 
-use super::{base_cell, MEMORY_BUS};
+use super::{base_cell, cell, MEMORY_BUS};
+
+/// Lane groups (cells) per permutation.
+pub const GROUPS: usize = WIDTH / 4;
 
 pub mod main {
     use super::{NUM_COLS, WIDTH};
@@ -31,16 +36,16 @@ pub mod main {
 }
 
 pub mod prep {
-    use super::WIDTH;
+    use super::GROUPS;
     pub const IN_ADDR: usize = 0;
-    pub const READ: usize = WIDTH;
-    pub const CHAIN: usize = 2 * WIDTH;
-    pub const OUT_ADDR: usize = 3 * WIDTH;
-    pub const OUT_MULT: usize = 4 * WIDTH;
-    pub const DIR_ADDR: usize = 5 * WIDTH;
-    pub const DIR_READ: usize = 5 * WIDTH + 1;
-    pub const TAG: usize = 5 * WIDTH + 2;
-    pub const WIDTH_: usize = 5 * WIDTH + 3;
+    pub const READ: usize = GROUPS;
+    pub const CHAIN: usize = 2 * GROUPS;
+    pub const OUT_ADDR: usize = 3 * GROUPS;
+    pub const OUT_MULT: usize = 4 * GROUPS;
+    pub const DIR_ADDR: usize = 5 * GROUPS;
+    pub const DIR_READ: usize = 5 * GROUPS + 1;
+    pub const TAG: usize = 5 * GROUPS + 2;
+    pub const WIDTH_: usize = 5 * GROUPS + 3;
 }
 
 pub const MAIN_WIDTH: usize = main::WIDTH_;
@@ -65,7 +70,7 @@ impl BaseAir<Val> for Poseidon2Table {
         (main::OPERANDS..main::OPERANDS + WIDTH).collect()
     }
     fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        (prep::CHAIN..prep::CHAIN + WIDTH).collect()
+        (prep::CHAIN..prep::CHAIN + GROUPS).collect()
     }
 }
 
@@ -83,36 +88,39 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2Table {
         b.assert_bool(dir);
         b.assert_zero((AB::Expr::ONE - p[prep::DIR_READ]) * dir);
         for i in 0..RATE {
-            let (l, r) = (op[i], op[i + RATE]);
-            let (l, r): (AB::Expr, AB::Expr) = (l.into(), r.into());
+            let (l, r): (AB::Expr, AB::Expr) = (op[i].into(), op[i + RATE].into());
             let swap: AB::Expr = dir.into() * (r.clone() - l.clone());
             let tag: AB::Expr = tag_on::<AB>(i + RATE, &p);
             b.assert_eq(cols.inputs[i], l + swap.clone());
             b.assert_eq(cols.inputs[i + RATE], r - swap + tag);
         }
-        for i in 0..WIDTH {
-            let (read, chain) = (p[prep::READ + i], p[prep::CHAIN + i]);
-            b.assert_zero((AB::Expr::ONE - read - chain) * op[i]);
+        for (i, &lane) in op.iter().enumerate() {
+            let g = i / 4;
+            let (read, chain) = (p[prep::READ + g], p[prep::CHAIN + g]);
+            b.assert_zero((AB::Expr::ONE - read - chain) * lane);
         }
         let out = p2::output(cols);
         for i in 0..WIDTH {
-            let chain_next = p_next[prep::CHAIN + i];
+            let chain_next = p_next[prep::CHAIN + i / 4];
             b.when_transition()
                 .assert_zero(chain_next * (next[main::OPERANDS + i].into() - out[i].into()));
         }
 
-        for i in 0..WIDTH {
+        let group = |s: &[AB::Var], g: usize| -> [AB::Expr; 4] {
+            core::array::from_fn(|j| s[4 * g + j].into())
+        };
+        for g in 0..GROUPS {
             b.push_interaction(
                 MEMORY_BUS,
-                base_cell(p[prep::IN_ADDR + i].into(), op[i].into()),
-                Count::bounded(-AB::Expr::from(p[prep::READ + i]), 1),
+                cell(p[prep::IN_ADDR + g].into(), group(op, g)),
+                Count::bounded(-AB::Expr::from(p[prep::READ + g]), 1),
             );
         }
-        for i in 0..WIDTH {
+        for g in 0..GROUPS {
             b.push_interaction(
                 MEMORY_BUS,
-                base_cell(p[prep::OUT_ADDR + i].into(), out[i].into()),
-                Count::provided(p[prep::OUT_MULT + i].into()),
+                cell(p[prep::OUT_ADDR + g].into(), group(&out, g)),
+                Count::provided(p[prep::OUT_MULT + g].into()),
             );
         }
         b.push_interaction(

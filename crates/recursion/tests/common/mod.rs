@@ -29,3 +29,57 @@ pub fn prove_and_verify(c: &CompiledCircuit, public: &[Val], hints: &[Challenge]
     let proof = c.prove(w).expect("proves");
     c.verify(&proof, public).expect("verifies");
 }
+
+use starkscope_recursion::gadgets::Digest;
+use starkscope_recursion::{CircuitBuilder, Felt, Quad, Witness};
+
+/// Hints for `values`, four to a cell (the last padded with zeros).
+pub fn quads_of(b: &mut CircuitBuilder, values: &[Val], hints: &mut Vec<Challenge>) -> Vec<Quad> {
+    values
+        .chunks(4)
+        .map(|c| {
+            hints.push(
+                <Challenge as p3_field::BasedVectorSpace<Val>>::from_basis_coefficients_fn(|j| {
+                    c.get(j).copied().unwrap_or(Val::ZERO)
+                }),
+            );
+            b.hint_quad()
+        })
+        .collect()
+}
+
+/// Hints for individual base values.
+pub fn felts_of(b: &mut CircuitBuilder, values: &[Val], hints: &mut Vec<Challenge>) -> Vec<Felt> {
+    values
+        .iter()
+        .map(|&v| {
+            hints.push(Challenge::from(v));
+            b.hint_felt()
+        })
+        .collect()
+}
+
+/// A digest as two hint cells.
+pub fn digest_of(b: &mut CircuitBuilder, d: [Val; 8], hints: &mut Vec<Challenge>) -> Digest {
+    quads_of(b, &d, hints).try_into().unwrap()
+}
+
+/// A base cell's value.
+pub fn value(w: &Witness, f: Felt) -> Val {
+    limbs(w.values[f.addr() as usize])[0]
+}
+
+/// A four-value cell's values.
+pub fn quad_values(w: &Witness, q: Quad) -> [Val; 4] {
+    let l = limbs(w.values[q.addr() as usize]);
+    [l[0], l[1], l[2], l[3]]
+}
+
+pub fn digest_values(w: &Witness, d: Digest) -> [Val; 8] {
+    let (a, b) = (quad_values(w, d[0]), quad_values(w, d[1]));
+    core::array::from_fn(|i| if i < 4 { a[i] } else { b[i - 4] })
+}
+
+pub fn limbs(v: Challenge) -> Vec<Val> {
+    p3_field::BasedVectorSpace::<Val>::as_basis_coefficients_slice(&v).to_vec()
+}
