@@ -79,6 +79,16 @@ pub enum CompileError {
     PublicCount { declared: usize, found: usize },
     #[error("op {op} takes limb {limb} of an extension cell (limbs are 0..4)")]
     Limb { op: usize, limb: usize },
+    #[error(
+        "op {op} (alu) uses operand {operand} with a nonzero coefficient but has no such operand"
+    )]
+    AluOperand { op: usize, operand: char },
+    #[error("op {op} (horner): {len} steps over cells {cells:?}; a row takes 1..=8 steps, its first cell always and its second exactly when it takes more than 4")]
+    HornerShape {
+        op: usize,
+        len: u8,
+        cells: [Option<Addr>; 2],
+    },
     #[error("internal: the program breaks an invariant its tables rely on: {0}")]
     Program(String),
     #[error("keygen: {0}")]
@@ -126,26 +136,49 @@ impl Program {
                     return Err(CompileError::ReadBeforeWrite { op: i, addr: a });
                 }
             }
-            match r.op {
+            match &r.op {
+                Op::Alu(op) => {
+                    for ((operand, addr), used) in ['a', 'b', 'c']
+                        .into_iter()
+                        .zip([op.a, op.b, op.c])
+                        .zip(op.reads())
+                    {
+                        if used && addr.is_none() {
+                            return Err(CompileError::AluOperand { op: i, operand });
+                        }
+                    }
+                }
+                Op::Horner(h) => {
+                    let ok = (1..=horner::STEPS as u8).contains(&h.len)
+                        && h.values[0].is_some()
+                        && h.values[1].is_some() == (h.len > 4);
+                    if !ok {
+                        return Err(CompileError::HornerShape {
+                            op: i,
+                            len: h.len,
+                            cells: h.values,
+                        });
+                    }
+                }
                 Op::Hint {
                     source: HintSource::Input(index),
                     ..
-                } if index >= circuit.num_hints => {
+                } if *index >= circuit.num_hints => {
                     return Err(CompileError::HintIndex {
                         op: i,
-                        index,
+                        index: *index,
                         num_hints: circuit.num_hints,
                     })
                 }
                 Op::Hint {
                     source: HintSource::Limb(_, limb),
                     ..
-                } if limb >= 4 => return Err(CompileError::Limb { op: i, limb }),
+                } if *limb >= 4 => return Err(CompileError::Limb { op: i, limb: *limb }),
                 Op::Public { index, .. } => {
-                    if index != next_public {
+                    if *index != next_public {
                         return Err(CompileError::PublicIndex {
                             op: i,
-                            index,
+                            index: *index,
                             expected: next_public,
                         });
                     }
@@ -434,12 +467,30 @@ impl Program {
             if r == 0 && chain == Val::ONE {
                 return Err("horner row 0 is chained".into());
             }
+            if (0..horner::STEPS)
+                .any(|k| row[ACTIVE + k] == Val::ONE && row[X_READ + k / 4] != Val::ONE)
+            {
+                return Err(format!(
+                    "horner row {r}: a step is active over a value cell it does not read"
+                ));
+            }
         }
         for (r, row) in rows(TableId::Alu) {
             for lane in row.chunks_exact(alu::PREP_PER_LANE) {
                 use alu::prep::*;
                 if [CNT_A, CNT_B, CNT_C].iter().any(|&c| !flag(lane[c])) {
                     return Err(format!("alu row {r}: an operand read count is not 0/1"));
+                }
+                let nz = |k: usize| lane[COEFFS + k] != Val::ZERO;
+                let used = [nz(0) || nz(1), nz(0) || nz(2), nz(3)];
+                if [CNT_A, CNT_B, CNT_C]
+                    .iter()
+                    .zip(used)
+                    .any(|(&c, u)| u && lane[c] != Val::ONE)
+                {
+                    return Err(format!(
+                        "alu row {r}: an operand with a nonzero coefficient is not read"
+                    ));
                 }
             }
         }
