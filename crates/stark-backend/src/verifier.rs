@@ -11,7 +11,7 @@ use p3_uni_stark::VerifierConstraintFolder;
 use tracing::debug_span;
 
 use crate::air::AirRef;
-use crate::config::{Challenge, Challenger, Domain, Pcs, StarkConfig, Val};
+use crate::config::{Challenge, Challenger, Commitment, Domain, Pcs, StarkConfig, Val};
 use crate::folder::VerifierFolder;
 use crate::keygen::{AirInfo, VerifyingKey};
 use crate::proof::{AirProof, Proof};
@@ -146,10 +146,39 @@ fn check_air_shape(air_id: usize, info: &AirInfo, p: &AirProof) -> Result<(), Ve
     Ok(())
 }
 
-/// Verifies `proof` against `vk`.
-pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<(), VerifyError> {
-    // DEBUG, not INFO: only catalogued spans become timing gauges.
-    let _span = debug_span!("stark_verify").entered();
+/// The opening claims of one proof, as step 14 (the PCS opening argument) takes them: one
+/// entry per commitment in round order (main, quotient, preprocessed if any, permutation if
+/// any), each with its matrices in commitment order, each with its points and claimed values.
+pub type PcsClaims = Vec<p3_commit::CommitmentOpening<Challenge, Commitment, Domain>>;
+
+/// Everything the verifier derives before the PCS opening argument.
+struct Replay {
+    /// The challenger after transcript steps 1-13.
+    challenger: Challenger,
+    claims: PcsClaims,
+    lookup_challenges: Vec<Vec<Challenge>>,
+    alpha: Challenge,
+    zeta: Challenge,
+    trace_domains: Vec<Domain>,
+    quotient_chunk_domains: Vec<Vec<Domain>>,
+}
+
+/// For recursion: the challenger after transcript steps 1-13 of docs/stark-backend.md
+/// (right after `zeta` is sampled) and the claims step 14 verifies, exactly as [`verify`]
+/// hands them to p3-fri's `TwoAdicFriPcs::verify`. An in-circuit verifier can check its own
+/// replay of step 14 against these. Runs the same shape checks as [`verify`] first (and
+/// the out-of-domain check on `zeta`), so it fails where `verify` would before step 14.
+pub fn transcript_before_opening(
+    config: &StarkConfig,
+    vk: &VerifyingKey,
+    proof: &Proof,
+) -> Result<(Challenger, PcsClaims), VerifyError> {
+    let r = replay(config, vk, proof)?;
+    Ok((r.challenger, r.claims))
+}
+
+/// Shape checks and transcript steps 1-13, then the opening claims of step 14.
+fn replay(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<Replay, VerifyError> {
     let data = &vk.data;
     if data.preset != config.preset() {
         return Err(VerifyError::PresetMismatch {
@@ -177,7 +206,6 @@ pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<
     let heights = proof.heights();
     check_multiplicity_height_bound(&all, &heights).map_err(|_| VerifyError::Multiplicity)?;
 
-    let pcs = config.pcs();
     let trace_domains: Vec<Domain> = heights.iter().map(|&h| config.domain(h)).collect();
     let log_heights: Vec<u8> = proof.airs.iter().map(|a| a.log_height).collect();
 
@@ -273,9 +301,35 @@ pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<
             .collect::<Vec<_>>();
         rounds.push((c.clone(), round));
     }
+    Ok(Replay {
+        challenger: ch,
+        claims: rounds.into_iter().map(Into::into).collect(),
+        lookup_challenges,
+        alpha,
+        zeta,
+        trace_domains,
+        quotient_chunk_domains,
+    })
+}
+
+/// Verifies `proof` against `vk`.
+pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<(), VerifyError> {
+    // DEBUG, not INFO: only catalogued spans become timing gauges.
+    let _span = debug_span!("stark_verify").entered();
+    let data = &vk.data;
+    let n = data.airs.len();
+    let Replay {
+        challenger: mut ch,
+        claims,
+        lookup_challenges,
+        alpha,
+        zeta,
+        trace_domains,
+        quotient_chunk_domains,
+    } = replay(config, vk, proof)?;
     <Pcs as p3_commit::Pcs<Challenge, Challenger>>::verify(
-        pcs,
-        rounds.into_iter().map(Into::into).collect(),
+        config.pcs(),
+        claims,
         &proof.opening_proof,
         &mut ch,
     )
