@@ -15,6 +15,7 @@ pub mod ir;
 pub mod prove;
 pub mod run;
 pub mod tables;
+pub mod verifier;
 
 pub use builder::{CircuitBuilder, Var, FELT_BITS};
 pub use compile::{CompileError, CompiledCircuit, Placement, Program, TableId};
