@@ -22,6 +22,7 @@ pub mod proof;
 pub mod prover;
 mod quotient;
 mod transcript;
+pub mod transcript_log;
 pub mod verifier;
 
 pub use air::{Count, InteractionBuilder, StarkAir};
