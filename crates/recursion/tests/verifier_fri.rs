@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::*;
+use p3_challenger::{CanObserve, FieldChallenger, GrindingChallenger};
 use p3_commit::Pcs as _;
 use starkscope_recursion::gadgets::challenger::ChallengerVar;
 use starkscope_recursion::verifier::fri::{
@@ -250,7 +251,11 @@ fn check_lies(c: &Child, built: &Built, circuit: &starkscope_recursion::Compiled
         ("final polynomial", f + 1 + 3 * r, Challenge::ONE),
         ("query PoW witness", f + 2 + 3 * r, Challenge::ONE),
         ("opened value", first_query, Challenge::ONE),
-        ("input Merkle sibling", first_query + row_cells, Challenge::ONE),
+        (
+            "input Merkle sibling",
+            first_query + row_cells,
+            Challenge::ONE,
+        ),
     ];
     for (what, at, delta) in lies {
         let mut hints = built.hints.clone();
@@ -285,6 +290,56 @@ fn check_lies(c: &Child, built: &Built, circuit: &starkscope_recursion::Compiled
     }
 }
 
+/// A forger who changes a claimed value or the final polynomial and re-grinds the query
+/// PoW (so the lie passes the PoW and reaches the openings): the circuit still refuses.
+fn check_reground_lies(c: &Child, built: &Built, circuit: &starkscope_recursion::CompiledCircuit) {
+    let r = built.shape.num_rounds(c.preset);
+    let pow_at = built.fri_start + 2 + 3 * r;
+    for what in ["claimed value", "final polynomial"] {
+        let mut claims = c.claims.clone();
+        let mut final_poly = c.proof.final_poly[0];
+        let mut hints = built.hints.clone();
+        if what == "claimed value" {
+            claims[0].matrices[0].points[0].values[0] += Challenge::ONE;
+            hints[built.first_value] += Challenge::ONE;
+        } else {
+            final_poly += Challenge::ONE;
+            hints[built.fri_start + 1 + 3 * r] += Challenge::ONE;
+        }
+        let mut ch = c.ch.clone();
+        ch.observe_slice(&built.shape.pcs_seed());
+        for cl in &claims {
+            for m in &cl.matrices {
+                for p in &m.points {
+                    for &v in &p.values {
+                        ch.observe_algebra_element(v);
+                    }
+                }
+            }
+        }
+        let _alpha: Challenge = ch.sample_algebra_element();
+        ch.observe_slice(&built.shape.fri_seed(c.preset));
+        for com in &c.proof.commit_phase_commits {
+            ch.observe_slice(&com.roots()[0]);
+            let _beta: Challenge = ch.sample_algebra_element();
+        }
+        ch.observe_algebra_element(final_poly);
+        hints[pow_at] = Challenge::from(ch.grind(c.preset.query_pow_bits()));
+        let err = circuit.run(&[], &hints);
+        assert!(
+            err.is_err(),
+            "{}: a re-ground {what} lie is accepted",
+            c.preset
+        );
+        let err = err.err().unwrap().to_string();
+        assert!(
+            !err.contains("fri_transcript"),
+            "the re-ground PoW passes: {err}"
+        );
+        println!("   re-ground {what}: refused ({err})");
+    }
+}
+
 #[test]
 fn fri_testing_child_verifies_in_circuit_and_lies_are_refused() {
     let c = child(FriPreset::Testing, 6, 4);
@@ -292,11 +347,18 @@ fn fri_testing_child_verifies_in_circuit_and_lies_are_refused() {
     report("testing child (fib 2^6, send 2^4, table)", &c, &built);
     let circuit = run_honest(&c, &built);
     check_lies(&c, &built, &circuit);
+    check_reground_lies(&c, &built, &circuit);
     // Another height mix: the tallest is the range table (preprocessed + permutation).
     let c2 = child(FriPreset::Testing, 3, 5);
     let built2 = build(&c2);
     let circuit2 = run_honest(&c2, &built2);
     check_lies(&c2, &built2, &circuit2);
+    // Fibonacci and the sender at one height: their rows share a leaf of the main tree
+    // and, widths not being multiples of 4, are repacked to be hashed.
+    let c3 = child(FriPreset::Testing, 4, 4);
+    let built3 = build(&c3);
+    let circuit3 = run_honest(&c3, &built3);
+    check_lies(&c3, &built3, &circuit3);
     // The outer circuit is provable.
     prove_and_verify(&circuit, &[], &built.hints);
 }
@@ -308,4 +370,5 @@ fn fri_recursion_child_runs_in_circuit() {
     report("recursion child (fib 2^6, send 2^4, table)", &c, &built);
     let circuit = run_honest(&c, &built);
     check_lies(&c, &built, &circuit);
+    check_reground_lies(&c, &built, &circuit);
 }

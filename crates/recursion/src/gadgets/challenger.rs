@@ -193,11 +193,10 @@ impl ChallengerVar {
     pub fn observe_constants(&mut self, b: &mut CircuitBuilder, values: &[Val]) {
         let mut rest = values;
         while !rest.is_empty() {
-            if self.input.len() % 4 == 0 && rest.len() >= 4 {
-                let v = <Challenge as BasedVectorSpace<Val>>::from_basis_coefficients_slice(
-                    &rest[..4],
-                )
-                .expect("four values");
+            if self.input.len().is_multiple_of(4) && rest.len() >= 4 {
+                let v =
+                    <Challenge as BasedVectorSpace<Val>>::from_basis_coefficients_slice(&rest[..4])
+                        .expect("four values");
                 let q = b.constant_ext(v).quad();
                 self.observe_quad(b, q);
                 rest = &rest[4..];

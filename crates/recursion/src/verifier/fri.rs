@@ -63,7 +63,11 @@ impl OpeningShape {
 
     /// `H`, log2 of the tallest LDE. HEIGHT.
     pub fn log_max_lde_height(&self, preset: FriPreset) -> usize {
-        self.matrices().map(|m| m.log_height).max().expect("something committed") + preset.log_blowup()
+        self.matrices()
+            .map(|m| m.log_height)
+            .max()
+            .expect("something committed")
+            + preset.log_blowup()
     }
 
     /// `R = H - log_blowup`, the number of FRI rounds. HEIGHT.
@@ -245,7 +249,12 @@ impl FriProofVars {
 
         let mut out = Vec::new();
         out.push(Challenge::from(proof.batch_pow_witness));
-        out.extend(proof.commit_pow_witnesses.iter().map(|&w| Challenge::from(w)));
+        out.extend(
+            proof
+                .commit_pow_witnesses
+                .iter()
+                .map(|&w| Challenge::from(w)),
+        );
         for c in &proof.commit_phase_commits {
             push_digest(&mut out, root_of(c)?);
         }
@@ -254,7 +263,12 @@ impl FriProofVars {
 
         // Full paths, restored from the pruned multiproofs: [commitment][query].
         let mut input_paths = Vec::new();
-        for (k, (c, opening)) in shape.commitments.iter().zip(&proof.input_openings).enumerate() {
+        for (k, (c, opening)) in shape
+            .commitments
+            .iter()
+            .zip(&proof.input_openings)
+            .enumerate()
+        {
             let dims: Vec<p3_matrix::Dimensions> = c
                 .iter()
                 .map(|m| p3_matrix::Dimensions {
@@ -265,7 +279,12 @@ impl FriProofVars {
             let lk = lde_heights(preset, c);
             let rows: Vec<usize> = replay.indices.iter().map(|&i| i >> (h - lk)).collect();
             let paths = mmcs
-                .restore_and_recompute_paths(&dims, &rows, &opening.opened_values, &opening.opening_proof)
+                .restore_and_recompute_paths(
+                    &dims,
+                    &rows,
+                    &opening.opened_values,
+                    &opening.opening_proof,
+                )
                 .map_err(|e| format!("commitment {k}: restoring paths: {e:?}"))?;
             input_paths.push(paths);
         }
@@ -281,13 +300,23 @@ impl FriProofVars {
                 .map(|pair| vec![pair.iter().flat_map(|e| coords(*e)).collect()])
                 .collect();
             let paths = mmcs
-                .restore_and_recompute_paths(&dims, &rows, &opened, &proof.commit_phase_openings[r].opening_proof)
+                .restore_and_recompute_paths(
+                    &dims,
+                    &rows,
+                    &opened,
+                    &proof.commit_phase_openings[r].opening_proof,
+                )
                 .map_err(|e| format!("FRI round {r}: restoring paths: {e:?}"))?;
             round_paths.push(paths);
         }
 
         for q in 0..preset.num_queries() {
-            for (k, (c, opening)) in shape.commitments.iter().zip(&proof.input_openings).enumerate() {
+            for (k, (c, opening)) in shape
+                .commitments
+                .iter()
+                .zip(&proof.input_openings)
+                .enumerate()
+            {
                 for (m, row) in c.iter().zip(&opening.opened_values[q]) {
                     push_quads(&mut out, row, m.width.div_ceil(4));
                 }
@@ -295,9 +324,14 @@ impl FriProofVars {
                     push_digest(&mut out, *s);
                 }
             }
-            for r in 0..rounds {
-                out.push(proof.commit_phase_openings[r].sibling_values[q][0]);
-                let path = &round_paths[r][q].siblings;
+            for (r, (opening, paths)) in proof
+                .commit_phase_openings
+                .iter()
+                .zip(&round_paths)
+                .enumerate()
+            {
+                out.push(opening.sibling_values[q][0]);
+                let path = &paths[q].siblings;
                 if path.len() != h - r - 1 {
                     return Err(format!("FRI round {r}: path of {} levels", path.len()));
                 }
@@ -340,7 +374,10 @@ fn push_digest(out: &mut Vec<Challenge>, d: [Val; 8]) {
 fn root_of(c: &starkscope_stark_backend::config::Commitment) -> Result<[Val; 8], String> {
     match c.roots() {
         [root] => Ok(*root),
-        r => Err(format!("a commitment with {} roots (cap height 0 has one)", r.len())),
+        r => Err(format!(
+            "a commitment with {} roots (cap height 0 has one)",
+            r.len()
+        )),
     }
 }
 
@@ -366,7 +403,10 @@ fn native_replay(
     }
     for c in claims {
         for m in &c.matrices {
-            if m.points.iter().any(|p| p.values.len() != m.points[0].values.len()) {
+            if m.points
+                .iter()
+                .any(|p| p.values.len() != m.points[0].values.len())
+            {
                 return Err("points of one matrix with different value counts".into());
             }
         }
@@ -388,7 +428,12 @@ fn native_replay(
             return Err(format!("round {r}: sibling values of another shape"));
         }
     }
-    for (k, (c, o)) in shape.commitments.iter().zip(&proof.input_openings).enumerate() {
+    for (k, (c, o)) in shape
+        .commitments
+        .iter()
+        .zip(&proof.input_openings)
+        .enumerate()
+    {
         if o.opened_values.len() != nq
             || o.opened_values.iter().any(|rows| {
                 rows.len() != c.len() || rows.iter().zip(c).any(|(row, m)| row.len() != m.width)
@@ -397,7 +442,9 @@ fn native_replay(
             return Err(format!("commitment {k}: opened rows of another shape"));
         }
     }
-    if proof.batch_pow_witness != Val::ZERO || proof.commit_pow_witnesses.iter().any(|w| *w != Val::ZERO) {
+    if proof.batch_pow_witness != Val::ZERO
+        || proof.commit_pow_witnesses.iter().any(|w| *w != Val::ZERO)
+    {
         return Err("non-zero zero-bit PoW witness".into());
     }
 
@@ -464,7 +511,9 @@ fn native_replay(
             }
         }
         if folded != proof.final_poly[0] {
-            return Err(format!("query {q}: the fold chain misses the final polynomial"));
+            return Err(format!(
+                "query {q}: the fold chain misses the final polynomial"
+            ));
         }
     }
     Ok(NativeReplay { indices, pairs })
@@ -525,12 +574,19 @@ pub fn verify_pcs(
     proof: &FriProofVars,
 ) {
     shape.check(preset);
-    assert_eq!(claims.len(), shape.commitments.len(), "claims of another shape");
+    assert_eq!(
+        claims.len(),
+        shape.commitments.len(),
+        "claims of another shape"
+    );
     for (c, s) in claims.iter().zip(&shape.commitments) {
         assert_eq!(c.matrices.len(), s.len(), "claims of another shape");
         for (m, ms) in c.matrices.iter().zip(s) {
             assert_eq!(m.len(), ms.num_points, "claims of another shape");
-            assert!(m.iter().all(|(_, v)| v.len() == ms.width), "claims of another shape");
+            assert!(
+                m.iter().all(|(_, v)| v.len() == ms.width),
+                "claims of another shape"
+            );
         }
     }
     let lb = preset.log_blowup();
@@ -576,7 +632,9 @@ pub fn verify_pcs(
     // 14.8 final polynomial, 14.9 query PoW, 14.10 query indices (H bits each).
     ch.observe_ext(b, proof.final_poly);
     ch.check_witness(b, preset.query_pow_bits(), proof.query_pow_witness);
-    let indices: Vec<Vec<Felt>> = (0..preset.num_queries()).map(|_| ch.sample_bits(b, h)).collect();
+    let indices: Vec<Vec<Felt>> = (0..preset.num_queries())
+        .map(|_| ch.sample_bits(b, h))
+        .collect();
 
     // Query-independent pieces of 14.12: alpha's powers, alpha^-1, and per (height,
     // distinct point) the claimed side `sum alpha^(o+i) y_i` and the row terms.
@@ -622,7 +680,12 @@ pub fn verify_pcs(
         }
     }
     let beta_sq: Vec<Option<Ext>> = (0..rounds)
-        .map(|r| ladders.by_height.contains_key(&(h - r - 1)).then(|| b.mul(betas[r], betas[r])))
+        .map(|r| {
+            ladders
+                .by_height
+                .contains_key(&(h - r - 1))
+                .then(|| b.mul(betas[r], betas[r]))
+        })
         .collect();
     let half = Val::TWO.inverse();
     let w_h_inv = Val::two_adic_generator(h).inverse();
@@ -638,12 +701,17 @@ pub fn verify_pcs(
             let levels: Vec<OpenedLevel> = heights
                 .iter()
                 .map(|&l| {
-                    let mats: Vec<(usize, &MatrixShape)> =
-                        s.iter().enumerate().filter(|(_, m)| m.log_height + lb == l).collect();
+                    let mats: Vec<(usize, &MatrixShape)> = s
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, m)| m.log_height + lb == l)
+                        .collect();
                     let len = mats.iter().map(|(_, m)| m.width).sum();
                     let aligned = mats[..mats.len() - 1].iter().all(|(_, m)| m.width % 4 == 0);
                     let values = if aligned {
-                        mats.iter().flat_map(|&(m, _)| qv.rows[k][m].iter().copied()).collect()
+                        mats.iter()
+                            .flat_map(|&(m, _)| qv.rows[k][m].iter().copied())
+                            .collect()
                     } else {
                         // Repack the concatenated stream: matrices whose width is not a
                         // multiple of 4 end mid-cell.
@@ -663,7 +731,13 @@ pub fn verify_pcs(
                     }
                 })
                 .collect();
-            verify_batch(b, c.commitment, &levels, &bits[h - lk..], &qv.input_siblings[k]);
+            verify_batch(
+                b,
+                c.commitment,
+                &levels,
+                &bits[h - lk..],
+                &qv.input_siblings[k],
+            );
         }
 
         // 14.12 reduced openings, one per LDE height.
@@ -684,7 +758,12 @@ pub fn verify_pcs(
                         .entry((k, m))
                         .or_insert_with(|| b.horner(None, alpha_inv, &qv.rows[k][m], width));
                     let coeff = alpha_pow_at(b, &mut alpha_pow, alpha, e);
-                    num = b.linear([Val::NEG_ONE, Val::ZERO, Val::ZERO, Val::ONE], coeff, hm, num);
+                    num = b.linear(
+                        [Val::NEG_ONE, Val::ZERO, Val::ZERO, Val::ONE],
+                        coeff,
+                        hm,
+                        num,
+                    );
                 }
                 let den = b.sub(g.point, x);
                 let inv = b.inverse(den);
@@ -705,7 +784,12 @@ pub fn verify_pcs(
             let bit = bits[r];
             let sib = qv.sibling_values[r];
             let e0 = b.select(bit, sib, folded);
-            let e1 = b.linear([Val::ZERO, Val::ONE, Val::ONE, Val::NEG_ONE], folded, sib, e0);
+            let e1 = b.linear(
+                [Val::ZERO, Val::ONE, Val::ONE, Val::NEG_ONE],
+                folded,
+                sib,
+                e0,
+            );
             let t = b.mul(betas[r], u.ext());
             let d = b.sub(e0, e1);
             // (e0 + e1)/2 + (e0 - e1) * beta / (2 s) = d t / 2 - d / 2 + e0.
@@ -717,14 +801,25 @@ pub fn verify_pcs(
                 values: vec![e0.quad(), e1.quad()],
                 len: 8,
             };
-            verify_batch(b, proof.commit_phase_commits[r], &[level], &bits[r + 1..], &qv.commit_siblings[r]);
+            verify_batch(
+                b,
+                proof.commit_phase_commits[r],
+                &[level],
+                &bits[r + 1..],
+                &qv.commit_siblings[r],
+            );
             b.label("fri_fold");
             if let Some(bsq) = beta_sq[r] {
                 folded = b.mul_add(bsq, ro[&(h - r - 1)], folded);
             }
             if r + 1 < rounds {
                 let sq = b.mul(u, u);
-                u = b.linear([Val::NEG_ONE.double(), Val::ONE, Val::ZERO, Val::ZERO], sq, bits[r + 1], sq);
+                u = b.linear(
+                    [Val::NEG_ONE.double(), Val::ONE, Val::ZERO, Val::ZERO],
+                    sq,
+                    bits[r + 1],
+                    sq,
+                );
             }
         }
         // 14.14 the final polynomial is a constant.
