@@ -372,3 +372,12 @@ fn fri_recursion_child_runs_in_circuit() {
     check_lies(&c, &built, &circuit);
     check_reground_lies(&c, &built, &circuit);
 }
+
+#[test]
+fn fri_fast_child_runs_in_circuit() {
+    let c = child(FriPreset::Fast, 5, 7);
+    let built = build(&c);
+    report("fast child (fib 2^5, send 2^7, table)", &c, &built);
+    let circuit = run_honest(&c, &built);
+    check_lies(&c, &built, &circuit);
+}

@@ -286,6 +286,9 @@ impl FriProofVars {
                     &opening.opening_proof,
                 )
                 .map_err(|e| format!("commitment {k}: restoring paths: {e:?}"))?;
+            if paths.iter().any(|p| p.siblings.len() != lk) {
+                return Err(format!("commitment {k}: paths of another depth"));
+            }
             input_paths.push(paths);
         }
         let mut round_paths = Vec::new();
