@@ -353,6 +353,15 @@ fn fri_testing_child_verifies_in_circuit_and_lies_are_refused() {
     let built2 = build(&c2);
     let circuit2 = run_honest(&c2, &built2);
     check_lies(&c2, &built2, &circuit2);
+    // Hint values refuse (without panicking) claims or a proof of another shape.
+    let p = c.preset;
+    assert!(FriProofVars::hint_values(p, &built.shape, &c2.ch, &c2.claims, &c2.proof).is_err());
+    let mut short = c.proof.clone();
+    short.commit_phase_commits.pop();
+    assert!(FriProofVars::hint_values(p, &built.shape, &c.ch, &c.claims, &short).is_err());
+    let mut short = c.proof.clone();
+    short.input_openings[1].opened_values[0][0].pop();
+    assert!(FriProofVars::hint_values(p, &built.shape, &c.ch, &c.claims, &short).is_err());
     // Fibonacci and the sender at one height: their rows share a leaf of the main tree
     // and, widths not being multiples of 4, are repacked to be hashed.
     let c3 = child(FriPreset::Testing, 4, 4);
