@@ -7,7 +7,7 @@
 //! on the heights, for a later variable-height version: the FRI seed (14.6, through `R`
 //! and `H`), the number of index bits and which of them a commitment's rows are read at
 //! (14.10, 14.11), the Merkle path lengths (14.11, 14.15), the per-height alpha ladders and
-//! evaluation points (14.12: [`Ladders`], `x_L`) and the roll-in rounds (14.13). They are
+//! evaluation points (14.12: `Ladders`, `x_L`) and the roll-in rounds (14.13). They are
 //! marked `HEIGHT` below.
 
 use std::collections::BTreeMap;
