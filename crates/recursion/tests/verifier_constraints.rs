@@ -182,14 +182,21 @@ fn alu_ops(child: &Child, air: usize) -> usize {
 fn report(child: &Child) {
     for i in 0..child.vk.num_airs() {
         let info = child.vk.air_info(i);
+        let (circuit, _) = verifier_circuit(child, &[i]);
+        let counts: Vec<String> = circuit
+            .op_counts()
+            .iter()
+            .map(|(k, n)| format!("{}={n}", k.as_str()))
+            .collect();
         println!(
-            "{:>14}: {:>5} constraints, degree {}, {} quotient chunks, log height {:>2}: {:>5} ALU ops",
+            "{:>14}: {:>4} constraints, degree {}, {} quotient chunks, log height {:>2}: {:>5} ALU ops ({})",
             info.name,
             info.num_constraints,
             info.constraint_degree,
             info.num_quotient_chunks(),
             child.proof.airs[i].log_height,
-            alu_ops(child, i)
+            alu_ops(child, i),
+            counts.join(" ")
         );
     }
 }

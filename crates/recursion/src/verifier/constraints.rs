@@ -93,15 +93,15 @@ pub fn check_air_at_zeta(
         ext_memo: HashMap::new(),
         perm_memo: HashMap::new(),
     };
-    let mut acc = V::Const(Challenge::ZERO);
+    let mut acc = None;
     for con in constraints.in_folding_order() {
         let v = match con {
             ConstraintRef::Base(e) => c.base(b, e),
             ConstraintRef::Ext(e) => c.ext(b, e),
         };
-        acc = fold_step(b, acc, alpha, v);
+        acc = Some(fold_step(b, acc, alpha, v));
     }
-    let folded = cell(b, acc);
+    let folded = acc.unwrap_or_else(|| b.constant_ext(Challenge::ZERO));
 
     let quotient = height.quotient(b, &openings.quotient_chunks);
     let rhs = b.mul(quotient, height.z_h);
@@ -173,11 +173,86 @@ fn check_shapes(
     );
 }
 
-/// A compiled node: a value known when the circuit is built, or a cell.
-#[derive(Clone, Copy, Debug)]
-enum V {
-    Const(Challenge),
-    Cell(Ext),
+/// A compiled node, kept as a linear form until something needs it in a cell:
+/// `sum_i k_i cell_i + m a b + constant` with base `k_i`, `m`. A sum, a difference, a
+/// negation or a product by a base constant costs nothing; a form is written to a cell
+/// (materialised) when it is a factor of a product, is shared by several parents, or is
+/// the folded accumulator. One ALU lane (`m·a·b + x·a + y·b + z·c`) then absorbs the
+/// product and one term, or three terms, and every further lane two more.
+#[derive(Clone, Debug)]
+struct V {
+    terms: Vec<(Ext, Val)>,
+    prod: Option<(Ext, Ext, Val)>,
+    constant: Challenge,
+}
+
+impl V {
+    fn constant(c: Challenge) -> Self {
+        Self {
+            terms: Vec::new(),
+            prod: None,
+            constant: c,
+        }
+    }
+
+    fn cell(e: Ext) -> Self {
+        Self {
+            terms: vec![(e, Val::ONE)],
+            prod: None,
+            constant: Challenge::ZERO,
+        }
+    }
+
+    fn as_constant(&self) -> Option<Challenge> {
+        (self.terms.is_empty() && self.prod.is_none()).then_some(self.constant)
+    }
+
+    fn add_term(&mut self, e: Ext, k: Val) {
+        if let Some(i) = self.terms.iter().position(|t| t.0 == e) {
+            self.terms[i].1 += k;
+            if self.terms[i].1.is_zero() {
+                let _ = self.terms.remove(i);
+            }
+        } else if !k.is_zero() {
+            self.terms.push((e, k));
+        }
+    }
+
+    fn scale(mut self, k: Val) -> Self {
+        if k.is_zero() {
+            return Self::constant(Challenge::ZERO);
+        }
+        for t in &mut self.terms {
+            t.1 *= k;
+        }
+        if let Some(p) = &mut self.prod {
+            p.2 *= k;
+        }
+        self.constant *= Challenge::from(k);
+        self
+    }
+
+    /// `self + k * other`.
+    fn add_scaled(self, b: &mut CircuitBuilder, other: Self, k: Val) -> Self {
+        let mut other = other.scale(k);
+        let mut out = if self.prod.is_some() && other.prod.is_some() {
+            // One product per form: what is accumulated so far goes to a cell (its
+            // product's lane absorbing a term), and the new product is the form's one.
+            let acc = cell(b, self);
+            other.add_term(acc, Val::ONE);
+            return other;
+        } else {
+            self
+        };
+        for (e, c) in other.terms {
+            out.add_term(e, c);
+        }
+        out.constant += other.constant;
+        if out.prod.is_none() {
+            out.prod = other.prod;
+        }
+        out
+    }
 }
 
 fn basis(d: usize) -> Challenge {
@@ -193,85 +268,125 @@ fn as_base(c: Challenge) -> Option<Val> {
         .then_some(coeffs[0])
 }
 
+/// Writes a form to a cell (no lane for a lone cell or a constant).
 fn cell(b: &mut CircuitBuilder, v: V) -> Ext {
-    match v {
-        V::Cell(e) => e,
-        V::Const(c) => b.constant_ext(c),
+    let V {
+        mut terms,
+        prod,
+        constant,
+    } = v;
+    if !constant.is_zero() {
+        if terms.is_empty() && prod.is_none() {
+            return b.constant_ext(constant);
+        }
+        let t = match as_base(constant) {
+            Some(k) => (b.one().ext(), k),
+            None => (b.constant_ext(constant), Val::ONE),
+        };
+        match terms.iter_mut().find(|x| x.0 == t.0) {
+            Some(x) => x.1 += t.1,
+            None => terms.push(t),
+        }
+        terms.retain(|x| !x.1.is_zero());
+    }
+    let (mut acc, mut rest) = match prod {
+        Some((x, y, m)) => {
+            // Terms on the factors' cells ride in the lane's `x·a + y·b`.
+            let take = |terms: &mut Vec<(Ext, Val)>, e: Ext| {
+                terms
+                    .iter()
+                    .position(|t| t.0 == e)
+                    .map_or(Val::ZERO, |i| terms.remove(i).1)
+            };
+            let kx = take(&mut terms, x);
+            let ky = if y == x { Val::ZERO } else { take(&mut terms, y) };
+            let mut rest = terms.into_iter();
+            let (z, c) = rest.next().map_or((Val::ZERO, y), |(e, k)| (k, e));
+            (b.linear([m, kx, ky, z], x, y, c), rest)
+        }
+        None => {
+            let mut rest = terms.into_iter();
+            let lane = match (rest.next(), rest.next(), rest.next()) {
+                (None, _, _) => return b.constant_ext(Challenge::ZERO),
+                (Some((e, k)), None, _) if k == Val::ONE => return e,
+                (Some((e, k)), None, _) => b.scale(e, k),
+                (Some((e0, k0)), Some((e1, k1)), None) => {
+                    b.linear([Val::ZERO, k0, k1, Val::ZERO], e0, e1, e1)
+                }
+                (Some((e0, k0)), Some((e1, k1)), Some((e2, k2))) => {
+                    b.linear([Val::ZERO, k0, k1, k2], e0, e1, e2)
+                }
+            };
+            (lane, rest)
+        }
+    };
+    loop {
+        match (rest.next(), rest.next()) {
+            (None, _) => return acc,
+            (Some((e, k)), None) => acc = b.linear([Val::ZERO, Val::ONE, k, Val::ZERO], acc, e, e),
+            (Some((e0, k0)), Some((e1, k1))) => {
+                acc = b.linear([Val::ZERO, Val::ONE, k0, k1], acc, e0, e1)
+            }
+        }
     }
 }
 
 fn add(b: &mut CircuitBuilder, x: V, y: V) -> V {
-    match (x, y) {
-        (V::Const(p), V::Const(q)) => V::Const(p + q),
-        (V::Cell(e), V::Const(c)) | (V::Const(c), V::Cell(e)) if c.is_zero() => V::Cell(e),
-        _ => {
-            let (x, y) = (cell(b, x), cell(b, y));
-            V::Cell(b.add(x, y))
-        }
-    }
+    x.add_scaled(b, y, Val::ONE)
 }
 
 fn sub(b: &mut CircuitBuilder, x: V, y: V) -> V {
-    match (x, y) {
-        (V::Const(p), V::Const(q)) => V::Const(p - q),
-        (V::Cell(e), V::Const(c)) if c.is_zero() => V::Cell(e),
-        (V::Const(c), V::Cell(e)) if c.is_zero() => V::Cell(b.neg(e)),
-        _ => {
-            let (x, y) = (cell(b, x), cell(b, y));
-            V::Cell(b.sub(x, y))
-        }
-    }
+    x.add_scaled(b, y, Val::NEG_ONE)
 }
 
-fn neg(b: &mut CircuitBuilder, x: V) -> V {
-    match x {
-        V::Const(c) => V::Const(-c),
-        V::Cell(e) => V::Cell(b.neg(e)),
-    }
+fn neg(x: V) -> V {
+    x.scale(Val::NEG_ONE)
 }
 
 fn mul(b: &mut CircuitBuilder, x: V, y: V) -> V {
-    match (x, y) {
-        (V::Const(p), V::Const(q)) => V::Const(p * q),
-        (V::Cell(e), V::Const(c)) | (V::Const(c), V::Cell(e)) => {
-            if c.is_zero() {
-                V::Const(Challenge::ZERO)
-            } else if c == Challenge::ONE {
-                V::Cell(e)
-            } else if let Some(k) = as_base(c) {
-                V::Cell(b.scale(e, k))
-            } else {
-                let k = b.constant_ext(c);
-                V::Cell(b.mul(e, k))
-            }
-        }
-        (V::Cell(p), V::Cell(q)) => V::Cell(b.mul(p, q)),
-    }
-}
-
-/// `sign · x · y + z` in one lane when possible (`m·a·b + z·c` with base `m`, `z`).
-fn mul_add_signed(b: &mut CircuitBuilder, x: V, y: V, z: V, negate_product: bool) -> V {
-    match (x, y, z) {
-        (V::Cell(p), V::Cell(q), V::Cell(r)) => {
-            let m = if negate_product { Val::NEG_ONE } else { Val::ONE };
-            V::Cell(b.linear([m, Val::ZERO, Val::ZERO, Val::ONE], p, q, r))
-        }
-        _ => {
-            let prod = mul(b, x, y);
-            if negate_product {
-                sub(b, z, prod)
-            } else {
-                add(b, prod, z)
+    match (x.as_constant(), y.as_constant()) {
+        (Some(p), Some(q)) => V::constant(p * q),
+        (Some(c), None) => mul_const(b, y, c),
+        (None, Some(c)) => mul_const(b, x, c),
+        (None, None) => {
+            let (x, y) = (cell(b, x), cell(b, y));
+            V {
+                terms: Vec::new(),
+                prod: Some((x, y, Val::ONE)),
+                constant: Challenge::ZERO,
             }
         }
     }
 }
 
-/// `acc * alpha + c` (the verifier's folding step).
-fn fold_step(b: &mut CircuitBuilder, acc: V, alpha: Ext, c: V) -> V {
+fn mul_const(b: &mut CircuitBuilder, x: V, c: Challenge) -> V {
+    match as_base(c) {
+        Some(k) => x.scale(k),
+        None => {
+            let k = b.constant_ext(c);
+            let x = cell(b, x);
+            V {
+                terms: Vec::new(),
+                prod: Some((x, k, Val::ONE)),
+                constant: Challenge::ZERO,
+            }
+        }
+    }
+}
+
+/// `acc * alpha + c` (the verifier's folding step), written to a cell.
+fn fold_step(b: &mut CircuitBuilder, acc: Option<Ext>, alpha: Ext, c: V) -> Ext {
     match acc {
-        V::Const(a) if a.is_zero() => c,
-        _ => mul_add_signed(b, acc, V::Cell(alpha), c, false),
+        None => cell(b, c),
+        Some(acc) => {
+            let p = V {
+                terms: Vec::new(),
+                prod: Some((acc, alpha, Val::ONE)),
+                constant: Challenge::ZERO,
+            };
+            let v = p.add_scaled(b, c, Val::ONE);
+            cell(b, v)
+        }
     }
 }
 
@@ -434,10 +549,10 @@ impl Leaf for BaseLeaf<Val> {
         match self {
             BaseLeaf::Variable(v) => {
                 let row = |local: &[Ext], next: &[Ext], opens_next: bool, offset: usize| match offset {
-                    0 => V::Cell(local[v.index]),
+                    0 => V::cell(local[v.index]),
                     // The native verifier evaluates an unopened next row as zeros.
-                    1 if !opens_next => V::Const(Challenge::ZERO),
-                    1 => V::Cell(next[v.index]),
+                    1 if !opens_next => V::constant(Challenge::ZERO),
+                    1 => V::cell(next[v.index]),
                     _ => panic!("row offset {offset} is not supported"),
                 };
                 let o = c.openings;
@@ -451,14 +566,14 @@ impl Leaf for BaseLeaf<Val> {
                         c.opens_preprocessed_next,
                         offset,
                     ),
-                    BaseEntry::Public => V::Cell(c.public_values[v.index].ext()),
+                    BaseEntry::Public => V::cell(c.public_values[v.index].ext()),
                     BaseEntry::Periodic => panic!("periodic columns are refused by keygen"),
                 }
             }
-            BaseLeaf::IsFirstRow => V::Cell(c.height.is_first_row(b)),
-            BaseLeaf::IsLastRow => V::Cell(c.height.is_last_row(b)),
-            BaseLeaf::IsTransition => V::Cell(c.height.is_transition(b)),
-            BaseLeaf::Constant(k) => V::Const(Challenge::from(*k)),
+            BaseLeaf::IsFirstRow => V::cell(c.height.is_first_row(b)),
+            BaseLeaf::IsLastRow => V::cell(c.height.is_last_row(b)),
+            BaseLeaf::IsTransition => V::cell(c.height.is_transition(b)),
+            BaseLeaf::Constant(k) => V::constant(Challenge::from(*k)),
         }
     }
 
@@ -471,12 +586,12 @@ impl Leaf for ExtLeaf<Val, Challenge> {
     fn compile(&self, c: &mut Compiler<'_>, b: &mut CircuitBuilder) -> V {
         match self {
             ExtLeaf::Base(e) => c.base(b, e),
-            ExtLeaf::ExtConstant(k) => V::Const(*k),
+            ExtLeaf::ExtConstant(k) => V::constant(*k),
             ExtLeaf::ExtVariable(v) => match v.entry {
                 ExtEntry::Permutation { offset } => {
                     let key = (offset, v.index);
                     if let Some(&e) = c.perm_memo.get(&key) {
-                        return V::Cell(e);
+                        return V::cell(e);
                     }
                     let flat = match offset {
                         0 => &c.openings.permutation_local,
@@ -485,12 +600,12 @@ impl Leaf for ExtLeaf<Val, Challenge> {
                     };
                     let e = ext_from_coords(b, &flat[D * v.index..D * (v.index + 1)]);
                     c.perm_memo.insert(key, e);
-                    V::Cell(e)
+                    V::cell(e)
                 }
-                ExtEntry::Challenge => V::Cell(c.lookup_challenges[v.index]),
+                ExtEntry::Challenge => V::cell(c.lookup_challenges[v.index]),
                 ExtEntry::PermutationValue => {
                     assert_eq!(v.index, 0, "one permutation value: the cumulative sum");
-                    V::Cell(c.cumulative_sum.expect("an AIR with lookups has a cumulative sum"))
+                    V::cell(c.cumulative_sum.expect("an AIR with lookups has a cumulative sum"))
                 }
             },
         }
@@ -510,73 +625,37 @@ impl Compiler<'_> {
         self.node(b, e)
     }
 
-    /// A product node that only this parent reads (so it needs no cell of its own), as
-    /// its two compiled factors.
-    fn fusable_product<A: Leaf>(
-        &mut self,
-        b: &mut CircuitBuilder,
-        e: &Arc<SymbolicExpr<A>>,
-    ) -> Option<(V, V)> {
-        if Arc::strong_count(e) != 1 || A::memo(self).contains_key(&key(e)) {
-            return None;
-        }
-        match &**e {
-            SymbolicExpr::Mul { x, y, .. } => {
-                let fx = self.child(b, x);
-                let fy = self.child(b, y);
-                Some((fx, fy))
-            }
-            _ => None,
-        }
-    }
-
+    /// A child node, compiled once (memoised by `Arc` identity); a node several parents
+    /// share is written to a cell so that none of them repeats its lanes.
     fn child<A: Leaf>(&mut self, b: &mut CircuitBuilder, e: &Arc<SymbolicExpr<A>>) -> V {
-        self.node(b, e)
+        let k = Arc::as_ptr(e) as usize;
+        if let Some(v) = A::memo(self).get(&k) {
+            return v.clone();
+        }
+        let mut v = self.node(b, e);
+        if Arc::strong_count(e) > 1 && v.as_constant().is_none() {
+            v = V::cell(cell(b, v));
+        }
+        A::memo(self).insert(k, v.clone());
+        v
     }
 
-    /// Compiles a node once (memoised by its address: shared `Arc`s are one node).
     fn node<A: Leaf>(&mut self, b: &mut CircuitBuilder, e: &SymbolicExpr<A>) -> V {
-        let k = e as *const SymbolicExpr<A> as usize;
-        if let Some(&v) = A::memo(self).get(&k) {
-            return v;
-        }
-        let v = match e {
+        match e {
             SymbolicExpr::Leaf(l) => l.compile(self, b),
             SymbolicExpr::Add { x, y, .. } => {
-                if let Some((p, q)) = self.fusable_product(b, x) {
-                    let z = self.child(b, y);
-                    mul_add_signed(b, p, q, z, false)
-                } else if let Some((p, q)) = self.fusable_product(b, y) {
-                    let z = self.child(b, x);
-                    mul_add_signed(b, p, q, z, false)
-                } else {
-                    let (x, y) = (self.child(b, x), self.child(b, y));
-                    add(b, x, y)
-                }
+                let (x, y) = (self.child(b, x), self.child(b, y));
+                add(b, x, y)
             }
             SymbolicExpr::Sub { x, y, .. } => {
-                if let Some((p, q)) = self.fusable_product(b, y) {
-                    let z = self.child(b, x);
-                    mul_add_signed(b, p, q, z, true)
-                } else {
-                    let (x, y) = (self.child(b, x), self.child(b, y));
-                    sub(b, x, y)
-                }
+                let (x, y) = (self.child(b, x), self.child(b, y));
+                sub(b, x, y)
             }
-            SymbolicExpr::Neg { x, .. } => {
-                let x = self.child(b, x);
-                neg(b, x)
-            }
+            SymbolicExpr::Neg { x, .. } => neg(self.child(b, x)),
             SymbolicExpr::Mul { x, y, .. } => {
                 let (x, y) = (self.child(b, x), self.child(b, y));
                 mul(b, x, y)
             }
-        };
-        A::memo(self).insert(k, v);
-        v
+        }
     }
-}
-
-fn key<A>(e: &Arc<SymbolicExpr<A>>) -> usize {
-    Arc::as_ptr(e) as usize
 }
