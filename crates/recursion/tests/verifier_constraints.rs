@@ -86,7 +86,10 @@ fn recursion_child() -> Child {
     let _ = b.add(r, y);
     let cc = common::compile(b.build());
     let public = [Val::from_u32(3)];
-    let hints = [Challenge::from(Val::from_u32(5)), Challenge::from(Val::from_u32(11))];
+    let hints = [
+        Challenge::from(Val::from_u32(5)),
+        Challenge::from(Val::from_u32(11)),
+    ];
     let w = cc.run(&public, &hints).unwrap();
     let proof = cc.prove(w).unwrap();
     cc.verify(&proof, &public).unwrap();
@@ -322,7 +325,10 @@ fn check_child(child: &Child) {
             let (circuit, hints) = verifier_circuit(&liar, &[i]);
             common::compile(circuit).run(&[], &hints).is_err()
         });
-        assert!(width == 0 || caught, "no preprocessed opening of air {i} is checked");
+        assert!(
+            width == 0 || caught,
+            "no preprocessed opening of air {i} is checked"
+        );
     }
 }
 

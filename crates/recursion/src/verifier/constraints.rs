@@ -19,8 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use p3_air::symbolic::{
-    BaseEntry, BaseLeaf, ExtEntry, ExtLeaf, SymbolicExpr, SymbolicExpression,
-    SymbolicExpressionExt,
+    BaseEntry, BaseLeaf, ExtEntry, ExtLeaf, SymbolicExpr, SymbolicExpression, SymbolicExpressionExt,
 };
 use p3_commit::PolynomialSpace;
 use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
@@ -70,7 +69,13 @@ pub fn check_air_at_zeta(
     zeta: Ext,
 ) {
     let info = vk.air_info(air_id);
-    check_shapes(info, openings, public_values, cumulative_sum, lookup_challenges);
+    check_shapes(
+        info,
+        openings,
+        public_values,
+        cumulative_sum,
+        lookup_challenges,
+    );
     if let Some(p) = &info.preprocessed {
         assert_eq!(
             p.log_height, log_height,
@@ -152,11 +157,7 @@ fn check_shapes(
             o.quotient_chunks.len(),
             info.num_quotient_chunks(),
         ),
-        (
-            "public_values",
-            public_values.len(),
-            info.num_public_values,
-        ),
+        ("public_values", public_values.len(), info.num_public_values),
         (
             "lookup_challenges",
             lookup_challenges.len(),
@@ -164,7 +165,10 @@ fn check_shapes(
         ),
     ];
     for (what, got, expected) in checks {
-        assert_eq!(got, expected, "AIR {name}: {what} has {got} cells, expected {expected}");
+        assert_eq!(
+            got, expected,
+            "AIR {name}: {what} has {got} cells, expected {expected}"
+        );
     }
     assert_eq!(
         cumulative_sum.is_some(),
@@ -232,15 +236,36 @@ impl V {
         self
     }
 
+    /// Lanes [`cell`] spends on this form (about: terms on a factor's cell are free).
+    fn lanes(&self) -> usize {
+        self.lanes_with(0)
+    }
+
+    /// Lanes [`cell`] would spend with `extra` more terms.
+    fn lanes_with(&self, extra: usize) -> usize {
+        let t = self.terms.len() + extra + usize::from(!self.constant.is_zero());
+        match (&self.prod, t) {
+            (Some(_), t) => 1 + t.saturating_sub(1).div_ceil(2),
+            (None, 0 | 1) => 0,
+            (None, t) => (t - 1).div_ceil(2),
+        }
+    }
+
     /// `self + k * other`.
     fn add_scaled(self, b: &mut CircuitBuilder, other: Self, k: Val) -> Self {
-        let mut other = other.scale(k);
+        let other = other.scale(k);
         let mut out = if self.prod.is_some() && other.prod.is_some() {
-            // One product per form: what is accumulated so far goes to a cell (its
-            // product's lane absorbing a term), and the new product is the form's one.
-            let acc = cell(b, self);
-            other.add_term(acc, Val::ONE);
-            return other;
+            // One product per form: one side goes to a cell (its product's lane absorbing
+            // a term) and becomes a term of the other; the cheaper way round.
+            let (mut keep, to_cell) =
+                if self.lanes() + other.lanes_with(1) <= other.lanes() + self.lanes_with(1) {
+                    (other, self)
+                } else {
+                    (self, other)
+                };
+            let e = cell(b, to_cell);
+            keep.add_term(e, Val::ONE);
+            return keep;
         } else {
             self
         };
@@ -262,10 +287,7 @@ fn basis(d: usize) -> Challenge {
 /// `Some(k)` if `c` is a base-field element.
 fn as_base(c: Challenge) -> Option<Val> {
     let coeffs: &[Val] = c.as_basis_coefficients_slice();
-    coeffs[1..]
-        .iter()
-        .all(|x| x.is_zero())
-        .then_some(coeffs[0])
+    coeffs[1..].iter().all(|x| x.is_zero()).then_some(coeffs[0])
 }
 
 /// Writes a form to a cell (no lane for a lone cell or a constant).
@@ -299,7 +321,11 @@ fn cell(b: &mut CircuitBuilder, v: V) -> Ext {
                     .map_or(Val::ZERO, |i| terms.remove(i).1)
             };
             let kx = take(&mut terms, x);
-            let ky = if y == x { Val::ZERO } else { take(&mut terms, y) };
+            let ky = if y == x {
+                Val::ZERO
+            } else {
+                take(&mut terms, y)
+            };
             let mut rest = terms.into_iter();
             let (z, c) = rest.next().map_or((Val::ZERO, y), |(e, k)| (k, e));
             (b.linear([m, kx, ky, z], x, y, c), rest)
@@ -436,7 +462,12 @@ impl HeightTerms {
                 .map(|d| {
                     assert_eq!(d.size(), n, "a quotient chunk has the trace's size");
                     let s_inv_n = d.first_point().inverse().exp_u64(n as u64);
-                    b.linear([Val::ZERO, s_inv_n, Val::ZERO, Val::ONE], zeta_n, zeta_n, neg_one)
+                    b.linear(
+                        [Val::ZERO, s_inv_n, Val::ZERO, Val::ONE],
+                        zeta_n,
+                        zeta_n,
+                        neg_one,
+                    )
                 })
                 .collect()
         };
@@ -504,7 +535,9 @@ impl HeightTerms {
             let qj = ext_from_coords(b, chunk);
             q = Some(match (prod, q) {
                 (None, _) => qj,
-                (Some(p), None) => b.linear([denom_inv, Val::ZERO, Val::ZERO, Val::ZERO], p, qj, qj),
+                (Some(p), None) => {
+                    b.linear([denom_inv, Val::ZERO, Val::ZERO, Val::ZERO], p, qj, qj)
+                }
                 (Some(p), Some(acc)) => {
                     b.linear([denom_inv, Val::ZERO, Val::ZERO, Val::ONE], p, qj, acc)
                 }
@@ -548,13 +581,14 @@ impl Leaf for BaseLeaf<Val> {
     fn compile(&self, c: &mut Compiler<'_>, b: &mut CircuitBuilder) -> V {
         match self {
             BaseLeaf::Variable(v) => {
-                let row = |local: &[Ext], next: &[Ext], opens_next: bool, offset: usize| match offset {
-                    0 => V::cell(local[v.index]),
-                    // The native verifier evaluates an unopened next row as zeros.
-                    1 if !opens_next => V::constant(Challenge::ZERO),
-                    1 => V::cell(next[v.index]),
-                    _ => panic!("row offset {offset} is not supported"),
-                };
+                let row =
+                    |local: &[Ext], next: &[Ext], opens_next: bool, offset: usize| match offset {
+                        0 => V::cell(local[v.index]),
+                        // The native verifier evaluates an unopened next row as zeros.
+                        1 if !opens_next => V::constant(Challenge::ZERO),
+                        1 => V::cell(next[v.index]),
+                        _ => panic!("row offset {offset} is not supported"),
+                    };
                 let o = c.openings;
                 match v.entry {
                     BaseEntry::Main { offset } => {
@@ -605,7 +639,10 @@ impl Leaf for ExtLeaf<Val, Challenge> {
                 ExtEntry::Challenge => V::cell(c.lookup_challenges[v.index]),
                 ExtEntry::PermutationValue => {
                     assert_eq!(v.index, 0, "one permutation value: the cumulative sum");
-                    V::cell(c.cumulative_sum.expect("an AIR with lookups has a cumulative sum"))
+                    V::cell(
+                        c.cumulative_sum
+                            .expect("an AIR with lookups has a cumulative sum"),
+                    )
                 }
             },
         }
@@ -626,14 +663,16 @@ impl Compiler<'_> {
     }
 
     /// A child node, compiled once (memoised by `Arc` identity); a node several parents
-    /// share is written to a cell so that none of them repeats its lanes.
+    /// share is written to a cell so that none of them repeats its lanes, unless it is
+    /// a constant or one (scaled) cell, which every parent absorbs for free.
     fn child<A: Leaf>(&mut self, b: &mut CircuitBuilder, e: &Arc<SymbolicExpr<A>>) -> V {
         let k = Arc::as_ptr(e) as usize;
         if let Some(v) = A::memo(self).get(&k) {
             return v.clone();
         }
         let mut v = self.node(b, e);
-        if Arc::strong_count(e) > 1 && v.as_constant().is_none() {
+        let one_term = v.prod.is_none() && v.terms.len() + usize::from(!v.constant.is_zero()) <= 1;
+        if Arc::strong_count(e) > 1 && !one_term {
             v = V::cell(cell(b, v));
         }
         A::memo(self).insert(k, v.clone());
