@@ -15,7 +15,9 @@ use starkscope_recursion::ir::Op;
 use starkscope_recursion::verifier::constraints::{check_air_at_zeta, AirOpeningVars};
 use starkscope_recursion::{Circuit, CircuitBuilder, CompiledCircuit, Group, RunError};
 use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
-use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+use starkscope_stark_backend::p3::{
+    Air, AirBuilder, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess,
+};
 use starkscope_stark_backend::verifier::{challenges, OodChallenges};
 use starkscope_stark_backend::{
     keygen, prove, verify, AirInput, Challenge, FriPreset, Proof, StarkAir, StarkConfig, Val,
@@ -351,4 +353,64 @@ fn the_check_is_provable() {
     let airs: Vec<usize> = (0..child.vk.num_airs()).collect();
     let (circuit, hints) = verifier_circuit(&child, &airs);
     common::prove_and_verify(&common::compile(circuit), &[], &hints);
+}
+
+/// Degree 5 (four quotient chunks under preset `recursion`): columns (a, b); a_0 is the
+/// public value, a' = a + 1, b = a^5.
+struct QuinticAir;
+
+impl BaseAir<Val> for QuinticAir {
+    fn width(&self) -> usize {
+        2
+    }
+    fn num_public_values(&self) -> usize {
+        1
+    }
+}
+
+impl<AB: AirBuilder<F = Val>> Air<AB> for QuinticAir {
+    fn eval(&self, builder: &mut AB) {
+        let main = builder.main();
+        let (a, b) = (main.current_slice()[0], main.current_slice()[1]);
+        let a_next = main.next_slice()[0];
+        let a0: AB::Expr = builder.public_values()[0].into();
+        builder.when_first_row().assert_eq(a, a0);
+        builder
+            .when_transition()
+            .assert_eq(a_next, a + AB::Expr::ONE);
+        let a: AB::Expr = a.into();
+        builder.assert_eq(b, a.exp_u64(5));
+    }
+}
+
+impl StarkAir for QuinticAir {
+    fn name(&self) -> String {
+        "quintic".into()
+    }
+}
+
+#[test]
+fn four_quotient_chunks_check_at_zeta() {
+    let config = StarkConfig::new(FriPreset::Recursion);
+    let pk = keygen(&config, vec![Arc::new(QuinticAir) as Arc<dyn StarkAir>]).unwrap();
+    assert_eq!(pk.air_info(0).num_quotient_chunks(), 4);
+    let rows: Vec<Val> = (0..8u32)
+        .flat_map(|i| {
+            let a = Val::from_u32(i + 3);
+            [a, a.exp_u64(5)]
+        })
+        .collect();
+    let inputs = vec![AirInput::new(
+        RowMajorMatrix::new(rows, 2),
+        vec![Val::from_u32(3)],
+    )];
+    let proof = prove(&config, &pk, inputs).unwrap();
+    verify(&config, &pk.vk, &proof).unwrap();
+    let ch = challenges(&config, &pk.vk, &proof).unwrap();
+    check_child(&Child {
+        config,
+        vk: pk.vk,
+        proof,
+        ch,
+    });
 }
