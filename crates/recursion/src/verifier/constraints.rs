@@ -3,10 +3,12 @@
 //!
 //! The AIR's symbolic constraints (its own `eval`'s, then LogUp's, from
 //! [`starkscope_stark_backend::keygen::symbolic_constraints`], the derivation keygen
-//! runs) are compiled to ALU ops: every distinct DAG node once (memoised by its address,
-//! i.e. by `Arc` identity for shared subexpressions), nodes whose operands are constants
-//! computed natively, a product with a base constant as one `scale` lane, a product that
-//! only feeds one sum fused into it (`m·a·b + z·c`, one lane). They are folded as
+//! runs) are compiled to ALU ops: every distinct DAG node once (memoised by `Arc`
+//! identity for shared subexpressions), nodes whose operands are constants computed
+//! natively. A node is kept as a linear form `sum k_i cell_i + m·a·b + constant` (base
+//! `k_i`, `m`) until a product, a sharing parent or the fold needs it in a cell: sums,
+//! differences, negations and products by base constants then cost nothing, and one ALU
+//! lane absorbs a product and a term, or three terms (see [`cell`]). They are folded as
 //! `acc = acc * alpha + c_k` in the verifier's order, and the result is checked against
 //! the quotient recombined from its chunks times `Z_H(zeta)`, with `Z_H(zeta)` checked
 //! invertible (the native verifier refuses a `zeta` in the trace domain).
