@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use p3_air::symbolic::{AirLayout, ConstraintLayout};
+use p3_air::symbolic::{AirLayout, ConstraintLayout, SymbolicExpression, SymbolicExpressionExt};
 use p3_air::BaseAir;
 
 use p3_lookup::{check_bus_widths, Kind, LogUpGadget, LookupProtocol, Lookups};
@@ -290,10 +290,7 @@ pub(crate) fn analyse_air(
     };
 
     // Every constraint the prover folds: the AIR's own, then LogUp's.
-    let mut builder = SymbolicBuilder::new(info.layout());
-    gadget.eval_air_and_lookups(&air_ref, &mut builder, &info.lookups);
-    let base = builder.base_constraints();
-    let ext = builder.extension_constraints();
+    let SymbolicConstraints { base, ext, layout } = eval_symbolic(air_ref, &info);
     let degree = base
         .iter()
         .map(|c| c.degree_multiple())
@@ -310,7 +307,6 @@ pub(crate) fn analyse_air(
             preset,
         });
     }
-    let layout = builder.constraint_layout();
     let (encoding, next_row) = encode_constraints(&base, &ext, &layout);
     // Open the next row exactly when the constraints read it; a chip's declaration must
     // cover what it reads (the verifier would otherwise evaluate it at zero).
@@ -342,6 +338,61 @@ pub(crate) fn analyse_air(
         },
         preprocessed,
     ))
+}
+
+/// One AIR's constraints as the verifier folds them: its own `eval`'s, then LogUp's, as
+/// symbolic expression DAGs (shared subexpressions are shared `Arc`s).
+#[derive(Debug)]
+pub struct SymbolicConstraints {
+    /// Base-field constraints, in emission order.
+    pub base: Vec<SymbolicExpression<Val>>,
+    /// Extension-field constraints, in emission order.
+    pub ext: Vec<SymbolicExpressionExt<Val, Challenge>>,
+    /// Where each base / extension constraint sits in the global (folding) order.
+    pub layout: ConstraintLayout,
+}
+
+/// A constraint in folding order: a base or an extension expression.
+#[derive(Clone, Copy, Debug)]
+pub enum ConstraintRef<'a> {
+    Base(&'a SymbolicExpression<Val>),
+    Ext(&'a SymbolicExpressionExt<Val, Challenge>),
+}
+
+impl SymbolicConstraints {
+    /// Every constraint in the global order the verifier folds them
+    /// (`acc = acc * alpha + c_k`).
+    pub fn in_folding_order(&self) -> Vec<ConstraintRef<'_>> {
+        let mut out: Vec<Option<ConstraintRef<'_>>> = vec![None; self.layout.total_constraints()];
+        for (e, &k) in self.base.iter().zip(&self.layout.base_indices) {
+            out[k] = Some(ConstraintRef::Base(e));
+        }
+        for (e, &k) in self.ext.iter().zip(&self.layout.ext_indices) {
+            out[k] = Some(ConstraintRef::Ext(e));
+        }
+        out.into_iter()
+            .map(|c| c.expect("the constraint layout covers every index"))
+            .collect()
+    }
+}
+
+/// Evaluates an AIR's constraints followed by LogUp's symbolically, as keygen does (and
+/// as the prover and verifier fold them).
+pub(crate) fn eval_symbolic(air: AirRef<'_>, info: &AirInfo) -> SymbolicConstraints {
+    let mut builder = SymbolicBuilder::new(info.layout());
+    LogUpGadget::new().eval_air_and_lookups(&air, &mut builder, &info.lookups);
+    SymbolicConstraints {
+        base: builder.base_constraints(),
+        ext: builder.extension_constraints(),
+        layout: builder.constraint_layout(),
+    }
+}
+
+/// AIR `air_id`'s symbolic constraints exactly as the verifier evaluates them at the
+/// out-of-domain point (own + LogUp, with the folding layout), from the same derivation
+/// keygen runs. Ignores the `ablation` feature: this is the unablated system.
+pub fn symbolic_constraints(vk: &VerifyingKey, air_id: usize) -> SymbolicConstraints {
+    eval_symbolic(AirRef(vk.airs[air_id].as_ref()), &vk.data.airs[air_id])
 }
 
 /// Numbers the buses: a named bus gets one number shared by every AIR using it, a local

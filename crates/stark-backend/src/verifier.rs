@@ -190,6 +190,32 @@ pub fn transcript_before_opening(
     Ok((ch, r.claims))
 }
 
+/// The challenges the constraint check at `zeta` uses, as the verifier derives them.
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct OodChallenges {
+    /// Per AIR, its LogUp challenge list (empty without lookups).
+    pub lookup_challenges: Vec<Vec<Challenge>>,
+    pub alpha: Challenge,
+    pub zeta: Challenge,
+}
+
+/// For recursion tests: the LogUp challenges, `alpha` and `zeta` of [`verify`]'s own
+/// replay (shape checks and transcript steps 1-13; no PCS check).
+#[doc(hidden)]
+pub fn challenges(
+    config: &StarkConfig,
+    vk: &VerifyingKey,
+    proof: &Proof,
+) -> Result<OodChallenges, VerifyError> {
+    let r = replay(config, vk, proof, &mut config.challenger())?;
+    Ok(OodChallenges {
+        lookup_challenges: r.lookup_challenges,
+        alpha: r.alpha,
+        zeta: r.zeta,
+    })
+}
+
 /// Shape checks and transcript steps 1-13 on `ch` (which must be fresh), then the
 /// opening claims of step 14.
 fn replay<C: VerifierChallenger>(
