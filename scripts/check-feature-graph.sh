@@ -2,7 +2,8 @@
 # With bench-metrics off, no crate of the workspace may pull in the `metrics` crates;
 # with it on, each must (the feature is forwarded down to starkscope-metrics).
 # The shipped binaries never enable the soundness-testing features (`forge`: lying
-# witnesses; `ablation`: a backend that can drop a constraint), with or without metrics.
+# witnesses; `ablation`: a backend that can drop a constraint; `test-support`: the
+# backend's proof-mutation helpers for tests), with or without metrics.
 # The libraries below the binaries (stark-backend, vm, recursion, sdk) depend only on what they emit
 # with (starkscope-metrics): never on the harness, a tracing subscriber or an exporter.
 # The binaries compile an exporter (HTTP client, async runtime, OpenTelemetry) only with
@@ -61,17 +62,21 @@ for bin in starkscope starkscope-benchmarks; do
     fi
   done
 done
-# `soundness_features PKG ARGS...`: the forge/ablation features PKG's build enables.
+# `soundness_features PKG ARGS...`: the forge/ablation/test-support features PKG's build enables.
 soundness_features() {
   local pkg=$1
   shift
   for dep in starkscope-vm starkscope-recursion starkscope-stark-backend; do
     cargo tree -e features -i "$dep" -p "$pkg" "$@" --prefix none 2>/dev/null
-  done | grep -Eo '^starkscope-(vm|recursion|stark-backend) feature "(forge|ablation)"' | sort -u || true
+  done | grep -Eo '^starkscope-(vm|recursion|stark-backend) feature "(forge|ablation|test-support)"' | sort -u || true
 }
 # The check must see the features when they are on (or it would pass vacuously).
 if [ -z "$(soundness_features starkscope-vm --features ablation)" ]; then
   echo "error: the soundness-feature check does not see starkscope-vm's ablation feature" >&2
+  fail=1
+fi
+if [ -z "$(soundness_features starkscope-stark-backend --features test-support)" ]; then
+  echo "error: the soundness-feature check does not see starkscope-stark-backend's test-support feature" >&2
   fail=1
 fi
 for bin in starkscope starkscope-benchmarks; do
@@ -86,7 +91,7 @@ for bin in starkscope starkscope-benchmarks; do
 done
 if [ "$fail" = 0 ]; then
   echo "ok: metrics absent without bench-metrics and present with it, in all ${#crates[@]} crates"
-  echo "ok: no shipped binary enables forge or ablation"
+  echo "ok: no shipped binary enables forge, ablation or test-support"
   echo "ok: stark-backend, vm, recursion and sdk depend on no harness, subscriber or exporter"
   echo "ok: the binaries compile exporters only with --features exporters, and then all of them"
 fi

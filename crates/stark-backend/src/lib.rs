@@ -21,7 +21,10 @@ pub mod poseidon2;
 pub mod proof;
 pub mod prover;
 mod quotient;
+#[cfg(feature = "test-support")]
+pub mod testing;
 mod transcript;
+pub mod transcript_log;
 pub mod verifier;
 
 pub use air::{Count, InteractionBuilder, StarkAir};

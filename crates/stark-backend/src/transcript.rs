@@ -5,15 +5,23 @@ use p3_challenger::{CanObserve, FieldChallenger};
 use p3_field::PrimeCharacteristicRing;
 use p3_lookup::Challenges;
 
-use crate::config::{Challenge, Challenger, Commitment, Val};
+use crate::config::{Challenge, Commitment, Val};
 use crate::keygen::VerifyingKeyData;
+
+/// What steps 1-13 need of a challenger: base-field observe/sample and observing a
+/// commitment. The backend's `Challenger` in production; a recording wrapper in tests.
+pub(crate) trait TranscriptChallenger:
+    FieldChallenger<Val> + CanObserve<Commitment>
+{
+}
+impl<C: FieldChallenger<Val> + CanObserve<Commitment>> TranscriptChallenger for C {}
 
 /// Domain separator: "starkscope backend", transcript version 2, as field elements.
 const PROTOCOL_TAG: [u32; 3] = [0x5354_4b53, 0x4245_4e44, 2];
 
 /// Step 1: bind the protocol, the FRI preset, the shape of every AIR, the key digest
 /// (the whole constraint system) and the preprocessed commitment.
-pub(crate) fn observe_key(ch: &mut Challenger, vk: &VerifyingKeyData) {
+pub(crate) fn observe_key(ch: &mut impl TranscriptChallenger, vk: &VerifyingKeyData) {
     for t in PROTOCOL_TAG {
         ch.observe(Val::from_u32(t));
     }
@@ -39,7 +47,7 @@ pub(crate) fn observe_key(ch: &mut Challenger, vk: &VerifyingKeyData) {
 /// Step 2: trace heights (the prover's choice) and the main-trace commitment, then
 /// every AIR's public values.
 pub(crate) fn observe_main(
-    ch: &mut Challenger,
+    ch: &mut impl TranscriptChallenger,
     log_heights: &[u8],
     main: &Commitment,
     public_values: &[&[Val]],
@@ -57,7 +65,7 @@ pub(crate) fn observe_main(
 /// (alpha, beta) pair; each bus b gets the offset `alpha + (b + 1) * beta^W` (W the
 /// widest tuple), so buses never alias. Returns per AIR `[offset(bus_i), beta]` per lookup.
 pub(crate) fn sample_lookup_challenges(
-    ch: &mut Challenger,
+    ch: &mut impl TranscriptChallenger,
     vk: &VerifyingKeyData,
 ) -> Vec<Vec<Challenge>> {
     if vk.airs.iter().all(|a| a.lookups.is_empty()) {
@@ -80,7 +88,7 @@ pub(crate) fn sample_lookup_challenges(
 /// Step 4: the permutation commitment and every AIR's cumulative sum (AIR order,
 /// skipping AIRs without interactions), then the constraint-folding challenge.
 pub(crate) fn observe_permutation_and_sample_alpha(
-    ch: &mut Challenger,
+    ch: &mut impl TranscriptChallenger,
     permutation: Option<&Commitment>,
     cumulative_sums: impl Iterator<Item = Challenge>,
 ) -> Challenge {
@@ -95,7 +103,7 @@ pub(crate) fn observe_permutation_and_sample_alpha(
 
 /// Step 5: the quotient commitment, then the out-of-domain point `zeta`.
 pub(crate) fn observe_quotient_and_sample_zeta(
-    ch: &mut Challenger,
+    ch: &mut impl TranscriptChallenger,
     quotient: &Commitment,
 ) -> Challenge {
     ch.observe(quotient.clone());

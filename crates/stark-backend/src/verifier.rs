@@ -2,6 +2,7 @@
 //! AIR's constraints (LogUp included) at the out-of-domain point, and the bus balance.
 
 use p3_air::RowWindow;
+use p3_challenger::{CanObserve, FieldChallenger, GrindingChallenger};
 use p3_commit::PolynomialSpace;
 use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing};
 use p3_lookup::{check_multiplicity_height_bound, LogUpGadget, LookupProtocol, Lookups};
@@ -151,10 +152,21 @@ fn check_air_shape(air_id: usize, info: &AirInfo, p: &AirProof) -> Result<(), Ve
 /// any), each with its matrices in commitment order, each with its points and claimed values.
 pub type PcsClaims = Vec<p3_commit::CommitmentOpening<Challenge, Commitment, Domain>>;
 
+/// What the verifier needs of a challenger: exactly the bounds p3-fri's
+/// `TwoAdicFriPcs::verify` puts on its challenger, plus observing our commitments (which
+/// p3-fri needs too, its commitment type being ours). Implemented by the backend's
+/// [`Challenger`] and by [`crate::transcript_log::RecordingChallenger`].
+pub trait VerifierChallenger:
+    FieldChallenger<Val> + CanObserve<Commitment> + GrindingChallenger<Witness = Val>
+{
+}
+impl<C> VerifierChallenger for C where
+    C: FieldChallenger<Val> + CanObserve<Commitment> + GrindingChallenger<Witness = Val>
+{
+}
+
 /// Everything the verifier derives before the PCS opening argument.
 struct Replay {
-    /// The challenger after transcript steps 1-13.
-    challenger: Challenger,
     claims: PcsClaims,
     lookup_challenges: Vec<Vec<Challenge>>,
     alpha: Challenge,
@@ -173,8 +185,9 @@ pub fn transcript_before_opening(
     vk: &VerifyingKey,
     proof: &Proof,
 ) -> Result<(Challenger, PcsClaims), VerifyError> {
-    let r = replay(config, vk, proof)?;
-    Ok((r.challenger, r.claims))
+    let mut ch = config.challenger();
+    let r = replay(config, vk, proof, &mut ch)?;
+    Ok((ch, r.claims))
 }
 
 /// For recursion: whether a proof of `vk` may have these trace heights (log2, AIR order),
@@ -208,8 +221,14 @@ pub fn check_log_heights(vk: &VerifyingKey, log_heights: &[usize]) -> Result<(),
     check_multiplicity_height_bound(&all, &heights).map_err(|_| VerifyError::Multiplicity)
 }
 
-/// Shape checks and transcript steps 1-13, then the opening claims of step 14.
-fn replay(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<Replay, VerifyError> {
+/// Shape checks and transcript steps 1-13 on `ch` (which must be fresh), then the
+/// opening claims of step 14.
+fn replay<C: VerifierChallenger>(
+    config: &StarkConfig,
+    vk: &VerifyingKey,
+    proof: &Proof,
+    ch: &mut C,
+) -> Result<Replay, VerifyError> {
     let data = &vk.data;
     if data.preset != config.preset() {
         return Err(VerifyError::PresetMismatch {
@@ -241,26 +260,20 @@ fn replay(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<Repl
     let log_heights: Vec<u8> = proof.airs.iter().map(|a| a.log_height).collect();
 
     // Transcript replay, in the prover's order.
-    let mut ch = config.challenger();
-    transcript::observe_key(&mut ch, data);
+    transcript::observe_key(ch, data);
     let public_values: Vec<&[Val]> = proof
         .airs
         .iter()
         .map(|a| a.public_values.as_slice())
         .collect();
-    transcript::observe_main(
-        &mut ch,
-        &log_heights,
-        &proof.commitments.main,
-        &public_values,
-    );
-    let lookup_challenges = transcript::sample_lookup_challenges(&mut ch, data);
+    transcript::observe_main(ch, &log_heights, &proof.commitments.main, &public_values);
+    let lookup_challenges = transcript::sample_lookup_challenges(ch, data);
     let alpha = transcript::observe_permutation_and_sample_alpha(
-        &mut ch,
+        ch,
         proof.commitments.permutation.as_ref(),
         proof.airs.iter().filter_map(|a| a.cumulative_sum),
     );
-    let zeta = transcript::observe_quotient_and_sample_zeta(&mut ch, &proof.commitments.quotient);
+    let zeta = transcript::observe_quotient_and_sample_zeta(ch, &proof.commitments.quotient);
 
     // The opening claims, round by round, exactly as the prover opened them.
     let mut next_points = Vec::with_capacity(n);
@@ -333,7 +346,6 @@ fn replay(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<Repl
         rounds.push((c.clone(), round));
     }
     Ok(Replay {
-        challenger: ch,
         claims: rounds.into_iter().map(Into::into).collect(),
         lookup_challenges,
         alpha,
@@ -345,26 +357,35 @@ fn replay(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<Repl
 
 /// Verifies `proof` against `vk`.
 pub fn verify(config: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Result<(), VerifyError> {
+    verify_with_challenger(config, vk, proof, &mut config.challenger())
+}
+
+/// [`verify`] on a caller-supplied challenger, which must be in the state
+/// `config.challenger()` returns (or wrap one in that state). For tests: with
+/// [`crate::transcript_log::RecordingChallenger`] it records every transcript operation
+/// of a verification, for comparing an in-circuit verifier's transcript with it. Not a
+/// stable API; production callers use [`verify`].
+#[doc(hidden)]
+pub fn verify_with_challenger<C: VerifierChallenger>(
+    config: &StarkConfig,
+    vk: &VerifyingKey,
+    proof: &Proof,
+    ch: &mut C,
+) -> Result<(), VerifyError> {
     // DEBUG, not INFO: only catalogued spans become timing gauges.
     let _span = debug_span!("stark_verify").entered();
     let data = &vk.data;
     let n = data.airs.len();
     let Replay {
-        challenger: mut ch,
         claims,
         lookup_challenges,
         alpha,
         zeta,
         trace_domains,
         quotient_chunk_domains,
-    } = replay(config, vk, proof)?;
-    <Pcs as p3_commit::Pcs<Challenge, Challenger>>::verify(
-        config.pcs(),
-        claims,
-        &proof.opening_proof,
-        &mut ch,
-    )
-    .map_err(|e| VerifyError::Opening(format!("{e:?}")))?;
+    } = replay(config, vk, proof, ch)?;
+    <Pcs as p3_commit::Pcs<Challenge, C>>::verify(config.pcs(), claims, &proof.opening_proof, ch)
+        .map_err(|e| VerifyError::Opening(format!("{e:?}")))?;
 
     // Constraints at zeta, per AIR.
     let gadget = LogUpGadget::new();

@@ -17,7 +17,10 @@ use std::collections::HashMap;
 
 use crate::builder::{CircuitBuilder, FELT_BITS};
 use crate::ir::{Ext, Felt, Group, Quad};
+use p3_field::BasedVectorSpace;
+use starkscope_stark_backend::config::Challenger;
 use starkscope_stark_backend::poseidon2::RATE;
+use starkscope_stark_backend::{Challenge, Val};
 
 /// Where one value of the transcript lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,6 +156,71 @@ impl ChallengerVar {
         for bit in self.sample_bits(b, bits) {
             b.assert_zero(bit);
         }
+    }
+}
+
+impl ChallengerVar {
+    /// A challenger that continues exactly as `native` does: its sponge state, input
+    /// buffer and output buffer as constant cells (the state four lanes to a cell, the
+    /// buffered values one constant each).
+    pub fn from_native(b: &mut CircuitBuilder, native: &Challenger) -> Self {
+        let state = core::array::from_fn(|g| {
+            let lanes = &native.sponge_state[4 * g..4 * g + 4];
+            let v = <Challenge as BasedVectorSpace<Val>>::from_basis_coefficients_slice(lanes)
+                .expect("four lanes");
+            Group::Cell(b.constant_ext(v).quad())
+        });
+        let input = native
+            .input_buffer
+            .iter()
+            .map(|&v| Src::Felt(b.constant(v)))
+            .collect();
+        let output = native
+            .output_buffer
+            .iter()
+            .map(|&v| Src::Felt(b.constant(v)))
+            .collect();
+        Self {
+            state,
+            input,
+            output,
+            unpacked: HashMap::new(),
+        }
+    }
+
+    /// Observes constants (a transcript seed): four at a time as one constant cell where
+    /// they fill one of the input buffer's two groups, else one constant each.
+    pub fn observe_constants(&mut self, b: &mut CircuitBuilder, values: &[Val]) {
+        let mut rest = values;
+        while !rest.is_empty() {
+            if self.input.len().is_multiple_of(4) && rest.len() >= 4 {
+                let v =
+                    <Challenge as BasedVectorSpace<Val>>::from_basis_coefficients_slice(&rest[..4])
+                        .expect("four values");
+                let q = b.constant_ext(v).quad();
+                self.observe_quad(b, q);
+                rest = &rest[4..];
+            } else {
+                let c = b.constant(rest[0]);
+                self.observe(b, c);
+                rest = &rest[1..];
+            }
+        }
+    }
+
+    /// The sponge state's four cells (lanes `4g..4g+4` in group `g`).
+    pub fn state(&self) -> [Group; 4] {
+        self.state
+    }
+
+    /// The input and output buffers as base cells (unpacking cells where needed), in
+    /// buffer order; for comparing with a native challenger.
+    pub fn buffers(&mut self, b: &mut CircuitBuilder) -> (Vec<Felt>, Vec<Felt>) {
+        let input = self.input.clone();
+        let output = self.output.clone();
+        let i = input.into_iter().map(|s| self.felt(b, s)).collect();
+        let o = output.into_iter().map(|s| self.felt(b, s)).collect();
+        (i, o)
     }
 }
 

@@ -1,1 +1,841 @@
-//! (in progress)
+//! Transcript step 14 in the circuit: p3-fri 0.8.0's `TwoAdicFriPcs::verify` with
+//! starkscope's parameters (arity-2 folding, a final polynomial of length 1, batch and
+//! commit-phase PoW of 0 bits, Merkle cap height 0), op by op as docs/stark-backend.md
+//! ("Step 14 in detail", 14.0-14.15) writes it down.
+//!
+//! Every matrix height is a constant of the circuit here ([`OpeningShape`]). What depends
+//! on the heights, for a later variable-height version: the FRI seed (14.6, through `R`
+//! and `H`), the number of index bits and which of them a commitment's rows are read at
+//! (14.10, 14.11), the Merkle path lengths (14.11, 14.15), the per-height alpha ladders and
+//! evaluation points (14.12: `Ladders`, `x_L`) and the roll-in rounds (14.13). They are
+//! marked `HEIGHT` below.
+
+use std::collections::BTreeMap;
+
+use p3_challenger::{CanObserve, CanSampleBits, FieldChallenger, GrindingChallenger};
+use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
+use starkscope_stark_backend::config::{Challenger, LeafHash, NodeCompress, PcsProof, ValMmcs};
+use starkscope_stark_backend::verifier::PcsClaims;
+use starkscope_stark_backend::{Challenge, FriPreset, Val};
+
+use crate::builder::CircuitBuilder;
+use crate::gadgets::challenger::ChallengerVar;
+use crate::gadgets::hash::pack_all;
+use crate::gadgets::merkle::{verify_batch, OpenedLevel};
+use crate::gadgets::Digest;
+use crate::ir::{Ext, Felt, Quad};
+
+/// One committed matrix: its trace log height (the LDE is `log_blowup` taller), its width
+/// (base columns = claimed values per point) and its number of opening points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatrixShape {
+    pub log_height: usize,
+    pub width: usize,
+    pub num_points: usize,
+}
+
+/// The constant shape of the opening claims: per commitment (in round order), per matrix
+/// (commitment order): trace log height, width, number of points.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpeningShape {
+    pub commitments: Vec<Vec<MatrixShape>>,
+}
+
+impl OpeningShape {
+    /// The shape of native claims (as `verifier::transcript_before_opening` returns them).
+    pub fn from_claims(claims: &PcsClaims) -> Self {
+        Self {
+            commitments: claims
+                .iter()
+                .map(|c| {
+                    c.matrices
+                        .iter()
+                        .map(|m| MatrixShape {
+                            log_height: m.domain.size().trailing_zeros() as usize,
+                            width: m.points.first().map_or(0, |p| p.values.len()),
+                            num_points: m.points.len(),
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// `H`, log2 of the tallest LDE. HEIGHT.
+    pub fn log_max_lde_height(&self, preset: FriPreset) -> usize {
+        self.matrices()
+            .map(|m| m.log_height)
+            .max()
+            .expect("something committed")
+            + preset.log_blowup()
+    }
+
+    /// `R = H - log_blowup`, the number of FRI rounds. HEIGHT.
+    pub fn num_rounds(&self, preset: FriPreset) -> usize {
+        self.log_max_lde_height(preset) - preset.log_blowup()
+    }
+
+    fn matrices(&self) -> impl Iterator<Item = &MatrixShape> {
+        self.commitments.iter().flatten()
+    }
+
+    /// Panics on a shape p3-fri would refuse or that this verifier does not cover.
+    fn check(&self, preset: FriPreset) {
+        assert!(self.matrices().next().is_some(), "nothing committed");
+        for c in &self.commitments {
+            assert!(!c.is_empty(), "a commitment without matrices");
+        }
+        for m in self.matrices() {
+            assert!(m.width > 0 && m.num_points > 0, "empty matrix claim {m:?}");
+            // A height-1 matrix would need its own rule (fri/verifier.rs:1410-1414).
+            assert!(m.log_height >= 1, "height-1 matrices are not supported");
+        }
+        assert!(self.log_max_lde_height(preset) <= Val::TWO_ADICITY);
+    }
+
+    /// The PCS seed of 14.2 as field elements, computed by p3-fri itself.
+    pub fn pcs_seed(&self) -> Vec<Val> {
+        let shape = p3_fri::PcsShape {
+            claimed_evaluation_counts: self
+                .commitments
+                .iter()
+                .map(|c| c.iter().map(|m| vec![m.width; m.num_points]).collect())
+                .collect(),
+            batch_pow_bits: 0,
+        };
+        let mut rec = Recorder::default();
+        shape.domain_separator::<Val, Challenge>().seed(&mut rec);
+        rec.0
+    }
+
+    /// The FRI seed of 14.6 as field elements, computed by p3-fri itself. HEIGHT (R, H).
+    pub fn fri_seed(&self, preset: FriPreset) -> Vec<Val> {
+        let shape = p3_fri::FriShape {
+            log_arities: vec![1; self.num_rounds(preset)],
+            final_poly_len: 1,
+            commit_pow_bits: 0,
+            query_pow_bits: preset.query_pow_bits(),
+            num_queries: preset.num_queries(),
+            index_bits: self.log_max_lde_height(preset),
+            log_blowup: preset.log_blowup(),
+            max_log_arity: 1,
+        };
+        let mut rec = Recorder::default();
+        shape.domain_separator::<Val, Challenge>().seed(&mut rec);
+        rec.0
+    }
+}
+
+/// Records what a domain separator absorbs.
+#[derive(Default)]
+struct Recorder(Vec<Val>);
+
+impl CanObserve<Val> for Recorder {
+    fn observe(&mut self, value: Val) {
+        self.0.push(value);
+    }
+}
+
+/// Cells the caller has: per commitment its root and, per matrix, its points with the
+/// claimed values (`matrices[m][p] = (point, values)`).
+#[derive(Clone, Debug)]
+pub struct CommitmentClaim {
+    pub commitment: Digest,
+    pub matrices: Vec<Vec<(Ext, Vec<Ext>)>>,
+}
+
+/// One query's Merkle material.
+#[derive(Clone, Debug)]
+pub struct QueryVars {
+    /// `rows[k][m]`: commitment k, matrix m's opened row, four values to a cell (the last
+    /// cell's extra values are ignored).
+    pub rows: Vec<Vec<Vec<Quad>>>,
+    /// `input_siblings[k]`: the full Merkle path of commitment k (leaf level first).
+    pub input_siblings: Vec<Vec<Digest>>,
+    /// Per round: the sibling value of the folded pair.
+    pub sibling_values: Vec<Ext>,
+    /// Per round: the Merkle path of the pair (`H - r - 1` levels).
+    pub commit_siblings: Vec<Vec<Digest>>,
+}
+
+/// The FRI proof as hint cells, allocated in this order: `batch_pow_witness`,
+/// `commit_pow_witnesses` (R), `commit_phase_commits` (R digests), `final_poly`,
+/// `query_pow_witness`, then per query: per commitment the rows of its matrices and its
+/// path, then per round the sibling value and the pair's path.
+#[derive(Clone, Debug)]
+pub struct FriProofVars {
+    pub batch_pow_witness: Felt,
+    pub commit_pow_witnesses: Vec<Felt>,
+    pub commit_phase_commits: Vec<Digest>,
+    pub final_poly: Ext,
+    pub query_pow_witness: Felt,
+    pub queries: Vec<QueryVars>,
+}
+
+fn hint_digest(b: &mut CircuitBuilder) -> Digest {
+    [b.hint_quad(), b.hint_quad()]
+}
+
+fn lde_heights(preset: FriPreset, c: &[MatrixShape]) -> usize {
+    c.iter().map(|m| m.log_height).max().unwrap() + preset.log_blowup()
+}
+
+impl FriProofVars {
+    pub fn alloc(b: &mut CircuitBuilder, preset: FriPreset, shape: &OpeningShape) -> Self {
+        shape.check(preset);
+        let h = shape.log_max_lde_height(preset);
+        let rounds = shape.num_rounds(preset);
+        let batch_pow_witness = b.hint_felt();
+        let commit_pow_witnesses = (0..rounds).map(|_| b.hint_felt()).collect();
+        let commit_phase_commits = (0..rounds).map(|_| hint_digest(b)).collect();
+        let final_poly = b.hint_ext();
+        let query_pow_witness = b.hint_felt();
+        let queries = (0..preset.num_queries())
+            .map(|_| {
+                let mut rows = Vec::new();
+                let mut input_siblings = Vec::new();
+                for c in &shape.commitments {
+                    rows.push(
+                        c.iter()
+                            .map(|m| (0..m.width.div_ceil(4)).map(|_| b.hint_quad()).collect())
+                            .collect(),
+                    );
+                    let depth = lde_heights(preset, c);
+                    input_siblings.push((0..depth).map(|_| hint_digest(b)).collect());
+                }
+                let mut sibling_values = Vec::new();
+                let mut commit_siblings = Vec::new();
+                for r in 0..rounds {
+                    sibling_values.push(b.hint_ext());
+                    commit_siblings.push((0..h - r - 1).map(|_| hint_digest(b)).collect());
+                }
+                QueryVars {
+                    rows,
+                    input_siblings,
+                    sibling_values,
+                    commit_siblings,
+                }
+            })
+            .collect();
+        Self {
+            batch_pow_witness,
+            commit_pow_witnesses,
+            commit_phase_commits,
+            final_poly,
+            query_pow_witness,
+            queries,
+        }
+    }
+
+    /// The hint values for [`FriProofVars::alloc`]'s cells, in exactly that order, from a
+    /// real proof. `challenger` is the native challenger after step 13 and `claims` the
+    /// native claims: the query indices and the folded pairs the Merkle paths are restored
+    /// at are derived by replaying step 14 natively (which therefore also checks the
+    /// proof). Errors on a proof or claims of another shape, or a proof that does not
+    /// verify.
+    pub fn hint_values(
+        preset: FriPreset,
+        shape: &OpeningShape,
+        challenger: &Challenger,
+        claims: &PcsClaims,
+        proof: &PcsProof,
+    ) -> Result<Vec<Challenge>, String> {
+        let replay = native_replay(preset, shape, challenger, claims, proof)?;
+        let h = shape.log_max_lde_height(preset);
+        let rounds = shape.num_rounds(preset);
+        let lb = preset.log_blowup();
+        let perm = p3_baby_bear_perm();
+        let mmcs = ValMmcs::new(LeafHash::new(perm.clone()), NodeCompress::new(perm), 0);
+
+        let mut out = Vec::new();
+        out.push(Challenge::from(proof.batch_pow_witness));
+        out.extend(
+            proof
+                .commit_pow_witnesses
+                .iter()
+                .map(|&w| Challenge::from(w)),
+        );
+        for c in &proof.commit_phase_commits {
+            push_digest(&mut out, root_of(c)?);
+        }
+        out.push(proof.final_poly[0]);
+        out.push(Challenge::from(proof.query_pow_witness));
+
+        // Full paths, restored from the pruned multiproofs: [commitment][query].
+        let mut input_paths = Vec::new();
+        for (k, (c, opening)) in shape
+            .commitments
+            .iter()
+            .zip(&proof.input_openings)
+            .enumerate()
+        {
+            let dims: Vec<p3_matrix::Dimensions> = c
+                .iter()
+                .map(|m| p3_matrix::Dimensions {
+                    width: m.width,
+                    height: 1 << (m.log_height + lb),
+                })
+                .collect();
+            let lk = lde_heights(preset, c);
+            let rows: Vec<usize> = replay.indices.iter().map(|&i| i >> (h - lk)).collect();
+            let paths = mmcs
+                .restore_and_recompute_paths(
+                    &dims,
+                    &rows,
+                    &opening.opened_values,
+                    &opening.opening_proof,
+                )
+                .map_err(|e| format!("commitment {k}: restoring paths: {e:?}"))?;
+            if paths.iter().any(|p| p.siblings.len() != lk) {
+                return Err(format!("commitment {k}: paths of another depth"));
+            }
+            input_paths.push(paths);
+        }
+        let mut round_paths = Vec::new();
+        for r in 0..rounds {
+            let dims = [p3_matrix::Dimensions {
+                width: 8,
+                height: 1 << (h - r - 1),
+            }];
+            let rows: Vec<usize> = replay.indices.iter().map(|&i| i >> (r + 1)).collect();
+            let opened: Vec<Vec<Vec<Val>>> = replay.pairs[r]
+                .iter()
+                .map(|pair| vec![pair.iter().flat_map(|e| coords(*e)).collect()])
+                .collect();
+            let paths = mmcs
+                .restore_and_recompute_paths(
+                    &dims,
+                    &rows,
+                    &opened,
+                    &proof.commit_phase_openings[r].opening_proof,
+                )
+                .map_err(|e| format!("FRI round {r}: restoring paths: {e:?}"))?;
+            round_paths.push(paths);
+        }
+
+        for q in 0..preset.num_queries() {
+            for (k, (c, opening)) in shape
+                .commitments
+                .iter()
+                .zip(&proof.input_openings)
+                .enumerate()
+            {
+                for (m, row) in c.iter().zip(&opening.opened_values[q]) {
+                    push_quads(&mut out, row, m.width.div_ceil(4));
+                }
+                for s in &input_paths[k][q].siblings {
+                    push_digest(&mut out, *s);
+                }
+            }
+            for (r, (opening, paths)) in proof
+                .commit_phase_openings
+                .iter()
+                .zip(&round_paths)
+                .enumerate()
+            {
+                out.push(opening.sibling_values[q][0]);
+                let path = &paths[q].siblings;
+                if path.len() != h - r - 1 {
+                    return Err(format!("FRI round {r}: path of {} levels", path.len()));
+                }
+                for s in path {
+                    push_digest(&mut out, *s);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn p3_baby_bear_perm() -> starkscope_stark_backend::config::Perm {
+    p3_baby_bear::default_babybear_poseidon2_16()
+}
+
+fn coords(e: Challenge) -> [Val; 4] {
+    <Challenge as BasedVectorSpace<Val>>::as_basis_coefficients_slice(&e)
+        .try_into()
+        .unwrap()
+}
+
+fn quad_value(vals: &[Val]) -> Challenge {
+    <Challenge as BasedVectorSpace<Val>>::from_basis_coefficients_fn(|j| {
+        vals.get(j).copied().unwrap_or(Val::ZERO)
+    })
+}
+
+fn push_quads(out: &mut Vec<Challenge>, vals: &[Val], cells: usize) {
+    for j in 0..cells {
+        out.push(quad_value(vals.get(4 * j..).unwrap_or(&[])));
+    }
+}
+
+fn push_digest(out: &mut Vec<Challenge>, d: [Val; 8]) {
+    out.push(quad_value(&d[..4]));
+    out.push(quad_value(&d[4..]));
+}
+
+fn root_of(c: &starkscope_stark_backend::config::Commitment) -> Result<[Val; 8], String> {
+    match c.roots() {
+        [root] => Ok(*root),
+        r => Err(format!(
+            "a commitment with {} roots (cap height 0 has one)",
+            r.len()
+        )),
+    }
+}
+
+/// What the native replay of step 14 derives: the query indices and, per round and
+/// query, the folded pair `[e0, e1]`.
+struct NativeReplay {
+    indices: Vec<usize>,
+    pairs: Vec<Vec<[Challenge; 2]>>,
+}
+
+/// Step 14 natively, as the circuit does it (and as crates/stark-backend/tests/
+/// transcript_spec.rs checks against p3-fri), without the Merkle checks.
+fn native_replay(
+    preset: FriPreset,
+    shape: &OpeningShape,
+    challenger: &Challenger,
+    claims: &PcsClaims,
+    proof: &PcsProof,
+) -> Result<NativeReplay, String> {
+    shape.check(preset);
+    if OpeningShape::from_claims(claims) != *shape {
+        return Err("the claims have another shape".into());
+    }
+    for c in claims {
+        for m in &c.matrices {
+            if m.points
+                .iter()
+                .any(|p| p.values.len() != m.points[0].values.len())
+            {
+                return Err("points of one matrix with different value counts".into());
+            }
+        }
+    }
+    let lb = preset.log_blowup();
+    let h = shape.log_max_lde_height(preset);
+    let rounds = shape.num_rounds(preset);
+    let nq = preset.num_queries();
+    if proof.commit_phase_commits.len() != rounds
+        || proof.commit_pow_witnesses.len() != rounds
+        || proof.commit_phase_openings.len() != rounds
+        || proof.final_poly.len() != 1
+        || proof.input_openings.len() != shape.commitments.len()
+    {
+        return Err("FRI proof of another shape".into());
+    }
+    for (r, o) in proof.commit_phase_openings.iter().enumerate() {
+        if o.sibling_values.len() != nq || o.sibling_values.iter().any(|s| s.len() != 1) {
+            return Err(format!("round {r}: sibling values of another shape"));
+        }
+    }
+    for (k, (c, o)) in shape
+        .commitments
+        .iter()
+        .zip(&proof.input_openings)
+        .enumerate()
+    {
+        if o.opened_values.len() != nq
+            || o.opened_values.iter().any(|rows| {
+                rows.len() != c.len() || rows.iter().zip(c).any(|(row, m)| row.len() != m.width)
+            })
+        {
+            return Err(format!("commitment {k}: opened rows of another shape"));
+        }
+    }
+    if proof.batch_pow_witness != Val::ZERO
+        || proof.commit_pow_witnesses.iter().any(|w| *w != Val::ZERO)
+    {
+        return Err("non-zero zero-bit PoW witness".into());
+    }
+
+    let mut ch = challenger.clone();
+    ch.observe_slice(&shape.pcs_seed());
+    for c in claims {
+        for m in &c.matrices {
+            for p in &m.points {
+                for &v in &p.values {
+                    ch.observe_algebra_element(v);
+                }
+            }
+        }
+    }
+    let alpha: Challenge = ch.sample_algebra_element();
+    ch.observe_slice(&shape.fri_seed(preset));
+    let mut betas = Vec::new();
+    for c in &proof.commit_phase_commits {
+        ch.observe_slice(&root_of(c)?);
+        betas.push(ch.sample_algebra_element::<Challenge>());
+    }
+    ch.observe_algebra_element(proof.final_poly[0]);
+    if !ch.check_witness(preset.query_pow_bits(), proof.query_pow_witness) {
+        return Err("query PoW".into());
+    }
+    let indices: Vec<usize> = (0..nq).map(|_| ch.sample_bits(h)).collect();
+
+    let mut pairs = vec![Vec::new(); rounds];
+    for (q, &index) in indices.iter().enumerate() {
+        let mut ro = BTreeMap::<usize, Challenge>::new();
+        let mut next_power = BTreeMap::<usize, Challenge>::new();
+        for (c, opening) in claims.iter().zip(&proof.input_openings) {
+            for (m, row) in c.matrices.iter().zip(&opening.opened_values[q]) {
+                let l = m.domain.size().trailing_zeros() as usize + lb;
+                let rev = p3_util_reverse_bits(index >> (h - l), l);
+                let x = Val::GENERATOR * Val::two_adic_generator(l).exp_u64(rev as u64);
+                for p in &m.points {
+                    let pow = next_power.entry(l).or_insert(Challenge::ONE);
+                    let mut acc = Challenge::ZERO;
+                    for (&at_z, &at_x) in p.values.iter().zip(row) {
+                        acc += *pow * (at_z - Challenge::from(at_x));
+                        *pow *= alpha;
+                    }
+                    let den = p.point - Challenge::from(x);
+                    let inv = den.try_inverse().ok_or("z = x")?;
+                    *ro.entry(l).or_insert(Challenge::ZERO) += acc * inv;
+                }
+            }
+        }
+        let mut folded = ro[&h];
+        let mut idx = index;
+        for (r, &beta) in betas.iter().enumerate() {
+            let l = h - r;
+            let sibling = proof.commit_phase_openings[r].sibling_values[q][0];
+            let mut pair = [sibling; 2];
+            pair[idx & 1] = folded;
+            idx >>= 1;
+            let s = Val::two_adic_generator(l).exp_u64(p3_util_reverse_bits(idx, l - 1) as u64);
+            folded = (pair[0] + pair[1]) * Val::TWO.inverse()
+                + (pair[0] - pair[1]) * beta * Challenge::from((s.double()).inverse());
+            pairs[r].push(pair);
+            if let Some(&extra) = ro.get(&(l - 1)) {
+                folded += beta.square() * extra;
+            }
+        }
+        if folded != proof.final_poly[0] {
+            return Err(format!(
+                "query {q}: the fold chain misses the final polynomial"
+            ));
+        }
+    }
+    Ok(NativeReplay { indices, pairs })
+}
+
+fn p3_util_reverse_bits(x: usize, bits: usize) -> usize {
+    if bits == 0 {
+        0
+    } else {
+        x.reverse_bits() >> (usize::BITS as usize - bits)
+    }
+}
+
+/// The per-LDE-height alpha ladders of 14.12, as constants of the shape. HEIGHT.
+///
+/// For LDE log height `L`: the openings at that height in claim order, each one
+/// (commitment, matrix, point index, ladder offset).
+struct Ladders {
+    by_height: BTreeMap<usize, Vec<(usize, usize, usize, usize)>>,
+}
+
+impl Ladders {
+    fn new(preset: FriPreset, shape: &OpeningShape) -> Self {
+        let mut by_height: BTreeMap<usize, Vec<_>> = BTreeMap::new();
+        let mut next = BTreeMap::<usize, usize>::new();
+        for (k, c) in shape.commitments.iter().enumerate() {
+            for (m, ms) in c.iter().enumerate() {
+                let l = ms.log_height + preset.log_blowup();
+                for p in 0..ms.num_points {
+                    let o = next.entry(l).or_insert(0);
+                    by_height.entry(l).or_default().push((k, m, p, *o));
+                    *o += ms.width;
+                }
+            }
+        }
+        Self { by_height }
+    }
+
+    fn max_power(&self, shape: &OpeningShape) -> usize {
+        self.by_height
+            .values()
+            .flatten()
+            .map(|&(k, m, _, o)| o + shape.commitments[k][m].width)
+            .max()
+            .unwrap_or(1)
+    }
+}
+
+/// Emits step 14 on `ch` (the challenger after step 13). `claims` are in the shape's
+/// order, every matrix's points with exactly `width` values each; two points that are the
+/// same cell share their inverses (give `zeta` as one cell to every matrix).
+pub fn verify_pcs(
+    b: &mut CircuitBuilder,
+    preset: FriPreset,
+    shape: &OpeningShape,
+    ch: &mut ChallengerVar,
+    claims: &[CommitmentClaim],
+    proof: &FriProofVars,
+) {
+    shape.check(preset);
+    assert_eq!(
+        claims.len(),
+        shape.commitments.len(),
+        "claims of another shape"
+    );
+    for (c, s) in claims.iter().zip(&shape.commitments) {
+        assert_eq!(c.matrices.len(), s.len(), "claims of another shape");
+        for (m, ms) in c.matrices.iter().zip(s) {
+            assert_eq!(m.len(), ms.num_points, "claims of another shape");
+            assert!(
+                m.iter().all(|(_, v)| v.len() == ms.width),
+                "claims of another shape"
+            );
+        }
+    }
+    let lb = preset.log_blowup();
+    let h = shape.log_max_lde_height(preset); // HEIGHT
+    let rounds = shape.num_rounds(preset); // HEIGHT
+    assert_eq!(proof.commit_phase_commits.len(), rounds);
+    assert_eq!(proof.queries.len(), preset.num_queries());
+
+    // 14.1 zero-bit PoW witnesses must be zero.
+    b.label("fri_zero_pow");
+    b.assert_zero(proof.batch_pow_witness);
+    for &w in &proof.commit_pow_witnesses {
+        b.assert_zero(w);
+    }
+
+    // 14.2 the PCS seed (a constant of the claim shape).
+    b.label("fri_transcript");
+    ch.observe_constants(b, &shape.pcs_seed());
+    // 14.3 claimed evaluations.
+    for c in claims {
+        for m in &c.matrices {
+            for (_, values) in m {
+                for &v in values {
+                    ch.observe_ext(b, v);
+                }
+            }
+        }
+    }
+    // 14.4 no batch PoW; 14.5 alpha.
+    let alpha = ch.sample_ext(b);
+    // 14.6 the FRI seed. HEIGHT: one constant per (R, H).
+    ch.observe_constants(b, &shape.fri_seed(preset));
+    // 14.7 commit rounds.
+    let betas: Vec<Ext> = proof
+        .commit_phase_commits
+        .iter()
+        .map(|d| {
+            ch.observe_quad(b, d[0]);
+            ch.observe_quad(b, d[1]);
+            ch.sample_ext(b)
+        })
+        .collect();
+    // 14.8 final polynomial, 14.9 query PoW, 14.10 query indices (H bits each).
+    ch.observe_ext(b, proof.final_poly);
+    ch.check_witness(b, preset.query_pow_bits(), proof.query_pow_witness);
+    let indices: Vec<Vec<Felt>> = (0..preset.num_queries())
+        .map(|_| ch.sample_bits(b, h))
+        .collect();
+
+    // Query-independent pieces of 14.12: alpha's powers, alpha^-1, and per (height,
+    // distinct point) the claimed side `sum alpha^(o+i) y_i` and the row terms.
+    b.label("fri_batching");
+    let ladders = Ladders::new(preset, shape);
+    let n_pow = ladders.max_power(shape);
+    let mut alpha_pow = vec![b.one().ext(), alpha];
+    while alpha_pow.len() < n_pow {
+        let next = b.mul(*alpha_pow.last().unwrap(), alpha);
+        alpha_pow.push(next);
+    }
+    let alpha_inv = b.inverse(alpha);
+    struct PointGroup {
+        point: Ext,
+        claimed: Ext,
+        /// (commitment, matrix, exponent `o + w - 1` of the row term's coefficient)
+        rows: Vec<(usize, usize, usize)>,
+    }
+    let mut groups: BTreeMap<usize, Vec<PointGroup>> = BTreeMap::new();
+    for (&l, openings) in &ladders.by_height {
+        let gs = groups.entry(l).or_default();
+        for &(k, m, p, o) in openings {
+            let (point, values) = &claims[k].matrices[m][p];
+            let w = values.len();
+            let gi = match gs.iter().position(|g| g.point == *point) {
+                Some(i) => i,
+                None => {
+                    let zero = b.zero().ext();
+                    gs.push(PointGroup {
+                        point: *point,
+                        claimed: zero,
+                        rows: Vec::new(),
+                    });
+                    gs.len() - 1
+                }
+            };
+            let mut acc = gs[gi].claimed;
+            for (i, &y) in values.iter().enumerate() {
+                acc = b.mul_add(alpha_pow[o + i], y, acc);
+            }
+            gs[gi].claimed = acc;
+            gs[gi].rows.push((k, m, o + w - 1));
+        }
+    }
+    let beta_sq: Vec<Option<Ext>> = (0..rounds)
+        .map(|r| {
+            ladders
+                .by_height
+                .contains_key(&(h - r - 1))
+                .then(|| b.mul(betas[r], betas[r]))
+        })
+        .collect();
+    let half = Val::TWO.inverse();
+    let w_h_inv = Val::two_adic_generator(h).inverse();
+
+    for (bits, qv) in indices.iter().zip(&proof.queries) {
+        // 14.11 input openings: one batch opening per commitment, at the top L_k bits.
+        b.label("fri_input_merkle");
+        for (k, (c, s)) in claims.iter().zip(&shape.commitments).enumerate() {
+            let lk = lde_heights(preset, s); // HEIGHT
+            let mut heights: Vec<usize> = s.iter().map(|m| m.log_height + lb).collect();
+            heights.sort_unstable_by(|a, b| b.cmp(a));
+            heights.dedup();
+            let levels: Vec<OpenedLevel> = heights
+                .iter()
+                .map(|&l| {
+                    let mats: Vec<(usize, &MatrixShape)> = s
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, m)| m.log_height + lb == l)
+                        .collect();
+                    let len = mats.iter().map(|(_, m)| m.width).sum();
+                    let aligned = mats[..mats.len() - 1].iter().all(|(_, m)| m.width % 4 == 0);
+                    let values = if aligned {
+                        mats.iter()
+                            .flat_map(|&(m, _)| qv.rows[k][m].iter().copied())
+                            .collect()
+                    } else {
+                        // Repack the concatenated stream: matrices whose width is not a
+                        // multiple of 4 end mid-cell.
+                        let mut felts = Vec::new();
+                        for &(m, ms) in &mats {
+                            for (j, &cell) in qv.rows[k][m].iter().enumerate() {
+                                let v = b.unpack(cell);
+                                felts.extend_from_slice(&v[..(ms.width - 4 * j).min(4)]);
+                            }
+                        }
+                        pack_all(b, &felts)
+                    };
+                    OpenedLevel {
+                        log_height: l,
+                        values,
+                        len,
+                    }
+                })
+                .collect();
+            verify_batch(
+                b,
+                c.commitment,
+                &levels,
+                &bits[h - lk..],
+                &qv.input_siblings[k],
+            );
+        }
+
+        // 14.12 reduced openings, one per LDE height.
+        b.label("fri_reduced_openings");
+        let mut ro: BTreeMap<usize, Ext> = BTreeMap::new();
+        let mut row_sums: BTreeMap<(usize, usize), Ext> = BTreeMap::new();
+        for (&l, gs) in &groups {
+            // x = GENERATOR * w_L^(rev_L(index >> (H - L))). HEIGHT.
+            let xl = b.exp_reverse_bits_const(Val::two_adic_generator(l), &bits[h - l..]);
+            let x = b.scale(xl, Val::GENERATOR).ext();
+            let mut acc: Option<Ext> = None;
+            for g in gs {
+                let mut num = g.claimed;
+                for &(k, m, e) in &g.rows {
+                    let width = shape.commitments[k][m].width;
+                    // sum_i alpha^i r_i = alpha^(w-1) * horner(alpha^-1, row).
+                    let hm = *row_sums
+                        .entry((k, m))
+                        .or_insert_with(|| b.horner(None, alpha_inv, &qv.rows[k][m], width));
+                    let coeff = alpha_pow_at(b, &mut alpha_pow, alpha, e);
+                    num = b.linear(
+                        [Val::NEG_ONE, Val::ZERO, Val::ZERO, Val::ONE],
+                        coeff,
+                        hm,
+                        num,
+                    );
+                }
+                let den = b.sub(g.point, x);
+                let inv = b.inverse(den);
+                acc = Some(match acc {
+                    None => b.mul(num, inv),
+                    Some(a) => b.mul_add(num, inv, a),
+                });
+            }
+            ro.insert(l, acc.expect("a height has an opening"));
+        }
+
+        // 14.13 the fold chain. u_r = 1 / s_r = w_L^-rev_(L-1)(index >> (r+1)), updated
+        // as u_(r+1) = u_r^2 * (1 - 2 b_(r+1)) (no inverse).
+        b.label("fri_fold");
+        let mut folded = ro[&h];
+        let mut u = b.exp_reverse_bits_const(w_h_inv, &bits[1..h]);
+        for r in 0..rounds {
+            let bit = bits[r];
+            let sib = qv.sibling_values[r];
+            let e0 = b.select(bit, sib, folded);
+            let e1 = b.linear(
+                [Val::ZERO, Val::ONE, Val::ONE, Val::NEG_ONE],
+                folded,
+                sib,
+                e0,
+            );
+            let t = b.mul(betas[r], u.ext());
+            let d = b.sub(e0, e1);
+            // (e0 + e1)/2 + (e0 - e1) * beta / (2 s) = d t / 2 - d / 2 + e0.
+            folded = b.linear([half, -half, Val::ZERO, Val::ONE], d, t, e0);
+            // 14.15 the pair's Merkle opening in round r's tree (H - r - 1 levels).
+            b.label("fri_commit_merkle");
+            let level = OpenedLevel {
+                log_height: h - r - 1,
+                values: vec![e0.quad(), e1.quad()],
+                len: 8,
+            };
+            verify_batch(
+                b,
+                proof.commit_phase_commits[r],
+                &[level],
+                &bits[r + 1..],
+                &qv.commit_siblings[r],
+            );
+            b.label("fri_fold");
+            if let Some(bsq) = beta_sq[r] {
+                folded = b.mul_add(bsq, ro[&(h - r - 1)], folded);
+            }
+            if r + 1 < rounds {
+                let sq = b.mul(u, u);
+                u = b.linear(
+                    [Val::NEG_ONE.double(), Val::ONE, Val::ZERO, Val::ZERO],
+                    sq,
+                    bits[r + 1],
+                    sq,
+                );
+            }
+        }
+        // 14.14 the final polynomial is a constant.
+        b.assert_eq(folded, proof.final_poly);
+    }
+    b.unlabel();
+}
+
+/// `alpha^e`, extending the table if needed.
+fn alpha_pow_at(b: &mut CircuitBuilder, pows: &mut Vec<Ext>, alpha: Ext, e: usize) -> Ext {
+    while pows.len() <= e {
+        let next = b.mul(*pows.last().unwrap(), alpha);
+        pows.push(next);
+    }
+    pows[e]
+}

@@ -166,10 +166,16 @@ pub fn verify_child(b: &mut CircuitBuilder, spec: &ChildSpec) -> VerifiedChild {
     let t = transcript::replay_to_zeta(b, &mut ch, &spec.vk, &spec.log_heights, &proof);
 
     // Step 14 on the same challenger: the claims in the native verifier's order.
+    // One cell per distinct height: FRI shares its inverses by point cell.
+    let mut by_height = std::collections::BTreeMap::new();
     let next_points: Vec<Ext> = spec
         .log_heights
         .iter()
-        .map(|&h| b.scale(t.zeta, Val::two_adic_generator(h)))
+        .map(|&h| {
+            *by_height
+                .entry(h)
+                .or_insert_with(|| b.scale(t.zeta, Val::two_adic_generator(h)))
+        })
         .collect();
     let with_next = |i: usize, next: bool, local: &[Ext], nxt: &[Ext]| {
         let mut pts = vec![(t.zeta, local.to_vec())];

@@ -178,9 +178,16 @@ impl ProofVars {
                 out.extend_from_slice(c);
             }
         }
+        // The FRI material needs the query indices and fold values: replay steps 1-13
+        // natively for the challenger and claims step 14 starts from.
+        let (challenger, claims) =
+            starkscope_stark_backend::verifier::transcript_before_opening(&spec.config, &spec.vk, proof)
+                .map_err(|e| ChildError::Shape(format!("before the opening argument: {e}")))?;
         let fri = FriProofVars::hint_values(
             spec.config.preset(),
             &spec.opening_shape(),
+            &challenger,
+            &claims,
             &proof.opening_proof,
         )
         .map_err(|e| ChildError::Shape(format!("opening proof: {e}")))?;
