@@ -216,6 +216,41 @@ pub fn challenges(
     })
 }
 
+/// For recursion: whether a proof of `vk` may have these trace heights (log2, AIR order),
+/// as [`verify`] decides it: every height in 1..=25, equal to the AIR's preprocessed height
+/// where it has one, and within the LogUp multiplicity bound. A verifier circuit built for
+/// fixed heights checks them once, at build time.
+pub fn check_log_heights(vk: &VerifyingKey, log_heights: &[usize]) -> Result<(), VerifyError> {
+    let data = &vk.data;
+    if log_heights.len() != data.airs.len() {
+        return Err(VerifyError::AirCount {
+            expected: data.airs.len(),
+            got: log_heights.len(),
+        });
+    }
+    for (i, (info, &h)) in data.airs.iter().zip(log_heights).enumerate() {
+        if !(1..=MAX_LOG_HEIGHT).contains(&h) {
+            return Err(shape(
+                i,
+                info,
+                format!("log height {h} out of range 1..={MAX_LOG_HEIGHT}"),
+            ));
+        }
+        if let Some(prep) = &info.preprocessed {
+            if prep.log_height != h {
+                return Err(shape(
+                    i,
+                    info,
+                    format!("log height {h}, preprocessed trace has {}", prep.log_height),
+                ));
+            }
+        }
+    }
+    let all: Vec<Lookups<Val>> = data.airs.iter().map(|a| a.lookups.clone()).collect();
+    let heights: Vec<usize> = log_heights.iter().map(|&h| 1 << h).collect();
+    check_multiplicity_height_bound(&all, &heights).map_err(|_| VerifyError::Multiplicity)
+}
+
 /// Shape checks and transcript steps 1-13 on `ch` (which must be fresh), then the
 /// opening claims of step 14.
 fn replay<C: VerifierChallenger>(

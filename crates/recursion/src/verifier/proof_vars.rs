@@ -1,0 +1,231 @@
+//! A child proof's content as hint cells, allocated in one fixed order, and the values for
+//! those cells from a real proof (the verifier circuit's witness generator). The two
+//! functions walk the proof in the same order; `hint_values` refuses a proof whose shape
+//! is not the circuit's.
+
+use starkscope_stark_backend::{Challenge, Proof, Val};
+
+use super::constraints::AirOpeningVars;
+use super::fri::FriProofVars;
+use super::{commitment_values, ChildError, ChildSpec};
+use crate::builder::CircuitBuilder;
+use crate::gadgets::Digest;
+use crate::ir::{Ext, Felt};
+
+/// One AIR's part of the proof, as cells.
+#[derive(Clone, Debug)]
+pub struct AirVars {
+    pub public_values: Vec<Felt>,
+    /// Present iff the AIR has lookups.
+    pub cumulative_sum: Option<Ext>,
+    pub openings: AirOpeningVars,
+}
+
+/// A whole child proof, as cells.
+#[derive(Clone, Debug)]
+pub struct ProofVars {
+    pub main_commitment: Digest,
+    /// Present iff some AIR has lookups.
+    pub permutation_commitment: Option<Digest>,
+    pub quotient_commitment: Digest,
+    pub airs: Vec<AirVars>,
+    pub fri: FriProofVars,
+}
+
+fn digest(b: &mut CircuitBuilder) -> Digest {
+    [b.hint_quad(), b.hint_quad()]
+}
+
+fn exts(b: &mut CircuitBuilder, n: usize) -> Vec<Ext> {
+    (0..n).map(|_| b.hint_ext()).collect()
+}
+
+impl ProofVars {
+    /// Allocates the hint cells of a proof of `spec`'s shape.
+    pub fn alloc(b: &mut CircuitBuilder, spec: &ChildSpec) -> Self {
+        let data = &spec.vk.data;
+        let main_commitment = digest(b);
+        let permutation_commitment = spec.has_lookups().then(|| digest(b));
+        let quotient_commitment = digest(b);
+        let airs = data
+            .airs
+            .iter()
+            .map(|info| {
+                let public_values = (0..info.num_public_values).map(|_| b.hint_felt()).collect();
+                let cumulative_sum = (!info.lookups.is_empty()).then(|| b.hint_ext());
+                let main_next = if info.opens_main_next {
+                    info.main_width
+                } else {
+                    0
+                };
+                let prep_next = if info.opens_preprocessed_next {
+                    info.preprocessed_width()
+                } else {
+                    0
+                };
+                let openings = AirOpeningVars {
+                    main_local: exts(b, info.main_width),
+                    main_next: exts(b, main_next),
+                    preprocessed_local: exts(b, info.preprocessed_width()),
+                    preprocessed_next: exts(b, prep_next),
+                    permutation_local: exts(b, info.permutation_width_base()),
+                    permutation_next: exts(b, info.permutation_width_base()),
+                    quotient_chunks: (0..info.num_quotient_chunks())
+                        .map(|_| core::array::from_fn(|_| b.hint_ext()))
+                        .collect(),
+                };
+                AirVars {
+                    public_values,
+                    cumulative_sum,
+                    openings,
+                }
+            })
+            .collect();
+        let fri = FriProofVars::alloc(b, spec.config.preset(), &spec.opening_shape());
+        Self {
+            main_commitment,
+            permutation_commitment,
+            quotient_commitment,
+            airs,
+            fri,
+        }
+    }
+
+    /// The values of [`ProofVars::alloc`]'s cells, in the same order, from `proof`.
+    pub fn hint_values(spec: &ChildSpec, proof: &Proof) -> Result<Vec<Challenge>, ChildError> {
+        let data = &spec.vk.data;
+        let mut out = Vec::new();
+        let push_digest =
+            |out: &mut Vec<Challenge>, c: &starkscope_stark_backend::config::Commitment| {
+                let v = commitment_values(c);
+                out.push(quad_value(&v[..4]));
+                out.push(quad_value(&v[4..]));
+            };
+        if proof.airs.len() != data.airs.len() {
+            return Err(ChildError::Shape(format!(
+                "proof has {} AIRs, the circuit's child key has {}",
+                proof.airs.len(),
+                data.airs.len()
+            )));
+        }
+        push_digest(&mut out, &proof.commitments.main);
+        match (&proof.commitments.permutation, spec.has_lookups()) {
+            (Some(c), true) => push_digest(&mut out, c),
+            (None, false) => {}
+            _ => {
+                return Err(ChildError::Shape(
+                    "permutation commitment present iff some AIR has lookups".into(),
+                ))
+            }
+        }
+        push_digest(&mut out, &proof.commitments.quotient);
+        for (i, (info, p)) in data.airs.iter().zip(&proof.airs).enumerate() {
+            let shape =
+                |what: String| ChildError::Shape(format!("AIR {i} ({}): {what}", info.name));
+            if p.log_height as usize != spec.log_heights[i] {
+                return Err(shape(format!(
+                    "log height {}, the circuit verifies log height {}",
+                    p.log_height, spec.log_heights[i]
+                )));
+            }
+            let o = &p.openings;
+            let want = |what: &str, got: usize, n: usize| {
+                if got == n {
+                    Ok(())
+                } else {
+                    Err(shape(format!("{what} has {got} values, expected {n}")))
+                }
+            };
+            want(
+                "public values",
+                p.public_values.len(),
+                info.num_public_values,
+            )?;
+            want("main_local", o.main_local.len(), info.main_width)?;
+            want(
+                "main_next",
+                o.main_next.len(),
+                if info.opens_main_next {
+                    info.main_width
+                } else {
+                    0
+                },
+            )?;
+            want(
+                "preprocessed_local",
+                o.preprocessed_local.len(),
+                info.preprocessed_width(),
+            )?;
+            want(
+                "preprocessed_next",
+                o.preprocessed_next.len(),
+                if info.opens_preprocessed_next {
+                    info.preprocessed_width()
+                } else {
+                    0
+                },
+            )?;
+            want(
+                "permutation_local",
+                o.permutation_local.len(),
+                info.permutation_width_base(),
+            )?;
+            want(
+                "permutation_next",
+                o.permutation_next.len(),
+                info.permutation_width_base(),
+            )?;
+            want(
+                "quotient chunks",
+                o.quotient_chunks.len(),
+                info.num_quotient_chunks(),
+            )?;
+            for c in &o.quotient_chunks {
+                want("quotient chunk", c.len(), 4)?;
+            }
+            if p.cumulative_sum.is_some() == info.lookups.is_empty() {
+                return Err(shape(
+                    "cumulative sum present iff the AIR has lookups".into(),
+                ));
+            }
+            out.extend(p.public_values.iter().map(|&v| Challenge::from(v)));
+            out.extend(p.cumulative_sum);
+            for v in [
+                &o.main_local,
+                &o.main_next,
+                &o.preprocessed_local,
+                &o.preprocessed_next,
+                &o.permutation_local,
+                &o.permutation_next,
+            ] {
+                out.extend_from_slice(v);
+            }
+            for c in &o.quotient_chunks {
+                out.extend_from_slice(c);
+            }
+        }
+        // The FRI material needs the query indices and fold values: replay steps 1-13
+        // natively for the challenger and claims step 14 starts from.
+        let (challenger, claims) = starkscope_stark_backend::verifier::transcript_before_opening(
+            &spec.config,
+            &spec.vk,
+            proof,
+        )
+        .map_err(|e| ChildError::Shape(format!("before the opening argument: {e}")))?;
+        let fri = FriProofVars::hint_values(
+            spec.config.preset(),
+            &spec.opening_shape(),
+            &challenger,
+            &claims,
+            &proof.opening_proof,
+        )
+        .map_err(|e| ChildError::Shape(format!("opening proof: {e}")))?;
+        out.extend(fri);
+        Ok(out)
+    }
+}
+
+/// Four base values as one cell's value.
+pub(crate) fn quad_value(v: &[Val]) -> Challenge {
+    <Challenge as p3_field::BasedVectorSpace<Val>>::from_basis_coefficients_fn(|j| v[j])
+}
