@@ -24,7 +24,7 @@ use starkscope_stark_backend::{Challenge, Val};
 
 /// Where one value of the transcript lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Src {
+pub enum Lane {
     Felt(Felt),
     /// Value `j` of a four-value cell.
     In(Quad, usize),
@@ -34,9 +34,44 @@ enum Src {
 #[derive(Clone, Debug)]
 pub struct ChallengerVar {
     state: [Group; 4],
-    input: Vec<Src>,
-    output: Vec<Src>,
+    input: Vec<Lane>,
+    output: Vec<Lane>,
     unpacked: HashMap<Quad, [Felt; 4]>,
+    /// Every observe and sample, one base value each, in order (build-time only).
+    events: Vec<TranscriptCell>,
+}
+
+/// One transcript event, as the cell lane that holds its value: what the backend's
+/// `RecordingChallenger` records natively, for differential tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TranscriptCell {
+    Observe(Lane),
+    Sample(Lane),
+}
+
+impl Lane {
+    /// This lane's value in a run's cell values (`Witness::values`).
+    pub fn value(self, cells: &[Challenge]) -> Val {
+        let (addr, j) = match self {
+            Lane::Felt(f) => (f.addr(), 0),
+            Lane::In(q, j) => (q.addr(), j),
+        };
+        cells[addr as usize].as_basis_coefficients_slice()[j]
+    }
+}
+
+impl TranscriptCell {
+    /// The native event this cell records, with its value from a run.
+    pub fn event(
+        self,
+        cells: &[Challenge],
+    ) -> starkscope_stark_backend::transcript_log::TranscriptEvent {
+        use starkscope_stark_backend::transcript_log::TranscriptEvent;
+        match self {
+            TranscriptCell::Observe(l) => TranscriptEvent::Observe(l.value(cells)),
+            TranscriptCell::Sample(l) => TranscriptEvent::Sample(l.value(cells)),
+        }
+    }
 }
 
 impl Default for ChallengerVar {
@@ -53,13 +88,14 @@ impl ChallengerVar {
             input: Vec::new(),
             output: Vec::new(),
             unpacked: HashMap::new(),
+            events: Vec::new(),
         }
     }
 
-    fn felt(&mut self, b: &mut CircuitBuilder, s: Src) -> Felt {
+    fn felt(&mut self, b: &mut CircuitBuilder, s: Lane) -> Felt {
         match s {
-            Src::Felt(f) => f,
-            Src::In(q, j) => self.unpacked.entry(q).or_insert_with(|| b.unpack(q))[j],
+            Lane::Felt(f) => f,
+            Lane::In(q, j) => self.unpacked.entry(q).or_insert_with(|| b.unpack(q))[j],
         }
     }
 
@@ -85,15 +121,16 @@ impl ChallengerVar {
         }
         let out = b.poseidon2_op(groups, None, n as u8);
         self.state = out.map(Group::Cell);
-        self.output = (0..RATE).map(|i| Src::In(out[i / 4], i % 4)).collect();
+        self.output = (0..RATE).map(|i| Lane::In(out[i / 4], i % 4)).collect();
     }
 
     pub fn observe(&mut self, b: &mut CircuitBuilder, v: Felt) {
-        self.push(b, Src::Felt(v));
+        self.push(b, Lane::Felt(v));
     }
 
-    fn push(&mut self, b: &mut CircuitBuilder, s: Src) {
+    fn push(&mut self, b: &mut CircuitBuilder, s: Lane) {
         self.output.clear();
+        self.events.push(TranscriptCell::Observe(s));
         self.input.push(s);
         if self.input.len() == RATE {
             self.duplexing(b);
@@ -109,7 +146,7 @@ impl ChallengerVar {
     /// Observes four base values held in one cell, in order (a digest half, a commitment).
     pub fn observe_quad(&mut self, b: &mut CircuitBuilder, q: Quad) {
         for j in 0..4 {
-            self.push(b, Src::In(q, j));
+            self.push(b, Lane::In(q, j));
         }
     }
 
@@ -127,6 +164,7 @@ impl ChallengerVar {
             .output
             .pop()
             .expect("a duplexing fills the output buffer");
+        self.events.push(TranscriptCell::Sample(s));
         self.felt(b, s)
     }
 
@@ -173,18 +211,19 @@ impl ChallengerVar {
         let input = native
             .input_buffer
             .iter()
-            .map(|&v| Src::Felt(b.constant(v)))
+            .map(|&v| Lane::Felt(b.constant(v)))
             .collect();
         let output = native
             .output_buffer
             .iter()
-            .map(|&v| Src::Felt(b.constant(v)))
+            .map(|&v| Lane::Felt(b.constant(v)))
             .collect();
         Self {
             state,
             input,
             output,
             unpacked: HashMap::new(),
+            events: Vec::new(),
         }
     }
 
@@ -208,6 +247,11 @@ impl ChallengerVar {
         }
     }
 
+    /// Every observe and sample so far, one base value each, in order.
+    pub fn events(&self) -> &[TranscriptCell] {
+        &self.events
+    }
+
     /// The sponge state's four cells (lanes `4g..4g+4` in group `g`).
     pub fn state(&self) -> [Group; 4] {
         self.state
@@ -225,9 +269,9 @@ impl ChallengerVar {
 }
 
 /// The cell whose four values these are, in order, if they are one whole cell.
-fn whole_cell(items: &[Src]) -> Option<Quad> {
+fn whole_cell(items: &[Lane]) -> Option<Quad> {
     match items {
-        [Src::In(q, 0), Src::In(q1, 1), Src::In(q2, 2), Src::In(q3, 3)]
+        [Lane::In(q, 0), Lane::In(q1, 1), Lane::In(q2, 2), Lane::In(q3, 3)]
             if q == q1 && q == q2 && q == q3 =>
         {
             Some(*q)

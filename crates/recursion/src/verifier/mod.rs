@@ -20,7 +20,7 @@ use starkscope_stark_backend::config::Commitment;
 use starkscope_stark_backend::{Challenge, Proof, StarkConfig, Val, VerifyingKey};
 
 use crate::builder::CircuitBuilder;
-use crate::gadgets::challenger::ChallengerVar;
+use crate::gadgets::challenger::{ChallengerVar, TranscriptCell};
 use crate::ir::{Ext, Felt};
 use fri::{CommitmentClaim, MatrixShape, OpeningShape};
 use proof_vars::ProofVars;
@@ -162,6 +162,9 @@ pub struct VerifiedChild {
     pub public_values: Vec<Vec<Felt>>,
     /// Every cell of the child proof.
     pub proof: ProofVars,
+    /// The transcript, one base value per event, as the native `RecordingChallenger`
+    /// records it (for differential tests).
+    pub transcript: Vec<TranscriptCell>,
 }
 
 /// Emits the ops that verify one proof of `spec`, exactly as
@@ -295,6 +298,7 @@ pub fn verify_child(b: &mut CircuitBuilder, spec: &ChildSpec) -> VerifiedChild {
     VerifiedChild {
         public_values: proof.airs.iter().map(|a| a.public_values.clone()).collect(),
         proof,
+        transcript: ch.events().to_vec(),
     }
 }
 

@@ -42,37 +42,29 @@ pub fn replay_to_zeta(
     proof: &ProofVars,
 ) -> TranscriptVars {
     let data = &vk.data;
-    // 1-5: the key.
-    for t in PROTOCOL_TAG {
-        observe_const(b, ch, Val::from_u32(t));
-    }
-    observe_const(b, ch, Val::from_u8(data.preset.id()));
-    observe_const(b, ch, Val::from_usize(data.airs.len()));
+    // 1-5: the key (constants, absorbed four to a constant cell where they align).
+    let mut key: Vec<Val> = PROTOCOL_TAG.iter().map(|&t| Val::from_u32(t)).collect();
+    key.push(Val::from_u8(data.preset.id()));
+    key.push(Val::from_usize(data.airs.len()));
     for a in &data.airs {
-        for v in [
-            a.main_width,
-            a.preprocessed_width(),
-            a.num_public_values,
-            a.permutation_width_ext(),
-            a.log_quotient_chunks,
-            a.num_constraints,
-        ] {
-            observe_const(b, ch, Val::from_usize(v));
-        }
+        key.extend(
+            [
+                a.main_width,
+                a.preprocessed_width(),
+                a.num_public_values,
+                a.permutation_width_ext(),
+                a.log_quotient_chunks,
+                a.num_constraints,
+            ]
+            .map(Val::from_usize),
+        );
     }
-    for &d in &data.digest {
-        observe_const(b, ch, d);
-    }
-    observe_const(
-        b,
-        ch,
-        Val::from_bool(data.preprocessed_commitment.is_some()),
-    );
+    key.extend_from_slice(&data.digest);
+    key.push(Val::from_bool(data.preprocessed_commitment.is_some()));
     if let Some(c) = &data.preprocessed_commitment {
-        for v in super::commitment_values(c) {
-            observe_const(b, ch, v);
-        }
+        key.extend(super::commitment_values(c));
     }
+    ch.observe_constants(b, &key);
     // 6: heights (constants: the circuit is built for one shape).
     for &h in log_heights {
         observe_const(b, ch, Val::from_usize(h));

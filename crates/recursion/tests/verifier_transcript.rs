@@ -1,0 +1,145 @@
+//! Differential test of the verifier circuit's transcript: the native verifier runs with a
+//! challenger that records every observe and sample; the circuit, run on the same child,
+//! must produce the identical sequence of values (every observe, every sample, steps 1-14),
+//! and the outer proof must verify. Children: the first segment proof of three bundled VM
+//! programs under `fast` and `recursion`, and a proof of a verifier circuit (nesting).
+
+use std::sync::Arc;
+
+use starkscope_recursion::verifier::{child_hints, verify_child, ChildSpec};
+use starkscope_recursion::{CircuitBuilder, CompiledCircuit};
+use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
+use starkscope_stark_backend::transcript_log::{RecordingChallenger, TranscriptEvent};
+use starkscope_stark_backend::verifier::verify_with_challenger;
+use starkscope_stark_backend::{
+    keygen, prove, AirInput, FriPreset, Proof, StarkAir, StarkConfig, VerifyingKey,
+};
+use starkscope_vm::exec::ExecConfig;
+use starkscope_vm::prove::{vm_keygen, Continuation};
+use starkscope_vm::F;
+
+fn program(name: &str) -> String {
+    let path = format!(
+        "{}/../../benchmarks/programs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The first segment proof of a bundled program.
+fn segment_proof(name: &str, inputs: &[u32], preset: FriPreset) -> (VerifyingKey, Proof) {
+    use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+    let program = starkscope_vm::assemble(&program(name), name).expect("assembles");
+    let inputs: Vec<F> = inputs.iter().map(|&x| F::from_u32(x)).collect();
+    let segments = starkscope_vm::exec::record(
+        &program,
+        &inputs,
+        &ExecConfig::default().with_segment_size(256),
+    )
+    .expect("executes");
+    let pk = vm_keygen(&program, preset).expect("keygen");
+    let mut cont = Continuation::start(&program);
+    let first = segments.into_iter().next().expect("one segment");
+    let proof = cont
+        .advance(first, std::time::Duration::ZERO)
+        .prove(&pk)
+        .expect("proves")
+        .proof;
+    (pk.pk.vk.clone(), proof)
+}
+
+/// The native verifier's transcript of `proof`.
+fn native_events(cfg: &StarkConfig, vk: &VerifyingKey, proof: &Proof) -> Vec<TranscriptEvent> {
+    let mut ch = RecordingChallenger::new(cfg.challenger());
+    verify_with_challenger(cfg, vk, proof, &mut ch).expect("the child verifies natively");
+    ch.events().to_vec()
+}
+
+/// Builds the verifier circuit for `proof`'s shape, runs it, compares transcripts, and
+/// (if `prove_outer`) proves and verifies the outer circuit. Returns the outer proof.
+fn check(
+    cfg: &StarkConfig,
+    vk: &VerifyingKey,
+    proof: &Proof,
+    what: &str,
+    prove_outer: bool,
+) -> Option<(CompiledCircuit, Proof)> {
+    let native = native_events(cfg, vk, proof);
+    let spec = ChildSpec::of_proof(cfg.clone(), vk.clone(), proof).unwrap();
+    let mut b = CircuitBuilder::new();
+    let child = verify_child(&mut b, &spec);
+    let cc = CompiledCircuit::new(b.build(), StarkConfig::new(FriPreset::Testing)).unwrap();
+    let w = cc.run(&[], &child_hints(&spec, proof).unwrap()).unwrap();
+    let circuit: Vec<TranscriptEvent> = child
+        .transcript
+        .iter()
+        .map(|e| e.event(&w.values))
+        .collect();
+    assert_eq!(circuit.len(), native.len(), "{what}: event counts differ");
+    if let Some(i) = (0..native.len()).find(|&i| circuit[i] != native[i]) {
+        panic!(
+            "{what}: event {i} differs: circuit {:?}, native {:?}",
+            circuit[i], native[i]
+        );
+    }
+    let samples = native.iter().filter(|e| e.is_sample()).count();
+    eprintln!(
+        "{what}: {} events ({samples} samples) identical",
+        native.len()
+    );
+    if prove_outer {
+        let outer = cc.prove(w).unwrap();
+        cc.verify(&outer, &[]).unwrap();
+        Some((cc, outer))
+    } else {
+        None
+    }
+}
+
+#[test]
+fn vm_segment_transcripts_match_the_native_verifier() {
+    let programs: [(&str, &[u32]); 3] = [
+        ("fibonacci.sasm", &[300]),
+        ("matmul.sasm", &[2, 1, 2, 3, 4, 5, 6, 7, 8]),
+        ("ext_poly.sasm", &[2, 1, 2, 3, 4, 1, 0, 0, 0, 5, 6, 7, 8]),
+    ];
+    for preset in [FriPreset::Fast, FriPreset::Recursion] {
+        let cfg = StarkConfig::new(preset);
+        for (i, (name, inputs)) in programs.iter().enumerate() {
+            let (vk, proof) = segment_proof(name, inputs, preset);
+            // Prove the outer circuit for one child per preset (the others: run only).
+            check(&cfg, &vk, &proof, &format!("{name} ({preset})"), i == 0);
+        }
+    }
+}
+
+#[test]
+fn a_verifier_circuit_proof_transcript_matches_the_native_verifier() {
+    // Inner child: the three-AIR bus set; its verifier circuit's proof is the child here.
+    let cfg = StarkConfig::new(FriPreset::Testing);
+    let send = RangeSendAir { extra_columns: 3 };
+    let airs: Vec<Arc<dyn StarkAir>> = vec![
+        Arc::new(FibonacciAir),
+        Arc::new(send),
+        Arc::new(RangeTableAir),
+    ];
+    let pk = keygen(&cfg, airs).unwrap();
+    let (ft, fpv) = FibonacciAir::trace(0, 1, 1 << 5);
+    let (st, counts) = send.trace(1 << 4, 5);
+    let tt = RangeTableAir::trace(&counts);
+    let inputs = vec![
+        AirInput::new(ft, fpv),
+        AirInput::new(st, vec![]),
+        AirInput::new(tt, vec![]),
+    ];
+    let proof = prove(&cfg, &pk, inputs).unwrap();
+    let (node, node_proof) = check(&cfg, &pk.vk, &proof, "bus set", true).unwrap();
+    // The node's proof, verified natively and in a circuit, transcripts compared.
+    check(
+        &node.config,
+        node.vk(),
+        &node_proof,
+        "verifier-circuit proof",
+        true,
+    );
+}
