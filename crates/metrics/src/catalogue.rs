@@ -169,6 +169,10 @@ pub mod names {
     pub const CIRCUIT_BUILD_TIME_MS: &str = "circuit_build_time_ms";
     pub const WITNESS_GEN_TIME_MS: &str = "witness_gen_time_ms";
     pub const CIRCUIT_OPS: &str = "circuit_ops";
+    pub const VERIFIED_CHILDREN: &str = "verified_children";
+    pub const POSEIDON2_PER_CHILD: &str = "poseidon2_per_child";
+    pub const EXT_OPS_PER_CHILD: &str = "ext_ops_per_child";
+    pub const OPS_PER_CHILD: &str = "ops_per_child";
 
     // resources
     pub const PEAK_RSS_BYTES: &str = "peak_rss_bytes";
@@ -304,6 +308,10 @@ pub const CATALOGUE: &[MetricSpec] = &[
     spec(CIRCUIT_BUILD_TIME_MS, Gauge, Milliseconds, CIRCUIT, NONE, "Compiling a recursion circuit: placing its ops in tables, writing the program (preprocessed traces) and its keygen."),
     spec(WITNESS_GEN_TIME_MS, Gauge, Milliseconds, CIRCUIT_PROOF, NONE, "Running a recursion circuit: computing every cell, checking every checking op, filling the tables' traces."),
     spec(CIRCUIT_OPS, Counter, Count, CIRCUIT, &[OP], "Table entries (ALU lanes, table rows, constants, hints) of a recursion circuit, per op kind."),
+    spec(VERIFIED_CHILDREN, Counter, Count, CIRCUIT, NONE, "Child proofs a verifier circuit verifies in-circuit."),
+    spec(POSEIDON2_PER_CHILD, Gauge, Count, CIRCUIT, NONE, "Poseidon2 permutations (rec_poseidon2 rows) a verifier circuit spends per verified child (mean over its children)."),
+    spec(EXT_OPS_PER_CHILD, Gauge, Count, CIRCUIT, NONE, "Extension-field operations (ALU lanes) a verifier circuit spends per verified child (mean over its children)."),
+    spec(OPS_PER_CHILD, Gauge, Count, CIRCUIT, NONE, "Table entries of every kind a verifier circuit spends per verified child (mean over its children)."),
     spec(PEAK_RSS_BYTES, Gauge, Bytes, SPAN, &[PHASE], "Peak resident set size of the process while the scoped span ran, sampled every 10 ms (a lower bound; concurrent spans share the process); `phase` names the span for a phase span, absent for a proof/segment/node span."),
     spec(CPU_TIME_MS, Gauge, Milliseconds, SPAN, &[PHASE], "CPU time (user + system, all threads) the process spent while the scoped span ran; `phase` as for `peak_rss_bytes`."),
     spec(RUN_PEAK_RSS_BYTES, Gauge, Bytes, RUN, NONE, "Peak resident set size of the run, exact: the kernel's `VmHWM`, reset when the run starts; no scope labels. The run's one peak-memory number."),

@@ -108,6 +108,19 @@ impl CircuitBuilder {
         a
     }
 
+    /// Ops recorded so far (a mark for [`CircuitBuilder::note_child_since`]).
+    pub fn num_ops(&self) -> usize {
+        self.circuit.ops.len()
+    }
+
+    /// Records that the ops from `mark` on verify one child proof (their cost goes into
+    /// the circuit's `children` and the per-child metrics).
+    pub fn note_child_since(&mut self, mark: usize) -> crate::ir::ChildCost {
+        let cost = crate::ir::ChildCost::of(&self.circuit.ops[mark..]);
+        self.circuit.children.push(cost);
+        cost
+    }
+
     fn push(&mut self, op: Op, kind: OpKind) {
         self.circuit.ops.push(Recorded {
             op,

@@ -567,7 +567,10 @@ impl CompiledCircuit {
         program.check().map_err(CompileError::Program)?;
         let pk = keygen(&config, program.airs())?;
         #[cfg(feature = "bench-metrics")]
-        crate::instrument::circuit(&circuit);
+        {
+            crate::instrument::circuit(&circuit);
+            crate::instrument::children(&circuit);
+        }
         Ok(Self {
             circuit,
             program,

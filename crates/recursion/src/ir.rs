@@ -325,6 +325,46 @@ pub struct Circuit {
     pub num_cells: u32,
     pub num_public: usize,
     pub num_hints: usize,
+    /// What each verified child proof cost, in the order the verifier gadget emitted them.
+    pub children: Vec<ChildCost>,
+}
+
+/// The table entries one in-circuit verification of a child proof added.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChildCost {
+    /// Poseidon2 permutations (rows of `rec_poseidon2`).
+    pub poseidon2: u64,
+    /// Extension-field operations: ALU lanes (`m·a·b + x·a + y·b + z·c` over the extension).
+    pub ext_ops: u64,
+    /// Reduced-opening steps (8 per `rec_horner` row).
+    pub horner_rows: u64,
+    /// Canonical 31-bit decompositions.
+    pub bits: u64,
+    /// Hint entries (the child proof's values, inverses, limbs).
+    pub hints: u64,
+    /// Every table entry, constants included.
+    pub total: u64,
+}
+
+impl ChildCost {
+    /// The cost of a run of ops.
+    pub fn of(ops: &[Recorded]) -> Self {
+        let mut c = Self {
+            total: ops.len() as u64,
+            ..Self::default()
+        };
+        for r in ops {
+            match r.op {
+                Op::Poseidon2(_) => c.poseidon2 += 1,
+                Op::Alu(_) => c.ext_ops += 1,
+                Op::Horner(_) => c.horner_rows += 1,
+                Op::Bits(_) => c.bits += 1,
+                Op::Hint { .. } => c.hints += 1,
+                Op::Const { .. } | Op::Public { .. } => {}
+            }
+        }
+        c
+    }
 }
 
 impl Circuit {

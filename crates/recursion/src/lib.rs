@@ -19,6 +19,6 @@ pub mod verifier;
 
 pub use builder::{CircuitBuilder, Var, FELT_BITS};
 pub use compile::{CompileError, CompiledCircuit, Placement, Program, TableId};
-pub use ir::{Addr, Circuit, Ext, Felt, Group, OpKind, Quad};
+pub use ir::{Addr, ChildCost, Circuit, Ext, Felt, Group, OpKind, Quad};
 pub use prove::CircuitVerifyError;
 pub use run::{RunError, Witness};

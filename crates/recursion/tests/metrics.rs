@@ -71,3 +71,64 @@ fn circuit_metrics_are_emitted_once_with_the_callers_scope() {
         );
     }
 }
+
+#[test]
+fn a_verifier_circuit_reports_its_cost_per_verified_child() {
+    use starkscope_recursion::verifier::{child_hints, verify_child, ChildSpec};
+    use starkscope_stark_backend::example_airs::FibonacciAir;
+    use starkscope_stark_backend::{keygen, prove, AirInput, FriPreset, StarkAir, StarkConfig};
+    let cfg = StarkConfig::new(FriPreset::Testing);
+    let pk = keygen(
+        &cfg,
+        vec![std::sync::Arc::new(FibonacciAir) as std::sync::Arc<dyn StarkAir>],
+    )
+    .unwrap();
+    let (t, pv) = FibonacciAir::trace(0, 1, 1 << 4);
+    let child = prove(&cfg, &pk, vec![AirInput::new(t, pv)]).unwrap();
+    let collected = Harness::new()
+        .install(Install::Local)
+        .span_tree(false)
+        .run(|| {
+            let _scope = tracing::info_span!("node", group = "leaf", idx = 0).entered();
+            let spec = ChildSpec::of_proof(cfg.clone(), pk.vk.clone(), &child).unwrap();
+            let mut b = CircuitBuilder::new();
+            let costs: Vec<_> = (0..2).map(|_| verify_child(&mut b, &spec).cost).collect();
+            let cc = common::compile(b.build());
+            let mut hints = child_hints(&spec, &child).unwrap();
+            hints.extend(child_hints(&spec, &child).unwrap());
+            let w = cc.run(&[], &hints).unwrap();
+            let proof = cc.prove(w).unwrap();
+            cc.verify(&proof, &[]).unwrap();
+            costs
+        })
+        .unwrap();
+    let costs = collected.value;
+    // Two children of one spec cost the same (but for constants, which they share).
+    assert_eq!(
+        (costs[0].poseidon2, costs[0].ext_ops, costs[0].hints),
+        (costs[1].poseidon2, costs[1].ext_ops, costs[1].hints)
+    );
+    let snap = collected.snapshot;
+    let scope = [("group", "leaf"), ("idx", "0")];
+    assert_eq!(
+        snap.counter_value(names::VERIFIED_CHILDREN, &scope),
+        Some(2)
+    );
+    assert_eq!(
+        snap.gauge_value(names::POSEIDON2_PER_CHILD, &scope),
+        Some(costs[0].poseidon2 as f64)
+    );
+    assert_eq!(
+        snap.gauge_value(names::EXT_OPS_PER_CHILD, &scope),
+        Some(costs[0].ext_ops as f64)
+    );
+    assert_eq!(
+        snap.gauge_value(names::OPS_PER_CHILD, &scope),
+        Some((costs[0].total + costs[1].total) as f64 / 2.0)
+    );
+    assert!(
+        costs[0].poseidon2 > 100 && costs[0].ext_ops > 200,
+        "{:?}",
+        costs[0]
+    );
+}

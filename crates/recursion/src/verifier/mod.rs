@@ -158,6 +158,8 @@ pub(crate) fn commitment_values(c: &Commitment) -> [Val; 8] {
 /// What the outer circuit learns from a verified child.
 #[derive(Clone, Debug)]
 pub struct VerifiedChild {
+    /// What verifying it added to the circuit.
+    pub cost: crate::ir::ChildCost,
     /// The child's public values, per AIR, as cells the outer circuit can constrain.
     pub public_values: Vec<Vec<Felt>>,
     /// Every cell of the child proof.
@@ -171,6 +173,7 @@ pub struct VerifiedChild {
 /// `starkscope_stark_backend::verify` does; the proof comes in as hints
 /// ([`child_hints`] gives their values).
 pub fn verify_child(b: &mut CircuitBuilder, spec: &ChildSpec) -> VerifiedChild {
+    let mark = b.num_ops();
     let proof = ProofVars::alloc(b, spec);
     let data = &spec.vk.data;
     let mut ch = ChallengerVar::new();
@@ -295,7 +298,9 @@ pub fn verify_child(b: &mut CircuitBuilder, spec: &ChildSpec) -> VerifiedChild {
         b.assert_zero(total);
     }
 
+    let cost = b.note_child_since(mark);
     VerifiedChild {
+        cost,
         public_values: proof.airs.iter().map(|a| a.public_values.clone()).collect(),
         proof,
         transcript: ch.events().to_vec(),
