@@ -18,23 +18,19 @@
 //! (`.cargo/config.toml` builds with `-C target-cpu=native`; without it every timing
 //! misleads.)
 
+mod common;
+
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::{median, ms, timed, yardstick_air, yardstick_prove, YardstickAir};
 
 use criterion::{BatchSize, BenchmarkGroup, Criterion, SamplingMode};
-use p3_baby_bear::{
-    GenericPoseidon2LinearLayersBabyBear, BABYBEAR_POSEIDON2_HALF_FULL_ROUNDS,
-    BABYBEAR_POSEIDON2_PARTIAL_ROUNDS_16, BABYBEAR_POSEIDON2_RC_16_EXTERNAL_FINAL,
-    BABYBEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL, BABYBEAR_POSEIDON2_RC_16_INTERNAL,
-    BABYBEAR_S_BOX_DEGREE,
-};
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
-use p3_poseidon2_air::{Poseidon2Air, RoundConstants};
 use starkscope_recursion::{
     Circuit, CircuitBuilder, CompileError, CompiledCircuit, Group, Quad, TableId, Witness,
 };
 use starkscope_stark_backend::codec::proof_encoded_len;
-use starkscope_stark_backend::config::P3Config;
 use starkscope_stark_backend::p3::{BaseAir, RowMajorMatrix};
 use starkscope_stark_backend::poseidon2::WIDTH;
 use starkscope_stark_backend::{Challenge, FriPreset, Proof, StarkConfig, Val};
@@ -48,26 +44,6 @@ const ABSORB_EVERY: usize = 4;
 const PRESET: FriPreset = FriPreset::Recursion;
 /// In-process runs per step for the printed medians (and the ratio).
 const RUNS: usize = 7;
-
-/// Plonky3's Poseidon2 AIR with the backend's permutation: BabyBear, width 16, x^7 through
-/// one register, 4 + 4 full rounds, 13 partial rounds.
-type YardstickAir = Poseidon2Air<
-    Val,
-    GenericPoseidon2LinearLayersBabyBear,
-    WIDTH,
-    BABYBEAR_S_BOX_DEGREE,
-    1,
-    BABYBEAR_POSEIDON2_HALF_FULL_ROUNDS,
-    BABYBEAR_POSEIDON2_PARTIAL_ROUNDS_16,
->;
-
-fn yardstick_air() -> YardstickAir {
-    Poseidon2Air::new(RoundConstants::new(
-        BABYBEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL,
-        BABYBEAR_POSEIDON2_RC_16_INTERNAL,
-        BABYBEAR_POSEIDON2_RC_16_EXTERNAL_FINAL,
-    ))
-}
 
 /// Plonky3's own trace generation for 2^14 permutations of fixed-seed random inputs, with
 /// room for the low-degree extension (as its examples call it).
@@ -197,30 +173,6 @@ impl Prepared {
     fn prove(&self, witness: Witness) -> Proof {
         self.compiled.prove(witness).expect("proves")
     }
-}
-
-fn yardstick_prove(
-    config: &P3Config,
-    air: &YardstickAir,
-    trace: RowMajorMatrix<Val>,
-) -> p3_uni_stark::Proof<P3Config> {
-    p3_uni_stark::prove(config, air, trace, &[]).expect("yardstick proves")
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// Wall time of `f` (proving is multi-threaded: CPU time of one thread would undercount).
-fn timed<R>(f: impl FnOnce() -> R) -> (Duration, R) {
-    let t = Instant::now();
-    let r = f();
-    (t.elapsed(), r)
 }
 
 /// Medians of the in-process runs, which also size criterion's measurement windows.
