@@ -55,6 +55,11 @@ step "recursion: lies refused, every table constraint covered, a sample verifyin
 # scripts/recursion-sweep.sh (about 2 minutes).
 cargo test --release -p starkscope-recursion --features ablation --test soundness --no-fail-fast
 
+step "recursion: every mutant of a child proof refused by the verifier circuit's constraints"
+# Every mutant checked against the constraints, one forged outer proof per field kind; the
+# full run (every mutant proven) is scripts/verifier-mutation.sh (about 2.5 minutes).
+cargo test --release -p starkscope-recursion --features forge --test verifier_mutation --no-fail-fast
+
 step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
 cargo test -p starkscope-harness --no-fail-fast --features exporters
 

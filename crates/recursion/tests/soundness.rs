@@ -194,6 +194,41 @@ fn refused(cc: &CompiledCircuit, w: Witness) -> bool {
     }
 }
 
+/// `run_unchecked` refuses nothing and keeps the bus balanced: each lie below fails only the
+/// table constraint that checks it.
+#[test]
+fn a_permissive_run_fills_what_a_forger_commits_and_the_tables_refuse_it() {
+    let mut b = CircuitBuilder::new();
+    let x = b.hint_ext();
+    let _ = b.inverse(x); // x = 0: no inverse
+    let y = b.hint_ext();
+    let z = b.hint_ext();
+    b.assert_eq(y, z); // y != z
+    let f = b.hint_felt(); // an extension value in a base hint
+    let _ = b.bits(f);
+    let cc = compile(b.build());
+    let hints = [Challenge::ZERO, c(3), c(4), ext(&mut rng(7))];
+    assert!(cc.run(&[], &hints).is_err());
+    let w = cc.run_unchecked(&[], &hints).unwrap();
+    let report = check_traces(&cc.pk, &w.inputs);
+    let tables: BTreeSet<usize> = report.failures.iter().map(|f| f.air_id).collect();
+    assert!(
+        tables.contains(&(TableId::Alu as usize)) && tables.contains(&(TableId::Hint as usize)),
+        "{report}"
+    );
+    // Only the base read of the extension-valued hint (the BITS input) unbalances the bus.
+    assert!(
+        !report.unbalanced.is_empty() && report.unbalanced.iter().all(|u| u.tuple[0] == f.addr()),
+        "{report}"
+    );
+    // The honest run of the same circuit is what `run_unchecked` computes.
+    let honest = [c(2), c(3), c(3), c(5)];
+    assert_eq!(
+        cc.run(&[], &honest).unwrap().values,
+        cc.run_unchecked(&[], &honest).unwrap().values
+    );
+}
+
 #[test]
 fn a_consistent_wrong_inverse_is_refused_by_the_verifier() {
     let mut b = CircuitBuilder::new();

@@ -118,6 +118,28 @@ fn a_child_of_another_shape_or_key_is_refused() {
 }
 
 #[test]
+fn a_commitment_with_two_roots_is_a_shape_error_not_a_panic() {
+    use starkscope_stark_backend::testing::mutation::{list_length_mutants, Change};
+    let cfg = testing();
+    let (vk, proof) = bus_child(&cfg, 4, 3);
+    let spec = ChildSpec::of_proof(cfg, vk, &proof).unwrap();
+    let mut seen = 0;
+    for m in list_length_mutants(&proof) {
+        let (true, Change::Grown, Some(p)) = (
+            m.path.starts_with(".commitments.") && m.path.ends_with(".cap"),
+            m.change,
+            m.value,
+        ) else {
+            continue;
+        };
+        seen += 1;
+        let e = child_hints(&spec, &p).unwrap_err();
+        assert!(e.to_string().contains("2 roots"), "{}: {e}", m.path);
+    }
+    assert_eq!(seen, 3, "main, permutation and quotient commitments");
+}
+
+#[test]
 fn a_verifier_circuit_verifies_a_recursion_circuit_proof() {
     let cfg = testing();
     let (vk, proof, public) = circuit_child(&cfg);

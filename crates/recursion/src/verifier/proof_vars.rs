@@ -7,7 +7,7 @@ use starkscope_stark_backend::{Challenge, Proof, Val};
 
 use super::constraints::AirOpeningVars;
 use super::fri::FriProofVars;
-use super::{commitment_values, ChildError, ChildSpec};
+use super::{ChildError, ChildSpec};
 use crate::builder::CircuitBuilder;
 use crate::gadgets::Digest;
 use crate::ir::{Ext, Felt};
@@ -95,12 +95,20 @@ impl ProofVars {
     pub fn hint_values(spec: &ChildSpec, proof: &Proof) -> Result<Vec<Challenge>, ChildError> {
         let data = &spec.vk.data;
         let mut out = Vec::new();
-        let push_digest =
-            |out: &mut Vec<Challenge>, c: &starkscope_stark_backend::config::Commitment| {
-                let v = commitment_values(c);
-                out.push(quad_value(&v[..4]));
-                out.push(quad_value(&v[4..]));
+        // A commitment of the proof: one root (cap height 0), else another shape.
+        let push_digest = |out: &mut Vec<Challenge>,
+                           c: &starkscope_stark_backend::config::Commitment|
+         -> Result<(), ChildError> {
+            let [v] = c.roots() else {
+                return Err(ChildError::Shape(format!(
+                    "a commitment with {} roots (cap height 0 has one)",
+                    c.roots().len()
+                )));
             };
+            out.push(quad_value(&v[..4]));
+            out.push(quad_value(&v[4..]));
+            Ok(())
+        };
         if proof.airs.len() != data.airs.len() {
             return Err(ChildError::Shape(format!(
                 "proof has {} AIRs, the circuit's child key has {}",
@@ -108,9 +116,9 @@ impl ProofVars {
                 data.airs.len()
             )));
         }
-        push_digest(&mut out, &proof.commitments.main);
+        push_digest(&mut out, &proof.commitments.main)?;
         match (&proof.commitments.permutation, spec.has_lookups()) {
-            (Some(c), true) => push_digest(&mut out, c),
+            (Some(c), true) => push_digest(&mut out, c)?,
             (None, false) => {}
             _ => {
                 return Err(ChildError::Shape(
@@ -118,7 +126,7 @@ impl ProofVars {
                 ))
             }
         }
-        push_digest(&mut out, &proof.commitments.quotient);
+        push_digest(&mut out, &proof.commitments.quotient)?;
         for (i, (info, p)) in data.airs.iter().zip(&proof.airs).enumerate() {
             let shape =
                 |what: String| ChildError::Shape(format!("AIR {i} ({}): {what}", info.name));
