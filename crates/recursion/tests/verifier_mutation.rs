@@ -123,7 +123,10 @@ enum Outcome {
     Shape(String),
     /// The permissive witness fails some tables' constraints (and maybe the bus: the
     /// number of unbalanced tuples).
-    Constraints { unbalanced: usize },
+    Constraints {
+        unbalanced: usize,
+        failing: std::collections::BTreeSet<(usize, usize)>,
+    },
     /// Only the bus fails.
     BusOnly,
     /// Everything holds: a mutant the circuit accepts.
@@ -151,7 +154,10 @@ fn check_single(s: &Setup, mutant: &Proof) -> Result<Outcome, String> {
     let outcome = match (report.failures.len(), report.unbalanced.len()) {
         (0, 0) => Outcome::Accepted,
         (0, _) => Outcome::BusOnly,
-        (_, u) => Outcome::Constraints { unbalanced: u },
+        (_, u) => Outcome::Constraints {
+            unbalanced: u,
+            failing: report.failing_constraints(),
+        },
     };
     if checked.is_ok() {
         return Err(match outcome {
@@ -206,6 +212,29 @@ fn print_table(title: &str, per_kind: &BTreeMap<String, Counts>) {
     row(&total, &format!("TOTAL ({} kinds)", per_kind.len()));
 }
 
+/// Which constraints of the verifier circuit's tables the mutants depend on: per table, its
+/// constraints, those some mutant fails, and those that are some mutant's only failure
+/// (an ablation of that constraint alone would accept the mutant).
+fn print_coverage(s: &Setup, tripped: &BTreeMap<(usize, usize), (usize, usize)>) {
+    eprintln!("verifier-circuit constraints the mutants depend on:");
+    eprintln!("{:<16} {:>11} {:>8} {:>6}", "table", "constraints", "tripped", "alone");
+    for (air, info) in s.cc.vk().data.airs.iter().enumerate() {
+        let on = |want_alone: bool| {
+            tripped
+                .iter()
+                .filter(|((a, _), (_, alone))| *a == air && (!want_alone || *alone > 0))
+                .count()
+        };
+        eprintln!(
+            "{:<16} {:>11} {:>8} {:>6}",
+            info.name,
+            info.num_constraints,
+            on(false),
+            on(true)
+        );
+    }
+}
+
 #[test]
 fn every_single_field_mutant_is_rejected_by_the_constraints() {
     let s = setup();
@@ -213,15 +242,27 @@ fn every_single_field_mutant_is_rejected_by_the_constraints() {
     let mutants: Vec<Mutant> = single_field_mutants(&s.proof).collect();
     let mut per_kind: BTreeMap<String, Counts> = BTreeMap::new();
     let mut broken = Vec::new();
+    // Per (table, constraint): mutants it fails on, and mutants it alone refuses (nothing
+    // else fails, the bus balances): dropping it would let those through.
+    let mut tripped: BTreeMap<(usize, usize), (usize, usize)> = BTreeMap::new();
     for m in &mutants {
         let c = per_kind.entry(m.kind.clone()).or_default();
         c.mutants += 1;
         let Some(mutant) = &m.value else { continue };
         c.decoded += 1;
         match check_single(&s, mutant) {
-            Ok(Outcome::Constraints { unbalanced, .. }) => {
+            Ok(Outcome::Constraints {
+                unbalanced,
+                failing,
+            }) => {
                 c.constraints += 1;
                 c.with_bus += usize::from(unbalanced > 0);
+                let alone = failing.len() == 1 && unbalanced == 0;
+                for f in failing {
+                    let e = tripped.entry(f).or_default();
+                    e.0 += 1;
+                    e.1 += usize::from(alone);
+                }
             }
             Ok(Outcome::BusOnly) => c.bus_only += 1,
             Ok(Outcome::Shape(e)) => {
@@ -240,6 +281,7 @@ fn every_single_field_mutant_is_rejected_by_the_constraints() {
     }
     print_table("single-field mutants:", &per_kind);
     eprintln!("checked in {:.1?}", t.elapsed());
+    print_coverage(&s, &tripped);
     assert!(
         broken.is_empty(),
         "{} broken expectations:\n{}",
