@@ -1,0 +1,195 @@
+//! Adversarial review of the in-circuit verifier (crates/recursion/src/verifier): tests
+//! that look for hint cells the circuit fails to bind, and for specs the circuit builder
+//! accepts although the native verifier would refuse every proof of them.
+//!
+//! REVIEW findings are marked `REVIEW:`; a demonstrated break is a failing test (or
+//! `#[ignore]` with the reason).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use starkscope_recursion::ir::{HintSource, Op};
+use starkscope_recursion::verifier::{child_hints, verify_child, ChildSpec, VerifiedChild};
+use starkscope_recursion::{Addr, CircuitBuilder, CompiledCircuit};
+use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
+use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+use starkscope_stark_backend::{
+    keygen, prove, verify, AirInput, Challenge, FriPreset, Proof, StarkAir, StarkConfig, Val,
+    VerifyingKey,
+};
+
+fn cfg(preset: FriPreset) -> StarkConfig {
+    StarkConfig::new(preset)
+}
+
+/// The backend's three-AIR bus set (as tests/verifier.rs `bus_child`), `extra` sender
+/// columns (1 makes the sender's width not a multiple of 4: padded row cells).
+fn bus_child(
+    cfg: &StarkConfig,
+    log_fib: usize,
+    log_send: usize,
+    extra: usize,
+) -> (VerifyingKey, Proof) {
+    let send = RangeSendAir {
+        extra_columns: extra,
+    };
+    let airs: Vec<Arc<dyn StarkAir>> = vec![
+        Arc::new(FibonacciAir),
+        Arc::new(send),
+        Arc::new(RangeTableAir),
+    ];
+    let pk = keygen(cfg, airs).unwrap();
+    let (ft, fpv) = FibonacciAir::trace(0, 1, 1 << log_fib);
+    let (st, counts) = send.trace(1 << log_send, 5);
+    let tt = RangeTableAir::trace(&counts);
+    let inputs = vec![
+        AirInput::new(ft, fpv),
+        AirInput::new(st, vec![]),
+        AirInput::new(tt, vec![]),
+    ];
+    let proof = prove(cfg, &pk, inputs).unwrap();
+    verify(cfg, &pk.vk, &proof).unwrap();
+    (pk.vk.clone(), proof)
+}
+
+fn build(spec: &ChildSpec) -> (CompiledCircuit, VerifiedChild) {
+    let mut b = CircuitBuilder::new();
+    let child = verify_child(&mut b, spec);
+    let cc = CompiledCircuit::new(b.build(), cfg(FriPreset::Testing)).unwrap();
+    (cc, child)
+}
+
+/// Caller-hint index -> (cell, base flag).
+fn hint_cells(cc: &CompiledCircuit) -> BTreeMap<usize, (Addr, bool)> {
+    cc.circuit
+        .ops
+        .iter()
+        .filter_map(|r| match r.op {
+            Op::Hint {
+                out,
+                source: HintSource::Input(i),
+                base,
+            } => Some((i, (out, base))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The (cell, lane) pairs of opened-row cells that lie past the matrix's width (the
+/// padding of a row to whole cells): the only lanes that may legitimately be unbound.
+fn padding_lanes(spec: &ChildSpec, child: &VerifiedChild) -> BTreeSet<(Addr, usize)> {
+    let shape = spec.opening_shape();
+    let mut out = BTreeSet::new();
+    for q in &child.proof.fri.queries {
+        for (k, c) in shape.commitments.iter().enumerate() {
+            for (m, ms) in c.iter().enumerate() {
+                for (j, cell) in q.rows[k][m].iter().enumerate() {
+                    for lane in 0..4 {
+                        if 4 * j + lane >= ms.width {
+                            out.insert((cell.addr(), lane));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn bump_lane(v: Challenge, lane: usize) -> Challenge {
+    let mut c: Vec<Val> =
+        <Challenge as p3_field::BasedVectorSpace<Val>>::as_basis_coefficients_slice(&v).to_vec();
+    c[lane] += Val::ONE;
+    <Challenge as p3_field::BasedVectorSpace<Val>>::from_basis_coefficients_fn(|j| c[j])
+}
+
+/// Every lane of every caller hint, changed alone: the run must fail, except on the padding
+/// lanes of opened-row cells (read by no check, and not part of the native proof). A lane
+/// that can change while the run still succeeds is a value the circuit does not bind.
+fn every_hint_lane_is_bound(extra: usize) {
+    let c = cfg(FriPreset::Testing);
+    let (vk, proof) = bus_child(&c, 4, 3, extra);
+    let spec = ChildSpec::of_proof(c.clone(), vk, &proof).unwrap();
+    let (cc, child) = build(&spec);
+    let hints = child_hints(&spec, &proof).unwrap();
+    cc.run(&[], &hints).expect("honest hints run");
+    let cells = hint_cells(&cc);
+    assert_eq!(cells.len(), hints.len());
+    let padding = padding_lanes(&spec, &child);
+    let mut unbound = Vec::new();
+    let mut padding_seen = 0;
+    for (&i, &(addr, base)) in &cells {
+        for lane in 0..4 {
+            let mut h = hints.clone();
+            h[i] = bump_lane(h[i], lane);
+            let ok = cc.run(&[], &h).is_ok();
+            if padding.contains(&(addr, lane)) {
+                padding_seen += 1;
+                continue;
+            }
+            if ok {
+                unbound.push((i, addr, base, lane));
+            }
+        }
+    }
+    eprintln!(
+        "{} hints, {} padding lanes (free, unread), unbound lanes: {:?}",
+        hints.len(),
+        padding_seen,
+        unbound
+    );
+    assert!(unbound.is_empty(), "unbound hint lanes: {unbound:?}");
+}
+
+#[test]
+fn every_hint_lane_is_bound_aligned_rows() {
+    every_hint_lane_is_bound(3);
+}
+
+#[test]
+fn every_hint_lane_is_bound_padded_rows() {
+    every_hint_lane_is_bound(2);
+}
+
+/// REVIEW (weakness, fixed): `ChildSpec`'s fields are public, so a spec can be built
+/// without `ChildSpec::new`'s checks. `verify_child` used to trust it: with a key of preset
+/// `fast` and a config of preset `testing`, the circuit observed the key's preset id but
+/// ran FRI with `testing`'s 4 queries and 1-bit PoW, accepting cheaply forgeable children
+/// that the native verifier refuses (`PresetMismatch` under either config). `verify_child`
+/// now re-checks the spec.
+#[test]
+#[should_panic(expected = "preset")]
+fn verify_child_refuses_a_spec_whose_key_and_config_presets_differ() {
+    let fast = cfg(FriPreset::Fast);
+    let (vk, proof) = bus_child(&fast, 4, 3, 3);
+    let heights: Vec<usize> = proof.airs.iter().map(|a| a.log_height as usize).collect();
+    // ChildSpec::new refuses it ...
+    assert!(ChildSpec::new(cfg(FriPreset::Testing), vk.clone(), heights.clone()).is_err());
+    // ... a struct literal does not.
+    let spec = ChildSpec {
+        config: cfg(FriPreset::Testing),
+        vk,
+        log_heights: heights,
+    };
+    let mut b = CircuitBuilder::new();
+    let _ = verify_child(&mut b, &spec);
+}
+
+/// REVIEW (weakness, fixed): likewise a height the native verifier refuses (log height 26,
+/// above `MAX_LOG_HEIGHT` = 25: "log height out of range") was accepted by `verify_child`
+/// from a struct-literal spec.
+#[test]
+#[should_panic(expected = "out of range")]
+fn verify_child_refuses_a_spec_with_a_height_the_native_verifier_refuses() {
+    let c = cfg(FriPreset::Testing);
+    let airs: Vec<Arc<dyn StarkAir>> = vec![Arc::new(FibonacciAir)];
+    let pk = keygen(&c, airs).unwrap();
+    assert!(ChildSpec::new(c.clone(), pk.vk.clone(), vec![26]).is_err());
+    let spec = ChildSpec {
+        config: c,
+        vk: pk.vk.clone(),
+        log_heights: vec![26],
+    };
+    let mut b = CircuitBuilder::new();
+    let _ = verify_child(&mut b, &spec);
+}
