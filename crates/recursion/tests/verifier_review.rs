@@ -193,3 +193,37 @@ fn verify_child_refuses_a_spec_with_a_height_the_native_verifier_refuses() {
     let mut b = CircuitBuilder::new();
     let _ = verify_child(&mut b, &spec);
 }
+
+/// Differential: every single-number mutant of a real child proof (commitments, opened
+/// values, cumulative sums, public values, FRI commitments, sibling values, Merkle path
+/// digests, final polynomial, PoW witnesses, heights) is judged by the circuit as by the
+/// native verifier: refused by both (a mutant whose hints cannot even be generated, a
+/// height or shape change, counts as refused), accepted by both.
+#[test]
+fn every_single_number_mutant_is_judged_as_the_native_verifier_judges_it() {
+    use starkscope_stark_backend::testing::mutation::single_field_mutants;
+    let c = cfg(FriPreset::Testing);
+    let (vk, proof) = bus_child(&c, 4, 3, 2);
+    let spec = ChildSpec::of_proof(c.clone(), vk.clone(), &proof).unwrap();
+    let (cc, _) = build(&spec);
+    let mut kinds: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut disagree = Vec::new();
+    for m in single_field_mutants(&proof) {
+        let Some(p) = m.value else { continue };
+        let native = verify(&c, &vk, &p).is_ok();
+        let (circuit, no_hints) = match child_hints(&spec, &p) {
+            Ok(h) => (cc.run(&[], &h).is_ok(), false),
+            Err(_) => (false, true),
+        };
+        let e = kinds.entry(m.kind.clone()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(no_hints);
+        if native != circuit {
+            disagree.push((m.path.clone(), native, circuit));
+        }
+    }
+    for (k, (n, nh)) in &kinds {
+        eprintln!("{k}: {n} mutants ({nh} without hints)");
+    }
+    assert!(disagree.is_empty(), "circuit and native disagree: {disagree:?}");
+}
