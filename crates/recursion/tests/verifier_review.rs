@@ -278,3 +278,74 @@ fn padding_lanes_of_opened_rows_are_free_and_harmless() {
     let outer = cc.prove(w).unwrap();
     cc.verify(&outer, &[]).unwrap();
 }
+
+/// A small recursion circuit's proof (as tests/verifier.rs `circuit_child`): seven AIRs,
+/// preprocessed programs, next-row openings, rows of widths that are not multiples of 4.
+fn circuit_child(cfg: &StarkConfig) -> (VerifyingKey, Proof) {
+    let mut b = CircuitBuilder::new();
+    let x = b.public();
+    let h = b.hint_ext();
+    let y = b.mul_add(h, x.ext(), h);
+    let i = b.inverse(y);
+    let one = b.mul(i, y);
+    let c1 = b.constant_ext(Challenge::ONE);
+    b.assert_eq(one, c1);
+    let q = b.hint_quad();
+    let d = starkscope_recursion::gadgets::hash::hash_quads(&mut b, &[q, q, q], 12);
+    let bits = b.bits(x);
+    let _ = b.exp_reverse_bits_const(Val::from_u32(31), &bits[..5]);
+    let _ = b.horner(None, h, &[q, d[0]], 8);
+    let cc = CompiledCircuit::new(b.build(), cfg.clone()).unwrap();
+    let public = vec![Val::from_u32(12345)];
+    let hints = vec![
+        Challenge::from(Val::from_u32(7)),
+        Challenge::from(Val::from_u32(9)),
+    ];
+    let w = cc.run(&public, &hints).unwrap();
+    let proof = cc.prove(w).unwrap();
+    cc.verify(&proof, &public).unwrap();
+    (cc.vk().clone(), proof)
+}
+
+/// The differential of [`every_single_number_mutant_is_judged_as_the_native_verifier_judges_it`]
+/// on a recursion-circuit child under `preset` (every `stride`-th mutant, every kind).
+fn circuit_child_mutants(preset: FriPreset, stride: usize) {
+    use starkscope_stark_backend::testing::mutation::single_field_mutants;
+    let c = cfg(preset);
+    let (vk, proof) = circuit_child(&c);
+    let spec = ChildSpec::of_proof(c.clone(), vk.clone(), &proof).unwrap();
+    let (cc, _) = build(&spec);
+    let honest = child_hints(&spec, &proof).unwrap();
+    cc.run(&[], &honest).expect("honest child runs");
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut disagree = Vec::new();
+    for (n, m) in single_field_mutants(&proof).enumerate() {
+        let first_of_kind = !seen.contains_key(&m.kind);
+        *seen.entry(m.kind.clone()).or_default() += 1;
+        if n % stride != 0 && !first_of_kind {
+            continue;
+        }
+        let Some(p) = m.value else { continue };
+        let native = verify(&c, &vk, &p).is_ok();
+        let circuit = match child_hints(&spec, &p) {
+            Ok(h) => cc.run(&[], &h).is_ok(),
+            Err(_) => false,
+        };
+        if native != circuit {
+            disagree.push((m.path.clone(), native, circuit));
+        }
+    }
+    eprintln!("{preset:?}: {} hints, mutant kinds {seen:?}", honest.len());
+    assert!(disagree.is_empty(), "circuit and native disagree: {disagree:?}");
+}
+
+#[test]
+fn recursion_circuit_child_mutants_testing() {
+    circuit_child_mutants(FriPreset::Testing, 11);
+}
+
+#[test]
+#[ignore = "slow (minutes: every mutant of a recursion-preset proof is decoded); passes, run with --ignored"]
+fn recursion_circuit_child_mutants_recursion_preset() {
+    circuit_child_mutants(FriPreset::Recursion, 401);
+}
