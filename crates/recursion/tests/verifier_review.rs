@@ -5,7 +5,9 @@
 //! REVIEW findings are marked `REVIEW:`; a demonstrated break is a failing test (or
 //! `#[ignore]` with the reason).
 
-use std::collections::{BTreeMap, BTreeSet};
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use starkscope_recursion::ir::{HintSource, Op};
@@ -348,4 +350,271 @@ fn recursion_circuit_child_mutants_testing() {
 #[ignore = "slow (minutes: every mutant of a recursion-preset proof is decoded); passes, run with --ignored"]
 fn recursion_circuit_child_mutants_recursion_preset() {
     circuit_child_mutants(FriPreset::Recursion, 401);
+}
+
+// ---- the constraint compiler against an independent evaluation, at random inputs --------
+
+use p3_air::symbolic::{
+    BaseEntry, BaseLeaf, ExtEntry, ExtLeaf, SymbolicExpr, SymbolicExpression,
+    SymbolicExpressionExt,
+};
+use p3_commit::PolynomialSpace;
+use p3_field::{BasedVectorSpace, Field, TwoAdicField};
+use starkscope_recursion::verifier::constraints::{check_air_at_zeta, AirOpeningVars};
+use starkscope_stark_backend::keygen::{symbolic_constraints, ConstraintRef};
+
+/// Random values for everything one AIR's check at zeta reads.
+struct Inputs {
+    main_local: Vec<Challenge>,
+    main_next: Vec<Challenge>,
+    prep_local: Vec<Challenge>,
+    prep_next: Vec<Challenge>,
+    perm_local: Vec<Challenge>,
+    perm_next: Vec<Challenge>,
+    publics: Vec<Val>,
+    cum: Option<Challenge>,
+    challenges: Vec<Challenge>,
+    alpha: Challenge,
+    zeta: Challenge,
+    log_height: usize,
+}
+
+fn coords_to_ext(c: &[Challenge]) -> Challenge {
+    (0..4)
+        .map(|d| c[d] * <Challenge as BasedVectorSpace<Val>>::ith_basis_element(d).unwrap())
+        .sum()
+}
+
+impl Inputs {
+    fn z_h(&self) -> Challenge {
+        self.zeta.exp_power_of_2(self.log_height) - Challenge::ONE
+    }
+    fn g_inv(&self) -> Val {
+        Val::two_adic_generator(self.log_height).inverse()
+    }
+}
+
+/// A plain recursive evaluation of the symbolic constraints (memoised by node address):
+/// what the native folder computes, written independently of the circuit's compiler.
+trait EvalLeaf: Sized {
+    fn eval(&self, x: &Inputs, memo: &mut Memo) -> Challenge;
+    fn memo(m: &mut Memo) -> &mut HashMap<usize, Challenge>;
+}
+
+#[derive(Default)]
+struct Memo {
+    base: HashMap<usize, Challenge>,
+    ext: HashMap<usize, Challenge>,
+}
+
+fn eval<A: EvalLeaf>(e: &SymbolicExpr<A>, x: &Inputs, m: &mut Memo) -> Challenge {
+    let k = e as *const _ as usize;
+    if let Some(&v) = A::memo(m).get(&k) {
+        return v;
+    }
+    let v = match e {
+        SymbolicExpr::Leaf(l) => l.eval(x, m),
+        SymbolicExpr::Add { x: a, y: b, .. } => eval(a, x, m) + eval(b, x, m),
+        SymbolicExpr::Sub { x: a, y: b, .. } => eval(a, x, m) - eval(b, x, m),
+        SymbolicExpr::Neg { x: a, .. } => -eval(a, x, m),
+        SymbolicExpr::Mul { x: a, y: b, .. } => eval(a, x, m) * eval(b, x, m),
+    };
+    A::memo(m).insert(k, v);
+    v
+}
+
+impl EvalLeaf for BaseLeaf<Val> {
+    fn eval(&self, x: &Inputs, _: &mut Memo) -> Challenge {
+        match self {
+            BaseLeaf::Variable(v) => {
+                let row = |l: &[Challenge], n: &[Challenge], off: usize| match off {
+                    0 => l[v.index],
+                    _ => n.get(v.index).copied().unwrap_or(Challenge::ZERO),
+                };
+                match v.entry {
+                    BaseEntry::Main { offset } => row(&x.main_local, &x.main_next, offset),
+                    BaseEntry::Preprocessed { offset } => {
+                        row(&x.prep_local, &x.prep_next, offset)
+                    }
+                    BaseEntry::Public => Challenge::from(x.publics[v.index]),
+                    BaseEntry::Periodic => unreachable!(),
+                }
+            }
+            BaseLeaf::IsFirstRow => x.z_h() / (x.zeta - Challenge::ONE),
+            BaseLeaf::IsLastRow => x.z_h() / (x.zeta - Challenge::from(x.g_inv())),
+            BaseLeaf::IsTransition => x.zeta - Challenge::from(x.g_inv()),
+            BaseLeaf::Constant(k) => Challenge::from(*k),
+        }
+    }
+    fn memo(m: &mut Memo) -> &mut HashMap<usize, Challenge> {
+        &mut m.base
+    }
+}
+
+impl EvalLeaf for ExtLeaf<Val, Challenge> {
+    fn eval(&self, x: &Inputs, m: &mut Memo) -> Challenge {
+        match self {
+            ExtLeaf::Base(e) => eval(e, x, m),
+            ExtLeaf::ExtConstant(k) => *k,
+            ExtLeaf::ExtVariable(v) => match v.entry {
+                ExtEntry::Permutation { offset } => {
+                    let flat = if offset == 0 { &x.perm_local } else { &x.perm_next };
+                    coords_to_ext(&flat[4 * v.index..4 * v.index + 4])
+                }
+                ExtEntry::Challenge => x.challenges[v.index],
+                ExtEntry::PermutationValue => x.cum.unwrap(),
+            },
+        }
+    }
+    fn memo(m: &mut Memo) -> &mut HashMap<usize, Challenge> {
+        &mut m.ext
+    }
+}
+
+fn eval_base(e: &SymbolicExpression<Val>, x: &Inputs, m: &mut Memo) -> Challenge {
+    eval(e, x, m)
+}
+
+fn eval_ext(e: &SymbolicExpressionExt<Val, Challenge>, x: &Inputs, m: &mut Memo) -> Challenge {
+    eval(e, x, m)
+}
+
+/// For every AIR of `vk` and a few random input sets: the circuit's check at zeta accepts
+/// exactly when the quotient chunks fit the independently folded constraints (chunk 0
+/// solved for it, the others random), and refuses chunk 0 off by one.
+fn compiler_matches_plain_evaluation(c: &StarkConfig, vk: &VerifyingKey, heights: &[usize]) {
+    let mut rng = common::rng(0x5eed);
+    for air in 0..vk.num_airs() {
+        let info = vk.air_info(air);
+        let cons = symbolic_constraints(vk, air);
+        for _trial in 0..3 {
+            let mut r = |n: usize| (0..n).map(|_| common::ext(&mut rng)).collect::<Vec<_>>();
+            let pw = info.permutation_width_base();
+            let x = Inputs {
+                main_local: r(info.main_width),
+                main_next: r(if info.opens_main_next { info.main_width } else { 0 }),
+                prep_local: r(info.preprocessed_width()),
+                prep_next: r(if info.opens_preprocessed_next {
+                    info.preprocessed_width()
+                } else {
+                    0
+                }),
+                perm_local: r(pw),
+                perm_next: r(pw),
+                publics: r(info.num_public_values)
+                    .into_iter()
+                    .map(|e| e.as_basis_coefficients_slice()[0])
+                    .collect(),
+                cum: (!info.lookups.is_empty()).then(|| r(1)[0]),
+                challenges: r(2 * info.lookups.len()),
+                alpha: r(1)[0],
+                zeta: r(1)[0],
+                log_height: heights[air],
+            };
+            let mut memo = Memo::default();
+            let mut folded = Challenge::ZERO;
+            for con in cons.in_folding_order() {
+                let v = match con {
+                    ConstraintRef::Base(e) => eval_base(e, &x, &mut memo),
+                    ConstraintRef::Ext(e) => eval_ext(e, &x, &mut memo),
+                };
+                folded = folded * x.alpha + v;
+            }
+            let q = folded / x.z_h();
+            // Quotient chunks: L_j(zeta) weights as the native verifier computes them.
+            let n = 1usize << x.log_height;
+            let trace = c.domain(n);
+            let qd = trace.create_disjoint_domain(n << info.log_quotient_chunks);
+            let doms = qd.split_domains(info.num_quotient_chunks());
+            let weight = |j: usize| -> Challenge {
+                let mut w = Challenge::ONE;
+                for (k, o) in doms.iter().enumerate() {
+                    if k != j {
+                        w *= o.vanishing_poly_at_point(x.zeta)
+                            * o.vanishing_poly_at_point(Challenge::from(doms[j].first_point()))
+                                .inverse();
+                    }
+                }
+                w
+            };
+            let mut chunks: Vec<[Challenge; 4]> = (0..doms.len())
+                .map(|_| r(4).try_into().unwrap())
+                .collect();
+            let rest: Challenge = (1..doms.len())
+                .map(|j| weight(j) * coords_to_ext(&chunks[j]))
+                .sum();
+            chunks[0] = [
+                (q - rest) / weight(0),
+                Challenge::ZERO,
+                Challenge::ZERO,
+                Challenge::ZERO,
+            ];
+            for (bump, expect_ok) in [(Challenge::ZERO, true), (Challenge::ONE, false)] {
+                let mut ch = chunks.clone();
+                ch[0][0] += bump;
+                let mut b = CircuitBuilder::new();
+                let mut hints = Vec::new();
+                let mut cells = |b: &mut CircuitBuilder, v: &[Challenge]| -> Vec<_> {
+                    v.iter()
+                        .map(|&e| {
+                            hints.push(e);
+                            b.hint_ext()
+                        })
+                        .collect()
+                };
+                let alpha = cells(&mut b, &[x.alpha])[0];
+                let zeta = cells(&mut b, &[x.zeta])[0];
+                let vars = AirOpeningVars {
+                    main_local: cells(&mut b, &x.main_local),
+                    main_next: cells(&mut b, &x.main_next),
+                    preprocessed_local: cells(&mut b, &x.prep_local),
+                    preprocessed_next: cells(&mut b, &x.prep_next),
+                    permutation_local: cells(&mut b, &x.perm_local),
+                    permutation_next: cells(&mut b, &x.perm_next),
+                    quotient_chunks: ch
+                        .iter()
+                        .map(|c| cells(&mut b, c).try_into().unwrap())
+                        .collect(),
+                };
+                let lookup = cells(&mut b, &x.challenges);
+                let cum = x.cum.map(|s| cells(&mut b, &[s])[0]);
+                let publics: Vec<_> = x
+                    .publics
+                    .iter()
+                    .map(|&v| {
+                        hints.push(Challenge::from(v));
+                        b.hint_felt()
+                    })
+                    .collect();
+                check_air_at_zeta(
+                    &mut b, c, vk, air, x.log_height, &vars, &publics, cum, &lookup, alpha, zeta,
+                );
+                let cc = common::compile(b.build());
+                let ok = cc.run(&[], &hints).is_ok();
+                assert_eq!(
+                    ok,
+                    expect_ok,
+                    "AIR {air} ({}): circuit {} a chunk {} the plain evaluation",
+                    info.name,
+                    if ok { "accepts" } else { "refuses" },
+                    if expect_ok { "fitting" } else { "not fitting" }
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_constraint_compiler_matches_a_plain_evaluation_at_random_inputs() {
+    let c = cfg(FriPreset::Testing);
+    let (vk, proof) = bus_child(&c, 4, 3, 2);
+    let h: Vec<usize> = proof.airs.iter().map(|a| a.log_height as usize).collect();
+    compiler_matches_plain_evaluation(&c, &vk, &h);
+    let (vk, proof) = circuit_child(&c);
+    let h: Vec<usize> = proof.airs.iter().map(|a| a.log_height as usize).collect();
+    compiler_matches_plain_evaluation(&c, &vk, &h);
+    let r = cfg(FriPreset::Recursion);
+    let (vk, proof) = circuit_child(&r);
+    let h: Vec<usize> = proof.airs.iter().map(|a| a.log_height as usize).collect();
+    compiler_matches_plain_evaluation(&r, &vk, &h);
 }
