@@ -227,7 +227,10 @@ fn every_single_number_mutant_is_judged_as_the_native_verifier_judges_it() {
     for (k, (n, nh)) in &kinds {
         eprintln!("{k}: {n} mutants ({nh} without hints)");
     }
-    assert!(disagree.is_empty(), "circuit and native disagree: {disagree:?}");
+    assert!(
+        disagree.is_empty(),
+        "circuit and native disagree: {disagree:?}"
+    );
 }
 
 /// Cumulative sums moved in opposite directions still balance (the bus check alone would
@@ -338,7 +341,10 @@ fn circuit_child_mutants(preset: FriPreset, stride: usize) {
         }
     }
     eprintln!("{preset:?}: {} hints, mutant kinds {seen:?}", honest.len());
-    assert!(disagree.is_empty(), "circuit and native disagree: {disagree:?}");
+    assert!(
+        disagree.is_empty(),
+        "circuit and native disagree: {disagree:?}"
+    );
 }
 
 #[test]
@@ -355,8 +361,7 @@ fn recursion_circuit_child_mutants_recursion_preset() {
 // ---- the constraint compiler against an independent evaluation, at random inputs --------
 
 use p3_air::symbolic::{
-    BaseEntry, BaseLeaf, ExtEntry, ExtLeaf, SymbolicExpr, SymbolicExpression,
-    SymbolicExpressionExt,
+    BaseEntry, BaseLeaf, ExtEntry, ExtLeaf, SymbolicExpr, SymbolicExpression, SymbolicExpressionExt,
 };
 use p3_commit::PolynomialSpace;
 use p3_field::{BasedVectorSpace, Field, TwoAdicField};
@@ -433,9 +438,7 @@ impl EvalLeaf for BaseLeaf<Val> {
                 };
                 match v.entry {
                     BaseEntry::Main { offset } => row(&x.main_local, &x.main_next, offset),
-                    BaseEntry::Preprocessed { offset } => {
-                        row(&x.prep_local, &x.prep_next, offset)
-                    }
+                    BaseEntry::Preprocessed { offset } => row(&x.prep_local, &x.prep_next, offset),
                     BaseEntry::Public => Challenge::from(x.publics[v.index]),
                     BaseEntry::Periodic => unreachable!(),
                 }
@@ -458,7 +461,11 @@ impl EvalLeaf for ExtLeaf<Val, Challenge> {
             ExtLeaf::ExtConstant(k) => *k,
             ExtLeaf::ExtVariable(v) => match v.entry {
                 ExtEntry::Permutation { offset } => {
-                    let flat = if offset == 0 { &x.perm_local } else { &x.perm_next };
+                    let flat = if offset == 0 {
+                        &x.perm_local
+                    } else {
+                        &x.perm_next
+                    };
                     coords_to_ext(&flat[4 * v.index..4 * v.index + 4])
                 }
                 ExtEntry::Challenge => x.challenges[v.index],
@@ -484,7 +491,7 @@ fn eval_ext(e: &SymbolicExpressionExt<Val, Challenge>, x: &Inputs, m: &mut Memo)
 /// solved for it, the others random), and refuses chunk 0 off by one.
 fn compiler_matches_plain_evaluation(c: &StarkConfig, vk: &VerifyingKey, heights: &[usize]) {
     let mut rng = common::rng(0x5eed);
-    for air in 0..vk.num_airs() {
+    for (air, &log_height) in heights.iter().enumerate().take(vk.num_airs()) {
         let info = vk.air_info(air);
         let cons = symbolic_constraints(vk, air);
         for _trial in 0..3 {
@@ -492,7 +499,11 @@ fn compiler_matches_plain_evaluation(c: &StarkConfig, vk: &VerifyingKey, heights
             let pw = info.permutation_width_base();
             let x = Inputs {
                 main_local: r(info.main_width),
-                main_next: r(if info.opens_main_next { info.main_width } else { 0 }),
+                main_next: r(if info.opens_main_next {
+                    info.main_width
+                } else {
+                    0
+                }),
                 prep_local: r(info.preprocessed_width()),
                 prep_next: r(if info.opens_preprocessed_next {
                     info.preprocessed_width()
@@ -509,7 +520,7 @@ fn compiler_matches_plain_evaluation(c: &StarkConfig, vk: &VerifyingKey, heights
                 challenges: r(2 * info.lookups.len()),
                 alpha: r(1)[0],
                 zeta: r(1)[0],
-                log_height: heights[air],
+                log_height,
             };
             let mut memo = Memo::default();
             let mut folded = Challenge::ZERO;
@@ -537,9 +548,8 @@ fn compiler_matches_plain_evaluation(c: &StarkConfig, vk: &VerifyingKey, heights
                 }
                 w
             };
-            let mut chunks: Vec<[Challenge; 4]> = (0..doms.len())
-                .map(|_| r(4).try_into().unwrap())
-                .collect();
+            let mut chunks: Vec<[Challenge; 4]> =
+                (0..doms.len()).map(|_| r(4).try_into().unwrap()).collect();
             let rest: Challenge = (1..doms.len())
                 .map(|j| weight(j) * coords_to_ext(&chunks[j]))
                 .sum();
@@ -587,7 +597,17 @@ fn compiler_matches_plain_evaluation(c: &StarkConfig, vk: &VerifyingKey, heights
                     })
                     .collect();
                 check_air_at_zeta(
-                    &mut b, c, vk, air, x.log_height, &vars, &publics, cum, &lookup, alpha, zeta,
+                    &mut b,
+                    c,
+                    vk,
+                    air,
+                    x.log_height,
+                    &vars,
+                    &publics,
+                    cum,
+                    &lookup,
+                    alpha,
+                    zeta,
                 );
                 let cc = common::compile(b.build());
                 let ok = cc.run(&[], &hints).is_ok();
