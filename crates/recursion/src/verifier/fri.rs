@@ -634,6 +634,11 @@ pub fn verify_pcs(
     // 14.8 final polynomial, 14.9 query PoW, 14.10 query indices (H bits each).
     ch.observe_ext(b, proof.final_poly);
     ch.check_witness(b, preset.query_pow_bits(), proof.query_pow_witness);
+    if preset.query_pow_bits() == 0 {
+        // As 14.1: p3-fri requires a zero-bit site's witness to be 0 (no preset has a
+        // zero-bit query PoW today; without this the witness would be a free cell).
+        b.assert_zero(proof.query_pow_witness);
+    }
     let indices: Vec<Vec<Felt>> = (0..preset.num_queries())
         .map(|_| ch.sample_bits(b, h))
         .collect();

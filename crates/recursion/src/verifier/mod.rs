@@ -53,20 +53,28 @@ impl ChildSpec {
         vk: VerifyingKey,
         log_heights: Vec<usize>,
     ) -> Result<Self, ChildError> {
-        if vk.data.preset != config.preset() {
-            return Err(ChildError::Heights(format!(
-                "the key's preset ({}) is not the config's ({})",
-                vk.data.preset,
-                config.preset()
-            )));
-        }
-        starkscope_stark_backend::verifier::check_log_heights(&vk, &log_heights)
-            .map_err(|e| ChildError::Heights(e.to_string()))?;
-        Ok(Self {
+        let spec = Self {
             config,
             vk,
             log_heights,
-        })
+        };
+        spec.check()?;
+        Ok(spec)
+    }
+
+    /// What [`ChildSpec::new`] checks: the key's preset is the config's, and the heights
+    /// are ones the native verifier accepts for this key. The fields are public, so
+    /// [`verify_child`] checks again (a struct literal skips `new`).
+    pub fn check(&self) -> Result<(), ChildError> {
+        if self.vk.data.preset != self.config.preset() {
+            return Err(ChildError::Heights(format!(
+                "the key's preset ({}) is not the config's ({})",
+                self.vk.data.preset,
+                self.config.preset()
+            )));
+        }
+        starkscope_stark_backend::verifier::check_log_heights(&self.vk, &self.log_heights)
+            .map_err(|e| ChildError::Heights(e.to_string()))
     }
 
     /// The spec of the shape `proof` has.
@@ -172,7 +180,13 @@ pub struct VerifiedChild {
 /// Emits the ops that verify one proof of `spec`, exactly as
 /// `starkscope_stark_backend::verify` does; the proof comes in as hints
 /// ([`child_hints`] gives their values).
+///
+/// Panics on a spec [`ChildSpec::new`] would refuse (its fields are public): the native
+/// verifier refuses every proof of such a spec.
 pub fn verify_child(b: &mut CircuitBuilder, spec: &ChildSpec) -> VerifiedChild {
+    if let Err(e) = spec.check() {
+        panic!("verify_child: {e}");
+    }
     let mark = b.num_ops();
     let proof = ProofVars::alloc(b, spec);
     let data = &spec.vk.data;
