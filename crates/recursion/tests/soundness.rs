@@ -320,6 +320,7 @@ fn raw(ops: Vec<Op>, num_cells: u32) -> Circuit {
         num_cells,
         num_public: 0,
         num_hints: 0,
+        children: Vec::new(),
     }
 }
 
