@@ -746,10 +746,11 @@ pub fn verify_pcs(
         b.label("fri_reduced_openings");
         let mut ro: BTreeMap<usize, Ext> = BTreeMap::new();
         let mut row_sums: BTreeMap<(usize, usize), Ext> = BTreeMap::new();
+        let heights: Vec<usize> = groups.keys().copied().collect();
+        let ys = query_points(b, bits, h, &heights);
         for (&l, gs) in &groups {
             // x = GENERATOR * w_L^(rev_L(index >> (H - L))). HEIGHT.
-            let xl = b.exp_reverse_bits_const(Val::two_adic_generator(l), &bits[h - l..]);
-            let x = b.scale(xl, Val::GENERATOR).ext();
+            let x = b.scale(ys[&l], Val::GENERATOR).ext();
             let mut acc: Option<Ext> = None;
             for g in gs {
                 let mut num = g.claimed;
@@ -828,6 +829,37 @@ pub fn verify_pcs(
         b.assert_eq(folded, proof.final_poly);
     }
     b.unlabel();
+}
+
+/// `y_L = x_L / GENERATOR = w_L^(rev_L(index >> (H - L)))` for each LDE log height `L`
+/// in `heights`, from the `H` index bits: since `y_L = y_(L+1)^2`, a height is squared
+/// down from the next taller one when that is cheaper (one lane per level) than its own
+/// exponentiation (`L` lanes).
+pub(crate) fn query_points(
+    b: &mut CircuitBuilder,
+    bits: &[Felt],
+    h: usize,
+    heights: &[usize],
+) -> BTreeMap<usize, Felt> {
+    let mut out = BTreeMap::new();
+    let mut prev: Option<(usize, Felt)> = None;
+    let mut hs = heights.to_vec();
+    hs.sort_unstable_by(|a, b| b.cmp(a));
+    hs.dedup();
+    for l in hs {
+        let y = match prev {
+            Some((p, mut y)) if p - l < l => {
+                for _ in l..p {
+                    y = b.mul(y, y);
+                }
+                y
+            }
+            _ => b.exp_reverse_bits_const(Val::two_adic_generator(l), &bits[h - l..]),
+        };
+        out.insert(l, y);
+        prev = Some((l, y));
+    }
+    out
 }
 
 /// `alpha^e`, extending the table if needed.
