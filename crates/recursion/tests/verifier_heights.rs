@@ -95,6 +95,11 @@ fn report(name: &str, c: &Circuit) {
         *by_label.entry(r.label.unwrap_or("-")).or_default() += 1;
     }
     eprintln!("{name} by label: {by_label:?}");
+    let mut merkle: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in c.ops.iter().filter(|r| r.label == Some("fri_input_merkle")) {
+        *merkle.entry(r.kind.as_str()).or_default() += 1;
+    }
+    eprintln!("{name} input Merkle by kind: {merkle:?}");
 }
 
 #[test]

@@ -206,7 +206,9 @@ fn absorb(b: &mut CircuitBuilder, st: Sponge, quads: &[Quad]) -> Sponge {
             };
             let phase = if odd {
                 let one = b.one();
-                Phase::Var(b.sub(one, f))
+                let g = b.sub(one, f);
+                b.assume_boolean(g);
+                Phase::Var(g)
             } else {
                 Phase::Var(f)
             };
@@ -281,7 +283,9 @@ fn var_batch_root(
                     .filter(|&m| heights[mats[m].air].fixed() == Some(l))
                     .collect();
                 let len = ms.iter().map(|&m| mats[m].width).sum();
-                let aligned = ms[..ms.len() - 1].iter().all(|&m| mats[m].width.is_multiple_of(4));
+                let aligned = ms[..ms.len() - 1]
+                    .iter()
+                    .all(|&m| mats[m].width.is_multiple_of(4));
                 let values: Vec<Quad> = if aligned {
                     ms.iter().flat_map(|&m| rows[m].iter().copied()).collect()
                 } else {
@@ -344,7 +348,10 @@ fn var_batch_root(
                     (Phase::Var(f), Some(a)) => Some(b.mul_add(e, f, a)),
                 };
             }
-            Phase::Var(acc.unwrap())
+            // sum_L e_L phase_L over a checked one-hot vector of checked booleans.
+            let f = acc.unwrap();
+            b.assume_boolean(f);
+            Phase::Var(f)
         };
         let pending = if phases.iter().all(|&p| p == Phase::Known(false)) {
             zero
@@ -367,7 +374,10 @@ fn var_batch_root(
                 (_, p, q) if p == q => p,
                 (Some(e), p, q) => {
                     let (x, y) = (phase_cell(b, p), phase_cell(b, q));
-                    Phase::Var(b.select(e, x, y))
+                    let f = b.select(e, x, y);
+                    // A select between booleans (e checked boolean).
+                    b.assume_boolean(f);
+                    Phase::Var(f)
                 }
             };
             states.insert(l, Sponge { s, pending, phase });
@@ -377,8 +387,10 @@ fn var_batch_root(
                 (None, _) | (_, None) => None,
                 (Some(p), Some(e)) if p == zero_felt => Some(e),
                 (Some(p), Some(e)) => {
-                    // p + e - p e
-                    Some(b.linear([Val::NEG_ONE, Val::ONE, Val::ONE, Val::ZERO], p, e, e))
+                    // p + e - p e: "or" of booleans.
+                    let f = b.linear([Val::NEG_ONE, Val::ONE, Val::ONE, Val::ZERO], p, e, e);
+                    b.assume_boolean(f);
+                    Some(f)
                 }
             };
             present.insert(l, pr);
