@@ -11,7 +11,9 @@ use starkscope_recursion::ir::Op;
 use starkscope_recursion::verifier::{child_hints, verify_child, ChildSpec};
 use starkscope_recursion::{Circuit, CircuitBuilder, CompiledCircuit, OpKind};
 use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
-use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+use starkscope_stark_backend::p3::{
+    Air, AirBuilder, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess,
+};
 use starkscope_stark_backend::{
     keygen, prove, verify, AirInput, Challenge, FriPreset, ProvingKey, StarkAir, StarkConfig, Val,
 };
@@ -219,4 +221,107 @@ fn range_specs_without_a_fixed_tallest_or_with_unaligned_shared_widths_are_refus
     assert!(e.to_string().contains("multiples of 4"), "{e}");
     // A preprocessed AIR cannot vary.
     assert!(ChildSpec::with_ranges(cfg, pk.vk.clone(), vec![2..=3, 4..=7, 5..=7, 7..=8]).is_err());
+}
+
+/// Columns x_0..x_(w-1): x_0 = 0 on the first row and counts up, x_j = x_(j-1) x_0 + j.
+struct CounterAir {
+    width: usize,
+}
+
+impl BaseAir<Val> for CounterAir {
+    fn width(&self) -> usize {
+        self.width
+    }
+}
+
+impl<AB: AirBuilder<F = Val>> Air<AB> for CounterAir {
+    fn eval(&self, builder: &mut AB) {
+        let main = builder.main();
+        let row = main.current_slice().to_vec();
+        let x0_next = main.next_slice()[0];
+        builder.when_first_row().assert_zero(row[0]);
+        builder
+            .when_transition()
+            .assert_eq(x0_next, row[0] + AB::Expr::ONE);
+        for j in 1..self.width {
+            builder.assert_eq(row[j], row[j - 1] * row[0] + AB::Expr::from_usize(j));
+        }
+    }
+}
+
+impl StarkAir for CounterAir {
+    fn name(&self) -> String {
+        format!("counter{}", self.width)
+    }
+}
+
+fn counter_trace(width: usize, log_height: usize) -> RowMajorMatrix<Val> {
+    let mut values = Vec::new();
+    for i in 0..1usize << log_height {
+        let x0 = Val::from_usize(i);
+        let mut prev = x0;
+        values.push(x0);
+        for j in 1..width {
+            prev = prev * x0 + Val::from_usize(j);
+            values.push(prev);
+        }
+    }
+    RowMajorMatrix::new(values, width)
+}
+
+/// Variable matrices that can reach the tallest (fixed) height and share it with it:
+/// a 4-wide fixed AIR at log 6, an 8-wide one at 3..=6 and a 12-wide one at 2..=6 (the
+/// sponge's phase becomes a cell: both alignments are hashed and selected).
+#[test]
+fn variable_matrices_sharing_the_tallest_level_and_unknown_phases() {
+    let cfg = testing();
+    let widths = [4, 8, 12];
+    let airs: Vec<Arc<dyn StarkAir>> = widths
+        .iter()
+        .map(|&width| Arc::new(CounterAir { width }) as Arc<dyn StarkAir>)
+        .collect();
+    let pk = keygen(&cfg, airs).unwrap();
+    let spec =
+        ChildSpec::with_ranges(cfg.clone(), pk.vk.clone(), vec![6..=6, 3..=6, 2..=6]).unwrap();
+    let mut b = CircuitBuilder::new();
+    verify_child(&mut b, &spec);
+    let circuit = b.build();
+    report("counters range circuit", &circuit);
+    let cc = CompiledCircuit::new(circuit, testing()).unwrap();
+    for (n, h) in [
+        [6, 6, 6],
+        [6, 3, 3],
+        [6, 6, 2],
+        [6, 4, 6],
+        [6, 5, 4],
+        [6, 3, 5],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let inputs = widths
+            .iter()
+            .zip(h)
+            .map(|(&w, lh)| AirInput::new(counter_trace(w, lh), vec![]))
+            .collect();
+        let proof = prove(&cfg, &pk, inputs).unwrap();
+        verify(&cfg, &pk.vk, &proof).unwrap();
+        let hints = child_hints(&spec, &proof).unwrap();
+        let w = cc
+            .run(&[], &hints)
+            .unwrap_or_else(|e| panic!("heights {h:?}: {e}"));
+        if n == 0 {
+            let outer = cc.prove(w).unwrap();
+            cc.verify(&outer, &[]).unwrap();
+        }
+        // The same proof claiming another in-range height for the 12-wide AIR.
+        let mut lie = proof.clone();
+        lie.airs[2].log_height = if h[2] == 6 { 5 } else { h[2] as u8 + 1 };
+        if let Ok(hints) = child_hints(&spec, &lie) {
+            assert!(
+                cc.run(&[], &hints).is_err(),
+                "heights {h:?}: a lie accepted"
+            );
+        }
+    }
 }

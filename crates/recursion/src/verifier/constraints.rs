@@ -14,8 +14,9 @@
 //! invertible (the native verifier refuses a `zeta` in the trace domain).
 //!
 //! Everything that depends on the trace height (`zeta^n`, the selectors, the quotient
-//! chunks' vanishing polynomials and weights) is in [`HeightTerms`], so that the height can
-//! later become a circuit variable by changing that one part.
+//! chunks' vanishing polynomials and weights) is in [`HeightTerms`]: constants for a fixed
+//! height, selections by the one-hot height vector for a variable one
+//! ([`check_air_at_height`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

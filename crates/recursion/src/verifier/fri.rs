@@ -3,8 +3,9 @@
 //! commit-phase PoW of 0 bits, Merkle cap height 0), op by op as docs/stark-backend.md
 //! ("Step 14 in detail", 14.0-14.15) writes it down.
 //!
-//! Every matrix height is a constant of the circuit here ([`OpeningShape`]). What depends
-//! on the heights, for a later variable-height version: the FRI seed (14.6, through `R`
+//! Every matrix height is a constant of the circuit here ([`OpeningShape`]);
+//! [`super::fri_var`] is the variable-height version. What depends on the heights: the FRI
+//! seed (14.6, through `R`
 //! and `H`), the number of index bits and which of them a commitment's rows are read at
 //! (14.10, 14.11), the Merkle path lengths (14.11, 14.15), the per-height alpha ladders and
 //! evaluation points (14.12: `Ladders`, `x_L`) and the roll-in rounds (14.13). They are

@@ -8,7 +8,10 @@
 //!   compiled from its symbolic constraints, against the quotient recombined from chunks;
 //! - [`fri`]: step 14, the PCS opening argument of p3-fri 0.8 (seeds, claimed
 //!   evaluations, batching, commit rounds, query PoW and indices, Merkle openings, reduced
-//!   openings, folding, the final polynomial).
+//!   openings, folding, the final polynomial);
+//! - [`heights`], [`fri_var`]: variable trace heights ([`ChildSpec::with_ranges`]): the
+//!   one-hot height vectors and step 14 with selected and scattered height-dependent parts
+//!   (docs/recursion.md, "Variable heights").
 
 pub mod constraints;
 pub mod fri;
