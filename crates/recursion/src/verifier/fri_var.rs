@@ -358,35 +358,85 @@ fn var_batch_root(
         } else {
             pick(b, &cands, |l| states[&l].pending.ext()).quad()
         };
-        let out = absorb(b, Sponge { s, pending, phase }, &rows[m]);
-        // Scatter back.
+        let input = Sponge { s, pending, phase };
+        let out = absorb(b, input, &rows[m]);
+        // Scatter back: state_L += e_L (out - input). With e_L = 1 the input is exactly
+        // state_L, so this is `out`; with e_L = 0 it is state_L. The differences are
+        // computed once (a lane each), then one lane per candidate and quad.
+        let mut ds: [Option<Ext>; 4] = [None; 4];
+        let mut dp: Option<Ext> = None;
+        let mut dphi: Option<Felt> = None;
+        let zero_ext = zero.ext();
         for (l, e) in cands {
             let old = states[&l];
-            let s = core::array::from_fn(|i| sel(b, e, out.s[i].ext(), old.s[i].ext()).quad());
-            // A pending half block only matters where the phase may be 1.
+            let Some(e) = e else {
+                states.insert(l, out);
+                present.insert(l, None);
+                continue;
+            };
+            let scatter = |b: &mut CircuitBuilder, d: Ext, old: Ext| {
+                if old == zero_ext {
+                    b.mul(e.ext(), d)
+                } else {
+                    b.mul_add(e.ext(), d, old)
+                }
+            };
+            let mut s = old.s;
+            for i in 0..4 {
+                if out.s[i] != old.s[i] {
+                    let d = match ds[i] {
+                        Some(d) => d,
+                        None => {
+                            let d = b.sub(out.s[i].ext(), input.s[i].ext());
+                            ds[i] = Some(d);
+                            d
+                        }
+                    };
+                    s[i] = scatter(b, d, old.s[i].ext()).quad();
+                }
+            }
+            // A pending half block only matters where the phase may be 1 (and is the zero
+            // cell where the phase is surely 0).
             let pending = if out.phase == Phase::Known(false) && old.phase == Phase::Known(false) {
                 zero
+            } else if out.pending == old.pending {
+                old.pending
             } else {
-                sel(b, e, out.pending.ext(), old.pending.ext()).quad()
+                let d = match dp {
+                    Some(d) => d,
+                    None => {
+                        let d = b.sub(out.pending.ext(), input.pending.ext());
+                        dp = Some(d);
+                        d
+                    }
+                };
+                scatter(b, d, old.pending.ext()).quad()
             };
-            let phase = match (e, out.phase, old.phase) {
-                (None, p, _) => p,
-                (_, p, q) if p == q => p,
-                (Some(e), p, q) => {
-                    let (x, y) = (phase_cell(b, p), phase_cell(b, q));
-                    let f = b.select(e, x, y);
-                    // A select between booleans (e checked boolean).
-                    b.assume_boolean(f);
-                    Phase::Var(f)
-                }
+            let phase = if out.phase == old.phase {
+                old.phase
+            } else {
+                let d = match dphi {
+                    Some(d) => d,
+                    None => {
+                        let (x, y) = (phase_cell(b, out.phase), phase_cell(b, input.phase));
+                        let d = b.sub(x, y);
+                        dphi = Some(d);
+                        d
+                    }
+                };
+                let o = phase_cell(b, old.phase);
+                let f = b.mul_add(e, d, o);
+                // The old phase or the new one (e checked boolean): a boolean.
+                b.assume_boolean(f);
+                Phase::Var(f)
             };
             states.insert(l, Sponge { s, pending, phase });
             let pr = present[&l];
             let zero_felt = b.zero();
-            let pr = match (pr, e) {
-                (None, _) | (_, None) => None,
-                (Some(p), Some(e)) if p == zero_felt => Some(e),
-                (Some(p), Some(e)) => {
+            let pr = match pr {
+                None => None,
+                Some(p) if p == zero_felt => Some(e),
+                Some(p) => {
                     // p + e - p e: "or" of booleans.
                     let f = b.linear([Val::NEG_ONE, Val::ONE, Val::ONE, Val::ZERO], p, e, e);
                     b.assume_boolean(f);
