@@ -388,6 +388,13 @@ impl CircuitBuilder {
         self.booleans.insert(bit.0);
     }
 
+    /// Records that `bit` is boolean without a check: only for a cell the caller has
+    /// derived from checked booleans by operations that keep them boolean (e.g. `1 - b`,
+    /// `a + b - a b`, `sum_L e_L b_L` over a checked one-hot vector `e`).
+    pub(crate) fn assume_boolean(&mut self, bit: Felt) {
+        self.booleans.insert(bit.0);
+    }
+
     /// `bit ? x : y`, with `bit` checked boolean. Two lanes: `d = x - y`, `bit*d + y`.
     pub fn select<V: Var>(&mut self, bit: Felt, x: V, y: V) -> V {
         self.assert_bool(bit);

@@ -217,7 +217,10 @@ fn print_table(title: &str, per_kind: &BTreeMap<String, Counts>) {
 /// (an ablation of that constraint alone would accept the mutant).
 fn print_coverage(s: &Setup, tripped: &BTreeMap<(usize, usize), (usize, usize)>) {
     eprintln!("verifier-circuit constraints the mutants depend on:");
-    eprintln!("{:<16} {:>11} {:>8} {:>6}", "table", "constraints", "tripped", "alone");
+    eprintln!(
+        "{:<16} {:>11} {:>8} {:>6}",
+        "table", "constraints", "tripped", "alone"
+    );
     for (air, info) in s.cc.vk().data.airs.iter().enumerate() {
         let on = |want_alone: bool| {
             tripped

@@ -196,7 +196,7 @@ fn verify_child_refuses_a_spec_whose_key_and_config_presets_differ() {
     let spec = ChildSpec {
         config: cfg(FriPreset::Testing),
         vk,
-        log_heights: heights,
+        log_height_ranges: heights.iter().map(|&h| (h, h)).collect(),
     };
     let mut b = CircuitBuilder::new();
     let _ = verify_child(&mut b, &spec);
@@ -215,7 +215,7 @@ fn verify_child_refuses_a_spec_with_a_height_the_native_verifier_refuses() {
     let spec = ChildSpec {
         config: c,
         vk: pk.vk.clone(),
-        log_heights: vec![26],
+        log_height_ranges: vec![(26, 26)],
     };
     let mut b = CircuitBuilder::new();
     let _ = verify_child(&mut b, &spec);

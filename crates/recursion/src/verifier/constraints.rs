@@ -14,10 +14,11 @@
 //! invertible (the native verifier refuses a `zeta` in the trace domain).
 //!
 //! Everything that depends on the trace height (`zeta^n`, the selectors, the quotient
-//! chunks' vanishing polynomials and weights) is in [`HeightTerms`], so that the height can
-//! later become a circuit variable by changing that one part.
+//! chunks' vanishing polynomials and weights) is in [`HeightTerms`]: constants for a fixed
+//! height, selections by the one-hot height vector for a variable one
+//! ([`check_air_at_height`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use p3_air::symbolic::{
@@ -28,6 +29,7 @@ use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
 use starkscope_stark_backend::keygen::{symbolic_constraints, AirInfo, ConstraintRef};
 use starkscope_stark_backend::{Challenge, StarkConfig, Val, VerifyingKey};
 
+use super::heights::HeightVar;
 use crate::builder::CircuitBuilder;
 use crate::ir::{Ext, Felt};
 
@@ -52,7 +54,8 @@ pub struct AirOpeningVars {
 /// Emits the ops that check AIR `air_id` of `vk` at `zeta`: the folded constraints equal
 /// `quotient(zeta) * Z_H(zeta)`, and `Z_H(zeta)` is non-zero (a checked inverse).
 ///
-/// `log_height` is the child's trace height for this AIR, a constant of the circuit;
+/// `log_height` is the child's trace height for this AIR, a constant of the circuit
+/// ([`check_air_at_height`] takes a variable one);
 /// `lookup_challenges` is this AIR's LogUp challenge list (the native verifier's
 /// `lookup_challenges[air_id]`); `cumulative_sum` is present iff the AIR has lookups.
 /// Panics if the cells given do not have the shapes the key describes.
@@ -70,6 +73,76 @@ pub fn check_air_at_zeta(
     alpha: Ext,
     zeta: Ext,
 ) {
+    check_air(
+        b,
+        config,
+        vk,
+        air_id,
+        Height::Fixed(log_height),
+        openings,
+        public_values,
+        cumulative_sum,
+        lookup_challenges,
+        alpha,
+        zeta,
+    )
+}
+
+/// [`check_air_at_zeta`] for a height that may vary: `height` its one-hot selection,
+/// `zeta_pows[L] = zeta^(2^L)` up to its largest candidate (unused if it is fixed).
+#[allow(clippy::too_many_arguments)]
+pub fn check_air_at_height(
+    b: &mut CircuitBuilder,
+    config: &StarkConfig,
+    vk: &VerifyingKey,
+    air_id: usize,
+    height: &HeightVar,
+    zeta_pows: &[Ext],
+    openings: &AirOpeningVars,
+    public_values: &[Felt],
+    cumulative_sum: Option<Ext>,
+    lookup_challenges: &[Ext],
+    alpha: Ext,
+    zeta: Ext,
+) {
+    let h = match height.fixed() {
+        Some(h) => Height::Fixed(h),
+        None => Height::Var(height, zeta_pows),
+    };
+    check_air(
+        b,
+        config,
+        vk,
+        air_id,
+        h,
+        openings,
+        public_values,
+        cumulative_sum,
+        lookup_challenges,
+        alpha,
+        zeta,
+    )
+}
+
+enum Height<'a> {
+    Fixed(usize),
+    Var(&'a HeightVar, &'a [Ext]),
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_air(
+    b: &mut CircuitBuilder,
+    config: &StarkConfig,
+    vk: &VerifyingKey,
+    air_id: usize,
+    height: Height<'_>,
+    openings: &AirOpeningVars,
+    public_values: &[Felt],
+    cumulative_sum: Option<Ext>,
+    lookup_challenges: &[Ext],
+    alpha: Ext,
+    zeta: Ext,
+) {
     let info = vk.air_info(air_id);
     check_shapes(
         info,
@@ -79,13 +152,16 @@ pub fn check_air_at_zeta(
         lookup_challenges,
     );
     if let Some(p) = &info.preprocessed {
-        assert_eq!(
-            p.log_height, log_height,
+        assert!(
+            matches!(height, Height::Fixed(h) if h == p.log_height),
             "AIR {air_id}: the preprocessed trace fixes the height"
         );
     }
 
-    let mut height = HeightTerms::new(b, config, info, log_height, zeta);
+    let mut height = match height {
+        Height::Fixed(log_height) => HeightTerms::new(b, config, info, log_height, zeta),
+        Height::Var(h, zeta_pows) => HeightTerms::new_var(b, config, info, h, zeta_pows, zeta),
+    };
 
     let constraints = symbolic_constraints(vk, air_id);
     let mut c = Compiler {
@@ -424,14 +500,21 @@ fn fold_step(b: &mut CircuitBuilder, acc: Option<Ext>, alpha: Ext, c: V) -> Ext 
 struct HeightTerms {
     zeta: Ext,
     z_h: Ext,
-    /// `g^-1`, g the trace domain's generator.
-    g_inv: Val,
+    /// `g^-1`, g the trace domain's generator (a cell when the height varies).
+    g_inv: Coef,
     is_first_row: Option<Ext>,
     is_last_row: Option<Ext>,
     is_transition: Option<Ext>,
     /// Per chunk j: `prod_{k != j} Z_k(zeta)` (a cell; `None` with one chunk) and the
     /// native constant `1 / prod_{k != j} Z_k(first point of chunk j)`.
-    chunk_weights: Vec<(Option<Ext>, Val)>,
+    chunk_weights: Vec<(Option<Ext>, Coef)>,
+}
+
+/// A base coefficient: a constant, or a cell (selected by a variable height).
+#[derive(Clone, Copy, Debug)]
+enum Coef {
+    Const(Val),
+    Cell(Felt),
 }
 
 impl HeightTerms {
@@ -486,13 +569,13 @@ impl HeightTerms {
                         });
                     }
                 }
-                (prod, denom.inverse())
+                (prod, Coef::Const(denom.inverse()))
             })
             .collect();
         Self {
             zeta,
             z_h,
-            g_inv: Val::two_adic_generator(log_height).inverse(),
+            g_inv: Coef::Const(Val::two_adic_generator(log_height).inverse()),
             is_first_row: None,
             is_last_row: None,
             is_transition: None,
@@ -500,17 +583,110 @@ impl HeightTerms {
         }
     }
 
+    /// The same terms for a variable height: `Z_H(zeta) = sum_L e_L zeta^(2^L) - 1`, the
+    /// chunks' `Z_k(zeta) = sum_L e_L s_(k,L)^(-n_L) zeta^(2^L) - 1` (one lane per
+    /// candidate each), `g^-1` and the chunk weights' constants selected.
+    fn new_var(
+        b: &mut CircuitBuilder,
+        config: &StarkConfig,
+        info: &AirInfo,
+        height: &HeightVar,
+        zeta_pows: &[Ext],
+        zeta: Ext,
+    ) -> Self {
+        let cands = height.candidates();
+        let neg_one = b.constant_ext(-Challenge::ONE);
+        let combo = |b: &mut CircuitBuilder, k: &dyn Fn(usize) -> Val| {
+            let mut acc = neg_one;
+            for &(l, e) in &cands {
+                let e = e.expect("a variable height").ext();
+                acc = b.linear([k(l), Val::ZERO, Val::ZERO, Val::ONE], e, zeta_pows[l], acc);
+            }
+            acc
+        };
+        let z_h = combo(b, &|_| Val::ONE);
+        let nchunks = info.num_quotient_chunks();
+        // Per candidate: the chunks' shifts^-n and the weights' constants.
+        let per_l: BTreeMap<usize, (Vec<Val>, Vec<Val>)> = cands
+            .iter()
+            .map(|&(l, _)| {
+                let n = 1usize << l;
+                let trace = config.domain(n);
+                let qd = trace.create_disjoint_domain(n << info.log_quotient_chunks);
+                let chunks = qd.split_domains(nchunks);
+                let s_inv_n = chunks
+                    .iter()
+                    .map(|d| d.first_point().inverse().exp_u64(n as u64))
+                    .collect();
+                let denoms = (0..chunks.len())
+                    .map(|j| {
+                        let mut denom = Val::ONE;
+                        for (k, other) in chunks.iter().enumerate() {
+                            if k != j {
+                                denom *= other.vanishing_poly_at_point(chunks[j].first_point());
+                            }
+                        }
+                        denom.inverse()
+                    })
+                    .collect();
+                (l, (s_inv_n, denoms))
+            })
+            .collect();
+        let z_k: Vec<Ext> = if nchunks == 1 {
+            Vec::new()
+        } else {
+            (0..nchunks)
+                .map(|k| combo(b, &|l| per_l[&l].0[k]))
+                .collect()
+        };
+        let chunk_weights = (0..nchunks)
+            .map(|j| {
+                let mut prod: Option<Ext> = None;
+                for (k, &zk) in z_k.iter().enumerate() {
+                    if k != j {
+                        prod = Some(match prod {
+                            None => zk,
+                            Some(p) => b.mul(p, zk),
+                        });
+                    }
+                }
+                let d = height.pick_const(b, |l| per_l[&l].1[j]);
+                (prod, Coef::Cell(d))
+            })
+            .collect();
+        let g_inv = height.pick_const(b, |l| Val::two_adic_generator(l).inverse());
+        Self {
+            zeta,
+            z_h,
+            g_inv: Coef::Cell(g_inv),
+            is_first_row: None,
+            is_last_row: None,
+            is_transition: None,
+            chunk_weights,
+        }
+    }
+
+    /// `zeta - p`.
+    fn zeta_minus(&self, b: &mut CircuitBuilder, p: Coef) -> Ext {
+        match p {
+            Coef::Const(p) => {
+                let neg_p = b.constant(-p).ext();
+                b.add(self.zeta, neg_p)
+            }
+            Coef::Cell(p) => b.sub(self.zeta, p.ext()),
+        }
+    }
+
     /// `z_h / (zeta - p)`.
-    fn lagrange(&self, b: &mut CircuitBuilder, p: Val) -> Ext {
-        let neg_p = b.constant(-p).ext();
-        let den = b.add(self.zeta, neg_p);
+    fn lagrange(&self, b: &mut CircuitBuilder, p: Coef) -> Ext {
+        let den = self.zeta_minus(b, p);
         let inv = b.inverse(den);
         b.mul(self.z_h, inv)
     }
 
     fn is_first_row(&mut self, b: &mut CircuitBuilder) -> Ext {
         if self.is_first_row.is_none() {
-            self.is_first_row = Some(self.lagrange(b, Val::ONE));
+            self.is_first_row = Some(self.lagrange(b, Coef::Const(Val::ONE)));
         }
         self.is_first_row.unwrap()
     }
@@ -524,8 +700,7 @@ impl HeightTerms {
 
     fn is_transition(&mut self, b: &mut CircuitBuilder) -> Ext {
         if self.is_transition.is_none() {
-            let neg = b.constant(-self.g_inv).ext();
-            self.is_transition = Some(b.add(self.zeta, neg));
+            self.is_transition = Some(self.zeta_minus(b, self.g_inv));
         }
         self.is_transition.unwrap()
     }
@@ -535,6 +710,11 @@ impl HeightTerms {
         let mut q: Option<Ext> = None;
         for (chunk, &(prod, denom_inv)) in chunks.iter().zip(&self.chunk_weights) {
             let qj = ext_from_coords(b, chunk);
+            let (prod, denom_inv) = match (prod, denom_inv) {
+                (p, Coef::Const(d)) => (p, d),
+                (None, Coef::Cell(d)) => (Some(d.ext()), Val::ONE),
+                (Some(p), Coef::Cell(d)) => (Some(b.mul(p, d.ext())), Val::ONE),
+            };
             q = Some(match (prod, q) {
                 (None, _) => qj,
                 (Some(p), None) => {

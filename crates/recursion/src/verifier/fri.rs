@@ -3,8 +3,9 @@
 //! commit-phase PoW of 0 bits, Merkle cap height 0), op by op as docs/stark-backend.md
 //! ("Step 14 in detail", 14.0-14.15) writes it down.
 //!
-//! Every matrix height is a constant of the circuit here ([`OpeningShape`]). What depends
-//! on the heights, for a later variable-height version: the FRI seed (14.6, through `R`
+//! Every matrix height is a constant of the circuit here ([`OpeningShape`]);
+//! [`super::fri_var`] is the variable-height version. What depends on the heights: the FRI
+//! seed (14.6, through `R`
 //! and `H`), the number of index bits and which of them a commitment's rows are read at
 //! (14.10, 14.11), the Merkle path lengths (14.11, 14.15), the per-height alpha ladders and
 //! evaluation points (14.12: `Ladders`, `x_L`) and the roll-in rounds (14.13). They are
@@ -751,10 +752,11 @@ pub fn verify_pcs(
         b.label("fri_reduced_openings");
         let mut ro: BTreeMap<usize, Ext> = BTreeMap::new();
         let mut row_sums: BTreeMap<(usize, usize), Ext> = BTreeMap::new();
+        let heights: Vec<usize> = groups.keys().copied().collect();
+        let ys = query_points(b, bits, h, &heights);
         for (&l, gs) in &groups {
             // x = GENERATOR * w_L^(rev_L(index >> (H - L))). HEIGHT.
-            let xl = b.exp_reverse_bits_const(Val::two_adic_generator(l), &bits[h - l..]);
-            let x = b.scale(xl, Val::GENERATOR).ext();
+            let x = b.scale(ys[&l], Val::GENERATOR).ext();
             let mut acc: Option<Ext> = None;
             for g in gs {
                 let mut num = g.claimed;
@@ -833,6 +835,37 @@ pub fn verify_pcs(
         b.assert_eq(folded, proof.final_poly);
     }
     b.unlabel();
+}
+
+/// `y_L = x_L / GENERATOR = w_L^(rev_L(index >> (H - L)))` for each LDE log height `L`
+/// in `heights`, from the `H` index bits: since `y_L = y_(L+1)^2`, a height is squared
+/// down from the next taller one when that is cheaper (one lane per level) than its own
+/// exponentiation (`L` lanes).
+pub(crate) fn query_points(
+    b: &mut CircuitBuilder,
+    bits: &[Felt],
+    h: usize,
+    heights: &[usize],
+) -> BTreeMap<usize, Felt> {
+    let mut out = BTreeMap::new();
+    let mut prev: Option<(usize, Felt)> = None;
+    let mut hs = heights.to_vec();
+    hs.sort_unstable_by(|a, b| b.cmp(a));
+    hs.dedup();
+    for l in hs {
+        let y = match prev {
+            Some((p, mut y)) if p - l < l => {
+                for _ in l..p {
+                    y = b.mul(y, y);
+                }
+                y
+            }
+            _ => b.exp_reverse_bits_const(Val::two_adic_generator(l), &bits[h - l..]),
+        };
+        out.insert(l, y);
+        prev = Some((l, y));
+    }
+    out
 }
 
 /// `alpha^e`, extending the table if needed.

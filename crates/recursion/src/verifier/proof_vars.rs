@@ -7,6 +7,7 @@ use starkscope_stark_backend::{Challenge, Proof, Val};
 
 use super::constraints::AirOpeningVars;
 use super::fri::FriProofVars;
+use super::heights::HeightVar;
 use super::{ChildError, ChildSpec};
 use crate::builder::CircuitBuilder;
 use crate::gadgets::Digest;
@@ -24,6 +25,8 @@ pub struct AirVars {
 /// A whole child proof, as cells.
 #[derive(Clone, Debug)]
 pub struct ProofVars {
+    /// Per AIR, its trace height (constants for a fixed AIR; hints first in the order).
+    pub heights: Vec<HeightVar>,
     pub main_commitment: Digest,
     /// Present iff some AIR has lookups.
     pub permutation_commitment: Option<Digest>,
@@ -44,6 +47,11 @@ impl ProofVars {
     /// Allocates the hint cells of a proof of `spec`'s shape.
     pub fn alloc(b: &mut CircuitBuilder, spec: &ChildSpec) -> Self {
         let data = &spec.vk.data;
+        let heights = spec
+            .log_height_ranges
+            .iter()
+            .map(|&(lo, hi)| HeightVar::alloc(b, lo, hi))
+            .collect();
         let main_commitment = digest(b);
         let permutation_commitment = spec.has_lookups().then(|| digest(b));
         let quotient_commitment = digest(b);
@@ -83,6 +91,7 @@ impl ProofVars {
             .collect();
         let fri = FriProofVars::alloc(b, spec.config.preset(), &spec.opening_shape());
         Self {
+            heights,
             main_commitment,
             permutation_commitment,
             quotient_commitment,
@@ -116,6 +125,21 @@ impl ProofVars {
                 data.airs.len()
             )));
         }
+        for (i, (p, &(lo, hi))) in proof.airs.iter().zip(&spec.log_height_ranges).enumerate() {
+            let h = p.log_height as usize;
+            if !(lo..=hi).contains(&h) {
+                return Err(ChildError::Shape(format!(
+                    "AIR {i} ({}): log height {h}, the circuit verifies log heights {lo}..={hi}",
+                    data.airs[i].name
+                )));
+            }
+            out.extend(
+                HeightVar::hint_values(lo, hi, h)
+                    .into_iter()
+                    .map(Challenge::from),
+            );
+        }
+        let actual: Vec<usize> = proof.airs.iter().map(|a| a.log_height as usize).collect();
         push_digest(&mut out, &proof.commitments.main)?;
         match (&proof.commitments.permutation, spec.has_lookups()) {
             (Some(c), true) => push_digest(&mut out, c)?,
@@ -130,12 +154,6 @@ impl ProofVars {
         for (i, (info, p)) in data.airs.iter().zip(&proof.airs).enumerate() {
             let shape =
                 |what: String| ChildError::Shape(format!("AIR {i} ({}): {what}", info.name));
-            if p.log_height as usize != spec.log_heights[i] {
-                return Err(shape(format!(
-                    "log height {}, the circuit verifies log height {}",
-                    p.log_height, spec.log_heights[i]
-                )));
-            }
             let o = &p.openings;
             let want = |what: &str, got: usize, n: usize| {
                 if got == n {
@@ -222,7 +240,7 @@ impl ProofVars {
         .map_err(|e| ChildError::Shape(format!("before the opening argument: {e}")))?;
         let fri = FriProofVars::hint_values(
             spec.config.preset(),
-            &spec.opening_shape(),
+            &spec.opening_shape_at(&actual),
             &challenger,
             &claims,
             &proof.opening_proof,

@@ -31,14 +31,13 @@ fn observe_const(b: &mut CircuitBuilder, ch: &mut ChallengerVar, v: Val) {
     ch.observe(b, c);
 }
 
-/// Steps 1-13 on `ch` (a fresh challenger): the key and the child's trace heights (both
-/// constants of the circuit), then the proof's commitments, public values and cumulative
+/// Steps 1-13 on `ch` (a fresh challenger): the key (constants of the circuit) and the
+/// child's trace heights (`proof.heights`: constants or checked cells), then the proof's commitments, public values and cumulative
 /// sums from `proof`'s cells.
 pub fn replay_to_zeta(
     b: &mut CircuitBuilder,
     ch: &mut ChallengerVar,
     vk: &VerifyingKey,
-    log_heights: &[usize],
     proof: &ProofVars,
 ) -> TranscriptVars {
     let data = &vk.data;
@@ -65,9 +64,12 @@ pub fn replay_to_zeta(
         key.extend(super::commitment_values(c));
     }
     ch.observe_constants(b, &key);
-    // 6: heights (constants: the circuit is built for one shape).
-    for &h in log_heights {
-        observe_const(b, ch, Val::from_usize(h));
+    // 6: heights (constants for fixed AIRs, the checked one-hot height cell otherwise).
+    for h in &proof.heights {
+        match h.fixed() {
+            Some(h) => observe_const(b, ch, Val::from_usize(h)),
+            None => ch.observe(b, h.cell),
+        }
     }
     // 7-8: main commitment, public values.
     for q in proof.main_commitment {
