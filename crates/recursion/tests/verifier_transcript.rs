@@ -28,8 +28,18 @@ fn program(name: &str) -> String {
 
 /// The first segment proof of a bundled program.
 fn segment_proof(name: &str, inputs: &[u32], preset: FriPreset) -> (VerifyingKey, Proof) {
+    segment_proof_of(&program(name), name, inputs, preset)
+}
+
+/// The first segment proof of a program given as source.
+fn segment_proof_of(
+    src: &str,
+    name: &str,
+    inputs: &[u32],
+    preset: FriPreset,
+) -> (VerifyingKey, Proof) {
     use starkscope_stark_backend::p3::PrimeCharacteristicRing;
-    let program = starkscope_vm::assemble(&program(name), name).expect("assembles");
+    let program = starkscope_vm::assemble(src, name).expect("assembles");
     let inputs: Vec<F> = inputs.iter().map(|&x| F::from_u32(x)).collect();
     let segments = starkscope_vm::exec::record(
         &program,
@@ -142,4 +152,51 @@ fn a_verifier_circuit_proof_transcript_matches_the_native_verifier() {
         "verifier-circuit proof",
         true,
     );
+}
+
+/// A circuit built for one program's segment proofs (under one preset) refuses a segment
+/// proof of another program, and one of the same program under another preset: the
+/// witness generator refuses its shape, or the circuit's checks refuse it when it has the
+/// same shape (the program is the preprocessed commitment, a constant of the circuit).
+#[test]
+fn a_circuit_refuses_another_programs_or_another_presets_proof() {
+    let fast = StarkConfig::new(FriPreset::Fast);
+    let (vk, fib) = segment_proof("fibonacci.sasm", &[300], FriPreset::Fast);
+    let spec = ChildSpec::of_proof(fast.clone(), vk, &fib).unwrap();
+    let mut b = CircuitBuilder::new();
+    verify_child(&mut b, &spec);
+    let cc = CompiledCircuit::new(b.build(), StarkConfig::new(FriPreset::Testing)).unwrap();
+    cc.run(&[], &child_hints(&spec, &fib).unwrap())
+        .expect("the program's own proof is accepted");
+    let refused = |proof: &Proof, what: &str| match child_hints(&spec, proof) {
+        Err(e) => eprintln!("{what}: refused by witness generation: {e}"),
+        Ok(hints) => {
+            let e = cc
+                .run(&[], &hints)
+                .expect_err(&format!("{what}: accepted by the circuit"));
+            eprintln!("{what}: refused by the circuit: {e}");
+        }
+    };
+    // Another program: same chips, another program chip (preprocessed commitment).
+    for (name, inputs) in [
+        ("matmul.sasm", &[2u32, 1, 2, 3, 4, 5, 6, 7, 8][..]),
+        ("field_loop.sasm", &[40][..]),
+    ] {
+        let (_, other) = segment_proof(name, inputs, FriPreset::Fast);
+        refused(&other, name);
+    }
+    // A program of the very same shape (one immediate changed: F(n) starting from
+    // (0, 2)): only the committed program differs, and the circuit refuses the proof.
+    let twisted = program("fibonacci.sasm").replace("li   B, 1", "li   B, 2");
+    let (_, other) = segment_proof_of(&twisted, "twisted.sasm", &[300], FriPreset::Fast);
+    let hints = child_hints(&spec, &other).expect("same shape");
+    let e = cc
+        .run(&[], &hints)
+        .expect_err("another program's proof is accepted");
+    eprintln!("same-shape program: refused by the circuit: {e}");
+    // The same program under another preset.
+    for preset in [FriPreset::Recursion, FriPreset::Testing] {
+        let (_, other) = segment_proof("fibonacci.sasm", &[300], preset);
+        refused(&other, &format!("fibonacci under {preset}"));
+    }
 }
