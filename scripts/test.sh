@@ -60,6 +60,10 @@ step "recursion: every mutant of a child proof refused by the verifier circuit's
 # full run (every mutant proven) is scripts/verifier-mutation.sh (about 2.5 minutes).
 cargo test --release -p starkscope-recursion --features forge --test verifier_mutation --no-fail-fast
 
+step "recursion: the verifier circuit against the native verifier (transcripts, VM segment proofs, review) in release"
+cargo test --release -p starkscope-recursion --features forge --no-fail-fast \
+  --test verifier_transcript --test verifier_review
+
 step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
 cargo test -p starkscope-harness --no-fail-fast --features exporters
 

@@ -162,16 +162,28 @@ fn every_hint_lane_of_is_bound(c: &StarkConfig, vk: VerifyingKey, proof: &Proof)
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 fn every_hint_lane_is_bound_aligned_rows() {
     every_hint_lane_is_bound(3);
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 fn every_hint_lane_is_bound_padded_rows() {
     every_hint_lane_is_bound(2);
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 fn every_hint_lane_is_bound_recursion_circuit_child() {
     let c = cfg(FriPreset::Testing);
     let (vk, proof) = circuit_child(&c);
@@ -185,6 +197,10 @@ fn every_hint_lane_is_bound_recursion_circuit_child() {
 /// that the native verifier refuses (`PresetMismatch` under either config). `verify_child`
 /// now re-checks the spec.
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 #[should_panic(expected = "preset")]
 fn verify_child_refuses_a_spec_whose_key_and_config_presets_differ() {
     let fast = cfg(FriPreset::Fast);
@@ -206,6 +222,10 @@ fn verify_child_refuses_a_spec_whose_key_and_config_presets_differ() {
 /// above `MAX_LOG_HEIGHT` = 25: "log height out of range") was accepted by `verify_child`
 /// from a struct-literal spec.
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 #[should_panic(expected = "out of range")]
 fn verify_child_refuses_a_spec_with_a_height_the_native_verifier_refuses() {
     let c = cfg(FriPreset::Testing);
@@ -227,6 +247,10 @@ fn verify_child_refuses_a_spec_with_a_height_the_native_verifier_refuses() {
 /// native verifier: refused by both (a mutant whose hints cannot even be generated, a
 /// height or shape change, counts as refused), accepted by both.
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 fn every_single_number_mutant_is_judged_as_the_native_verifier_judges_it() {
     use starkscope_stark_backend::testing::mutation::single_field_mutants;
     let c = cfg(FriPreset::Testing);
@@ -262,6 +286,10 @@ fn every_single_number_mutant_is_judged_as_the_native_verifier_judges_it() {
 /// pass); the constraints at zeta (last-row LogUp constraint) refuse it, natively and in
 /// the circuit.
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 fn balanced_but_wrong_cumulative_sums_are_refused() {
     let c = cfg(FriPreset::Testing);
     let (vk, proof) = bus_child(&c, 4, 3, 2);
@@ -285,6 +313,10 @@ fn balanced_but_wrong_cumulative_sums_are_refused() {
 /// proof (the child proof the witness stands for is the same, the hashed stream and the
 /// reduced openings read only the first w values).
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 fn padding_lanes_of_opened_rows_are_free_and_harmless() {
     let c = cfg(FriPreset::Testing);
     let (vk, proof) = bus_child(&c, 4, 3, 2);
@@ -373,6 +405,10 @@ fn circuit_child_mutants(preset: FriPreset, stride: usize) {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 fn recursion_circuit_child_mutants_testing() {
     circuit_child_mutants(FriPreset::Testing, 11);
 }
@@ -650,6 +686,10 @@ fn compiler_matches_plain_evaluation(c: &StarkConfig, vk: &VerifyingKey, heights
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 fn the_constraint_compiler_matches_a_plain_evaluation_at_random_inputs() {
     let c = cfg(FriPreset::Testing);
     let (vk, proof) = bus_child(&c, 4, 3, 2);

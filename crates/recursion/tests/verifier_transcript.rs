@@ -107,6 +107,10 @@ fn check(
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 fn vm_segment_transcripts_match_the_native_verifier() {
     let programs: [(&str, &[u32]); 3] = [
         ("fibonacci.sasm", &[300]),
@@ -124,6 +128,10 @@ fn vm_segment_transcripts_match_the_native_verifier() {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 fn a_verifier_circuit_proof_transcript_matches_the_native_verifier() {
     // Inner child: the three-AIR bus set; its verifier circuit's proof is the child here.
     let cfg = StarkConfig::new(FriPreset::Testing);
@@ -159,6 +167,10 @@ fn a_verifier_circuit_proof_transcript_matches_the_native_verifier() {
 /// witness generator refuses its shape, or the circuit's checks refuse it when it has the
 /// same shape (the program is the preprocessed commitment, a constant of the circuit).
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
 fn a_circuit_refuses_another_programs_or_another_presets_proof() {
     let fast = StarkConfig::new(FriPreset::Fast);
     let (vk, fib) = segment_proof("fibonacci.sasm", &[300], FriPreset::Fast);
