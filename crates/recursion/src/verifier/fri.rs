@@ -1,7 +1,9 @@
 //! Transcript step 14 in the circuit: p3-fri 0.8.0's `TwoAdicFriPcs::verify` with
 //! starkscope's parameters (arity-2 folding, a final polynomial of length 1, batch and
-//! commit-phase PoW of 0 bits, Merkle cap height 0), op by op as docs/stark-backend.md
-//! ("Step 14 in detail", 14.0-14.15) writes it down.
+//! commit-phase PoW of 0 bits, Merkle cap height 0; or, under the `aggregation` preset,
+//! p3-fri's fold schedule of arity up to 8, a final polynomial of length 8 and Merkle
+//! caps of 16 roots), op by op as docs/stark-backend.md ("Step 14 in detail", 14.0-14.16)
+//! writes it down.
 //!
 //! Every matrix height is a constant of the circuit here ([`OpeningShape`]);
 //! [`super::fri_var`] is the variable-height version. What depends on the heights: the FRI
@@ -212,9 +214,10 @@ pub struct QueryVars {
 }
 
 /// The FRI proof as hint cells, allocated in this order: `batch_pow_witness`,
-/// `commit_pow_witnesses` (R), `commit_phase_commits` (R digests), `final_poly`,
-/// `query_pow_witness`, then per query: per commitment the rows of its matrices and its
-/// path, then per round the sibling value and the pair's path.
+/// `commit_pow_witnesses` (R), `commit_phase_commits` (R caps), `final_poly` (its
+/// coefficients), `query_pow_witness`, then per query: per commitment the rows of its
+/// matrices and its path, then per round the sibling value (arity 2) or the opened row
+/// (larger arities) and the row's path.
 #[derive(Clone, Debug)]
 pub struct FriProofVars {
     pub batch_pow_witness: Felt,
@@ -810,12 +813,25 @@ pub fn verify_pcs(
             gs[gi].rows.push((k, m, o + w - 1));
         }
     }
+    let arity2 = preset.max_log_arity() == 1;
     let beta_sq: Vec<Option<Ext>> = (0..rounds)
         .map(|r| {
-            ladders
-                .by_height
-                .contains_key(&(h - r - 1))
+            (arity2 && ladders.by_height.contains_key(&(h - r - 1)))
                 .then(|| b.mul(betas[r], betas[r]))
+        })
+        .collect();
+    // Larger arities: beta_r^(2^a) for the rounds that roll in a reduced opening.
+    let roll: Vec<Option<Ext>> = sched
+        .iter()
+        .enumerate()
+        .map(|(r, &(a, _, lf, _))| {
+            (!arity2 && ladders.by_height.contains_key(&lf)).then(|| {
+                let mut bp = betas[r];
+                for _ in 0..a {
+                    bp = b.mul(bp, bp);
+                }
+                bp
+            })
         })
         .collect();
     let half = Val::TWO.inverse();
@@ -907,8 +923,8 @@ pub fn verify_pcs(
             ro.insert(l, acc.expect("a height has an opening"));
         }
 
-        if preset.max_log_arity() > 1 {
-            fold_chain_arity(b, preset, &sched, bits, h, &betas, &ro, proof, qv);
+        if !arity2 {
+            fold_chain_arity(b, preset, &sched, bits, h, &betas, &roll, &ro, proof, qv);
             continue;
         }
         // 14.13 the fold chain. u_r = 1 / s_r = w_L^-rev_(L-1)(index >> (r+1)), updated
@@ -979,6 +995,7 @@ fn fold_chain_arity(
     bits: &[Felt],
     h: usize,
     betas: &[Ext],
+    roll: &[Option<Ext>],
     ro: &BTreeMap<usize, Ext>,
     proof: &FriProofVars,
     qv: &QueryVars,
@@ -1017,10 +1034,7 @@ fn fold_chain_arity(
         );
         b.label("fri_fold");
         if let Some(&extra) = ro.get(&lf) {
-            let mut bp = betas[r];
-            for _ in 0..a {
-                bp = b.mul(bp, bp);
-            }
+            let bp = roll[r].expect("beta^(2^a) of a roll-in round");
             folded = b.mul_add(bp, extra, folded);
         }
     }
