@@ -5,6 +5,8 @@ use super::hash::{assert_digest_eq, compress, compress_dir, hash_quads};
 use super::Digest;
 use crate::builder::CircuitBuilder;
 use crate::ir::{Felt, Quad};
+use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+use starkscope_stark_backend::Val;
 
 /// The opened rows of every matrix of one height, concatenated in batch order (as the MMCS
 /// hashes them), four values to a cell.
@@ -79,6 +81,34 @@ pub fn verify_batch_cap(
     index_bits: &[Felt],
     siblings: &[Digest],
 ) {
+    verify_batch_cap_with(b, cap, None, levels, index_bits, siblings)
+}
+
+/// The differences `cap[2m+1] - cap[2m]` (per digest cell) that [`verify_batch_cap_with`]
+/// can share between openings of one cap: the select tree's first level then costs one
+/// lane a cell instead of two.
+pub fn cap_differences(b: &mut CircuitBuilder, cap: &[Digest]) -> Vec<Digest> {
+    cap.chunks(2)
+        .filter(|p| p.len() == 2)
+        .map(|p| {
+            [
+                b.sub(p[1][0].ext(), p[0][0].ext()).quad(),
+                b.sub(p[1][1].ext(), p[0][1].ext()).quad(),
+            ]
+        })
+        .collect()
+}
+
+/// [`verify_batch_cap`] with the cap's first-level differences ([`cap_differences`] of
+/// the same cap) computed once for every opening.
+pub fn verify_batch_cap_with(
+    b: &mut CircuitBuilder,
+    cap: &[Digest],
+    diffs: Option<&[Digest]>,
+    levels: &[OpenedLevel],
+    index_bits: &[Felt],
+    siblings: &[Digest],
+) {
     assert!(cap.len().is_power_of_two(), "a cap of 2^c roots");
     let c = cap.len().trailing_zeros() as usize;
     assert!(
@@ -108,7 +138,26 @@ pub fn verify_batch_cap(
     }
     // The cap entry at the top c bits (least significant first).
     let mut entries: Vec<Digest> = cap.to_vec();
-    for &bit in &index_bits[max - c..] {
+    let mut top = &index_bits[max - c..];
+    if let (Some(d), Some((&bit, rest))) = (diffs, top.split_first()) {
+        assert_eq!(d.len(), cap.len() / 2, "the differences of this cap");
+        b.assert_bool(bit);
+        let one = Val::ONE;
+        let zero = Val::ZERO;
+        entries = cap
+            .chunks(2)
+            .zip(d)
+            .map(|(p, d)| {
+                // bit * (p1 - p0) + p0
+                [0, 1].map(|j| {
+                    b.linear([one, zero, zero, one], bit.ext(), d[j].ext(), p[0][j].ext())
+                        .quad()
+                })
+            })
+            .collect();
+        top = rest;
+    }
+    for &bit in top {
         entries = entries
             .chunks(2)
             .map(|p| {

@@ -24,7 +24,9 @@ use starkscope_stark_backend::{Challenge, FriPreset, Val};
 use crate::builder::CircuitBuilder;
 use crate::gadgets::challenger::ChallengerVar;
 use crate::gadgets::hash::pack_all;
-use crate::gadgets::merkle::{verify_batch_cap, OpenedLevel};
+use crate::gadgets::merkle::{
+    cap_differences, verify_batch_cap, verify_batch_cap_with, OpenedLevel,
+};
 use crate::gadgets::{Cap, Digest};
 use crate::ir::{Ext, Felt, Quad};
 
@@ -834,6 +836,16 @@ pub fn verify_pcs(
             })
         })
         .collect();
+    // A cap's first select level is shared by the queries.
+    let input_diffs: Vec<Option<Vec<Digest>>> = claims
+        .iter()
+        .map(|c| (c.commitment.len() > 1).then(|| cap_differences(b, &c.commitment)))
+        .collect();
+    let round_diffs: Vec<Option<Vec<Digest>>> = proof
+        .commit_phase_commits
+        .iter()
+        .map(|c| (c.len() > 1).then(|| cap_differences(b, c)))
+        .collect();
     let half = Val::TWO.inverse();
     let w_h_inv = Val::two_adic_generator(h).inverse();
 
@@ -878,9 +890,10 @@ pub fn verify_pcs(
                     }
                 })
                 .collect();
-            verify_batch_cap(
+            verify_batch_cap_with(
                 b,
                 &c.commitment,
+                input_diffs[k].as_deref(),
                 &levels,
                 &bits[h - lk..],
                 &qv.input_siblings[k],
@@ -924,7 +937,19 @@ pub fn verify_pcs(
         }
 
         if !arity2 {
-            fold_chain_arity(b, preset, &sched, bits, h, &betas, &roll, &ro, proof, qv);
+            fold_chain_arity(
+                b,
+                preset,
+                &sched,
+                bits,
+                h,
+                &betas,
+                &roll,
+                &round_diffs,
+                &ro,
+                proof,
+                qv,
+            );
             continue;
         }
         // 14.13 the fold chain. u_r = 1 / s_r = w_L^-rev_(L-1)(index >> (r+1)), updated
@@ -996,6 +1021,7 @@ fn fold_chain_arity(
     h: usize,
     betas: &[Ext],
     roll: &[Option<Ext>],
+    round_diffs: &[Option<Vec<Digest>>],
     ro: &BTreeMap<usize, Ext>,
     proof: &FriProofVars,
     qv: &QueryVars,
@@ -1025,9 +1051,10 @@ fn fold_chain_arity(
             values: row.iter().map(|e| e.quad()).collect(),
             len: 4 << a,
         };
-        verify_batch_cap(
+        verify_batch_cap_with(
             b,
             &proof.commit_phase_commits[r],
+            round_diffs[r].as_deref(),
             &[level],
             group,
             &qv.commit_siblings[r],
