@@ -9,6 +9,11 @@
 //! size, the process's peak RSS over witness + prove, and the yardstick: Plonky3's own
 //! `Poseidon2Air` proving as many permutations as the node's Poseidon2 table has rows
 //! (padded to a power of two), same PCS and preset, runs interleaved with the node's.
+//! Then the same internal layers under the `aggregation` preset (issue 17): a node over
+//! the `recursion` fibonacci segment compiled under `aggregation`, and nodes compiled
+//! under `aggregation` verifying its proof ("aggregation node proof" rows).
+//!
+//! (`VERIFIER_BENCH_ONLY=aggregation` runs only the aggregation rows.)
 //!
 //!     cargo bench -p starkscope-recursion --bench verifier
 //!
@@ -73,11 +78,21 @@ struct Node {
 }
 
 fn node(cfg: &StarkConfig, vk: &VerifyingKey, child: &Proof, k: usize) -> Node {
+    node_under(cfg, vk, child, k, NODE_PRESET)
+}
+
+fn node_under(
+    cfg: &StarkConfig,
+    vk: &VerifyingKey,
+    child: &Proof,
+    k: usize,
+    node_preset: FriPreset,
+) -> Node {
     let spec = ChildSpec::of_proof(cfg.clone(), vk.clone(), child).expect("spec");
     let (build, (cc, cost)) = timed(|| {
         let mut b = CircuitBuilder::new();
         let costs: Vec<ChildCost> = (0..k).map(|_| verify_child(&mut b, &spec).cost).collect();
-        let cc = CompiledCircuit::new(b.build(), StarkConfig::new(NODE_PRESET)).expect("compiles");
+        let cc = CompiledCircuit::new(b.build(), StarkConfig::new(node_preset)).expect("compiles");
         (cc, costs[0])
     });
     let one = child_hints(&spec, child).expect("hints");
@@ -112,7 +127,7 @@ fn measure(n: &Node) -> Measured {
         peak = peak.max(peak_rss_bytes());
         w.push(tw);
         p.push(tp);
-        let trace = air.generate_random_trace_rows(rows, NODE_PRESET.log_blowup());
+        let trace = air.generate_random_trace_rows(rows, n.cc.config.preset().log_blowup());
         let (ty, _) = timed(|| yardstick_prove(&p3, &air, trace));
         y.push(ty);
         last = Some(proof);
@@ -155,8 +170,14 @@ fn main() {
         "verifier nodes (node preset {NODE_PRESET}, {} runs per step, medians)",
         runs()
     );
+    let only_agg = std::env::var("VERIFIER_BENCH_ONLY").is_ok_and(|v| v == "aggregation");
     let mut children = Vec::new();
-    for preset in [FriPreset::Fast, FriPreset::Recursion] {
+    let presets: &[FriPreset] = if only_agg {
+        &[FriPreset::Recursion]
+    } else {
+        &[FriPreset::Fast, FriPreset::Recursion]
+    };
+    for &preset in presets {
         let (cfg, vk, proof, t) = fib_segment(preset);
         println!(
             "child: fibonacci segment 2^{LOG_CYCLES} cycles under {preset}: proved in {:.0} ms, {} KiB",
@@ -169,7 +190,19 @@ fn main() {
     println!("| child | children | Poseidon2 / child | ext ops / child | entries / child | node rows (all tables) | build ms | witness ms | prove ms | prove / yardstick | proof KiB | peak RSS MiB |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut node_child = None;
+    let mut agg_child = None;
     for (label, cfg, vk, proof) in &children {
+        if cfg.preset() == FriPreset::Recursion {
+            // The first aggregation layer: a node over the segment, proven under
+            // `aggregation`; its proof is the child of the aggregation rows below.
+            let n = node_under(cfg, vk, proof, 1, FriPreset::Aggregation);
+            let m = measure(&n);
+            report(&format!("{label} (node under aggregation)"), &n, &m, 1);
+            agg_child = Some((n.cc.config.clone(), n.cc.vk().clone(), m.proof));
+        }
+        if only_agg {
+            continue;
+        }
         for k in [1, 2] {
             let n = node(cfg, vk, proof, k);
             let m = measure(&n);
@@ -179,10 +212,17 @@ fn main() {
             }
         }
     }
-    let (cfg, vk, proof) = node_child.expect("a node proof");
+    if let Some((cfg, vk, proof)) = node_child {
+        for k in [1, 2] {
+            let n = node(&cfg, &vk, &proof, k);
+            let m = measure(&n);
+            report("node proof", &n, &m, k);
+        }
+    }
+    let (cfg, vk, proof) = agg_child.expect("an aggregation node proof");
     for k in [1, 2] {
-        let n = node(&cfg, &vk, &proof, k);
+        let n = node_under(&cfg, &vk, &proof, k, FriPreset::Aggregation);
         let m = measure(&n);
-        report("node proof", &n, &m, k);
+        report("aggregation node proof (node under aggregation)", &n, &m, k);
     }
 }

@@ -115,6 +115,22 @@ impl Program {
     /// Places the ops and writes the preprocessed traces; refuses a circuit that writes a
     /// cell twice or reads a cell before it is written.
     pub fn new(circuit: &Circuit) -> Result<Self, CompileError> {
+        Self::with_min_height(circuit, 2)
+    }
+
+    /// [`Program::new`] for proving under `preset`: every table at least as tall as the
+    /// preset needs (p3-fri refuses a trace not above its final polynomial, so 16 rows
+    /// under `aggregation`).
+    pub fn for_preset(
+        circuit: &Circuit,
+        preset: starkscope_stark_backend::FriPreset,
+    ) -> Result<Self, CompileError> {
+        Self::with_min_height(circuit, 2 << preset.log_final_poly_len())
+    }
+
+    /// [`Program::new`] with every table at least `min_height` rows (a power of two).
+    pub fn with_min_height(circuit: &Circuit, min_height: usize) -> Result<Self, CompileError> {
+        assert!(min_height.is_power_of_two() && min_height >= 2);
         let n = circuit.num_cells as usize;
         let mut writer: Vec<Option<usize>> = vec![None; n];
         let in_range = |op: usize, addr: Addr| {
@@ -283,7 +299,8 @@ impl Program {
             tables::height(counts[4], 1),
             tables::height(counts[5], 1),
             tables::height(counts[6], 1),
-        ];
+        ]
+        .map(|h| h.max(min_height));
 
         let mut program = Program {
             placements,
@@ -563,7 +580,7 @@ impl CompiledCircuit {
     /// Compiles `circuit` under `config` (its FRI preset fixes the key).
     pub fn new(circuit: Circuit, config: StarkConfig) -> Result<Self, CompileError> {
         let _span = tracing::info_span!(starkscope_metrics::spans::CIRCUIT_BUILD).entered();
-        let program = Program::new(&circuit)?;
+        let program = Program::for_preset(&circuit, config.preset())?;
         program.check().map_err(CompileError::Program)?;
         let pk = keygen(&config, program.airs())?;
         #[cfg(feature = "bench-metrics")]
@@ -588,7 +605,7 @@ impl CompiledCircuit {
         config: StarkConfig,
         tamper: impl FnOnce(&mut Program),
     ) -> Result<Self, CompileError> {
-        let mut program = Program::new(&circuit)?;
+        let mut program = Program::for_preset(&circuit, config.preset())?;
         tamper(&mut program);
         let pk = keygen(&config, program.airs())?;
         Ok(Self {

@@ -92,7 +92,12 @@ fn build(c: &Child) -> Built {
         .claims
         .iter()
         .map(|cl| {
-            let commitment = digest_of(&mut b, cl.commitment.roots()[0], &mut hints);
+            let commitment = cl
+                .commitment
+                .roots()
+                .iter()
+                .map(|r| digest_of(&mut b, *r, &mut hints))
+                .collect();
             let matrices = cl
                 .matrices
                 .iter()
@@ -234,22 +239,39 @@ fn run_honest(c: &Child, built: &Built) -> starkscope_recursion::CompiledCircuit
     circuit
 }
 
+/// Hint indices in the FRI proof cells: (first cap cell, first final-polynomial
+/// coefficient, query PoW witness, first query).
+fn offsets(c: &Child, built: &Built) -> (usize, usize, usize, usize) {
+    let f = built.fri_start;
+    let h = built.shape.log_max_lde_height(c.preset);
+    let sched = built.shape.schedule(c.preset);
+    let mut l = h;
+    let mut cap_cells = 0;
+    for a in sched {
+        l -= a;
+        cap_cells += 2 * starkscope_recursion::verifier::fri::cap_len(c.preset, l);
+    }
+    let caps = f + 1 + built.shape.num_rounds(c.preset);
+    let final_poly = caps + cap_cells;
+    let pow = final_poly + (1 << c.preset.log_final_poly_len());
+    (caps, final_poly, pow, pow + 1)
+}
+
 /// Every lie must fail the run.
 fn check_lies(c: &Child, built: &Built, circuit: &starkscope_recursion::CompiledCircuit) {
-    let r = built.shape.num_rounds(c.preset);
     let f = built.fri_start;
     let row_cells: usize = built.shape.commitments[0]
         .iter()
         .map(|m| m.width.div_ceil(4))
         .sum();
-    let first_query = f + 3 + 3 * r;
+    let (caps, final_at, pow_at, first_query) = offsets(c, built);
     let lies: Vec<(&str, usize, Challenge)> = vec![
         ("claimed value", built.first_value, Challenge::ONE),
         ("nonzero batch PoW witness", f, Challenge::ONE),
         ("nonzero commit PoW witness", f + 1, Challenge::ONE),
-        ("commit-phase commitment", f + 1 + r, Challenge::ONE),
-        ("final polynomial", f + 1 + 3 * r, Challenge::ONE),
-        ("query PoW witness", f + 2 + 3 * r, Challenge::ONE),
+        ("commit-phase commitment", caps, Challenge::ONE),
+        ("final polynomial", final_at, Challenge::ONE),
+        ("query PoW witness", pow_at, Challenge::ONE),
         ("opened value", first_query, Challenge::ONE),
         (
             "input Merkle sibling",
@@ -271,14 +293,26 @@ fn check_lies(c: &Child, built: &Built, circuit: &starkscope_recursion::Compiled
         .commitments
         .iter()
         .map(|cm| {
+            let lk = cm.iter().map(|m| m.log_height).max().unwrap() + c.preset.log_blowup();
             cm.iter().map(|m| m.width.div_ceil(4)).sum::<usize>()
-                + 2 * (cm.iter().map(|m| m.log_height).max().unwrap() + c.preset.log_blowup())
+                + 2 * (lk - starkscope_recursion::verifier::fri::eff_cap_height(c.preset, lk))
         })
         .sum();
-    for (what, at) in [
-        ("commit-phase sibling value", first_query + input_cells),
-        ("commit-phase Merkle sibling", first_query + input_cells + 1),
-    ] {
+    // Round 0's sibling value (arity 2) or opened row (larger arities: every entry, the
+    // queried one included, is refused), then its path.
+    let row_len = if c.preset.max_log_arity() == 1 {
+        1
+    } else {
+        1 << built.shape.schedule(c.preset)[0]
+    };
+    let mut at: Vec<(&str, usize)> = (0..row_len)
+        .map(|j| ("commit-phase sibling value", first_query + input_cells + j))
+        .collect();
+    at.push((
+        "commit-phase Merkle sibling",
+        first_query + input_cells + row_len,
+    ));
+    for (what, at) in at {
         let mut hints = built.hints.clone();
         hints[at] += Challenge::ONE;
         assert!(
@@ -293,18 +327,17 @@ fn check_lies(c: &Child, built: &Built, circuit: &starkscope_recursion::Compiled
 /// A forger who changes a claimed value or the final polynomial and re-grinds the query
 /// PoW (so the lie passes the PoW and reaches the openings): the circuit still refuses.
 fn check_reground_lies(c: &Child, built: &Built, circuit: &starkscope_recursion::CompiledCircuit) {
-    let r = built.shape.num_rounds(c.preset);
-    let pow_at = built.fri_start + 2 + 3 * r;
+    let (_, final_at, pow_at, _) = offsets(c, built);
     for what in ["claimed value", "final polynomial"] {
         let mut claims = c.claims.clone();
-        let mut final_poly = c.proof.final_poly[0];
+        let mut final_poly = c.proof.final_poly.clone();
         let mut hints = built.hints.clone();
         if what == "claimed value" {
             claims[0].matrices[0].points[0].values[0] += Challenge::ONE;
             hints[built.first_value] += Challenge::ONE;
         } else {
-            final_poly += Challenge::ONE;
-            hints[built.fri_start + 1 + 3 * r] += Challenge::ONE;
+            final_poly[0] += Challenge::ONE;
+            hints[final_at] += Challenge::ONE;
         }
         let mut ch = c.ch.clone();
         ch.observe_slice(&built.shape.pcs_seed());
@@ -320,10 +353,14 @@ fn check_reground_lies(c: &Child, built: &Built, circuit: &starkscope_recursion:
         let _alpha: Challenge = ch.sample_algebra_element();
         ch.observe_slice(&built.shape.fri_seed(c.preset));
         for com in &c.proof.commit_phase_commits {
-            ch.observe_slice(&com.roots()[0]);
+            for root in com.roots() {
+                ch.observe_slice(root);
+            }
             let _beta: Challenge = ch.sample_algebra_element();
         }
-        ch.observe_algebra_element(final_poly);
+        for &coeff in &final_poly {
+            ch.observe_algebra_element(coeff);
+        }
         hints[pow_at] = Challenge::from(ch.grind(c.preset.query_pow_bits()));
         let err = circuit.run(&[], &hints);
         assert!(
@@ -389,4 +426,35 @@ fn fri_fast_child_runs_in_circuit() {
     report("fast child (fib 2^5, send 2^7, table)", &c, &built);
     let circuit = run_honest(&c, &built);
     check_lies(&c, &built, &circuit);
+}
+
+/// The aggregation preset: arity-8 folding (the schedule's last round smaller), a final
+/// polynomial of length 8, Merkle caps of 16 roots (8 for a small tree). Runs, matches
+/// p3-fri's challenger, refuses the lies (a changed cap root, row entry, sibling), and the
+/// outer circuit proves.
+#[test]
+fn fri_aggregation_child_runs_in_circuit() {
+    for (log_fib, log_send) in [(9, 6), (5, 4), (4, 7)] {
+        let c = child(FriPreset::Aggregation, log_fib, log_send);
+        let built = build(&c);
+        println!("schedule {:?}", built.shape.schedule(c.preset));
+        report(
+            &format!("aggregation child (fib 2^{log_fib}, send 2^{log_send}, table)"),
+            &c,
+            &built,
+        );
+        let circuit = run_honest(&c, &built);
+        check_lies(&c, &built, &circuit);
+        check_reground_lies(&c, &built, &circuit);
+        // Every root of the first commit-phase cap is bound.
+        let (caps, ..) = offsets(&c, &built);
+        for j in [2, 7, 31] {
+            let mut hints = built.hints.clone();
+            hints[caps + j] += Challenge::ONE;
+            assert!(circuit.run(&[], &hints).is_err(), "cap cell {j}");
+        }
+        if log_fib == 5 {
+            prove_and_verify(&circuit, &[], &built.hints);
+        }
+    }
 }

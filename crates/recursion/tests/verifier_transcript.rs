@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+
 use starkscope_recursion::verifier::{child_hints, verify_child, ChildSpec};
 use starkscope_recursion::{CircuitBuilder, CompiledCircuit};
 use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
@@ -38,7 +40,6 @@ fn segment_proof_of(
     inputs: &[u32],
     preset: FriPreset,
 ) -> (VerifyingKey, Proof) {
-    use starkscope_stark_backend::p3::PrimeCharacteristicRing;
     let program = starkscope_vm::assemble(src, name).expect("assembles");
     let inputs: Vec<F> = inputs.iter().map(|&x| F::from_u32(x)).collect();
     let segments = starkscope_vm::exec::record(
@@ -74,11 +75,23 @@ fn check(
     what: &str,
     prove_outer: bool,
 ) -> Option<(CompiledCircuit, Proof)> {
+    check_under(cfg, vk, proof, what, prove_outer, FriPreset::Testing)
+}
+
+/// [`check`] with the outer circuit compiled under `outer`.
+fn check_under(
+    cfg: &StarkConfig,
+    vk: &VerifyingKey,
+    proof: &Proof,
+    what: &str,
+    prove_outer: bool,
+    outer: FriPreset,
+) -> Option<(CompiledCircuit, Proof)> {
     let native = native_events(cfg, vk, proof);
     let spec = ChildSpec::of_proof(cfg.clone(), vk.clone(), proof).unwrap();
     let mut b = CircuitBuilder::new();
     let child = verify_child(&mut b, &spec);
-    let cc = CompiledCircuit::new(b.build(), StarkConfig::new(FriPreset::Testing)).unwrap();
+    let cc = CompiledCircuit::new(b.build(), StarkConfig::new(outer)).unwrap();
     let w = cc.run(&[], &child_hints(&spec, proof).unwrap()).unwrap();
     let circuit: Vec<TranscriptEvent> = child
         .transcript
@@ -94,8 +107,9 @@ fn check(
     }
     let samples = native.iter().filter(|e| e.is_sample()).count();
     eprintln!(
-        "{what}: {} events ({samples} samples) identical",
-        native.len()
+        "{what}: {} events ({samples} samples) identical; verifying it: {:?}",
+        native.len(),
+        child.cost
     );
     if prove_outer {
         let outer = cc.prove(w).unwrap();
@@ -133,6 +147,54 @@ fn vm_segment_transcripts_match_the_native_verifier() {
     ignore = "proves and verifies at scale: release only (scripts/test.sh)"
 )]
 fn a_verifier_circuit_proof_transcript_matches_the_native_verifier() {
+    nested(FriPreset::Testing);
+}
+
+/// A node proof under the aggregation preset (arity-8 folding, final polynomial of length
+/// 8, Merkle caps): its verifier circuit's transcript is the native one, the outer proof
+/// verifies, and a changed commit-phase sibling value or cap root is refused by the run.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "proves and verifies at scale: release only (scripts/test.sh)"
+)]
+fn an_aggregation_node_proof_transcript_matches_the_native_verifier() {
+    let (cfg, vk, proof) = nested(FriPreset::Aggregation);
+    let spec = ChildSpec::of_proof(cfg.clone(), vk.clone(), &proof).unwrap();
+    let mut b = CircuitBuilder::new();
+    verify_child(&mut b, &spec);
+    let cc = CompiledCircuit::new(b.build(), StarkConfig::new(FriPreset::Testing)).unwrap();
+    assert!(cc.run(&[], &child_hints(&spec, &proof).unwrap()).is_ok());
+    let mut lies: Vec<(&str, Proof)> = Vec::new();
+    let mut p = proof.clone();
+    p.opening_proof.commit_phase_openings[0].sibling_values[0][3] +=
+        starkscope_stark_backend::Challenge::ONE;
+    lies.push(("commit-phase sibling value", p));
+    let mut p = proof.clone();
+    let mut roots = p.opening_proof.commit_phase_commits[1].roots().to_vec();
+    roots[5][2] += starkscope_stark_backend::Val::ONE;
+    p.opening_proof.commit_phase_commits[1] = roots.into();
+    lies.push(("commit-phase cap root", p));
+    let mut p = proof.clone();
+    let mut roots = p.commitments.main.roots().to_vec();
+    assert_eq!(roots.len(), 16, "a cap of 16 roots");
+    roots[9][0] += starkscope_stark_backend::Val::ONE;
+    p.commitments.main = roots.into();
+    lies.push(("main cap root", p));
+    for (what, p) in lies {
+        let refused = match child_hints(&spec, &p) {
+            Ok(h) => cc.run(&[], &h).is_err(),
+            Err(_) => true,
+        };
+        assert!(refused, "a changed {what} is accepted");
+        eprintln!("changed {what}: refused");
+    }
+}
+
+/// A bus-set proof under `Testing`, its verifier circuit compiled under `node_preset` and
+/// proven (the node proof), then the node proof verified in a circuit, transcripts compared
+/// at both levels. Returns the node proof with its config and key.
+fn nested(node_preset: FriPreset) -> (StarkConfig, VerifyingKey, Proof) {
     // Inner child: the three-AIR bus set; its verifier circuit's proof is the child here.
     let cfg = StarkConfig::new(FriPreset::Testing);
     let send = RangeSendAir { extra_columns: 3 };
@@ -151,15 +213,17 @@ fn a_verifier_circuit_proof_transcript_matches_the_native_verifier() {
         AirInput::new(tt, vec![]),
     ];
     let proof = prove(&cfg, &pk, inputs).unwrap();
-    let (node, node_proof) = check(&cfg, &pk.vk, &proof, "bus set", true).unwrap();
+    let (node, node_proof) =
+        check_under(&cfg, &pk.vk, &proof, "bus set", true, node_preset).unwrap();
     // The node's proof, verified natively and in a circuit, transcripts compared.
     check(
         &node.config,
         node.vk(),
         &node_proof,
-        "verifier-circuit proof",
+        &format!("verifier-circuit proof ({node_preset})"),
         true,
     );
+    (node.config.clone(), node.vk().clone(), node_proof)
 }
 
 /// A circuit built for one program's segment proofs (under one preset) refuses a segment

@@ -70,16 +70,27 @@ pub enum FriPreset {
     Recursion,
     /// log_blowup 1, 4 queries, 1 bit of grinding. For tests only: NOT secure.
     Testing,
+    /// For the proofs of aggregation layers, whose shapes are fixed and whose cost is an
+    /// in-circuit verifier's: log_blowup 2, 50 queries, 16 bits of query grinding (as
+    /// `recursion`), folding arity 8, a final polynomial of length 8 and Merkle cap
+    /// height 4 (commitments are caps of 16 roots); constraints up to degree 5.
+    Aggregation,
 }
 
 impl FriPreset {
-    pub const ALL: [FriPreset; 3] = [FriPreset::Fast, FriPreset::Recursion, FriPreset::Testing];
+    pub const ALL: [FriPreset; 4] = [
+        FriPreset::Fast,
+        FriPreset::Recursion,
+        FriPreset::Testing,
+        FriPreset::Aggregation,
+    ];
 
     pub const fn name(self) -> &'static str {
         match self {
             FriPreset::Fast => "fast",
             FriPreset::Recursion => "recursion",
             FriPreset::Testing => "testing",
+            FriPreset::Aggregation => "aggregation",
         }
     }
 
@@ -89,6 +100,7 @@ impl FriPreset {
             FriPreset::Fast => 1,
             FriPreset::Recursion => 2,
             FriPreset::Testing => 3,
+            FriPreset::Aggregation => 4,
         }
     }
 
@@ -99,22 +111,48 @@ impl FriPreset {
     pub const fn log_blowup(self) -> usize {
         match self {
             FriPreset::Fast | FriPreset::Testing => 1,
-            FriPreset::Recursion => 2,
+            FriPreset::Recursion | FriPreset::Aggregation => 2,
         }
     }
 
     pub const fn num_queries(self) -> usize {
         match self {
             FriPreset::Fast => 100,
-            FriPreset::Recursion => 50,
+            FriPreset::Recursion | FriPreset::Aggregation => 50,
             FriPreset::Testing => 4,
         }
     }
 
     pub const fn query_pow_bits(self) -> usize {
         match self {
-            FriPreset::Fast | FriPreset::Recursion => 16,
+            FriPreset::Fast | FriPreset::Recursion | FriPreset::Aggregation => 16,
             FriPreset::Testing => 1,
+        }
+    }
+
+    /// log2 of the FRI folding arity (the largest; a round may fold less to land on the
+    /// next input height or the final height, see p3-fri's `fold_schedule`).
+    pub const fn max_log_arity(self) -> usize {
+        match self {
+            FriPreset::Aggregation => 3,
+            _ => 1,
+        }
+    }
+
+    /// log2 of the FRI final polynomial's length.
+    pub const fn log_final_poly_len(self) -> usize {
+        match self {
+            FriPreset::Aggregation => 3,
+            _ => 0,
+        }
+    }
+
+    /// The Merkle cap height of every commitment (input and FRI trees): a commitment is
+    /// `2^min(cap_height, log2(tree height))` roots.
+    pub const fn cap_height(self) -> usize {
+        match self {
+            FriPreset::Aggregation => 4,
+            _ => 0,
         }
     }
 
@@ -163,8 +201,8 @@ impl FriPreset {
     fn fri_parameters(self, mmcs: ChallengeMmcs) -> FriParameters<ChallengeMmcs> {
         FriParameters {
             log_blowup: self.log_blowup(),
-            log_final_poly_len: 0,
-            max_log_arity: 1,
+            log_final_poly_len: self.log_final_poly_len(),
+            max_log_arity: self.max_log_arity(),
             num_queries: self.num_queries(),
             batch_proof_of_work_bits: 0,
             commit_proof_of_work_bits: 0,
@@ -182,7 +220,7 @@ impl fmt::Display for FriPreset {
 
 /// An unknown preset name.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown FRI preset {0:?} (expected one of: fast, recursion, testing)")]
+#[error("unknown FRI preset {0:?} (expected one of: fast, recursion, testing, aggregation)")]
 pub struct UnknownPreset(pub String);
 
 impl FromStr for FriPreset {
@@ -216,7 +254,7 @@ impl StarkConfig {
         let val_mmcs = ValMmcs::new(
             LeafHash::new(perm.clone()),
             NodeCompress::new(perm.clone()),
-            0,
+            preset.cap_height(),
         );
         let challenge_mmcs = ChallengeMmcs::new(val_mmcs.clone());
         let pcs = Pcs::new(
@@ -309,6 +347,9 @@ mod tests {
         assert!(FriPreset::Testing.conjectured_security_bits() < 10);
         assert_eq!(FriPreset::Fast.max_constraint_degree(), 3);
         assert_eq!(FriPreset::Recursion.max_constraint_degree(), 5);
+        assert_eq!(FriPreset::Aggregation.conjectured_security_bits(), 116);
+        assert_eq!(FriPreset::Aggregation.max_constraint_degree(), 5);
+        assert!(FriPreset::Aggregation.is_secure());
     }
 }
 

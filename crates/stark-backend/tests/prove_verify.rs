@@ -208,3 +208,33 @@ fn the_debug_checker_agrees_with_the_prover_on_selectors() {
         );
     }
 }
+
+/// The aggregation preset (arity-8 folding, final polynomial of length 8, cap height 4)
+/// across heights: heights below and above the cap, inputs joining mid-schedule (rounds
+/// that fold less than 8), and a serialized round trip.
+#[test]
+fn aggregation_preset_across_heights() {
+    use starkscope_stark_backend::codec::{proof_from_bytes, proof_to_bytes_with_preset};
+    use starkscope_stark_backend::{FriPreset, StarkConfig};
+    let cfg = StarkConfig::new(FriPreset::Aggregation);
+    // p3-fri refuses an input not above the final domain (2^(log_blowup + 3) rows): a
+    // trace needs at least 16 rows under this preset.
+    let (pk, inputs) = common::fib(&cfg, 3);
+    assert!(prove(&cfg, &pk, inputs).is_err());
+    for log_h in [4, 5, 6, 9, 12] {
+        let (pk, inputs) = common::fib(&cfg, log_h);
+        let proof = prove(&cfg, &pk, inputs).unwrap();
+        verify(&cfg, &pk.vk, &proof).unwrap_or_else(|e| panic!("2^{log_h}: {e}"));
+    }
+    for (log_fib, log_send) in [(4, 4), (5, 11), (12, 4), (7, 6)] {
+        let (pk, inputs) = common::bus_set(&cfg, log_fib, log_send, 4);
+        let proof = prove(&cfg, &pk, inputs).unwrap();
+        verify(&cfg, &pk.vk, &proof).unwrap_or_else(|e| panic!("({log_fib},{log_send}): {e}"));
+        let bytes = proof_to_bytes_with_preset(&proof, cfg.preset()).unwrap();
+        let back = proof_from_bytes(&bytes, cfg.preset()).unwrap();
+        verify(&cfg, &pk.vk, &back).unwrap();
+        let mut bad = back.clone();
+        bad.opening_proof.final_poly[3] += starkscope_stark_backend::Challenge::ONE;
+        assert!(verify(&cfg, &pk.vk, &bad).is_err());
+    }
+}

@@ -214,7 +214,29 @@ fn replay_step_14(
         .map(|m| log2_strict_usize(m.domain.size()) + log_blowup)
         .max()
         .unwrap();
-    let num_rounds = log_max_height - log_blowup;
+    // The fold schedule: each round folds by max_log_arity bits, less if that would pass
+    // the next (shorter) input height or the final height log_blowup + log_final_poly_len.
+    let log_final = log_blowup + preset.log_final_poly_len();
+    let mut input_heights: Vec<usize> = claims
+        .iter()
+        .flat_map(|c| &c.matrices)
+        .map(|m| log2_strict_usize(m.domain.size()) + log_blowup)
+        .collect();
+    input_heights.sort_unstable_by(|a, b| b.cmp(a));
+    input_heights.dedup();
+    let mut schedule = Vec::new();
+    let mut l = log_max_height;
+    while l > log_final {
+        let next = input_heights.iter().copied().find(|&h| h < l).unwrap_or(0);
+        let a = preset
+            .max_log_arity()
+            .min(l - log_final)
+            .min(l - next.max(log_final));
+        schedule.push(a);
+        l -= a;
+    }
+    let num_rounds = schedule.len();
+    let final_len = 1usize << preset.log_final_poly_len();
     let mut steps = Vec::new();
     for _ in 0..num_rounds {
         steps.push(step(
@@ -232,7 +254,13 @@ fn replay_step_14(
             &alg4,
         ));
     }
-    steps.push(step("Atomic", "Message", "final_poly", "Fixed(1)", &alg4));
+    steps.push(step(
+        "Atomic",
+        "Message",
+        "final_poly",
+        &format!("Fixed({final_len})"),
+        &alg4,
+    ));
     steps.push(step(
         "Atomic",
         "Pow",
@@ -249,28 +277,28 @@ fn replay_step_14(
     ));
     let fri_hash = pattern_hash(&steps);
     let fri_shape = p3_fri::FriShape {
-        log_arities: vec![1; num_rounds],
-        final_poly_len: 1,
+        log_arities: schedule.clone(),
+        final_poly_len: final_len,
         commit_pow_bits: 0,
         query_pow_bits: pow_bits,
         num_queries,
         index_bits: log_max_height,
         log_blowup,
-        max_log_arity: 1,
+        max_log_arity: preset.max_log_arity(),
     };
     assert_eq!(
         hex(&fri_hash),
         hex(&fri_shape.pattern::<Val, Challenge>().pattern_hash()),
         "FRI pattern rendering"
     );
-    let mut instance = vec![log_blowup as u64, 1];
-    instance.extend(std::iter::repeat_n(1u64, num_rounds));
+    let mut instance = vec![log_blowup as u64, preset.max_log_arity() as u64];
+    instance.extend(schedule.iter().map(|&a| a as u64));
     absorb_seed(ch, b"p3-fri", fri_hash, &instance);
 
     // 14.6 commit rounds: commitment, (no PoW), beta.
     if proof.commit_phase_commits.len() != num_rounds
         || proof.commit_phase_openings.len() != num_rounds
-        || proof.final_poly.len() != 1
+        || proof.final_poly.len() != final_len
     {
         return Err("FRI shape".into());
     }
@@ -284,7 +312,9 @@ fn replay_step_14(
         .collect();
 
     // 14.7 final polynomial, 14.8 query PoW, 14.9 query indices.
-    observe_ext(ch, proof.final_poly[0]);
+    for &c in &proof.final_poly {
+        observe_ext(ch, c);
+    }
     ch.observe(proof.query_pow_witness);
     if sample_bits(ch, pow_bits) != 0 {
         return Err("query PoW".into());
@@ -299,7 +329,11 @@ fn replay_step_14(
 
     // 14.10 input openings (not transcript): one multi-opening per commitment.
     let perm = default_babybear_poseidon2_16();
-    let val_mmcs = ValMmcs::new(LeafHash::new(perm.clone()), NodeCompress::new(perm), 0);
+    let val_mmcs = ValMmcs::new(
+        LeafHash::new(perm.clone()),
+        NodeCompress::new(perm),
+        preset.cap_height(),
+    );
     let fri_mmcs = ChallengeMmcs::new(val_mmcs.clone());
     if proof.input_openings.len() != claims.len() {
         return Err("batch count".into());
@@ -356,32 +390,59 @@ fn replay_step_14(
         }
         let mut folded = ro[&log_max_height];
         let mut idx = index;
-        for (r, &beta) in betas.iter().enumerate() {
-            let h = log_max_height - r;
-            let sibling = proof.commit_phase_openings[r].sibling_values[q][0];
-            let mut pair = [sibling; 2];
-            pair[idx & 1] = folded;
-            idx >>= 1;
-            // pair[0] sits at s, pair[1] at -s: the line through them, evaluated at beta.
-            let s = Val::two_adic_generator(h).exp_u64(reverse_bits_len(idx, h - 1) as u64);
-            folded = pair[0]
-                + (beta - Challenge::from(s))
-                    * (pair[1] - pair[0])
-                    * Challenge::from(-s.double()).inverse();
-            group_indices[r].push(idx);
-            group_rows[r].push(vec![pair.to_vec()]);
-            if let Some(&extra) = ro.get(&(h - 1)) {
-                folded += beta.square() * extra;
+        let mut h = log_max_height;
+        for (r, (&beta, &a)) in betas.iter().zip(&schedule).enumerate() {
+            // The row: the folded value at position idx mod 2^a among the 2^a - 1 siblings.
+            let siblings = &proof.commit_phase_openings[r].sibling_values[q];
+            if siblings.len() != (1 << a) - 1 {
+                return Err("sibling count".into());
             }
+            let mut row = siblings.clone();
+            row.insert(idx & ((1 << a) - 1), folded);
+            idx >>= a;
+            let lf = h - a;
+            // row[j] sits at s * w_(2^a)^rev_a(j), s = w_h^rev_lf(idx): the interpolant of
+            // the row (degree < 2^a), evaluated at beta (Lagrange).
+            let s = Val::two_adic_generator(h).exp_u64(reverse_bits_len(idx, lf) as u64);
+            let xs: Vec<Val> = (0..1usize << a)
+                .map(|j| s * Val::two_adic_generator(a).exp_u64(reverse_bits_len(j, a) as u64))
+                .collect();
+            folded = Challenge::ZERO;
+            for (j, &y) in row.iter().enumerate() {
+                let mut l_j = Challenge::ONE;
+                for (k, &xk) in xs.iter().enumerate() {
+                    if k != j {
+                        l_j *=
+                            (beta - Challenge::from(xk)) * Challenge::from((xs[j] - xk).inverse());
+                    }
+                }
+                folded += y * l_j;
+            }
+            group_indices[r].push(idx);
+            group_rows[r].push(vec![row]);
+            if let Some(&extra) = ro.get(&lf) {
+                folded += beta.exp_power_of_2(a) * extra;
+            }
+            h = lf;
         }
-        if folded != proof.final_poly[0] {
+        // The final polynomial (coefficients lowest first) at w_H^rev_H(idx).
+        let x = Val::two_adic_generator(log_max_height)
+            .exp_u64(reverse_bits_len(idx, log_max_height) as u64);
+        let eval = proof
+            .final_poly
+            .iter()
+            .rev()
+            .fold(Challenge::ZERO, |acc, &c| acc * Challenge::from(x) + c);
+        if folded != eval {
             return Err(format!("query {q}: fold chain misses the final polynomial"));
         }
     }
-    for r in 0..num_rounds {
+    let mut h = log_max_height;
+    for (r, &a) in schedule.iter().enumerate() {
+        h -= a;
         let dims = [Dimensions {
-            width: 2,
-            height: 1 << (log_max_height - r - 1),
+            width: 1 << a,
+            height: 1 << h,
         }];
         fri_mmcs
             .verify_multi_batch(
@@ -449,4 +510,13 @@ fn step_14_replay_matches_p3_fri_testing() {
 fn step_14_replay_matches_p3_fri_recursion_and_fast() {
     check(FriPreset::Recursion, 5, 7);
     check(FriPreset::Fast, 3, 5);
+}
+
+#[test]
+fn step_14_replay_matches_p3_fri_aggregation() {
+    // Arity-8 rounds, rounds cut short where an input joins, a final polynomial of length
+    // 8, caps of 16 roots (8 for a 2^3 tree is never reached: traces have >= 16 rows).
+    for (log_fib, log_send) in [(9, 6), (5, 4), (4, 7), (12, 5)] {
+        check(FriPreset::Aggregation, log_fib, log_send);
+    }
 }

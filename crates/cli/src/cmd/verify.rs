@@ -48,7 +48,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub vk: Option<PathBuf>,
 
-    /// FRI preset the proof must have been made with: fast, recursion or testing.
+    /// FRI preset the proof must have been made with: fast, recursion, testing or aggregation.
     #[arg(long, value_name = "PRESET", default_value = "fast", value_parser = parse_fri)]
     pub fri: FriPreset,
 

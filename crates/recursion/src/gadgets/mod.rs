@@ -9,3 +9,6 @@ pub mod merkle;
 
 /// A digest: 8 base values in two cells.
 pub type Digest = [crate::Quad; 2];
+
+/// A commitment: a Merkle cap of `2^c` roots (one root at cap height 0).
+pub type Cap = Vec<Digest>;

@@ -1,7 +1,9 @@
 //! Transcript step 14 in the circuit: p3-fri 0.8.0's `TwoAdicFriPcs::verify` with
 //! starkscope's parameters (arity-2 folding, a final polynomial of length 1, batch and
-//! commit-phase PoW of 0 bits, Merkle cap height 0), op by op as docs/stark-backend.md
-//! ("Step 14 in detail", 14.0-14.15) writes it down.
+//! commit-phase PoW of 0 bits, Merkle cap height 0; or, under the `aggregation` preset,
+//! p3-fri's fold schedule of arity up to 8, a final polynomial of length 8 and Merkle
+//! caps of 16 roots), op by op as docs/stark-backend.md ("Step 14 in detail", 14.0-14.16)
+//! writes it down.
 //!
 //! Every matrix height is a constant of the circuit here ([`OpeningShape`]);
 //! [`super::fri_var`] is the variable-height version. What depends on the heights: the FRI
@@ -22,8 +24,10 @@ use starkscope_stark_backend::{Challenge, FriPreset, Val};
 use crate::builder::CircuitBuilder;
 use crate::gadgets::challenger::ChallengerVar;
 use crate::gadgets::hash::pack_all;
-use crate::gadgets::merkle::{verify_batch, OpenedLevel};
-use crate::gadgets::Digest;
+use crate::gadgets::merkle::{
+    cap_differences, verify_batch_cap, verify_batch_cap_with, OpenedLevel,
+};
+use crate::gadgets::{Cap, Digest};
 use crate::ir::{Ext, Felt, Quad};
 
 /// One committed matrix: its trace log height (the LDE is `log_blowup` taller), its width
@@ -71,9 +75,32 @@ impl OpeningShape {
             + preset.log_blowup()
     }
 
-    /// `R = H - log_blowup`, the number of FRI rounds. HEIGHT.
+    /// The LDE log heights, distinct, tallest first. HEIGHT.
+    pub fn lde_log_heights(&self, preset: FriPreset) -> Vec<usize> {
+        let mut hs: Vec<usize> = self
+            .matrices()
+            .map(|m| m.log_height + preset.log_blowup())
+            .collect();
+        hs.sort_unstable_by(|a, b| b.cmp(a));
+        hs.dedup();
+        hs
+    }
+
+    /// The FRI folding schedule (log arity per round), computed by p3-fri itself
+    /// (`fold_schedule`: each round folds by `max_log_arity` bits unless that would pass
+    /// the next input height or the final height). `R = H - log_blowup` rounds of arity 2
+    /// for the arity-2 presets. HEIGHT.
+    pub fn schedule(&self, preset: FriPreset) -> Vec<usize> {
+        p3_fri::fold_schedule(
+            &self.lde_log_heights(preset),
+            log_final_height(preset),
+            preset.max_log_arity(),
+        )
+    }
+
+    /// The number of FRI rounds. HEIGHT.
     pub fn num_rounds(&self, preset: FriPreset) -> usize {
-        self.log_max_lde_height(preset) - preset.log_blowup()
+        self.schedule(preset).len()
     }
 
     fn matrices(&self) -> impl Iterator<Item = &MatrixShape> {
@@ -90,6 +117,13 @@ impl OpeningShape {
             assert!(m.width > 0 && m.num_points > 0, "empty matrix claim {m:?}");
             // A height-1 matrix would need its own rule (fri/verifier.rs:1410-1414).
             assert!(m.log_height >= 1, "height-1 matrices are not supported");
+            // p3-fri refuses an input not above the final domain.
+            assert!(
+                m.log_height > preset.log_final_poly_len(),
+                "a matrix of log height {} is not above the final polynomial (2^{})",
+                m.log_height,
+                preset.log_final_poly_len()
+            );
         }
         assert!(self.log_max_lde_height(preset) <= Val::TWO_ADICITY);
     }
@@ -112,19 +146,35 @@ impl OpeningShape {
     /// The FRI seed of 14.6 as field elements, computed by p3-fri itself. HEIGHT (R, H).
     pub fn fri_seed(&self, preset: FriPreset) -> Vec<Val> {
         let shape = p3_fri::FriShape {
-            log_arities: vec![1; self.num_rounds(preset)],
-            final_poly_len: 1,
+            log_arities: self.schedule(preset),
+            final_poly_len: 1 << preset.log_final_poly_len(),
             commit_pow_bits: 0,
             query_pow_bits: preset.query_pow_bits(),
             num_queries: preset.num_queries(),
             index_bits: self.log_max_lde_height(preset),
             log_blowup: preset.log_blowup(),
-            max_log_arity: 1,
+            max_log_arity: preset.max_log_arity(),
         };
         let mut rec = Recorder::default();
         shape.domain_separator::<Val, Challenge>().seed(&mut rec);
         rec.0
     }
+}
+
+/// log2 of FRI's final domain: `log_blowup + log_final_poly_len`.
+pub fn log_final_height(preset: FriPreset) -> usize {
+    preset.log_blowup() + preset.log_final_poly_len()
+}
+
+/// The effective cap height of a tree of `2^log_tree_height` leaves (Plonky3 shortens the
+/// cap of a small tree): `min(cap_height, log_tree_height)`.
+pub fn eff_cap_height(preset: FriPreset, log_tree_height: usize) -> usize {
+    preset.cap_height().min(log_tree_height)
+}
+
+/// The number of roots of a commitment to a tree of `2^log_tree_height` leaves.
+pub fn cap_len(preset: FriPreset, log_tree_height: usize) -> usize {
+    1 << eff_cap_height(preset, log_tree_height)
 }
 
 /// Records what a domain separator absorbs.
@@ -137,11 +187,11 @@ impl CanObserve<Val> for Recorder {
     }
 }
 
-/// Cells the caller has: per commitment its root and, per matrix, its points with the
-/// claimed values (`matrices[m][p] = (point, values)`).
+/// Cells the caller has: per commitment its cap (one root at cap height 0) and, per
+/// matrix, its points with the claimed values (`matrices[m][p] = (point, values)`).
 #[derive(Clone, Debug)]
 pub struct CommitmentClaim {
-    pub commitment: Digest,
+    pub commitment: Cap,
     pub matrices: Vec<Vec<(Ext, Vec<Ext>)>>,
 }
 
@@ -151,24 +201,32 @@ pub struct QueryVars {
     /// `rows[k][m]`: commitment k, matrix m's opened row, four values to a cell (the last
     /// cell's extra values are ignored).
     pub rows: Vec<Vec<Vec<Quad>>>,
-    /// `input_siblings[k]`: the full Merkle path of commitment k (leaf level first).
+    /// `input_siblings[k]`: the Merkle path of commitment k (leaf level first, up to the
+    /// cap layer).
     pub input_siblings: Vec<Vec<Digest>>,
-    /// Per round: the sibling value of the folded pair.
+    /// Per round, arity-2 presets: the sibling value of the folded pair.
     pub sibling_values: Vec<Ext>,
-    /// Per round: the Merkle path of the pair (`H - r - 1` levels).
+    /// Per round, presets folding by more than 2: the whole opened row (`arity` values,
+    /// the queried one included; the circuit requires that one to be the folded value,
+    /// which is what p3-fri's reconstruction from the `arity - 1` siblings amounts to).
+    pub commit_rows: Vec<Vec<Ext>>,
+    /// Per round: the Merkle path of the row (folded log height minus the effective cap
+    /// height levels).
     pub commit_siblings: Vec<Vec<Digest>>,
 }
 
 /// The FRI proof as hint cells, allocated in this order: `batch_pow_witness`,
-/// `commit_pow_witnesses` (R), `commit_phase_commits` (R digests), `final_poly`,
-/// `query_pow_witness`, then per query: per commitment the rows of its matrices and its
-/// path, then per round the sibling value and the pair's path.
+/// `commit_pow_witnesses` (R), `commit_phase_commits` (R caps), `final_poly` (its
+/// coefficients), `query_pow_witness`, then per query: per commitment the rows of its
+/// matrices and its path, then per round the sibling value (arity 2) or the opened row
+/// (larger arities) and the row's path.
 #[derive(Clone, Debug)]
 pub struct FriProofVars {
     pub batch_pow_witness: Felt,
     pub commit_pow_witnesses: Vec<Felt>,
-    pub commit_phase_commits: Vec<Digest>,
-    pub final_poly: Ext,
+    pub commit_phase_commits: Vec<Cap>,
+    /// Coefficients, lowest degree first.
+    pub final_poly: Vec<Ext>,
     pub query_pow_witness: Felt,
     pub queries: Vec<QueryVars>,
 }
@@ -181,15 +239,40 @@ fn lde_heights(preset: FriPreset, c: &[MatrixShape]) -> usize {
     c.iter().map(|m| m.log_height).max().unwrap() + preset.log_blowup()
 }
 
+fn hint_cap(b: &mut CircuitBuilder, n: usize) -> Cap {
+    (0..n).map(|_| hint_digest(b)).collect()
+}
+
+/// Per round: (log arity, log height before, folded log height, index bits consumed
+/// before the round).
+fn rounds_of(preset: FriPreset, shape: &OpeningShape) -> Vec<(usize, usize, usize, usize)> {
+    let h = shape.log_max_lde_height(preset);
+    let mut l = h;
+    shape
+        .schedule(preset)
+        .into_iter()
+        .map(|a| {
+            let r = (a, l, l - a, h - l);
+            l -= a;
+            r
+        })
+        .collect()
+}
+
 impl FriProofVars {
     pub fn alloc(b: &mut CircuitBuilder, preset: FriPreset, shape: &OpeningShape) -> Self {
         shape.check(preset);
-        let h = shape.log_max_lde_height(preset);
-        let rounds = shape.num_rounds(preset);
+        let sched = rounds_of(preset, shape);
+        let rounds = sched.len();
         let batch_pow_witness = b.hint_felt();
         let commit_pow_witnesses = (0..rounds).map(|_| b.hint_felt()).collect();
-        let commit_phase_commits = (0..rounds).map(|_| hint_digest(b)).collect();
-        let final_poly = b.hint_ext();
+        let commit_phase_commits = sched
+            .iter()
+            .map(|&(_, _, lf, _)| hint_cap(b, cap_len(preset, lf)))
+            .collect();
+        let final_poly = (0..1 << preset.log_final_poly_len())
+            .map(|_| b.hint_ext())
+            .collect();
         let query_pow_witness = b.hint_felt();
         let queries = (0..preset.num_queries())
             .map(|_| {
@@ -202,18 +285,26 @@ impl FriProofVars {
                             .collect(),
                     );
                     let depth = lde_heights(preset, c);
+                    let depth = depth - eff_cap_height(preset, depth);
                     input_siblings.push((0..depth).map(|_| hint_digest(b)).collect());
                 }
                 let mut sibling_values = Vec::new();
+                let mut commit_rows = Vec::new();
                 let mut commit_siblings = Vec::new();
-                for r in 0..rounds {
-                    sibling_values.push(b.hint_ext());
-                    commit_siblings.push((0..h - r - 1).map(|_| hint_digest(b)).collect());
+                for &(a, _, lf, _) in &sched {
+                    if preset.max_log_arity() == 1 {
+                        sibling_values.push(b.hint_ext());
+                    } else {
+                        commit_rows.push((0..1 << a).map(|_| b.hint_ext()).collect());
+                    }
+                    let depth = lf - eff_cap_height(preset, lf);
+                    commit_siblings.push((0..depth).map(|_| hint_digest(b)).collect());
                 }
                 QueryVars {
                     rows,
                     input_siblings,
                     sibling_values,
+                    commit_rows,
                     commit_siblings,
                 }
             })
@@ -244,10 +335,14 @@ impl FriProofVars {
     ) -> Result<Vec<Challenge>, String> {
         let replay = native_replay(preset, shape, challenger, claims, proof)?;
         let h = shape.log_max_lde_height(preset);
-        let rounds = shape.num_rounds(preset);
+        let sched = rounds_of(preset, shape);
         let lb = preset.log_blowup();
         let perm = p3_baby_bear_perm();
-        let mmcs = ValMmcs::new(LeafHash::new(perm.clone()), NodeCompress::new(perm), 0);
+        let mmcs = ValMmcs::new(
+            LeafHash::new(perm.clone()),
+            NodeCompress::new(perm),
+            preset.cap_height(),
+        );
 
         let mut out = Vec::new();
         out.push(Challenge::from(proof.batch_pow_witness));
@@ -257,10 +352,10 @@ impl FriProofVars {
                 .iter()
                 .map(|&w| Challenge::from(w)),
         );
-        for c in &proof.commit_phase_commits {
-            push_digest(&mut out, root_of(c)?);
+        for (c, &(_, _, lf, _)) in proof.commit_phase_commits.iter().zip(&sched) {
+            push_cap(&mut out, c, cap_len(preset, lf))?;
         }
-        out.push(proof.final_poly[0]);
+        out.extend_from_slice(&proof.final_poly);
         out.push(Challenge::from(proof.query_pow_witness));
 
         // Full paths, restored from the pruned multiproofs: [commitment][query].
@@ -279,6 +374,7 @@ impl FriProofVars {
                 })
                 .collect();
             let lk = lde_heights(preset, c);
+            let depth = lk - eff_cap_height(preset, lk);
             let rows: Vec<usize> = replay.indices.iter().map(|&i| i >> (h - lk)).collect();
             // A pruned multiproof that does not fit the derived indices (a forged proof
             // moves them) leaves the paths to the circuit: zero siblings, refused by the
@@ -291,22 +387,23 @@ impl FriProofVars {
                     &opening.opening_proof,
                 )
                 .map(|ps| ps.into_iter().map(|p| p.siblings).collect())
-                .unwrap_or_else(|_| vec![vec![[Val::ZERO; 8]; lk]; rows.len()]);
-            if paths.iter().any(|p| p.len() != lk) {
+                .unwrap_or_else(|_| vec![vec![[Val::ZERO; 8]; depth]; rows.len()]);
+            if paths.iter().any(|p| p.len() != depth) {
                 return Err(format!("commitment {k}: paths of another depth"));
             }
             input_paths.push(paths);
         }
         let mut round_paths = Vec::new();
-        for r in 0..rounds {
+        for (r, &(a, _, lf, off)) in sched.iter().enumerate() {
+            let depth = lf - eff_cap_height(preset, lf);
             let dims = [p3_matrix::Dimensions {
-                width: 8,
-                height: 1 << (h - r - 1),
+                width: 4 << a,
+                height: 1 << lf,
             }];
-            let rows: Vec<usize> = replay.indices.iter().map(|&i| i >> (r + 1)).collect();
-            let opened: Vec<Vec<Vec<Val>>> = replay.pairs[r]
+            let rows: Vec<usize> = replay.indices.iter().map(|&i| i >> (off + a)).collect();
+            let opened: Vec<Vec<Vec<Val>>> = replay.rows[r]
                 .iter()
-                .map(|pair| vec![pair.iter().flat_map(|e| coords(*e)).collect()])
+                .map(|row| vec![row.iter().flat_map(|e| coords(*e)).collect()])
                 .collect();
             let paths: Vec<Vec<[Val; 8]>> = mmcs
                 .restore_and_recompute_paths(
@@ -316,8 +413,8 @@ impl FriProofVars {
                     &proof.commit_phase_openings[r].opening_proof,
                 )
                 .map(|ps| ps.into_iter().map(|p| p.siblings).collect())
-                .unwrap_or_else(|_| vec![vec![[Val::ZERO; 8]; h - r - 1]; rows.len()]);
-            if paths.iter().any(|p| p.len() != h - r - 1) {
+                .unwrap_or_else(|_| vec![vec![[Val::ZERO; 8]; depth]; rows.len()]);
+            if paths.iter().any(|p| p.len() != depth) {
                 return Err(format!("FRI round {r}: paths of another depth"));
             }
             round_paths.push(paths);
@@ -343,9 +440,14 @@ impl FriProofVars {
                 .zip(&round_paths)
                 .enumerate()
             {
-                out.push(opening.sibling_values[q][0]);
+                if preset.max_log_arity() == 1 {
+                    out.push(opening.sibling_values[q][0]);
+                } else {
+                    out.extend_from_slice(&replay.rows[r][q]);
+                }
+                let (_, _, lf, _) = sched[r];
                 let path = &paths[q];
-                if path.len() != h - r - 1 {
+                if path.len() != lf - eff_cap_height(preset, lf) {
                     return Err(format!("FRI round {r}: path of {} levels", path.len()));
                 }
                 for s in path {
@@ -384,21 +486,29 @@ fn push_digest(out: &mut Vec<Challenge>, d: [Val; 8]) {
     out.push(quad_value(&d[4..]));
 }
 
-fn root_of(c: &starkscope_stark_backend::config::Commitment) -> Result<[Val; 8], String> {
-    match c.roots() {
-        [root] => Ok(*root),
-        r => Err(format!(
-            "a commitment with {} roots (cap height 0 has one)",
-            r.len()
-        )),
+/// Pushes every root of a commitment (a cap of `n` roots), two cells each.
+pub(crate) fn push_cap(
+    out: &mut Vec<Challenge>,
+    c: &starkscope_stark_backend::config::Commitment,
+    n: usize,
+) -> Result<(), String> {
+    if c.roots().len() != n {
+        return Err(format!(
+            "a commitment with {} roots, the circuit's has {n}",
+            c.roots().len()
+        ));
     }
+    for root in c.roots() {
+        push_digest(out, *root);
+    }
+    Ok(())
 }
 
 /// What the native replay of step 14 derives: the query indices and, per round and
-/// query, the folded pair `[e0, e1]`.
+/// query, the opened row (the folded value among its siblings, as p3-fri reconstructs it).
 struct NativeReplay {
     indices: Vec<usize>,
-    pairs: Vec<Vec<[Challenge; 2]>>,
+    rows: Vec<Vec<Vec<Challenge>>>,
 }
 
 /// Step 14 natively, as the circuit does it (and as crates/stark-backend/tests/
@@ -426,18 +536,20 @@ fn native_replay(
     }
     let lb = preset.log_blowup();
     let h = shape.log_max_lde_height(preset);
-    let rounds = shape.num_rounds(preset);
+    let sched = rounds_of(preset, shape);
+    let rounds = sched.len();
     let nq = preset.num_queries();
     if proof.commit_phase_commits.len() != rounds
         || proof.commit_pow_witnesses.len() != rounds
         || proof.commit_phase_openings.len() != rounds
-        || proof.final_poly.len() != 1
+        || proof.final_poly.len() != 1 << preset.log_final_poly_len()
         || proof.input_openings.len() != shape.commitments.len()
     {
         return Err("FRI proof of another shape".into());
     }
-    for (r, o) in proof.commit_phase_openings.iter().enumerate() {
-        if o.sibling_values.len() != nq || o.sibling_values.iter().any(|s| s.len() != 1) {
+    for (r, (o, &(a, ..))) in proof.commit_phase_openings.iter().zip(&sched).enumerate() {
+        if o.sibling_values.len() != nq || o.sibling_values.iter().any(|s| s.len() != (1 << a) - 1)
+        {
             return Err(format!("round {r}: sibling values of another shape"));
         }
     }
@@ -471,15 +583,20 @@ fn native_replay(
     ch.observe_slice(&shape.fri_seed(preset));
     let mut betas = Vec::new();
     for c in &proof.commit_phase_commits {
-        ch.observe_slice(&root_of(c)?);
+        for root in c.roots() {
+            ch.observe_slice(root);
+        }
         betas.push(ch.sample_algebra_element::<Challenge>());
     }
-    ch.observe_algebra_element(proof.final_poly[0]);
+    for &c in &proof.final_poly {
+        ch.observe_algebra_element(c);
+    }
     // The circuit checks the grinding; here it only advances the transcript.
     let _ = ch.check_witness(preset.query_pow_bits(), proof.query_pow_witness);
     let indices: Vec<usize> = (0..nq).map(|_| ch.sample_bits(h)).collect();
 
-    let mut pairs = vec![Vec::new(); rounds];
+    let mut rows = vec![Vec::new(); rounds];
+    let folding = p3_fri::TwoAdicFriFolding::<(), String>(core::marker::PhantomData);
     for (q, &index) in indices.iter().enumerate() {
         let mut ro = BTreeMap::<usize, Challenge>::new();
         let mut next_power = BTreeMap::<usize, Challenge>::new();
@@ -504,22 +621,28 @@ fn native_replay(
         }
         let mut folded = ro[&h];
         let mut idx = index;
-        for (r, &beta) in betas.iter().enumerate() {
-            let l = h - r;
-            let sibling = proof.commit_phase_openings[r].sibling_values[q][0];
-            let mut pair = [sibling; 2];
-            pair[idx & 1] = folded;
-            idx >>= 1;
-            let s = Val::two_adic_generator(l).exp_u64(p3_util_reverse_bits(idx, l - 1) as u64);
-            folded = (pair[0] + pair[1]) * Val::TWO.inverse()
-                + (pair[0] - pair[1]) * beta * Challenge::from((s.double()).inverse());
-            pairs[r].push(pair);
-            if let Some(&extra) = ro.get(&(l - 1)) {
-                folded += beta.square() * extra;
+        for (r, (&beta, &(a, _, lf, _))) in betas.iter().zip(&sched).enumerate() {
+            // p3-fri's fold_query: the row is the folded value among the siblings.
+            let sib = &proof.commit_phase_openings[r].sibling_values[q];
+            let at = idx & ((1 << a) - 1);
+            let mut row = sib.clone();
+            row.insert(at, folded);
+            idx >>= a;
+            folded = p3_fri::FriFoldingStrategy::<Val, Challenge>::fold_row(
+                &folding,
+                idx,
+                lf,
+                a,
+                beta,
+                row.iter().copied(),
+            );
+            rows[r].push(row);
+            if let Some(&extra) = ro.get(&lf) {
+                folded += beta.exp_power_of_2(a) * extra;
             }
         }
     }
-    Ok(NativeReplay { indices, pairs })
+    Ok(NativeReplay { indices, rows })
 }
 
 fn p3_util_reverse_bits(x: usize, bits: usize) -> usize {
@@ -594,7 +717,8 @@ pub fn verify_pcs(
     }
     let lb = preset.log_blowup();
     let h = shape.log_max_lde_height(preset); // HEIGHT
-    let rounds = shape.num_rounds(preset); // HEIGHT
+    let sched = rounds_of(preset, shape); // HEIGHT
+    let rounds = sched.len();
     assert_eq!(proof.commit_phase_commits.len(), rounds);
     assert_eq!(proof.queries.len(), preset.num_queries());
 
@@ -626,14 +750,18 @@ pub fn verify_pcs(
     let betas: Vec<Ext> = proof
         .commit_phase_commits
         .iter()
-        .map(|d| {
-            ch.observe_quad(b, d[0]);
-            ch.observe_quad(b, d[1]);
+        .map(|cap| {
+            for d in cap {
+                ch.observe_quad(b, d[0]);
+                ch.observe_quad(b, d[1]);
+            }
             ch.sample_ext(b)
         })
         .collect();
     // 14.8 final polynomial, 14.9 query PoW, 14.10 query indices (H bits each).
-    ch.observe_ext(b, proof.final_poly);
+    for &c in &proof.final_poly {
+        ch.observe_ext(b, c);
+    }
     ch.check_witness(b, preset.query_pow_bits(), proof.query_pow_witness);
     if preset.query_pow_bits() == 0 {
         // As 14.1: p3-fri requires a zero-bit site's witness to be 0 (no preset has a
@@ -687,13 +815,36 @@ pub fn verify_pcs(
             gs[gi].rows.push((k, m, o + w - 1));
         }
     }
+    let arity2 = preset.max_log_arity() == 1;
     let beta_sq: Vec<Option<Ext>> = (0..rounds)
         .map(|r| {
-            ladders
-                .by_height
-                .contains_key(&(h - r - 1))
+            (arity2 && ladders.by_height.contains_key(&(h - r - 1)))
                 .then(|| b.mul(betas[r], betas[r]))
         })
+        .collect();
+    // Larger arities: beta_r^(2^a) for the rounds that roll in a reduced opening.
+    let roll: Vec<Option<Ext>> = sched
+        .iter()
+        .enumerate()
+        .map(|(r, &(a, _, lf, _))| {
+            (!arity2 && ladders.by_height.contains_key(&lf)).then(|| {
+                let mut bp = betas[r];
+                for _ in 0..a {
+                    bp = b.mul(bp, bp);
+                }
+                bp
+            })
+        })
+        .collect();
+    // A cap's first select level is shared by the queries.
+    let input_diffs: Vec<Option<Vec<Digest>>> = claims
+        .iter()
+        .map(|c| (c.commitment.len() > 1).then(|| cap_differences(b, &c.commitment)))
+        .collect();
+    let round_diffs: Vec<Option<Vec<Digest>>> = proof
+        .commit_phase_commits
+        .iter()
+        .map(|c| (c.len() > 1).then(|| cap_differences(b, c)))
         .collect();
     let half = Val::TWO.inverse();
     let w_h_inv = Val::two_adic_generator(h).inverse();
@@ -739,9 +890,10 @@ pub fn verify_pcs(
                     }
                 })
                 .collect();
-            verify_batch(
+            verify_batch_cap_with(
                 b,
-                c.commitment,
+                &c.commitment,
+                input_diffs[k].as_deref(),
                 &levels,
                 &bits[h - lk..],
                 &qv.input_siblings[k],
@@ -784,6 +936,22 @@ pub fn verify_pcs(
             ro.insert(l, acc.expect("a height has an opening"));
         }
 
+        if !arity2 {
+            fold_chain_arity(
+                b,
+                preset,
+                &sched,
+                bits,
+                h,
+                &betas,
+                &roll,
+                &round_diffs,
+                &ro,
+                proof,
+                qv,
+            );
+            continue;
+        }
         // 14.13 the fold chain. u_r = 1 / s_r = w_L^-rev_(L-1)(index >> (r+1)), updated
         // as u_(r+1) = u_r^2 * (1 - 2 b_(r+1)) (no inverse).
         b.label("fri_fold");
@@ -810,9 +978,9 @@ pub fn verify_pcs(
                 values: vec![e0.quad(), e1.quad()],
                 len: 8,
             };
-            verify_batch(
+            verify_batch_cap(
                 b,
-                proof.commit_phase_commits[r],
+                &proof.commit_phase_commits[r],
                 &[level],
                 &bits[r + 1..],
                 &qv.commit_siblings[r],
@@ -832,9 +1000,111 @@ pub fn verify_pcs(
             }
         }
         // 14.14 the final polynomial is a constant.
-        b.assert_eq(folded, proof.final_poly);
+        b.assert_eq(folded, proof.final_poly[0]);
     }
     b.unlabel();
+}
+
+/// 14.13-14.15 for a preset folding by more than 2 (the aggregation preset): per round of
+/// log arity `a` (p3-fri's schedule), the hinted row of `2^a` values is opened in the
+/// round's tree at the group index (the index without its low `a` bits), its entry at the
+/// low `a` bits must be the folded value, and the row folds to the interpolant of the
+/// row's points at `beta` (p3-fri's `fold_row`), plus `beta^(2^a)` times the reduced
+/// opening of the new height if any. Then the final polynomial, by Horner at
+/// `x = w_F^rev_F(index >> (H - F))` (F the final log height).
+#[allow(clippy::too_many_arguments)]
+fn fold_chain_arity(
+    b: &mut CircuitBuilder,
+    preset: FriPreset,
+    sched: &[(usize, usize, usize, usize)],
+    bits: &[Felt],
+    h: usize,
+    betas: &[Ext],
+    roll: &[Option<Ext>],
+    round_diffs: &[Option<Vec<Digest>>],
+    ro: &BTreeMap<usize, Ext>,
+    proof: &FriProofVars,
+    qv: &QueryVars,
+) {
+    b.label("fri_fold");
+    let mut folded = ro[&h];
+    for (r, &(a, _, lf, off)) in sched.iter().enumerate() {
+        let row = &qv.commit_rows[r];
+        assert_eq!(row.len(), 1 << a);
+        // The queried entry: a select tree over the row by the low a bits.
+        let mut entries = row.clone();
+        for &bit in &bits[off..off + a] {
+            entries = entries
+                .chunks(2)
+                .map(|p| b.select(bit, p[1], p[0]))
+                .collect();
+        }
+        b.assert_eq(entries[0], folded);
+        // s = w_(lf + a)^rev_lf(group index); t = beta / s.
+        let group = &bits[off + a..h];
+        let s_inv = b.exp_reverse_bits_const(Val::two_adic_generator(lf + a).inverse(), group);
+        let t = b.mul(betas[r], s_inv.ext());
+        folded = fold_row(b, row, a, t);
+        b.label("fri_commit_merkle");
+        let level = OpenedLevel {
+            log_height: lf,
+            values: row.iter().map(|e| e.quad()).collect(),
+            len: 4 << a,
+        };
+        verify_batch_cap_with(
+            b,
+            &proof.commit_phase_commits[r],
+            round_diffs[r].as_deref(),
+            &[level],
+            group,
+            &qv.commit_siblings[r],
+        );
+        b.label("fri_fold");
+        if let Some(&extra) = ro.get(&lf) {
+            let bp = roll[r].expect("beta^(2^a) of a roll-in round");
+            folded = b.mul_add(bp, extra, folded);
+        }
+    }
+    // 14.14 the final polynomial at x = w_H^rev_H(index >> (H - F)) = w_F^rev_F(...).
+    let lfin = log_final_height(preset);
+    let x = b
+        .exp_reverse_bits_const(Val::two_adic_generator(lfin), &bits[h - lfin..h])
+        .ext();
+    let mut acc = *proof.final_poly.last().expect("a final polynomial");
+    for &c in proof.final_poly.iter().rev().skip(1) {
+        acc = b.mul_add(acc, x, c);
+    }
+    b.assert_eq(folded, acc);
+}
+
+/// The interpolant of `row` at `beta`, where `row[j]` is the value at
+/// `s * w_(2^a)^rev_a(j)` and `t = beta / s`: `a` levels of arity-2 folds (each pair
+/// `(row[2m], row[2m+1])` sits at `x, -x` with `x = s w^rev(m)`, and folds to
+/// `(lo + hi)/2 + (lo - hi) beta / (2x)`, a value at `x^2`), the challenge squaring and
+/// `s` squaring with each level (so `t` squares). Equal to p3-fri's Lagrange
+/// interpolation (`fold_row`) since the interpolant has degree below `2^a`.
+fn fold_row(b: &mut CircuitBuilder, row: &[Ext], a: usize, t: Ext) -> Ext {
+    let mut vals = row.to_vec();
+    let mut t = t;
+    for level in 0..a {
+        let half = vals.len() / 2;
+        let lh = half.trailing_zeros() as usize;
+        let w_inv = Val::two_adic_generator(lh + 1).inverse();
+        let h2 = Val::TWO.inverse();
+        vals = (0..half)
+            .map(|m| {
+                let (lo, hi) = (vals[2 * m], vals[2 * m + 1]);
+                let c = w_inv.exp_u64(p3_util_reverse_bits(m, lh) as u64) * h2;
+                let d = b.sub(lo, hi);
+                // lo - d/2 + c d t
+                b.linear([c, -h2, Val::ZERO, Val::ONE], d, t, lo)
+            })
+            .collect();
+        if level + 1 < a {
+            t = b.mul(t, t);
+        }
+    }
+    vals[0]
 }
 
 /// `y_L = x_L / GENERATOR = w_L^(rev_L(index >> (H - L)))` for each LDE log height `L`

@@ -492,6 +492,11 @@ pub fn verify_pcs_var(
     claims: &[VarCommitment],
     proof: &FriProofVars,
 ) {
+    assert!(
+        preset.max_log_arity() == 1 && preset.cap_height() == 0 && preset.log_final_poly_len() == 0,
+        "variable heights are verified with arity-2 folding, cap height 0 and a final \
+         polynomial of length 1 only (the {preset} preset is not)"
+    );
     let lb = preset.log_blowup();
     let h = shape.log_max_lde_height(preset);
     let rounds = shape.num_rounds(preset);
@@ -533,13 +538,15 @@ pub fn verify_pcs_var(
     let betas: Vec<Ext> = proof
         .commit_phase_commits
         .iter()
-        .map(|d| {
-            ch.observe_quad(b, d[0]);
-            ch.observe_quad(b, d[1]);
+        .map(|cap| {
+            for d in cap {
+                ch.observe_quad(b, d[0]);
+                ch.observe_quad(b, d[1]);
+            }
             ch.sample_ext(b)
         })
         .collect();
-    ch.observe_ext(b, proof.final_poly);
+    ch.observe_ext(b, proof.final_poly[0]);
     ch.check_witness(b, preset.query_pow_bits(), proof.query_pow_witness);
     let indices: Vec<Vec<Felt>> = (0..preset.num_queries())
         .map(|_| ch.sample_bits(b, h))
@@ -706,7 +713,7 @@ pub fn verify_pcs_var(
             };
             crate::gadgets::merkle::verify_batch(
                 b,
-                proof.commit_phase_commits[r],
+                proof.commit_phase_commits[r][0],
                 &[level],
                 &bits[r + 1..],
                 &qv.commit_siblings[r],
@@ -725,7 +732,7 @@ pub fn verify_pcs_var(
                 );
             }
         }
-        b.assert_eq(folded, proof.final_poly);
+        b.assert_eq(folded, proof.final_poly[0]);
     }
     b.unlabel();
 }

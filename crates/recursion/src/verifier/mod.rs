@@ -114,6 +114,24 @@ impl ChildSpec {
             starkscope_stark_backend::verifier::check_log_heights(&self.vk, h)
                 .map_err(|e| ChildError::Heights(e.to_string()))?;
         }
+        let preset = self.config.preset();
+        if !self.is_fixed() && (preset.max_log_arity() != 1 || preset.cap_height() != 0) {
+            return Err(ChildError::Heights(format!(
+                "variable heights are verified with arity-2 folding and cap height 0 only; \
+                 the {preset} preset folds by 2^{} with cap height {}",
+                preset.max_log_arity(),
+                preset.cap_height()
+            )));
+        }
+        if self.is_fixed() {
+            if let Some(h) = mins.iter().find(|&&h| h <= preset.log_final_poly_len()) {
+                return Err(ChildError::Heights(format!(
+                    "a trace of log height {h} is not above the {preset} preset's final \
+                     polynomial (2^{})",
+                    preset.log_final_poly_len()
+                )));
+            }
+        }
         let layout = self.opening_layout();
         let names = ["main", "quotient", "preprocessed", "permutation"];
         let mut kinds = vec![names[0], names[1]];
@@ -143,6 +161,23 @@ impl ChildSpec {
     ) -> Result<Self, ChildError> {
         let h = proof.airs.iter().map(|a| a.log_height as usize).collect();
         Self::new(config, vk, h)
+    }
+
+    /// The number of roots of the main, quotient and permutation commitments (one at cap
+    /// height 0; the permutation entry is unused without lookups).
+    pub fn cap_lens(&self) -> [usize; 3] {
+        let preset = self.config.preset();
+        let layout = self.opening_layout();
+        let tree = |c: &[(usize, MatrixShape)]| {
+            let l = c.iter().map(|(_, m)| m.log_height).max().unwrap_or(0) + preset.log_blowup();
+            fri::cap_len(preset, l)
+        };
+        let perm = if self.has_lookups() {
+            tree(layout.last().expect("a permutation commitment"))
+        } else {
+            1
+        };
+        [tree(&layout[0]), tree(&layout[1]), perm]
     }
 
     /// Whether every AIR's height is fixed (the circuit of one shape).
@@ -265,15 +300,9 @@ impl ChildSpec {
     }
 }
 
-/// The 8 elements of a commitment (cap height 0: one root).
-pub(crate) fn commitment_values(c: &Commitment) -> [Val; 8] {
-    let roots = c.roots();
-    assert_eq!(
-        roots.len(),
-        1,
-        "the backend commits with Merkle cap height 0"
-    );
-    roots[0]
+/// The elements of a commitment: 8 per root of its cap, in order.
+pub(crate) fn commitment_values(c: &Commitment) -> Vec<Val> {
+    c.roots().iter().flatten().copied().collect()
 }
 
 /// What the outer circuit learns from a verified child.
@@ -352,12 +381,16 @@ pub fn verify_child(b: &mut CircuitBuilder, spec: &ChildSpec) -> VerifiedChild {
     }
 }
 
-fn preprocessed_digest(b: &mut CircuitBuilder, c: &Commitment) -> crate::gadgets::Digest {
-    let v = commitment_values(c);
-    [
-        b.constant_ext(proof_vars::quad_value(&v[..4])).quad(),
-        b.constant_ext(proof_vars::quad_value(&v[4..])).quad(),
-    ]
+fn preprocessed_digest(b: &mut CircuitBuilder, c: &Commitment) -> crate::gadgets::Cap {
+    c.roots()
+        .iter()
+        .map(|v| {
+            [
+                b.constant_ext(proof_vars::quad_value(&v[..4])).quad(),
+                b.constant_ext(proof_vars::quad_value(&v[4..])).quad(),
+            ]
+        })
+        .collect()
 }
 
 /// Step 14 for a child of one shape (every height a constant).
@@ -390,7 +423,7 @@ fn fixed_pcs(
     };
     let mut claims = vec![
         CommitmentClaim {
-            commitment: proof.main_commitment,
+            commitment: proof.main_commitment.clone(),
             matrices: data
                 .airs
                 .iter()
@@ -402,7 +435,7 @@ fn fixed_pcs(
                 .collect(),
         },
         CommitmentClaim {
-            commitment: proof.quotient_commitment,
+            commitment: proof.quotient_commitment.clone(),
             matrices: proof
                 .airs
                 .iter()
@@ -436,7 +469,7 @@ fn fixed_pcs(
                 .collect(),
         });
     }
-    if let Some(commitment) = proof.permutation_commitment {
+    if let Some(commitment) = proof.permutation_commitment.clone() {
         claims.push(CommitmentClaim {
             commitment,
             matrices: data
@@ -480,7 +513,7 @@ fn var_pcs(
     };
     let mut claims = vec![
         VarCommitment {
-            commitment: proof.main_commitment,
+            commitment: proof.main_commitment[0],
             matrices: data
                 .airs
                 .iter()
@@ -496,7 +529,7 @@ fn var_pcs(
                 .collect(),
         },
         VarCommitment {
-            commitment: proof.quotient_commitment,
+            commitment: proof.quotient_commitment[0],
             matrices: proof
                 .airs
                 .iter()
@@ -512,7 +545,7 @@ fn var_pcs(
         },
     ];
     if let Some(c) = &data.preprocessed_commitment {
-        let commitment = preprocessed_digest(b, c);
+        let commitment = preprocessed_digest(b, c)[0];
         claims.push(VarCommitment {
             commitment,
             matrices: data
@@ -535,9 +568,9 @@ fn var_pcs(
                 .collect(),
         });
     }
-    if let Some(commitment) = proof.permutation_commitment {
+    if let Some(commitment) = &proof.permutation_commitment {
         claims.push(VarCommitment {
-            commitment,
+            commitment: commitment[0],
             matrices: data
                 .airs
                 .iter()

@@ -10,7 +10,7 @@ use super::fri::FriProofVars;
 use super::heights::HeightVar;
 use super::{ChildError, ChildSpec};
 use crate::builder::CircuitBuilder;
-use crate::gadgets::Digest;
+use crate::gadgets::Cap;
 use crate::ir::{Ext, Felt};
 
 /// One AIR's part of the proof, as cells.
@@ -27,16 +27,17 @@ pub struct AirVars {
 pub struct ProofVars {
     /// Per AIR, its trace height (constants for a fixed AIR; hints first in the order).
     pub heights: Vec<HeightVar>,
-    pub main_commitment: Digest,
+    /// Each commitment is a cap ([`super::fri::cap_len`] roots; one at cap height 0).
+    pub main_commitment: Cap,
     /// Present iff some AIR has lookups.
-    pub permutation_commitment: Option<Digest>,
-    pub quotient_commitment: Digest,
+    pub permutation_commitment: Option<Cap>,
+    pub quotient_commitment: Cap,
     pub airs: Vec<AirVars>,
     pub fri: FriProofVars,
 }
 
-fn digest(b: &mut CircuitBuilder) -> Digest {
-    [b.hint_quad(), b.hint_quad()]
+fn cap(b: &mut CircuitBuilder, n: usize) -> Cap {
+    (0..n).map(|_| [b.hint_quad(), b.hint_quad()]).collect()
 }
 
 fn exts(b: &mut CircuitBuilder, n: usize) -> Vec<Ext> {
@@ -52,9 +53,10 @@ impl ProofVars {
             .iter()
             .map(|&(lo, hi)| HeightVar::alloc(b, lo, hi))
             .collect();
-        let main_commitment = digest(b);
-        let permutation_commitment = spec.has_lookups().then(|| digest(b));
-        let quotient_commitment = digest(b);
+        let [main_n, quotient_n, permutation_n] = spec.cap_lens();
+        let main_commitment = cap(b, main_n);
+        let permutation_commitment = spec.has_lookups().then(|| cap(b, permutation_n));
+        let quotient_commitment = cap(b, quotient_n);
         let airs = data
             .airs
             .iter()
@@ -104,19 +106,14 @@ impl ProofVars {
     pub fn hint_values(spec: &ChildSpec, proof: &Proof) -> Result<Vec<Challenge>, ChildError> {
         let data = &spec.vk.data;
         let mut out = Vec::new();
-        // A commitment of the proof: one root (cap height 0), else another shape.
-        let push_digest = |out: &mut Vec<Challenge>,
-                           c: &starkscope_stark_backend::config::Commitment|
+        // A commitment of the proof: a cap of the circuit's number of roots, else another
+        // shape.
+        let [main_n, quotient_n, permutation_n] = spec.cap_lens();
+        let push_cap = |out: &mut Vec<Challenge>,
+                        c: &starkscope_stark_backend::config::Commitment,
+                        n: usize|
          -> Result<(), ChildError> {
-            let [v] = c.roots() else {
-                return Err(ChildError::Shape(format!(
-                    "a commitment with {} roots (cap height 0 has one)",
-                    c.roots().len()
-                )));
-            };
-            out.push(quad_value(&v[..4]));
-            out.push(quad_value(&v[4..]));
-            Ok(())
+            super::fri::push_cap(out, c, n).map_err(ChildError::Shape)
         };
         if proof.airs.len() != data.airs.len() {
             return Err(ChildError::Shape(format!(
@@ -140,9 +137,9 @@ impl ProofVars {
             );
         }
         let actual: Vec<usize> = proof.airs.iter().map(|a| a.log_height as usize).collect();
-        push_digest(&mut out, &proof.commitments.main)?;
+        push_cap(&mut out, &proof.commitments.main, main_n)?;
         match (&proof.commitments.permutation, spec.has_lookups()) {
-            (Some(c), true) => push_digest(&mut out, c)?,
+            (Some(c), true) => push_cap(&mut out, c, permutation_n)?,
             (None, false) => {}
             _ => {
                 return Err(ChildError::Shape(
@@ -150,7 +147,7 @@ impl ProofVars {
                 ))
             }
         }
-        push_digest(&mut out, &proof.commitments.quotient)?;
+        push_cap(&mut out, &proof.commitments.quotient, quotient_n)?;
         for (i, (info, p)) in data.airs.iter().zip(&proof.airs).enumerate() {
             let shape =
                 |what: String| ChildError::Shape(format!("AIR {i} ({}): {what}", info.name));

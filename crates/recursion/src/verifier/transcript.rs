@@ -72,8 +72,9 @@ pub fn replay_to_zeta(
         }
     }
     // 7-8: main commitment, public values.
-    for q in proof.main_commitment {
-        ch.observe_quad(b, q);
+    for d in &proof.main_commitment {
+        ch.observe_quad(b, d[0]);
+        ch.observe_quad(b, d[1]);
     }
     for air in &proof.airs {
         ch.observe_slice(b, &air.public_values);
@@ -107,9 +108,10 @@ pub fn replay_to_zeta(
         vec![Vec::new(); data.airs.len()]
     };
     // 10-11: permutation commitment, cumulative sums, alpha.
-    if let Some(c) = proof.permutation_commitment {
-        for q in c {
-            ch.observe_quad(b, q);
+    if let Some(c) = &proof.permutation_commitment {
+        for d in c {
+            ch.observe_quad(b, d[0]);
+            ch.observe_quad(b, d[1]);
         }
     }
     for air in &proof.airs {
@@ -119,8 +121,9 @@ pub fn replay_to_zeta(
     }
     let alpha = ch.sample_ext(b);
     // 12-13: quotient commitment, zeta.
-    for q in proof.quotient_commitment {
-        ch.observe_quad(b, q);
+    for d in &proof.quotient_commitment {
+        ch.observe_quad(b, d[0]);
+        ch.observe_quad(b, d[1]);
     }
     let zeta = ch.sample_ext(b);
     TranscriptVars {
