@@ -29,6 +29,10 @@ fn main() {
     let program = starkscope_vm::assemble(&src, name).expect("assembles");
     let config = ExecConfig::default().with_segment_size(1 << log_size);
     let pk = vm_keygen(&program, FriPreset::Fast).expect("keygen");
+    let widths: Vec<usize> = (0..pk.pk.vk.data.airs.len())
+        .map(|i| pk.pk.air_info(i).main_width)
+        .collect();
+    println!("main widths {widths:?}");
     let mut times: Vec<Vec<Duration>> = Vec::new();
     let mut shapes: Vec<(usize, Vec<usize>)> = Vec::new();
     for _ in 0..reps {
