@@ -35,10 +35,7 @@ pub(crate) struct Layout {
     pub(crate) x: [AccessCols; D],
     pub(crate) y: [AccessCols; D],
     pub(crate) z: [AccessCols; D],
-    /// Committed width (zero columns after the `used` ones).
     pub(crate) width: usize,
-    /// Columns the chip reads.
-    pub(crate) used: usize,
 }
 
 impl Layout {
@@ -61,8 +58,7 @@ impl Layout {
             x,
             y,
             z,
-            width: a.padded_width(),
-            used: a.used(),
+            width: a.width(),
         }
     }
 }
@@ -86,13 +82,6 @@ impl ExtChip {
     #[cfg(feature = "forge")]
     pub(crate) fn layout(&self) -> &Layout {
         &self.layout
-    }
-}
-
-impl ExtChip {
-    /// Columns the chip reads (the committed width less its zero columns).
-    pub(crate) fn used_width(&self) -> usize {
-        self.layout.used
     }
 }
 

@@ -26,10 +26,7 @@ pub(crate) struct Layout {
     pub(crate) b: usize,
     pub(crate) input: [AccessCols; N],
     pub(crate) output: [AccessCols; N],
-    /// Committed width (zero columns after the `used` ones).
     pub(crate) width: usize,
-    /// Columns the chip reads.
-    pub(crate) used: usize,
 }
 
 /// The poseidon2 memory chip.
@@ -52,17 +49,9 @@ impl Default for Poseidon2MemChip {
                 b: ob,
                 input,
                 output,
-                width: a.padded_width(),
-                used: a.used(),
+                width: a.width(),
             },
         }
-    }
-}
-
-impl Poseidon2MemChip {
-    /// Columns the chip reads (the committed width less its zero columns).
-    pub(crate) fn used_width(&self) -> usize {
-        self.layout.used
     }
 }
 
