@@ -59,8 +59,10 @@ fn shape(air_id: usize, info: &AirInfo, what: impl Into<String>) -> VerifyError 
     }
 }
 
-/// Checks the lengths of everything one AIR's part of the proof carries.
-fn check_air_shape(air_id: usize, info: &AirInfo, p: &AirProof) -> Result<(), VerifyError> {
+/// Checks the lengths of everything one AIR's part of the proof carries (and its log height
+/// against the range and the preprocessed height), as [`verify`] does; public for a
+/// recursive verifier's witness generator.
+pub fn check_air_shape(air_id: usize, info: &AirInfo, p: &AirProof) -> Result<(), VerifyError> {
     let o = &p.openings;
     let len = |what: &str, got: usize, expected: usize| {
         if got == expected {

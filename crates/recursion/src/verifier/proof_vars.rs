@@ -149,68 +149,11 @@ impl ProofVars {
         }
         push_cap(&mut out, &proof.commitments.quotient, quotient_n)?;
         for (i, (info, p)) in data.airs.iter().zip(&proof.airs).enumerate() {
-            let shape =
-                |what: String| ChildError::Shape(format!("AIR {i} ({}): {what}", info.name));
+            // The native verifier's own shape check: every opening length, chunk count,
+            // cumulative-sum presence.
+            starkscope_stark_backend::verifier::check_air_shape(i, info, p)
+                .map_err(|e| ChildError::Shape(e.to_string()))?;
             let o = &p.openings;
-            let want = |what: &str, got: usize, n: usize| {
-                if got == n {
-                    Ok(())
-                } else {
-                    Err(shape(format!("{what} has {got} values, expected {n}")))
-                }
-            };
-            want(
-                "public values",
-                p.public_values.len(),
-                info.num_public_values,
-            )?;
-            want("main_local", o.main_local.len(), info.main_width)?;
-            want(
-                "main_next",
-                o.main_next.len(),
-                if info.opens_main_next {
-                    info.main_width
-                } else {
-                    0
-                },
-            )?;
-            want(
-                "preprocessed_local",
-                o.preprocessed_local.len(),
-                info.preprocessed_width(),
-            )?;
-            want(
-                "preprocessed_next",
-                o.preprocessed_next.len(),
-                if info.opens_preprocessed_next {
-                    info.preprocessed_width()
-                } else {
-                    0
-                },
-            )?;
-            want(
-                "permutation_local",
-                o.permutation_local.len(),
-                info.permutation_width_base(),
-            )?;
-            want(
-                "permutation_next",
-                o.permutation_next.len(),
-                info.permutation_width_base(),
-            )?;
-            want(
-                "quotient chunks",
-                o.quotient_chunks.len(),
-                info.num_quotient_chunks(),
-            )?;
-            for c in &o.quotient_chunks {
-                want("quotient chunk", c.len(), 4)?;
-            }
-            if p.cumulative_sum.is_some() == info.lookups.is_empty() {
-                return Err(shape(
-                    "cumulative sum present iff the AIR has lookups".into(),
-                ));
-            }
             out.extend(p.public_values.iter().map(|&v| Challenge::from(v)));
             out.extend(p.cumulative_sum);
             for v in [
