@@ -2,42 +2,17 @@
 //! and a proof of a recursion circuit: nesting) is verified inside a circuit; the outer
 //! circuit runs, proves and verifies; a child of another key, shape or value is refused.
 
-use std::sync::Arc;
+mod common;
+
+use common::bus_child;
 
 use starkscope_recursion::verifier::{child_hints, verify_child, ChildSpec};
 use starkscope_recursion::{CircuitBuilder, CompiledCircuit, Felt};
-use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
 use starkscope_stark_backend::p3::PrimeCharacteristicRing;
-use starkscope_stark_backend::{
-    keygen, prove, verify, AirInput, Challenge, FriPreset, Proof, StarkAir, StarkConfig, Val,
-    VerifyingKey,
-};
+use starkscope_stark_backend::{Challenge, FriPreset, Proof, StarkConfig, Val, VerifyingKey};
 
 fn testing() -> StarkConfig {
     StarkConfig::new(FriPreset::Testing)
-}
-
-/// Fibonacci (public values), a sender on a bus and a preprocessed table: every
-/// commitment kind, three heights, next-row openings, LogUp.
-fn bus_child(cfg: &StarkConfig, log_fib: usize, log_send: usize) -> (VerifyingKey, Proof) {
-    let send = RangeSendAir { extra_columns: 3 };
-    let airs: Vec<Arc<dyn StarkAir>> = vec![
-        Arc::new(FibonacciAir),
-        Arc::new(send),
-        Arc::new(RangeTableAir),
-    ];
-    let pk = keygen(cfg, airs).unwrap();
-    let (ft, fpv) = FibonacciAir::trace(0, 1, 1 << log_fib);
-    let (st, counts) = send.trace(1 << log_send, 5);
-    let tt = RangeTableAir::trace(&counts);
-    let inputs = vec![
-        AirInput::new(ft, fpv),
-        AirInput::new(st, vec![]),
-        AirInput::new(tt, vec![]),
-    ];
-    let proof = prove(cfg, &pk, inputs).unwrap();
-    verify(cfg, &pk.vk, &proof).unwrap();
-    (pk.vk.clone(), proof)
 }
 
 /// A small recursion circuit's proof: every rec_* table in use.
@@ -78,7 +53,7 @@ fn verifier_circuit(spec: &ChildSpec, outer: &StarkConfig) -> (CompiledCircuit, 
 #[test]
 fn a_bus_child_verifies_in_circuit_and_the_outer_proof_verifies() {
     let cfg = testing();
-    let (vk, proof) = bus_child(&cfg, 5, 4);
+    let (vk, proof) = bus_child(&cfg, 5, 4, 3);
     let spec = ChildSpec::of_proof(cfg.clone(), vk, &proof).unwrap();
     let (cc, pvs) = verifier_circuit(&spec, &testing());
     let hints = child_hints(&spec, &proof).unwrap();
@@ -100,10 +75,10 @@ fn a_bus_child_verifies_in_circuit_and_the_outer_proof_verifies() {
 #[test]
 fn a_child_of_another_shape_or_key_is_refused() {
     let cfg = testing();
-    let (vk, proof) = bus_child(&cfg, 5, 4);
+    let (vk, proof) = bus_child(&cfg, 5, 4, 3);
     let spec = ChildSpec::of_proof(cfg.clone(), vk, &proof).unwrap();
     // Another height: the witness generator refuses the shape.
-    let (_, taller) = bus_child(&cfg, 6, 4);
+    let (_, taller) = bus_child(&cfg, 6, 4, 3);
     let e = child_hints(&spec, &taller).unwrap_err();
     assert!(e.to_string().contains("log height"), "{e}");
     // Same shape, another key (more sender columns): the hints fit no circuit check.
@@ -121,7 +96,7 @@ fn a_child_of_another_shape_or_key_is_refused() {
 fn a_commitment_with_two_roots_is_a_shape_error_not_a_panic() {
     use starkscope_stark_backend::testing::mutation::{list_length_mutants, Change};
     let cfg = testing();
-    let (vk, proof) = bus_child(&cfg, 4, 3);
+    let (vk, proof) = bus_child(&cfg, 4, 3, 3);
     let spec = ChildSpec::of_proof(cfg, vk, &proof).unwrap();
     let mut seen = 0;
     for m in list_length_mutants(&proof) {

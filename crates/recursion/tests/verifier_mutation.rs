@@ -19,47 +19,24 @@
 //! Every mutant is checked (about 2,100 single-field mutants, 25 s in release on 2 cores:
 //! the verifier circuit of this child has 3,086 ops).
 
+mod common;
+
+use common::bus_child;
+
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 use std::time::Instant;
 
 use starkscope_recursion::verifier::{child_hints, verify_child, ChildError, ChildSpec};
 use starkscope_recursion::{CircuitBuilder, CompiledCircuit};
 use starkscope_stark_backend::debug::check_traces;
-use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
 use starkscope_stark_backend::testing::mutation::{
     list_length_mutants, single_field_mutants, Change, Mutant,
 };
-use starkscope_stark_backend::{
-    keygen, prove, verify, AirInput, FriPreset, Proof, StarkAir, StarkConfig, VerifyingKey,
-};
+use starkscope_stark_backend::{FriPreset, Proof, StarkConfig};
 
 fn testing() -> StarkConfig {
     StarkConfig::new(FriPreset::Testing)
-}
-
-/// Fibonacci (public values), a sender on a bus and a preprocessed table: every
-/// commitment kind, three heights, next-row openings, LogUp (as tests/verifier.rs).
-fn bus_child(cfg: &StarkConfig, log_fib: usize, log_send: usize) -> (VerifyingKey, Proof) {
-    let send = RangeSendAir { extra_columns: 3 };
-    let airs: Vec<Arc<dyn StarkAir>> = vec![
-        Arc::new(FibonacciAir),
-        Arc::new(send),
-        Arc::new(RangeTableAir),
-    ];
-    let pk = keygen(cfg, airs).unwrap();
-    let (ft, fpv) = FibonacciAir::trace(0, 1, 1 << log_fib);
-    let (st, counts) = send.trace(1 << log_send, 5);
-    let tt = RangeTableAir::trace(&counts);
-    let inputs = vec![
-        AirInput::new(ft, fpv),
-        AirInput::new(st, vec![]),
-        AirInput::new(tt, vec![]),
-    ];
-    let proof = prove(cfg, &pk, inputs).unwrap();
-    verify(cfg, &pk.vk, &proof).unwrap();
-    (pk.vk.clone(), proof)
 }
 
 /// The child, its spec and the verifier circuit (built once).
@@ -72,7 +49,7 @@ struct Setup {
 fn setup() -> Setup {
     let t = Instant::now();
     let cfg = testing();
-    let (child_vk, proof) = bus_child(&cfg, 4, 3);
+    let (child_vk, proof) = bus_child(&cfg, 4, 3, 3);
     let spec = ChildSpec::of_proof(cfg, child_vk, &proof).unwrap();
     let mut b = CircuitBuilder::new();
     verify_child(&mut b, &spec);

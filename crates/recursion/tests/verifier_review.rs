@@ -7,51 +7,22 @@
 
 mod common;
 
+use common::bus_child;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use starkscope_recursion::ir::{HintSource, Op};
 use starkscope_recursion::verifier::{child_hints, verify_child, ChildSpec, VerifiedChild};
 use starkscope_recursion::{Addr, CircuitBuilder, CompiledCircuit};
-use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
+use starkscope_stark_backend::example_airs::FibonacciAir;
 use starkscope_stark_backend::p3::PrimeCharacteristicRing;
 use starkscope_stark_backend::{
-    keygen, prove, verify, AirInput, Challenge, FriPreset, Proof, StarkAir, StarkConfig, Val,
-    VerifyingKey,
+    keygen, verify, Challenge, FriPreset, Proof, StarkAir, StarkConfig, Val, VerifyingKey,
 };
 
 fn cfg(preset: FriPreset) -> StarkConfig {
     StarkConfig::new(preset)
-}
-
-/// The backend's three-AIR bus set (as tests/verifier.rs `bus_child`), `extra` sender
-/// columns (1 makes the sender's width not a multiple of 4: padded row cells).
-fn bus_child(
-    cfg: &StarkConfig,
-    log_fib: usize,
-    log_send: usize,
-    extra: usize,
-) -> (VerifyingKey, Proof) {
-    let send = RangeSendAir {
-        extra_columns: extra,
-    };
-    let airs: Vec<Arc<dyn StarkAir>> = vec![
-        Arc::new(FibonacciAir),
-        Arc::new(send),
-        Arc::new(RangeTableAir),
-    ];
-    let pk = keygen(cfg, airs).unwrap();
-    let (ft, fpv) = FibonacciAir::trace(0, 1, 1 << log_fib);
-    let (st, counts) = send.trace(1 << log_send, 5);
-    let tt = RangeTableAir::trace(&counts);
-    let inputs = vec![
-        AirInput::new(ft, fpv),
-        AirInput::new(st, vec![]),
-        AirInput::new(tt, vec![]),
-    ];
-    let proof = prove(cfg, &pk, inputs).unwrap();
-    verify(cfg, &pk.vk, &proof).unwrap();
-    (pk.vk.clone(), proof)
 }
 
 fn build(spec: &ChildSpec) -> (CompiledCircuit, VerifiedChild) {

@@ -83,3 +83,40 @@ pub fn digest_values(w: &Witness, d: Digest) -> [Val; 8] {
 pub fn limbs(v: Challenge) -> Vec<Val> {
     p3_field::BasedVectorSpace::<Val>::as_basis_coefficients_slice(&v).to_vec()
 }
+
+/// A real child proof of the backend's three-AIR bus set: Fibonacci (public values), a
+/// sender on a bus with `extra` work columns, and the preprocessed byte table — every
+/// commitment kind, three heights, next-row openings, LogUp. Verified natively.
+pub fn bus_child(
+    cfg: &starkscope_stark_backend::StarkConfig,
+    log_fib: usize,
+    log_send: usize,
+    extra: usize,
+) -> (
+    starkscope_stark_backend::VerifyingKey,
+    starkscope_stark_backend::Proof,
+) {
+    use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
+    use starkscope_stark_backend::{keygen, prove, verify, AirInput, StarkAir};
+    use std::sync::Arc;
+    let send = RangeSendAir {
+        extra_columns: extra,
+    };
+    let airs: Vec<Arc<dyn StarkAir>> = vec![
+        Arc::new(FibonacciAir),
+        Arc::new(send),
+        Arc::new(RangeTableAir),
+    ];
+    let pk = keygen(cfg, airs).unwrap();
+    let (ft, fpv) = FibonacciAir::trace(0, 1, 1 << log_fib);
+    let (st, counts) = send.trace(1 << log_send, 5);
+    let tt = RangeTableAir::trace(&counts);
+    let inputs = vec![
+        AirInput::new(ft, fpv),
+        AirInput::new(st, vec![]),
+        AirInput::new(tt, vec![]),
+    ];
+    let proof = prove(cfg, &pk, inputs).unwrap();
+    verify(cfg, &pk.vk, &proof).unwrap();
+    (pk.vk.clone(), proof)
+}
