@@ -10,6 +10,15 @@ pub const DEFAULT_SEGMENT_SIZE: u64 = 1 << 20;
 /// must stay below 2^31 so that they are field elements and fit a `u32`.
 pub const MAX_SEGMENT_SIZE: u64 = 1 << 25;
 
+/// The height of every segment proof's tallest trace at segment size `segment_size`: the
+/// range16 table's fixed 2^16 rows, or the cpu padded to `segment_size.next_power_of_two()`
+/// rows when that is taller. The recording executor ends a segment early rather than let
+/// a chip (Merkle, Poseidon2, memory boundary) grow past it (docs/vm-proving.md, "Heights
+/// and widths").
+pub fn max_trace_height(segment_size: u64) -> usize {
+    (segment_size.next_power_of_two() as usize).max(1 << 16)
+}
+
 /// Default limit on total cycles.
 pub const DEFAULT_MAX_CYCLES: u64 = 1 << 32;
 

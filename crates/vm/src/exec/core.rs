@@ -30,6 +30,12 @@ pub(crate) trait Tracer {
     fn write(&mut self, mem: &mut Cells, addr: u32, value: F);
     /// The instruction finished; control continues at `next_pc`.
     fn end(&mut self, next_pc: u32);
+    /// Whether the segment must end before the next instruction (checked with the cycle
+    /// limit); the recording executor's trace-height budget.
+    #[inline(always)]
+    fn full(&self) -> bool {
+        false
+    }
 }
 
 /// Records nothing: fast mode.
@@ -219,7 +225,7 @@ impl Machine {
         }
 
         let result: Result<Stop, (TrapKind, u32, u64)> = loop {
-            if cycle >= limit {
+            if cycle >= limit || tr.full() {
                 break Ok(Stop::Limit);
             }
             let Some(&fetched) = prog.ops.get(pc as usize) else {

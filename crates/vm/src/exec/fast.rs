@@ -25,7 +25,10 @@ pub struct ExecutionReport {
     pub opcode_counts: OpcodeCounts,
     /// Inclusive cycles per region path over the whole run, in order of first appearance.
     pub regions: Vec<RegionCycles>,
-    /// The same numbers per segment, as the recording executor would cut the run.
+    /// The same numbers per segment, as the recording executor would cut the run by cycles
+    /// (the recording executor also ends a segment early on its trace-height budget, which
+    /// only a segment touching tens of thousands of cells reaches: this split does not
+    /// model it; docs/vm-proving.md, "Heights and widths").
     pub segments: Vec<SegmentStats>,
     /// The segment size the run was cut with.
     pub segment_size: u64,

@@ -11,7 +11,9 @@ mod record;
 mod regions;
 mod stats;
 
-pub use config::{ExecConfig, DEFAULT_MAX_CYCLES, DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE};
+pub use config::{
+    max_trace_height, ExecConfig, DEFAULT_MAX_CYCLES, DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE,
+};
 pub use error::{ExecError, Trap, TrapKind};
 pub use fast::{execute, ExecutionReport};
 pub use record::{

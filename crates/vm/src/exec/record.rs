@@ -9,14 +9,14 @@
 
 use tracing::info_span;
 
-use super::config::ExecConfig;
+use super::config::{max_trace_height, ExecConfig};
 use super::core::{Cells, Machine, Stop, Tracer};
 use super::decode::Decoded;
 use super::error::{ExecError, Trap, TrapKind};
 use super::fast::locate;
 use super::stats::SegmentStats;
 use crate::field::F;
-use crate::isa::{Instruction, MEMORY_SIZE};
+use crate::isa::{Instruction, Opcode, MEMORY_BITS, MEMORY_SIZE};
 use crate::program::Program;
 
 /// Read or write.
@@ -97,6 +97,9 @@ pub struct Segment {
     /// Public outputs produced by this segment.
     pub outputs: Vec<F>,
     pub stats: SegmentStats,
+    /// The executor's segment size: with it the prover pads the cpu chip to the segment's
+    /// fixed height ([`max_trace_height`]) when that is above 2^16.
+    pub segment_size: u64,
 }
 
 impl Segment {
@@ -123,6 +126,26 @@ struct Recorder {
     touched: Vec<(u32, F)>,
     records: Vec<InstructionRecord>,
     accesses: Vec<MemoryAccess>,
+    /// One bit per Merkle node (levels 1..=MEMORY_BITS) on the touched cells' paths.
+    nodes: Vec<u64>,
+    /// Bits set in `nodes`: the Merkle chip's rows.
+    merkle_rows: usize,
+    /// `out` and `poseidon2` instructions of the segment (a Poseidon2 row each at most).
+    hash_instructions: usize,
+    /// [`max_trace_height`] of the segment size.
+    budget: usize,
+}
+
+/// The most a single instruction can add to `2 * merkle_rows + hash_instructions`: 32
+/// accesses (`poseidon2`) to new cells, each with a new path of `MEMORY_BITS` nodes, two
+/// compressions per node, and the instruction's own Poseidon2 row.
+const MAX_STEP: usize = 2 * 32 * MEMORY_BITS as usize + 1;
+
+/// The position of Merkle node `(level, index)`, `level` in `1..=MEMORY_BITS`, in
+/// [`Recorder::nodes`]: the levels one after the other.
+#[inline(always)]
+fn node_bit(level: u32, index: usize) -> usize {
+    MEMORY_SIZE - ((2 * MEMORY_SIZE) >> level) + index
 }
 
 impl Recorder {
@@ -134,6 +157,9 @@ impl Recorder {
             self.touched.push((addr, prev_value));
         }
         *slot = self.clock;
+        if prev_timestamp == 0 {
+            self.mark_path(addr);
+        }
         self.accesses.push(MemoryAccess {
             addr,
             kind,
@@ -146,9 +172,53 @@ impl Recorder {
     }
 }
 
+impl Recorder {
+    /// Marks the Merkle nodes above a newly touched cell, counting the new ones.
+    fn mark_path(&mut self, addr: u32) {
+        let mut i = addr as usize & (MEMORY_SIZE - 1);
+        for level in 1..=MEMORY_BITS {
+            i >>= 1;
+            let bit = node_bit(level, i);
+            let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+            if self.nodes[word] & mask != 0 {
+                break;
+            }
+            self.nodes[word] |= mask;
+            self.merkle_rows += 1;
+        }
+    }
+
+    /// Clears the marks of a touched cell's path (at the segment's end).
+    fn clear_path(&mut self, addr: u32) {
+        let mut i = addr as usize & (MEMORY_SIZE - 1);
+        for level in 1..=MEMORY_BITS {
+            i >>= 1;
+            let bit = node_bit(level, i);
+            let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+            if self.nodes[word] & mask == 0 {
+                break;
+            }
+            self.nodes[word] &= !mask;
+        }
+    }
+}
+
 impl Tracer for Recorder {
+    /// The Poseidon2 chip's rows are at most `2 * merkle_rows + hash_instructions` (two
+    /// compressions per Merkle row, one per `out`, one permutation per `poseidon2`), the
+    /// boundary chip's at most `2 * merkle_rows`: the segment ends before an instruction
+    /// that could take either past the budget.
+    #[inline(always)]
+    fn full(&self) -> bool {
+        2 * self.merkle_rows + self.hash_instructions + MAX_STEP > self.budget
+    }
+
     #[inline(always)]
     fn begin(&mut self, pc: u32) {
+        let opcode = self.instructions[pc as usize].opcode;
+        if matches!(opcode, Opcode::Out | Opcode::Poseidon2) {
+            self.hash_instructions += 1;
+        }
         self.records.push(InstructionRecord {
             pc,
             timestamp: self.clock,
@@ -208,6 +278,10 @@ impl RecordingExecutor {
                 touched: Vec::new(),
                 records: Vec::new(),
                 accesses: Vec::new(),
+                nodes: vec![0; MEMORY_SIZE / 64],
+                merkle_rows: 0,
+                hash_instructions: 0,
+                budget: max_trace_height(config.segment_size),
             },
             decoded,
             machine,
@@ -320,7 +394,11 @@ impl RecordingExecutor {
         touched.sort_unstable_by_key(|c| c.addr);
         for c in &touched {
             rec.last_ts[c.addr as usize] = 0;
+            rec.clear_path(c.addr);
         }
+        debug_assert!(rec.nodes.iter().all(|&w| w == 0));
+        rec.merkle_rows = 0;
+        rec.hash_instructions = 0;
         rec.clock = 1;
         let stats = m.take_segment_stats(index);
         Ok(Segment {
@@ -337,6 +415,7 @@ impl RecordingExecutor {
             hints: m.inputs[start.hint_cursor..end.hint_cursor].to_vec(),
             outputs: m.outputs[start.outputs..end.outputs].to_vec(),
             stats,
+            segment_size: self.config.segment_size,
         })
     }
 }

@@ -20,7 +20,10 @@ pub(crate) const ADDR: usize = 1;
 pub(crate) const INITIAL: usize = 2;
 pub(crate) const LAST: usize = 3;
 pub(crate) const LAST_TS: usize = 4;
-pub(crate) const WIDTH: usize = 5;
+/// Committed width: the five columns above and zero columns (see [`super::cols::padded`]).
+pub(crate) const WIDTH: usize = super::cols::padded(USED);
+/// Columns the chip reads.
+pub(crate) const USED: usize = LAST_TS + 1;
 
 /// The memory boundary chip.
 #[derive(Clone, Copy, Debug, Default)]

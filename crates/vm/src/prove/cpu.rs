@@ -38,7 +38,7 @@ pub mod pv {
 const LT_HI_SHIFT: u32 = 16 - (LT_BITS - 16);
 
 /// Opcodes whose semantics the cpu chip checks itself (the others go to coprocessors).
-fn is_ext(op: Opcode) -> bool {
+pub(crate) fn is_ext(op: Opcode) -> bool {
     matches!(
         op,
         Opcode::EAdd | Opcode::ESub | Opcode::EMul | Opcode::EInv
@@ -91,7 +91,10 @@ pub(crate) struct Layout {
     pub(crate) dig: [usize; DIGEST],
     pub(crate) dig_new: [usize; DIGEST],
     pub(crate) dig_after: [usize; DIGEST],
+    /// Committed width (zero columns after the `used` ones).
     pub(crate) width: usize,
+    /// Columns the chip reads.
+    pub(crate) used: usize,
 }
 
 impl Layout {
@@ -120,8 +123,10 @@ impl Layout {
             dig_new: a.array(),
             dig_after: a.array(),
             width: 0,
+            used: 0,
         };
-        l.width = a.width();
+        l.width = a.padded_width();
+        l.used = a.used();
         l
     }
 }
@@ -145,6 +150,13 @@ impl CpuChip {
     #[cfg(feature = "forge")]
     pub(crate) fn layout(&self) -> &Layout {
         &self.layout
+    }
+}
+
+impl CpuChip {
+    /// Columns the chip reads (the committed width less its zero columns).
+    pub(crate) fn used_width(&self) -> usize {
+        self.layout.used
     }
 }
 
@@ -367,6 +379,25 @@ impl StarkAir for CpuChip {
     }
 }
 
+/// The cpu trace's height for `used` rows at segment size `segment_size`: when
+/// `segment_size.next_power_of_two()` is above the range16 table's 2^16 rows, exactly that
+/// (the cpu is then every segment's tallest trace, a constant of the key and segment size,
+/// so a short last segment pays for the padding); otherwise the rows used, padded to a
+/// power of two (the range16 table is the tallest). docs/vm-proving.md, "Heights and
+/// widths".
+pub fn cpu_height(used: usize, segment_size: u64) -> usize {
+    let full = segment_size.next_power_of_two() as usize;
+    if full > super::range::RANGE16_SIZE {
+        assert!(
+            used <= full,
+            "{used} cpu rows in a segment of {segment_size}"
+        );
+        full
+    } else {
+        used.next_power_of_two().max(2)
+    }
+}
+
 /// What the cpu's trace generation hands back besides the trace.
 pub(crate) struct CpuTrace {
     pub trace: RowMajorMatrix<Val>,
@@ -390,7 +421,7 @@ impl CpuChip {
         let l = &self.layout;
         let w = l.width;
         let used = segment.instructions.len();
-        let height = used.next_power_of_two().max(2);
+        let height = cpu_height(used, segment.segment_size);
         let mut values = Val::zero_vec(w * height);
         let mut digest = digest_before;
 

@@ -35,7 +35,10 @@ pub(crate) struct Layout {
     pub(crate) x: [AccessCols; D],
     pub(crate) y: [AccessCols; D],
     pub(crate) z: [AccessCols; D],
+    /// Committed width (zero columns after the `used` ones).
     pub(crate) width: usize,
+    /// Columns the chip reads.
+    pub(crate) used: usize,
 }
 
 impl Layout {
@@ -58,7 +61,8 @@ impl Layout {
             x,
             y,
             z,
-            width: a.width(),
+            width: a.padded_width(),
+            used: a.used(),
         }
     }
 }
@@ -82,6 +86,13 @@ impl ExtChip {
     #[cfg(feature = "forge")]
     pub(crate) fn layout(&self) -> &Layout {
         &self.layout
+    }
+}
+
+impl ExtChip {
+    /// Columns the chip reads (the committed width less its zero columns).
+    pub(crate) fn used_width(&self) -> usize {
+        self.layout.used
     }
 }
 

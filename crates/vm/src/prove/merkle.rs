@@ -121,7 +121,10 @@ pub(crate) struct Layout {
     pub(crate) right_after: [usize; DIGEST],
     pub(crate) out_before: [usize; DIGEST],
     pub(crate) out_after: [usize; DIGEST],
+    /// Committed width (zero columns after the `used` ones).
     pub(crate) width: usize,
+    /// Columns the chip reads.
+    pub(crate) used: usize,
 }
 
 impl Layout {
@@ -141,8 +144,10 @@ impl Layout {
             out_before: a.array(),
             out_after: a.array(),
             width: 0,
+            used: 0,
         };
-        l.width = a.width();
+        l.width = a.padded_width();
+        l.used = a.used();
         l
     }
 }
@@ -166,6 +171,13 @@ impl MerkleChip {
     #[cfg(feature = "forge")]
     pub(crate) fn layout(&self) -> &Layout {
         &self.layout
+    }
+}
+
+impl MerkleChip {
+    /// Columns the chip reads (the committed width less its zero columns).
+    pub(crate) fn used_width(&self) -> usize {
+        self.layout.used
     }
 }
 

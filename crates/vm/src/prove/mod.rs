@@ -36,7 +36,7 @@ mod tests;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use starkscope_stark_backend::p3::{Matrix, PrimeCharacteristicRing, PrimeField32, RowMajorMatrix};
+use starkscope_stark_backend::p3::{Matrix, PrimeCharacteristicRing, PrimeField32};
 use starkscope_stark_backend::{
     keygen, prove, verify, AirInput, FriPreset, KeygenError, Proof, ProveError, ProvingKey,
     StarkAir, StarkConfig, Val, VerifyError, VerifyingKey,
@@ -44,7 +44,7 @@ use starkscope_stark_backend::{
 use tracing::info_span;
 
 pub use boundary::BoundaryChip;
-pub use cpu::{pv as cpu_pv, CpuChip};
+pub use cpu::{cpu_height, pv as cpu_pv, CpuChip};
 pub use ext_chip::ExtChip;
 pub use memory::MAX_SEGMENT_TIMESTAMP;
 pub use merkle::{Digest, MemoryTree, MerkleChip};
@@ -80,6 +80,64 @@ pub fn chips(program: &Program) -> Vec<Arc<dyn StarkAir>> {
         Arc::new(Poseidon2Chip),
         Arc::new(BoundaryChip),
         Arc::new(MerkleChip::default()),
+    ]
+}
+
+/// Each chip's trace log height range (key order) in segment proofs of `program` at segment
+/// size `segment_size` (as cut by the recording executor): what a verifier circuit for
+/// every segment proof of the program takes (`ChildSpec::with_ranges`). With `H` =
+/// [`max_trace_height`](crate::exec::max_trace_height) and `T` = `segment_size` rounded up
+/// to a power of two (at least 2):
+/// - program: fixed (preprocessed), the program padded to a power of two;
+/// - cpu: fixed at `T` when `T > 2^16`, else `2..=T` rows (one per cycle);
+/// - range16: fixed at 2^16 (preprocessed);
+/// - ext_arith, poseidon2_mem: `2..=T` rows (at most one per cycle), fixed at 2 if the
+///   program has no such instruction;
+/// - poseidon2, memory_boundary: `2..=H`, merkle `2..=H/2` (the executor's budget).
+///
+/// Every commitment's tallest trace is then a fixed chip's at `H` (range16 or the cpu).
+/// docs/vm-proving.md, "Heights and widths", has the argument.
+pub fn segment_height_ranges(
+    program: &Program,
+    segment_size: u64,
+) -> Vec<std::ops::RangeInclusive<usize>> {
+    let log = |n: usize| n.trailing_zeros() as usize;
+    let t = log(segment_size.next_power_of_two().max(2) as usize);
+    let h = log(crate::exec::max_trace_height(segment_size));
+    let has =
+        |f: &dyn Fn(crate::isa::Opcode) -> bool| program.instructions.iter().any(|i| f(i.opcode));
+    let per_cycle = |used: bool| if used { 1..=t } else { 1..=1 };
+    let program_log = log(ProgramChip::new(Arc::new(program.instructions.clone())).height());
+    let cpu = if t > log(range::RANGE16_SIZE) {
+        t..=t
+    } else {
+        1..=t
+    };
+    let r16 = log(range::RANGE16_SIZE);
+    vec![
+        program_log..=program_log,
+        cpu,
+        r16..=r16,
+        per_cycle(has(&cpu::is_ext)),
+        per_cycle(has(&|op| op == crate::isa::Opcode::Poseidon2)),
+        1..=h,
+        1..=h,
+        1..=h - 1,
+    ]
+}
+
+/// Columns each chip reads, in key order: its committed main width less the zero columns
+/// that pad it (`cols::padded`; docs/vm-proving.md, "Heights and widths").
+pub(crate) fn used_widths() -> [usize; air_id::COUNT] {
+    [
+        1,
+        CpuChip::default().used_width(),
+        1,
+        ExtChip::default().used_width(),
+        Poseidon2MemChip::default().used_width(),
+        poseidon2_chip::P2_COLS + 2,
+        boundary::USED,
+        MerkleChip::default().used_width(),
     ]
 }
 
@@ -240,11 +298,15 @@ impl PreparedSegment {
         let (inputs, used_rows) = info_span!("trace_gen").in_scope(|| self.generate(pk));
         let trace_gen = self_merkle + started.elapsed();
 
+        // Used rows times the columns the chips read (the zero columns that pad the widths
+        // are not counted: they are committed, not used).
         let mut main_cells_used = 0u64;
         let mut total_cells_used = 0u64;
+        let widths = used_widths();
         for (id, (input, &rows)) in inputs.iter().zip(&used_rows).enumerate() {
             let info = pk.pk.air_info(id);
-            let main = input.trace.width() as u64;
+            debug_assert!(widths[id] <= input.trace.width());
+            let main = widths[id] as u64;
             main_cells_used += rows as u64 * main;
             total_cells_used += rows as u64
                 * (main + info.preprocessed_width() as u64 + info.permutation_width_base() as u64);
@@ -313,9 +375,7 @@ impl PreparedSegment {
             chip("memory_boundary").in_scope(|| BoundaryChip.generate(&segment));
         let p2 = chip("poseidon2").in_scope(|| Poseidon2Chip.generate(&requests));
         let program_len = pk.program_len;
-        let program = chip("program").in_scope(|| {
-            RowMajorMatrix::new(executions.iter().map(|&n| Val::from_u32(n)).collect(), 1)
-        });
+        let program = chip("program").in_scope(|| program_chip::main_trace(&executions));
         let range_trace = chip("range16").in_scope(|| range.trace());
 
         let inputs = vec![

@@ -26,6 +26,9 @@ pub const DIGEST: usize = RATE;
 
 pub(crate) const MULT_PERMUTE: usize = P2_COLS;
 pub(crate) const MULT_COMPRESS: usize = P2_COLS + 1;
+/// Committed width: the permutation's columns, the two multiplicities and zero columns
+/// ([`super::cols::padded`]).
+pub(crate) const P2_CHIP_WIDTH: usize = super::cols::padded(P2_COLS + 2);
 
 /// 2-to-1 compression: the permutation of `left || right`, truncated to 8 elements.
 pub fn compress(input: [Val; WIDTH]) -> [Val; DIGEST] {
@@ -62,7 +65,7 @@ pub struct Poseidon2Chip;
 
 impl BaseAir<Val> for Poseidon2Chip {
     fn width(&self) -> usize {
-        P2_COLS + 2
+        P2_CHIP_WIDTH
     }
     fn main_next_row_columns(&self) -> Vec<usize> {
         Vec::new()
@@ -119,7 +122,7 @@ impl Poseidon2Chip {
             rows.iter().map(|(k, _)| k.map(Val::from_u32)).collect();
         inputs.resize(height, [Val::ZERO; WIDTH]);
         let p2 = poseidon2::generate_rows(inputs);
-        let w = P2_COLS + 2;
+        let w = P2_CHIP_WIDTH;
         let mut values = Val::zero_vec(w * height);
         for (i, (dst, src)) in values
             .chunks_exact_mut(w)

@@ -26,7 +26,10 @@ pub(crate) struct Layout {
     pub(crate) b: usize,
     pub(crate) input: [AccessCols; N],
     pub(crate) output: [AccessCols; N],
+    /// Committed width (zero columns after the `used` ones).
     pub(crate) width: usize,
+    /// Columns the chip reads.
+    pub(crate) used: usize,
 }
 
 /// The poseidon2 memory chip.
@@ -49,9 +52,17 @@ impl Default for Poseidon2MemChip {
                 b: ob,
                 input,
                 output,
-                width: a.width(),
+                width: a.padded_width(),
+                used: a.used(),
             },
         }
+    }
+}
+
+impl Poseidon2MemChip {
+    /// Columns the chip reads (the committed width less its zero columns).
+    pub(crate) fn used_width(&self) -> usize {
+        self.layout.used
     }
 }
 

@@ -32,17 +32,29 @@ impl ProgramChip {
 
     /// The multiplicity column from per-pc execution counts.
     pub fn trace(&self, executions: &[u32]) -> RowMajorMatrix<Val> {
-        let mut col = Val::zero_vec(self.height());
+        let mut col = vec![0; self.height()];
         for (c, &n) in col.iter_mut().zip(executions) {
-            *c = Val::from_u32(n);
+            *c = n;
         }
-        RowMajorMatrix::new(col, 1)
+        main_trace(&col)
     }
+}
+
+/// Committed main width: the multiplicity column and zero columns ([`super::cols::padded`]).
+pub(crate) const MAIN_WIDTH: usize = super::cols::padded(1);
+
+/// The multiplicity column as the chip's main trace (zero columns appended).
+pub(crate) fn main_trace(executions: &[u32]) -> RowMajorMatrix<Val> {
+    let mut values = Val::zero_vec(MAIN_WIDTH * executions.len());
+    for (row, &n) in values.chunks_exact_mut(MAIN_WIDTH).zip(executions) {
+        row[0] = Val::from_u32(n);
+    }
+    RowMajorMatrix::new(values, MAIN_WIDTH)
 }
 
 impl BaseAir<Val> for ProgramChip {
     fn width(&self) -> usize {
-        1
+        MAIN_WIDTH
     }
     fn preprocessed_width(&self) -> usize {
         5

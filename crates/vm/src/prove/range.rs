@@ -9,6 +9,8 @@ use super::buses;
 
 /// Rows of the table (and the exclusive bound it proves).
 pub const RANGE16_SIZE: usize = 1 << 16;
+/// Committed main width: the multiplicity column and zero columns ([`super::cols::padded`]).
+pub(crate) const MAIN_WIDTH: usize = super::cols::padded(1);
 
 /// Per-value lookup counts gathered while the other chips' traces are filled.
 #[derive(Clone, Debug)]
@@ -27,7 +29,11 @@ impl RangeCounts {
     }
 
     pub fn trace(&self) -> RowMajorMatrix<Val> {
-        RowMajorMatrix::new(self.0.iter().map(|&c| Val::from_u32(c)).collect(), 1)
+        let mut values = Val::zero_vec(MAIN_WIDTH * self.0.len());
+        for (row, &c) in values.chunks_exact_mut(MAIN_WIDTH).zip(self.0.iter()) {
+            row[0] = Val::from_u32(c);
+        }
+        RowMajorMatrix::new(values, MAIN_WIDTH)
     }
 }
 
@@ -37,7 +43,7 @@ pub struct RangeChip;
 
 impl BaseAir<Val> for RangeChip {
     fn width(&self) -> usize {
-        1
+        MAIN_WIDTH
     }
     fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
         Some(RowMajorMatrix::new(

@@ -191,7 +191,10 @@ fn a_tampered_cell_in_any_chip_fails_verification() {
             .iter()
             .find(|(_, used)| used[chip] > 0)
             .expect("some segment uses every chip");
-        let width = inputs[chip].trace.width();
+        // The first and the last column the chip reads (the zero columns after it are free:
+        // nothing reads them, docs/vm-proving.md, "Heights and widths").
+        let width = super::used_widths()[chip];
+        assert!(width <= inputs[chip].trace.width());
         for col in [0, width - 1] {
             let mut tampered = inputs.clone();
             tampered[chip].trace.values[col] += Val::ONE;

@@ -252,7 +252,7 @@ impl Forgery {
 
 /// An honest Poseidon2 table row for `input`, providing nothing.
 fn poseidon2_row_of(input: [Val; 16]) -> Vec<Val> {
-    let mut row = vec![Val::ZERO; P2_COLS + 2];
+    let mut row = vec![Val::ZERO; poseidon2_chip::P2_CHIP_WIDTH];
     row[..16].copy_from_slice(&input);
     let cols: &mut poseidon2_chip::Cols<Val> = row[..P2_COLS].borrow_mut();
     poseidon2_chip::fill_row(cols, None);
