@@ -8,7 +8,9 @@ use starkscope_recursion::{CircuitBuilder, CompiledCircuit};
 use starkscope_stark_backend::p3::PrimeCharacteristicRing;
 use starkscope_stark_backend::{FriPreset, Proof, StarkConfig, VerifyingKey};
 use starkscope_vm::exec::ExecConfig;
-use starkscope_vm::prove::{segment_height_ranges, verify_chain, vm_keygen, Continuation};
+use starkscope_vm::prove::{
+    segment_height_ranges, verify_chain, vm_keygen, Continuation, HeightLayout,
+};
 use starkscope_vm::{Program, F};
 
 const SEGMENT_SIZE: u64 = 256;
@@ -28,7 +30,11 @@ fn segment_proofs(program: &Program, inputs: &[u32]) -> (VerifyingKey, Vec<Proof
     let inputs: Vec<F> = inputs.iter().map(|&x| F::from_u32(x)).collect();
     let config = ExecConfig::default().with_segment_size(SEGMENT_SIZE);
     let segments = starkscope_vm::exec::record(program, &inputs, &config).expect("executes");
-    let pk = vm_keygen(program, PRESET).expect("keygen");
+    // The layout segment proofs for a verifier circuit use (a no-op at this segment size,
+    // where range16 is the tallest trace).
+    let pk = vm_keygen(program, PRESET)
+        .expect("keygen")
+        .with_layout(HeightLayout::FixedTallest);
     let mut cont = Continuation::start(program);
     let proofs: Vec<Proof> = segments
         .into_iter()

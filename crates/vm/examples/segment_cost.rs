@@ -1,13 +1,14 @@
 //! Proving time per segment of a bundled program, medians of `reps` runs (one segment at a
 //! time): `cargo run --release -p starkscope-vm --example segment_cost -- fibonacci 16 30000 3`
-//! (program, log2 segment size, inputs separated by commas, repetitions).
+//! (program, log2 segment size, inputs separated by commas, repetitions, then `compact` or
+//! `fixed` for the height layout; `fixed` unless told).
 
 use std::time::Duration;
 
 use starkscope_stark_backend::p3::PrimeCharacteristicRing;
 use starkscope_stark_backend::FriPreset;
 use starkscope_vm::exec::ExecConfig;
-use starkscope_vm::prove::{vm_keygen, Continuation};
+use starkscope_vm::prove::{vm_keygen, Continuation, HeightLayout};
 use starkscope_vm::F;
 
 fn main() {
@@ -21,6 +22,11 @@ fn main() {
         .map(|x| F::from_u32(x.parse().expect("input")))
         .collect();
     let reps: usize = args.get(3).map_or(3, |s| s.parse().expect("reps"));
+    let layout = match args.get(4).map_or("fixed", String::as_str) {
+        "fixed" => HeightLayout::FixedTallest,
+        "compact" => HeightLayout::Compact,
+        other => panic!("layout `{other}`: expected `fixed` or `compact`"),
+    };
     let path = format!(
         "{}/../../benchmarks/programs/{name}.sasm",
         env!("CARGO_MANIFEST_DIR")
@@ -28,7 +34,9 @@ fn main() {
     let src = std::fs::read_to_string(&path).expect("program");
     let program = starkscope_vm::assemble(&src, name).expect("assembles");
     let config = ExecConfig::default().with_segment_size(1 << log_size);
-    let pk = vm_keygen(&program, FriPreset::Fast).expect("keygen");
+    let pk = vm_keygen(&program, FriPreset::Fast)
+        .expect("keygen")
+        .with_layout(layout);
     let widths: Vec<usize> = (0..pk.pk.vk.data.airs.len())
         .map(|i| pk.pk.air_info(i).main_width)
         .collect();

@@ -7,7 +7,9 @@ mod common;
 use common::asm;
 use starkscope_stark_backend::FriPreset;
 use starkscope_vm::exec::max_trace_height;
-use starkscope_vm::prove::{segment_height_ranges, verify_chain, vm_keygen, Continuation};
+use starkscope_vm::prove::{
+    segment_height_ranges, verify_chain, vm_keygen, Continuation, HeightLayout,
+};
 use starkscope_vm::{ExecConfig, RecordingExecutor};
 
 #[test]
@@ -31,7 +33,9 @@ loop:   store 1, 0, 0
     assert!(segments[0].instructions.len() < segment_size as usize);
     assert!(segments[0].exit_code.is_none());
 
-    let pk = vm_keygen(&program, FriPreset::Testing).expect("keygen");
+    let pk = vm_keygen(&program, FriPreset::Testing)
+        .expect("keygen")
+        .with_layout(HeightLayout::FixedTallest);
     let ranges = segment_height_ranges(&program, segment_size);
     let h = max_trace_height(segment_size);
     let mut cont = Continuation::start(&program);

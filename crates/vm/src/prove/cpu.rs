@@ -18,6 +18,7 @@ use super::cols::ColAlloc;
 use super::memory::AccessCols;
 use super::poseidon2_chip::{compress, Poseidon2Requests, DIGEST};
 use super::range::RangeCounts;
+use super::HeightLayout;
 use crate::exec::Segment;
 use crate::field::canonical;
 use crate::isa::{Opcode, LT_BITS};
@@ -379,15 +380,17 @@ impl StarkAir for CpuChip {
     }
 }
 
-/// The cpu trace's height for `used` rows at segment size `segment_size`: when
-/// `segment_size.next_power_of_two()` is above the range16 table's 2^16 rows, exactly that
-/// (the cpu is then every segment's tallest trace, a constant of the key and segment size,
-/// so a short last segment pays for the padding); otherwise the rows used, padded to a
-/// power of two (the range16 table is the tallest). docs/vm-proving.md, "Heights and
-/// widths".
-pub fn cpu_height(used: usize, segment_size: u64) -> usize {
+/// The cpu trace's height for `used` rows at segment size `segment_size` under `layout`:
+/// - [`HeightLayout::Compact`]: the rows used, padded to a power of two;
+/// - [`HeightLayout::FixedTallest`]: when `segment_size.next_power_of_two()` is above the
+///   range16 table's 2^16 rows, exactly that (the cpu is then every segment's tallest
+///   trace, a constant of the key and segment size, so a short last segment pays for the
+///   padding); otherwise as compact (the range16 table is the tallest).
+///
+/// docs/vm-proving.md, "Heights and widths".
+pub fn cpu_height(used: usize, segment_size: u64, layout: HeightLayout) -> usize {
     let full = segment_size.next_power_of_two() as usize;
-    if full > super::range::RANGE16_SIZE {
+    if layout == HeightLayout::FixedTallest && full > super::range::RANGE16_SIZE {
         assert!(
             used <= full,
             "{used} cpu rows in a segment of {segment_size}"
@@ -417,11 +420,12 @@ impl CpuChip {
         range: &mut RangeCounts,
         requests: &mut Poseidon2Requests,
         executions: &mut [u32],
+        layout: HeightLayout,
     ) -> CpuTrace {
         let l = &self.layout;
         let w = l.width;
         let used = segment.instructions.len();
-        let height = cpu_height(used, segment.segment_size);
+        let height = cpu_height(used, segment.segment_size, layout);
         let mut values = Val::zero_vec(w * height);
         let mut digest = digest_before;
 

@@ -84,7 +84,8 @@ pub fn chips(program: &Program) -> Vec<Arc<dyn StarkAir>> {
 }
 
 /// Each chip's trace log height range (key order) in segment proofs of `program` at segment
-/// size `segment_size` (as cut by the recording executor): what a verifier circuit for
+/// size `segment_size` (as cut by the recording executor) proven with
+/// [`HeightLayout::FixedTallest`]: what a verifier circuit for
 /// every segment proof of the program takes (`ChildSpec::with_ranges`). With `H` =
 /// [`max_trace_height`](crate::exec::max_trace_height) and `T` = `segment_size` rounded up
 /// to a power of two (at least 2):
@@ -154,6 +155,23 @@ pub fn outputs_digest(start: Digest, outputs: &[Val]) -> Digest {
     })
 }
 
+/// How tall a segment's traces are made: a choice of the prover alone (the native verifier
+/// accepts either; the keys are the same).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HeightLayout {
+    /// Every chip at the power of two its rows need: the cheapest proof of each segment.
+    /// The tallest trace then varies from segment to segment (a short run of a small
+    /// program has a small cpu), which a verifier circuit cannot follow.
+    #[default]
+    Compact,
+    /// The tallest trace is a constant of the key and segment size (the cpu padded to the
+    /// segment size when that is above 2^16), as one verifier circuit for every segment
+    /// proof of a program needs ([`segment_height_ranges`]). Only a run's last segment
+    /// pays, when it is short, but a run shorter than one segment pays in full: a
+    /// 5000-cycle program at the default segment size 2^20 proves 2^20 cpu rows.
+    FixedTallest,
+}
+
 /// Everything needed to prove segments of one program.
 pub struct VmProvingKey {
     pub config: StarkConfig,
@@ -162,6 +180,9 @@ pub struct VmProvingKey {
     pub initial_root: Digest,
     /// Instructions in the program (the program chip's used rows).
     pub program_len: usize,
+    /// How tall the traces of its segment proofs are ([`HeightLayout::Compact`] unless
+    /// [`with_layout`](Self::with_layout) says otherwise).
+    pub layout: HeightLayout,
 }
 
 /// Everything needed to check a program's segment proofs.
@@ -182,10 +203,17 @@ pub fn vm_keygen(program: &Program, preset: FriPreset) -> Result<VmProvingKey, K
         pk,
         initial_root,
         program_len: program.instructions.len(),
+        layout: HeightLayout::Compact,
     })
 }
 
 impl VmProvingKey {
+    /// The same key, proving with `layout`.
+    pub fn with_layout(mut self, layout: HeightLayout) -> Self {
+        self.layout = layout;
+        self
+    }
+
     pub fn verifying_key(&self) -> VmVerifyingKey {
         VmVerifyingKey {
             preset: self.config.preset(),
@@ -365,6 +393,7 @@ impl PreparedSegment {
                 &mut range,
                 &mut requests,
                 &mut executions,
+                pk.layout,
             )
         });
         let (ext, ext_rows) =

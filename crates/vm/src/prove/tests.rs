@@ -210,3 +210,50 @@ fn a_tampered_cell_in_any_chip_fails_verification() {
         }
     }
 }
+
+/// The cpu pads to the segment size only under `FixedTallest` and only above 2^16 rows;
+/// compact traces keep the power of two their rows need.
+#[test]
+fn the_fixed_tallest_layout_pads_the_cpu_to_the_segment_size() {
+    assert_eq!(cpu_height(5006, 1 << 20, HeightLayout::Compact), 8192);
+    assert_eq!(
+        cpu_height(5006, 1 << 20, HeightLayout::FixedTallest),
+        1 << 20
+    );
+    assert_eq!(
+        cpu_height(5006, 100_000, HeightLayout::FixedTallest),
+        1 << 17
+    );
+    assert_eq!(cpu_height(5006, 1 << 16, HeightLayout::FixedTallest), 8192);
+    assert_eq!(cpu_height(1, 1 << 10, HeightLayout::FixedTallest), 2);
+
+    let program = crate::asm::assemble(FIB, "fibonacci.sasm").unwrap();
+    let segment_size = 1 << 17;
+    let segments = crate::exec::record(
+        &program,
+        &[F::from_u32(50)],
+        &ExecConfig::default().with_segment_size(segment_size),
+    )
+    .unwrap();
+    let ranges = segment_height_ranges(&program, segment_size);
+    for (layout, cpu_rows) in [
+        (HeightLayout::Compact, 256),
+        (HeightLayout::FixedTallest, 1 << 17),
+    ] {
+        let pk = vm_keygen(&program, FriPreset::Testing)
+            .unwrap()
+            .with_layout(layout);
+        let prepared = Continuation::start(&program).advance(segments[0].clone(), Duration::ZERO);
+        let (inputs, _) = prepared.generate(&pk);
+        assert_eq!(inputs[air_id::CPU].trace.height(), cpu_rows, "{layout:?}");
+        if layout == HeightLayout::FixedTallest {
+            for (chip, (input, range)) in inputs.iter().zip(&ranges).enumerate() {
+                let log = input.trace.height().trailing_zeros() as usize;
+                assert!(
+                    range.contains(&log),
+                    "chip {chip}: 2^{log} rows, not in {range:?}"
+                );
+            }
+        }
+    }
+}
