@@ -548,6 +548,11 @@ pub fn verify_pcs_var(
         .collect();
     ch.observe_ext(b, proof.final_poly[0]);
     ch.check_witness(b, preset.query_pow_bits(), proof.query_pow_witness);
+    if preset.query_pow_bits() == 0 {
+        // As in the fixed circuit (`fri::verify_pcs`): p3-fri requires a zero-bit site's
+        // witness to be 0, and `check_witness` reads nothing at 0 bits.
+        b.assert_zero(proof.query_pow_witness);
+    }
     let indices: Vec<Vec<Felt>> = (0..preset.num_queries())
         .map(|_| ch.sample_bits(b, h))
         .collect();
