@@ -62,7 +62,10 @@ cargo test --release -p starkscope-recursion --features forge --test verifier_mu
 
 step "recursion: the verifier circuit against the native verifier (transcripts, VM segment proofs, review) in release"
 cargo test --release -p starkscope-recursion --features forge --no-fail-fast \
-  --test verifier_transcript --test verifier_review
+  --test verifier_transcript --test verifier_review --test verifier_review_var
+
+step "aggregation tree: leaves, internal layers and a root over real segment proofs (release)"
+cargo test --release -p starkscope-sdk --test tree --no-fail-fast
 
 step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
 cargo test -p starkscope-harness --no-fail-fast --features exporters

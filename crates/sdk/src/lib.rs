@@ -30,6 +30,7 @@ pub mod keys;
 mod pipeline;
 pub mod proof;
 pub mod report;
+pub mod tree;
 
 pub use config::{
     check_segment_size, max_threads, segment_bytes_estimate, Parallelism, SdkConfig,

@@ -47,7 +47,7 @@ pub use boundary::BoundaryChip;
 pub use cpu::{cpu_height, pv as cpu_pv, CpuChip};
 pub use ext_chip::ExtChip;
 pub use memory::MAX_SEGMENT_TIMESTAMP;
-pub use merkle::{Digest, MemoryTree, MerkleChip};
+pub use merkle::{pv as merkle_pv, Digest, MemoryTree, MerkleChip};
 pub use poseidon2_chip::{compress, permute, Poseidon2Chip, DIGEST};
 pub use poseidon2_mem::Poseidon2MemChip;
 pub use program_chip::ProgramChip;

@@ -1,0 +1,158 @@
+//! The aggregation tree over real segment proofs: leaves, internal layers, a root whose
+//! public values state the run; children that do not form one run cannot make a node.
+//! Proving-heavy: release only (scripts/test.sh runs it with `--release`).
+
+use starkscope_recursion::verifier::child_hints;
+use starkscope_sdk::tree::node::root_pv;
+use starkscope_sdk::tree::{prove_tree, Circuits, NodeError, Shape, Statement};
+use starkscope_stark_backend::debug::check_traces;
+use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+use starkscope_stark_backend::{FriPreset, Proof, Val};
+use starkscope_vm::exec::ExecConfig;
+use starkscope_vm::prove::{
+    outputs_digest, verify_chain, vm_keygen, Continuation, Digest, HeightLayout, VmProvingKey,
+    EMPTY_DIGEST,
+};
+use starkscope_vm::{Program, F};
+
+const SEGMENT_SIZE: u64 = 64;
+const PRESET: FriPreset = FriPreset::Testing;
+
+fn program(name: &str) -> Program {
+    let path = format!(
+        "{}/../../benchmarks/programs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    starkscope_vm::assemble(&src, name).expect("assembles")
+}
+
+fn segments(program: &Program, pk: &VmProvingKey, inputs: &[u32]) -> (Vec<Proof>, Vec<Val>) {
+    let inputs: Vec<F> = inputs.iter().map(|&x| F::from_u32(x)).collect();
+    let config = ExecConfig::default().with_segment_size(SEGMENT_SIZE);
+    let segs = starkscope_vm::exec::record(program, &inputs, &config).expect("executes");
+    let outputs = segs.iter().flat_map(|s| s.outputs.clone()).collect();
+    let mut cont = Continuation::start(program);
+    let proofs: Vec<Proof> = segs
+        .into_iter()
+        .map(|s| {
+            cont.advance(s, std::time::Duration::ZERO)
+                .prove(pk)
+                .expect("proves")
+                .proof
+        })
+        .collect();
+    verify_chain(&pk.verifying_key(), &proofs, None).expect("the chain verifies");
+    (proofs, outputs)
+}
+
+fn program_commitment(pk: &VmProvingKey) -> Digest {
+    let c = pk
+        .pk
+        .vk
+        .data
+        .preprocessed_commitment
+        .as_ref()
+        .expect("preprocessed");
+    c.roots()[0]
+}
+
+#[cfg_attr(debug_assertions, ignore = "proves a tree: run with --release")]
+#[test]
+fn a_tree_over_six_segments_states_the_run_at_its_root() {
+    let fib = program("fibonacci.sasm");
+    let pk = vm_keygen(&fib, PRESET)
+        .expect("keygen")
+        .with_layout(HeightLayout::FixedTallest);
+    let (proofs, outputs) = segments(&fib, &pk, &[70]);
+    assert!(proofs.len() >= 6, "{} segments", proofs.len());
+    let mut circuits = Circuits::new(&fib, &pk, SEGMENT_SIZE, PRESET).expect("circuits");
+    let (layers, root) = prove_tree(
+        &mut circuits,
+        program_commitment(&pk),
+        pk.initial_root,
+        &proofs,
+        2,
+    )
+    .expect("the tree proves");
+    let sizes: Vec<usize> = layers.iter().map(Vec::len).collect();
+    eprintln!("{} segments, layers {sizes:?}", proofs.len());
+    assert!(
+        layers.len() >= 3,
+        "leaves and two internal layers: {sizes:?}"
+    );
+    root.root
+        .circuit
+        .verify(&root.proof, &root.public)
+        .expect("the root verifies");
+    let p = &root.public;
+    assert_eq!(
+        &p[root_pv::PROGRAM..root_pv::PROGRAM + 8],
+        &program_commitment(&pk)
+    );
+    assert_eq!(p[root_pv::SEGMENTS], Val::from_usize(proofs.len()));
+    assert_eq!(p[root_pv::EXIT_CODE], Val::ZERO);
+    assert_eq!(
+        &p[root_pv::OUTPUT_DIGEST..root_pv::OUTPUT_DIGEST + 8],
+        &outputs_digest(EMPTY_DIGEST, &outputs)
+    );
+}
+
+#[cfg_attr(debug_assertions, ignore = "proves nodes: run with --release")]
+#[test]
+fn children_that_do_not_form_one_run_make_no_node() {
+    let fib = program("fibonacci.sasm");
+    let pk = vm_keygen(&fib, PRESET)
+        .expect("keygen")
+        .with_layout(HeightLayout::FixedTallest);
+    let (proofs, _) = segments(&fib, &pk, &[50]);
+    let (other, _) = segments(&fib, &pk, &[51]);
+    let mut circuits = Circuits::new(&fib, &pk, SEGMENT_SIZE, PRESET).expect("circuits");
+    let leaf = circuits.get(Shape::Leaf(2)).expect("leaf circuit");
+    let leaf = circuits.circuit(leaf);
+    let cases: [(&str, [&Proof; 2]); 4] = [
+        ("a dropped segment", [&proofs[0], &proofs[2]]),
+        ("a repeated segment", [&proofs[1], &proofs[1]]),
+        ("swapped segments", [&proofs[1], &proofs[0]]),
+        ("a segment of another run", [&proofs[0], &other[1]]),
+    ];
+    for (what, pair) in cases {
+        match leaf.prove(&pair) {
+            Err(NodeError::Link(_)) => {}
+            Err(e) => panic!("{what}: refused for another reason: {e}"),
+            Ok(_) => panic!("{what}: a leaf was proven"),
+        }
+    }
+    leaf.prove(&[&proofs[0], &proofs[1]])
+        .expect("neighbours link");
+
+    // A forger does not run our witness code: filled without any check, the same pairs
+    // fail the leaf circuit's own constraints (the links), while neighbours pass them.
+    let forged = |pair: [&Proof; 2]| {
+        let statements: Vec<Statement<Val>> = pair
+            .iter()
+            .map(|p| {
+                let pvs: Vec<Vec<Val>> = p.airs.iter().map(|a| a.public_values.clone()).collect();
+                Statement::of_segment(&pvs)
+            })
+            .collect();
+        let public = Statement::joined(&statements).values();
+        let specs = leaf.children.specs();
+        let hints: Vec<_> = specs
+            .iter()
+            .zip(pair)
+            .flat_map(|(spec, p)| child_hints(spec, p).expect("a segment proof's shape"))
+            .collect();
+        let w = leaf
+            .circuit
+            .run_unchecked(&public, &hints)
+            .expect("filled permissively");
+        check_traces(&leaf.circuit.pk, &w.inputs)
+    };
+    for (what, pair) in cases {
+        let report = forged(pair);
+        assert!(!report.is_ok(), "{what}: the leaf's constraints accept it");
+    }
+    let honest = forged([&proofs[0], &proofs[1]]);
+    assert!(honest.is_ok(), "neighbours: {honest}");
+}
