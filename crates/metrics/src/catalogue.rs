@@ -109,6 +109,8 @@ pub struct MetricSpec {
 pub mod labels {
     pub const GROUP: &str = "group";
     pub const SEGMENT: &str = "segment";
+    /// An aggregation node's scope (`group` = its layer, `idx` = its index); not timed.
+    pub const NODE: &str = "node";
     pub const IDX: &str = "idx";
     pub const AIR_NAME: &str = "air_name";
     pub const AIR_ID: &str = "air_id";
@@ -201,6 +203,8 @@ pub mod spans {
     pub const VERIFY: &str = "verify";
     /// A segment's scope (`segment = i`); not timed: `total_proof_time_ms` is its total.
     pub const SEGMENT: &str = "segment";
+    /// An aggregation node's scope (`group` = its layer, `idx` = its index); not timed.
+    pub const NODE: &str = "node";
     /// Compiling a recursion circuit (program and keys).
     pub const CIRCUIT_BUILD: &str = "circuit_build";
     /// Running a recursion circuit: every cell and every trace.

@@ -34,6 +34,8 @@ pub enum SdkError {
     KeyPreset { key: String, verifier: String },
     #[error(transparent)]
     File(#[from] FileError),
+    #[error("aggregation: {0}")]
+    Aggregate(#[from] crate::tree::NodeError),
 }
 
 /// Why a proof does not verify against a key.
@@ -48,6 +50,8 @@ pub enum InvalidProof {
     },
     #[error("it was made with FRI preset `{proof}`, but the verifier requires `{required}`")]
     WrongPreset { proof: String, required: String },
+    #[error("the root proof does not verify: {0}")]
+    Root(String),
     #[error("it claims exit code {claimed}, but the segments prove exit code {proven}")]
     ExitCode { claimed: u32, proven: u32 },
     #[error(transparent)]

@@ -130,6 +130,14 @@ impl SdkError {
             },
             SdkError::Invalid(_) => Exit::InvalidProof,
             SdkError::File(e) => e.exit(),
+            // A child proof that is refused, does not link or does not run the circuit is
+            // the input's fault; a circuit that does not compile or prove is ours.
+            SdkError::Aggregate(e) => match e {
+                crate::tree::NodeError::Compile(_) | crate::tree::NodeError::Prove(_) => {
+                    Exit::Internal
+                }
+                _ => Exit::BadInput,
+            },
         }
     }
 }

@@ -22,6 +22,7 @@
 //!   proof sizes, peak RSS.
 //! - [`files`]: proof, proving-key and verifying-key files with a version header.
 
+pub mod aggregate;
 pub mod config;
 pub mod error;
 pub mod exit;
@@ -32,6 +33,7 @@ pub mod proof;
 pub mod report;
 pub mod tree;
 
+pub use aggregate::{AggregationReport, LayerReport, NodeReport, RootProof, TreeConfig};
 pub use config::{
     check_segment_size, max_threads, segment_bytes_estimate, Parallelism, SdkConfig,
     DEFAULT_MEMORY_BUDGET, MIN_SEGMENT_SIZE, THREADS_PER_CORE,
@@ -104,6 +106,17 @@ impl Sdk {
             program: program.clone(),
             vm,
         })
+    }
+
+    /// [`Sdk::keygen`] for runs to be aggregated: the same key, proving segments with
+    /// `HeightLayout::FixedTallest` (the tallest trace a constant of the segment size, as
+    /// the leaf circuit needs; a run shorter than one segment pays for a whole one).
+    pub fn keygen_for_aggregation(&self, program: &Program) -> Result<AppProvingKey, SdkError> {
+        let mut pk = self.keygen(program)?;
+        pk.vm = pk
+            .vm
+            .with_layout(starkscope_vm::prove::HeightLayout::FixedTallest);
+        Ok(pk)
     }
 
     /// Executes and proves every segment; the proof is not verified here.

@@ -108,8 +108,8 @@ fn children_that_do_not_form_one_run_make_no_node() {
     let (proofs, _) = segments(&fib, &pk, &[50]);
     let (other, _) = segments(&fib, &pk, &[51]);
     let mut circuits = Circuits::new(&fib, &pk, SEGMENT_SIZE, PRESET).expect("circuits");
-    let leaf = circuits.get(Shape::Leaf(2)).expect("leaf circuit");
-    let leaf = circuits.circuit(leaf);
+    circuits.build(&Shape::Leaf(2)).expect("leaf circuit");
+    let leaf = circuits.circuit(&Shape::Leaf(2));
     let cases: [(&str, [&Proof; 2]); 4] = [
         ("a dropped segment", [&proofs[0], &proofs[2]]),
         ("a repeated segment", [&proofs[1], &proofs[1]]),
@@ -155,4 +155,77 @@ fn children_that_do_not_form_one_run_make_no_node() {
     }
     let honest = forged([&proofs[0], &proofs[1]]);
     assert!(honest.is_ok(), "neighbours: {honest}");
+}
+
+fn sdk() -> starkscope_sdk::Sdk {
+    starkscope_sdk::Sdk::new(
+        starkscope_sdk::SdkConfig::default()
+            .with_segment_size(SEGMENT_SIZE)
+            .with_fri(PRESET)
+            .with_allow_insecure(true),
+    )
+    .expect("sdk")
+}
+
+const TREE: starkscope_sdk::TreeConfig = starkscope_sdk::TreeConfig {
+    children: 2,
+    preset: PRESET,
+};
+
+/// Through the SDK: prove, aggregate, verify the root; its layers are leaf, internal.0,
+/// internal.1 and root; claims the root does not state are refused.
+#[cfg_attr(debug_assertions, ignore = "proves a tree: run with --release")]
+#[test]
+fn the_sdk_aggregates_a_run_into_a_root_that_verifies() {
+    use starkscope_metrics::Group;
+    use starkscope_sdk::SdkError;
+    let sdk = sdk();
+    let fib = program("fibonacci.sasm");
+    let pk = sdk.keygen_for_aggregation(&fib).expect("keygen");
+    let (app, _) = sdk.prove(&pk, &[F::from_u32(70)]).expect("proves");
+    let (root, report) = sdk.aggregate(&pk, &app, TREE).expect("aggregates");
+    let groups: Vec<Group> = report.layers.iter().map(|l| l.group.clone()).collect();
+    assert_eq!(
+        groups,
+        [
+            Group::Leaf,
+            Group::Internal(0),
+            Group::Internal(1),
+            Group::Root
+        ]
+    );
+    let nodes: Vec<usize> = report.layers.iter().map(|l| l.nodes.len()).collect();
+    assert_eq!(nodes, [3, 2, 1, 1]);
+    assert_eq!(
+        sdk.verify_root(&pk, &root).expect("the root verifies"),
+        app.segments.len()
+    );
+
+    let mut wrong = root.clone();
+    wrong.exit_code += 1;
+    assert!(matches!(
+        sdk.verify_root(&pk, &wrong),
+        Err(SdkError::Invalid(_))
+    ));
+    let mut wrong = root.clone();
+    wrong.outputs[0] += Val::ONE;
+    assert!(matches!(
+        sdk.verify_root(&pk, &wrong),
+        Err(SdkError::Invalid(_))
+    ));
+
+    // Another program's key refuses it, also when the file claims that program.
+    let other = program("field_loop.sasm");
+    let other_pk = sdk.keygen_for_aggregation(&other).expect("keygen");
+    assert!(matches!(
+        sdk.verify_root(&other_pk, &root),
+        Err(SdkError::Invalid(_))
+    ));
+    let mut relabelled = root.clone();
+    relabelled.program_name = other_pk.program.name.clone();
+    relabelled.program_hash = other_pk.hash;
+    assert!(matches!(
+        sdk.verify_root(&other_pk, &relabelled),
+        Err(SdkError::Invalid(_))
+    ));
 }

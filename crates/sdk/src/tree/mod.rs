@@ -18,23 +18,74 @@ use starkscope_stark_backend::{FriPreset, Proof, StarkConfig, Val};
 use starkscope_vm::prove::{segment_height_ranges, Digest, VmProvingKey};
 use starkscope_vm::Program;
 
-pub use node::{Children, NodeCircuit, NodeError, RootCircuit};
+pub use node::{Children, NodeCircuit, NodeError, NodeProof, RootCircuit, RootNodeProof};
 pub use statement::Statement;
 
-/// What a node circuit verifies: `Leaf(c)` c segment proofs, `Internal(ids)` one proof of
-/// each circuit `ids[i]` (indices into [`Circuits`]).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// What a node circuit verifies: `Leaf(c)` c segment proofs, `Internal(children)` one
+/// proof of each child circuit, in order. A shape determines its circuit and key (given the
+/// program's segment key, segment size and the node preset), so it names them in files.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Shape {
     Leaf(usize),
-    Internal(Vec<usize>),
+    Internal(Vec<Shape>),
 }
 
-/// The node circuits of one program's trees, built on first use.
+impl Shape {
+    /// Segments under a node of this shape.
+    pub fn segments(&self) -> usize {
+        match self {
+            Shape::Leaf(c) => *c,
+            Shape::Internal(children) => children.iter().map(Shape::segments).sum(),
+        }
+    }
+
+    /// Every node has at least one child.
+    pub fn is_well_formed(&self) -> bool {
+        match self {
+            Shape::Leaf(c) => *c >= 1,
+            Shape::Internal(children) => {
+                !children.is_empty() && children.iter().all(Shape::is_well_formed)
+            }
+        }
+    }
+
+    /// Proofs it verifies.
+    pub fn num_children(&self) -> usize {
+        match self {
+            Shape::Leaf(c) => *c,
+            Shape::Internal(children) => children.len(),
+        }
+    }
+}
+
+/// The tree over `segments` segment proofs with `k` children per node: each layer's node
+/// shapes, leaves first; the last layer has one node. Consecutive runs of `k` (the last
+/// run of a layer may be shorter).
+pub fn plan(segments: usize, k: usize) -> Vec<Vec<Shape>> {
+    assert!(
+        segments >= 1 && k >= 2,
+        "{segments} segments, {k} children per node"
+    );
+    let leaves: Vec<Shape> = (0..segments.div_ceil(k))
+        .map(|i| Shape::Leaf(k.min(segments - i * k)))
+        .collect();
+    let mut layers = vec![leaves];
+    while layers.last().expect("a layer").len() > 1 {
+        let below = layers.last().expect("a layer");
+        let next = below
+            .chunks(k)
+            .map(|c| Shape::Internal(c.to_vec()))
+            .collect();
+        layers.push(next);
+    }
+    layers
+}
+
+/// The node circuits of one program's trees, built on first use, one per shape.
 pub struct Circuits {
     segment: ChildSpec,
     node_config: StarkConfig,
-    shapes: HashMap<Shape, usize>,
-    circuits: Vec<NodeCircuit>,
+    built: HashMap<Shape, NodeCircuit>,
 }
 
 impl Circuits {
@@ -55,39 +106,46 @@ impl Circuits {
         Ok(Circuits {
             segment,
             node_config: StarkConfig::new(node_preset),
-            shapes: HashMap::new(),
-            circuits: Vec::new(),
+            built: HashMap::new(),
         })
     }
 
-    /// The circuit of `shape`, built if new; its index.
-    pub fn get(&mut self, shape: Shape) -> Result<usize, NodeError> {
-        if let Some(&id) = self.shapes.get(&shape) {
-            return Ok(id);
+    pub fn node_config(&self) -> &StarkConfig {
+        &self.node_config
+    }
+
+    /// Builds the circuit of `shape` (and of every shape under it) if new.
+    pub fn build(&mut self, shape: &Shape) -> Result<(), NodeError> {
+        if self.built.contains_key(shape) {
+            return Ok(());
         }
-        let children = match &shape {
+        let children = match shape {
             Shape::Leaf(c) => Children::Segments(vec![self.segment.clone(); *c]),
-            Shape::Internal(ids) => Children::Nodes(
-                ids.iter()
-                    .map(|&id| self.spec_of(id))
-                    .collect::<Result<_, _>>()?,
-            ),
+            Shape::Internal(shapes) => {
+                let mut specs = Vec::with_capacity(shapes.len());
+                for child in shapes {
+                    self.build(child)?;
+                    specs.push(self.spec_of(child)?);
+                }
+                Children::Nodes(specs)
+            }
         };
         let circuit = NodeCircuit::new(children, self.node_config.clone())?;
-        let id = self.circuits.len();
-        self.circuits.push(circuit);
-        self.shapes.insert(shape, id);
-        Ok(id)
+        self.built.insert(shape.clone(), circuit);
+        Ok(())
     }
 
-    pub fn circuit(&self, id: usize) -> &NodeCircuit {
-        &self.circuits[id]
+    /// The circuit of a built shape.
+    pub fn circuit(&self, shape: &Shape) -> &NodeCircuit {
+        self.built
+            .get(shape)
+            .unwrap_or_else(|| panic!("circuit of {shape:?} not built"))
     }
 
-    /// The spec a parent uses for a child proof of circuit `id`: its key and its tables'
+    /// The spec a parent uses for a child proof of a built `shape`: its key and its tables'
     /// heights, all constants.
-    pub fn spec_of(&self, id: usize) -> Result<ChildSpec, NodeError> {
-        let c = &self.circuits[id].circuit;
+    pub fn spec_of(&self, shape: &Shape) -> Result<ChildSpec, NodeError> {
+        let c = &self.circuit(shape).circuit;
         let heights: Vec<usize> = c.program.heights[..NUM_TABLES]
             .iter()
             .map(|h| h.trailing_zeros() as usize)
@@ -97,15 +155,15 @@ impl Circuits {
     }
 }
 
-/// One proven node: which circuit, its proof, its statement.
+/// One proven node: its shape, proof and statement.
 pub struct ProvenNode {
-    pub circuit: usize,
+    pub shape: Shape,
     pub proof: Proof,
     pub statement: Statement<Val>,
 }
 
-/// Proves the tree over `segments` (in order) with `k` children per node; returns every
-/// layer's nodes (leaves first) and the root's proof and public values.
+/// Proves the tree over `segments` (in order) with `k` children per node, one node at a
+/// time; returns every layer's nodes (leaves first) and the root.
 pub fn prove_tree(
     circuits: &mut Circuits,
     program_commitment: Digest,
@@ -113,49 +171,44 @@ pub fn prove_tree(
     segments: &[Proof],
     k: usize,
 ) -> Result<(Vec<Vec<ProvenNode>>, RootProof), NodeError> {
-    assert!(k >= 1, "a node has at least one child");
     let mut layers: Vec<Vec<ProvenNode>> = Vec::new();
-    let mut leaves = Vec::new();
-    for chunk in segments.chunks(k) {
-        let id = circuits.get(Shape::Leaf(chunk.len()))?;
-        let refs: Vec<&Proof> = chunk.iter().collect();
-        let (proof, statement) = circuits.circuit(id).prove(&refs)?;
-        leaves.push(ProvenNode {
-            circuit: id,
-            proof,
-            statement,
-        });
-    }
-    layers.push(leaves);
-    while layers.last().expect("a layer").len() > 1 {
-        let below = layers.last().expect("a layer");
-        let mut nodes = Vec::new();
-        for chunk in below.chunks(k) {
-            let id = circuits.get(Shape::Internal(chunk.iter().map(|n| n.circuit).collect()))?;
-            let refs: Vec<&Proof> = chunk.iter().map(|n| &n.proof).collect();
-            let (proof, statement) = circuits.circuit(id).prove(&refs)?;
+    for shapes in plan(segments.len(), k) {
+        let mut nodes = Vec::with_capacity(shapes.len());
+        let mut next_child = 0;
+        for shape in shapes {
+            circuits.build(&shape)?;
+            let n = shape.num_children();
+            let children: Vec<&Proof> = match layers.last() {
+                None => segments[next_child..next_child + n].iter().collect(),
+                Some(below) => below[next_child..next_child + n]
+                    .iter()
+                    .map(|node| &node.proof)
+                    .collect(),
+            };
+            next_child += n;
+            let node = circuits.circuit(&shape).prove(&children)?;
             nodes.push(ProvenNode {
-                circuit: id,
-                proof,
-                statement,
+                shape,
+                proof: node.proof,
+                statement: node.statement,
             });
         }
         layers.push(nodes);
     }
     let top = &layers.last().expect("a layer")[0];
     let root = RootCircuit::new(
-        circuits.spec_of(top.circuit)?,
+        circuits.spec_of(&top.shape)?,
         program_commitment,
         initial_root,
-        circuits.node_config.clone(),
+        circuits.node_config().clone(),
     )?;
-    let (proof, public) = root.prove(&initial_root, &top.proof)?;
+    let proven = root.prove(&initial_root, &top.proof)?;
     Ok((
         layers,
         RootProof {
             root,
-            proof,
-            public,
+            proof: proven.proof,
+            public: proven.public,
         },
     ))
 }
@@ -165,4 +218,31 @@ pub struct RootProof {
     pub root: RootCircuit,
     pub proof: Proof,
     pub public: Vec<Val>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_groups_k_consecutive_proofs_until_one_is_left() {
+        let shapes = plan(7, 3);
+        let leaves = vec![Shape::Leaf(3), Shape::Leaf(3), Shape::Leaf(1)];
+        assert_eq!(shapes, vec![leaves.clone(), vec![Shape::Internal(leaves)]]);
+        assert_eq!(plan(1, 2), vec![vec![Shape::Leaf(1)]]);
+        let sizes: Vec<usize> = plan(6, 2).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [3, 2, 1]);
+        for (n, k) in [(1, 2), (5, 2), (9, 3), (64, 2), (100, 7)] {
+            let layers = plan(n, k);
+            assert_eq!(layers.last().unwrap().len(), 1);
+            assert_eq!(
+                layers.last().unwrap()[0].segments(),
+                n,
+                "{n} segments, k = {k}"
+            );
+            for layer in &layers {
+                assert!(layer.iter().all(|s| (1..=k).contains(&s.num_children())));
+            }
+        }
+    }
 }

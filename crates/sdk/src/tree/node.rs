@@ -2,6 +2,8 @@
 //! node proofs, the root verifies the top node and states the whole run
 //! (docs/aggregation.md). Every child's key is a constant of its parent's circuit.
 
+use std::time::{Duration, Instant};
+
 use starkscope_recursion::compile::TableId;
 use starkscope_recursion::verifier::{child_hints, verify_child, ChildError, ChildSpec};
 use starkscope_recursion::{CircuitBuilder, CompileError, CompiledCircuit, RunError};
@@ -79,9 +81,8 @@ impl NodeCircuit {
         Ok(NodeCircuit { children, circuit })
     }
 
-    /// Proves that `proofs` (one per child, in order) verify and form one run; returns the
-    /// node proof and its statement.
-    pub fn prove(&self, proofs: &[&Proof]) -> Result<(Proof, Statement<Val>), NodeError> {
+    /// Proves that `proofs` (one per child, in order) verify and form one run.
+    pub fn prove(&self, proofs: &[&Proof]) -> Result<NodeProof, NodeError> {
         let specs = self.children.specs();
         if proofs.len() != specs.len() {
             return Err(NodeError::Count {
@@ -89,6 +90,7 @@ impl NodeCircuit {
                 got: proofs.len(),
             });
         }
+        let started = Instant::now();
         let mut hints = Vec::new();
         let mut statements = Vec::with_capacity(proofs.len());
         for (index, (spec, proof)) in specs.iter().zip(proofs).enumerate() {
@@ -97,11 +99,28 @@ impl NodeCircuit {
             );
             statements.push(child_statement(&self.children, index, proof)?);
         }
-        let joined = statement::native_link(&statements).map_err(NodeError::Link)?;
-        let witness = self.circuit.run(&joined.values(), &hints)?;
+        let statement = statement::native_link(&statements).map_err(NodeError::Link)?;
+        let witness = self.circuit.run(&statement.values(), &hints)?;
+        let witness_gen = started.elapsed();
+        let started = Instant::now();
         let proof = self.circuit.prove(witness)?;
-        Ok((proof, joined))
+        Ok(NodeProof {
+            proof,
+            statement,
+            witness_gen,
+            prove: started.elapsed(),
+        })
     }
+}
+
+/// A node's proof, its statement, and what making it took.
+pub struct NodeProof {
+    pub proof: Proof,
+    pub statement: Statement<Val>,
+    /// Hints from the children, linking checks and running the circuit.
+    pub witness_gen: Duration,
+    /// The backend's prover.
+    pub prove: Duration,
 }
 
 fn child_statement(
@@ -192,12 +211,9 @@ impl RootCircuit {
         })
     }
 
-    /// Proves the root over the top node's proof; returns it and its public values.
-    pub fn prove(
-        &self,
-        initial_root: &Digest,
-        top: &Proof,
-    ) -> Result<(Proof, Vec<Val>), NodeError> {
+    /// Proves the root over the top node's proof.
+    pub fn prove(&self, initial_root: &Digest, top: &Proof) -> Result<RootNodeProof, NodeError> {
+        let started = Instant::now();
         let s = child_statement(&Children::Nodes(vec![]), 0, top)?;
         if s.first_segment != Val::ZERO {
             return Err(NodeError::Root("start at segment 0"));
@@ -221,6 +237,22 @@ impl RootCircuit {
         let hints = child_hints(&self.child, top)
             .map_err(|source| NodeError::Child { index: 0, source })?;
         let witness = self.circuit.run(&public, &hints)?;
-        Ok((self.circuit.prove(witness)?, public))
+        let witness_gen = started.elapsed();
+        let started = Instant::now();
+        let proof = self.circuit.prove(witness)?;
+        Ok(RootNodeProof {
+            proof,
+            public,
+            witness_gen,
+            prove: started.elapsed(),
+        })
     }
+}
+
+/// The root's proof, its public values ([`root_pv`]), and what making it took.
+pub struct RootNodeProof {
+    pub proof: Proof,
+    pub public: Vec<Val>,
+    pub witness_gen: Duration,
+    pub prove: Duration,
 }

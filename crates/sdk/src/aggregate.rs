@@ -1,0 +1,338 @@
+//! Aggregating an app proof into one root proof (docs/aggregation.md): the tree's layers
+//! one after another, the nodes of a layer in parallel on the SDK's pool, each node in
+//! `info_span!("node", group = leaf | internal.{h} | root, idx = i)` so that its metrics are
+//! scoped without passing labels by hand.
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use starkscope_metrics::{spans, Group};
+use starkscope_stark_backend::{FriPreset, Proof, Val};
+use starkscope_vm::prove::Digest;
+use tracing::info_span;
+
+use crate::error::{InvalidProof, SdkError};
+use crate::keys::{AppProvingKey, ProgramHash};
+use crate::proof::AppProof;
+use crate::tree::{self, node::root_pv, Circuits, NodeError, RootCircuit, Shape};
+
+/// How the tree is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeConfig {
+    /// Children per node (`K`), at least 2.
+    pub children: usize,
+    /// FRI preset of every node proof (the segment proofs keep the SDK's).
+    pub preset: FriPreset,
+}
+
+impl Default for TreeConfig {
+    fn default() -> Self {
+        TreeConfig {
+            children: 2,
+            preset: FriPreset::Recursion,
+        }
+    }
+}
+
+/// The root of an aggregated run: its proof, what it states, and what is needed to
+/// rebuild its key (the tree's shape; the circuits follow from it and the program).
+#[derive(Clone, Debug)]
+pub struct RootProof {
+    pub program_name: String,
+    pub program_hash: ProgramHash,
+    /// Preset of the segment proofs under the tree.
+    pub app_preset: FriPreset,
+    /// Preset of every node proof, the root's too.
+    pub node_preset: FriPreset,
+    pub segment_size: u64,
+    /// The shape of the root's child (the top node).
+    pub top: Shape,
+    pub proof: Proof,
+    /// Claimed exit code and outputs, checked against the root's public values.
+    pub exit_code: u32,
+    pub outputs: Vec<Val>,
+}
+
+/// One layer's numbers.
+#[derive(Clone, Debug)]
+pub struct LayerReport {
+    pub group: Group,
+    /// Per node: children verified, witness generation + proving time, proof bytes.
+    pub nodes: Vec<NodeReport>,
+    /// Building the layer's new circuits (program and keys), once per shape.
+    pub circuit_build: Duration,
+    /// Wall time of the layer (circuit builds and the nodes, run in parallel).
+    pub wall: Duration,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct NodeReport {
+    pub children: usize,
+    pub witness_gen: Duration,
+    pub prove: Duration,
+    pub proof_bytes: usize,
+}
+
+/// Every layer of the tree, leaves first, then the root.
+#[derive(Clone, Debug, Default)]
+pub struct AggregationReport {
+    pub layers: Vec<LayerReport>,
+}
+
+/// The program's commitment the root states: the segment key's preprocessed commitment
+/// (it commits the program's instructions and the range table).
+pub fn program_commitment(pk: &AppProvingKey) -> Digest {
+    let vk = &pk.vm.pk.vk;
+    let c = vk
+        .data
+        .preprocessed_commitment
+        .as_ref()
+        .expect("a VM key commits its program");
+    let roots = c.roots();
+    debug_assert_eq!(roots.len(), 1, "app presets have cap height 0");
+    roots[0]
+}
+
+impl crate::Sdk {
+    /// Aggregates `proof` (segment proofs made with a key from
+    /// [`Sdk::keygen_for_aggregation`](crate::Sdk::keygen_for_aggregation)) into one root proof.
+    pub fn aggregate(
+        &self,
+        pk: &AppProvingKey,
+        proof: &AppProof,
+        tree_config: TreeConfig,
+    ) -> Result<(RootProof, AggregationReport), SdkError> {
+        if tree_config.children < 2 {
+            return Err(SdkError::Config(format!(
+                "an aggregation node has at least 2 children, not {}",
+                tree_config.children
+            )));
+        }
+        if proof.segments.is_empty() {
+            return Err(SdkError::Config("no segment proofs to aggregate".into()));
+        }
+        let mut circuits = Circuits::new(
+            &pk.program,
+            &pk.vm,
+            self.config().segment_size,
+            tree_config.preset,
+        )?;
+        let commitment = program_commitment(pk);
+        let mut report = AggregationReport::default();
+        let mut below: Vec<Proof> = proof.segments.clone();
+        let mut internal_idx = 0usize;
+        let plan = tree::plan(proof.segments.len(), tree_config.children);
+        let mut top = None;
+        for (height, shapes) in plan.into_iter().enumerate() {
+            let group = if height == 0 {
+                Group::Leaf
+            } else {
+                Group::Internal(height as u32 - 1)
+            };
+            let started = Instant::now();
+            let build_span = info_span!("aggregation_layer", group = %group);
+            let built = build_span.in_scope(|| -> Result<Duration, NodeError> {
+                let t = Instant::now();
+                for shape in &shapes {
+                    circuits.build(shape)?;
+                }
+                Ok(t.elapsed())
+            })?;
+            let first_idx = if height == 0 { 0 } else { internal_idx };
+            let mut starts = Vec::with_capacity(shapes.len());
+            let mut next = 0;
+            for shape in &shapes {
+                starts.push(next);
+                next += shape.num_children();
+            }
+            let circuits_ref = &circuits;
+            let below_ref = &below;
+            let proven: Vec<Result<(Proof, NodeReport), NodeError>> = self.on_pool(|| {
+                shapes
+                    .par_iter()
+                    .zip(&starts)
+                    .enumerate()
+                    .map(|(i, (shape, &start))| {
+                        let span = info_span!(spans::NODE, group = %group, idx = first_idx + i);
+                        span.in_scope(|| {
+                            let children: Vec<&Proof> = below_ref
+                                [start..start + shape.num_children()]
+                                .iter()
+                                .collect();
+                            prove_node(circuits_ref, shape, &children)
+                        })
+                    })
+                    .collect()
+            });
+            let mut nodes = Vec::with_capacity(proven.len());
+            let mut proofs = Vec::with_capacity(proven.len());
+            for r in proven {
+                let (p, n) = r?;
+                proofs.push(p);
+                nodes.push(n);
+            }
+            if height > 0 {
+                internal_idx += shapes.len();
+            }
+            report.layers.push(LayerReport {
+                group,
+                nodes,
+                circuit_build: built,
+                wall: started.elapsed(),
+            });
+            if shapes.len() == 1 {
+                top = Some(shapes[0].clone());
+            }
+            below = proofs;
+        }
+        let top = top.expect("the plan ends with one node");
+
+        let started = Instant::now();
+        let root_span = info_span!(spans::NODE, group = %Group::Root, idx = 0);
+        let (root_proof, node, built) = root_span.in_scope(|| -> Result<_, NodeError> {
+            let t = Instant::now();
+            let root = RootCircuit::new(
+                circuits.spec_of(&top)?,
+                commitment,
+                pk.vm.initial_root,
+                circuits.node_config().clone(),
+            )?;
+            let built = t.elapsed();
+            let p = self.on_pool(|| root.prove(&pk.vm.initial_root, &below[0]))?;
+            let node = NodeReport {
+                children: 1,
+                witness_gen: p.witness_gen,
+                prove: p.prove,
+                proof_bytes: proof_len(&p.proof),
+            };
+            Ok((p.proof, node, built))
+        })?;
+        report.layers.push(LayerReport {
+            group: Group::Root,
+            nodes: vec![node],
+            circuit_build: built,
+            wall: started.elapsed(),
+        });
+        Ok((
+            RootProof {
+                program_name: proof.program_name.clone(),
+                program_hash: proof.program_hash,
+                app_preset: proof.preset,
+                node_preset: tree_config.preset,
+                segment_size: self.config().segment_size,
+                top,
+                proof: root_proof,
+                exit_code: proof.exit_code,
+                outputs: proof.outputs.clone(),
+            },
+            report,
+        ))
+    }
+
+    /// Checks a root proof against the program's key: rebuilds the root's circuit from the
+    /// program and the tree's shape, and verifies the root proof with the public values it
+    /// must have (this program, the shape's number of segments, the claimed exit code and
+    /// the digest of the claimed outputs). Returns the number of segments.
+    ///
+    /// Any shape is sound: every circuit it names verifies its children completely and
+    /// links them, so a valid root proof of any shape proves one whole run. The shape only
+    /// has to be one this verifier is willing to build ([`MAX_VERIFIED_SEGMENTS`]).
+    pub fn verify_root(&self, pk: &AppProvingKey, root: &RootProof) -> Result<usize, SdkError> {
+        if root.program_hash != pk.hash || root.program_name != pk.program.name {
+            return Err(InvalidProof::WrongProgram {
+                proof_name: root.program_name.clone(),
+                proof_hash: root.program_hash.to_string(),
+                key_name: pk.program.name.clone(),
+                key_hash: pk.hash.to_string(),
+            }
+            .into());
+        }
+        if root.app_preset != pk.preset() {
+            return Err(InvalidProof::WrongPreset {
+                proof: root.app_preset.name().to_string(),
+                required: pk.preset().name().to_string(),
+            }
+            .into());
+        }
+        for preset in [root.app_preset, root.node_preset] {
+            if !preset.is_secure() && !self.config().allow_insecure {
+                return Err(SdkError::InsecurePreset {
+                    preset: preset.name().to_string(),
+                    bits: preset.conjectured_security_bits(),
+                    min: starkscope_stark_backend::MIN_SECURE_BITS,
+                });
+            }
+        }
+        crate::config::check_segment_size(root.segment_size)?;
+        let segments = root.top.segments();
+        if segments > MAX_VERIFIED_SEGMENTS || !root.top.is_well_formed() {
+            return Err(SdkError::Config(format!(
+                "the root's tree shape ({segments} segments) is not one this verifier builds                  (at most {MAX_VERIFIED_SEGMENTS} segments, every node with 1 or more children)"
+            )));
+        }
+        let span = info_span!("verify", group = %Group::Root);
+        span.in_scope(|| -> Result<usize, SdkError> {
+            let mut circuits =
+                Circuits::new(&pk.program, &pk.vm, root.segment_size, root.node_preset)?;
+            circuits.build(&root.top)?;
+            let commitment = program_commitment(pk);
+            let circuit = RootCircuit::new(
+                circuits.spec_of(&root.top)?,
+                commitment,
+                pk.vm.initial_root,
+                circuits.node_config().clone(),
+            )?;
+            let expected = root_public_values(&commitment, segments, root.exit_code, &root.outputs);
+            circuit
+                .circuit
+                .verify(&root.proof, &expected)
+                .map_err(|e| InvalidProof::Root(e.to_string()))?;
+            Ok(segments)
+        })
+    }
+}
+
+/// The most segments [`Sdk::verify_root`](crate::Sdk::verify_root) builds a tree's circuits
+/// for (a root file names its tree's shape; building is the verifier's cost).
+pub const MAX_VERIFIED_SEGMENTS: usize = 1 << 16;
+
+fn proof_len(proof: &Proof) -> usize {
+    crate::files::segment_proof_len(proof).unwrap_or(0)
+}
+
+/// Proves one node over its children (in the node's span).
+fn prove_node(
+    circuits: &Circuits,
+    shape: &Shape,
+    children: &[&Proof],
+) -> Result<(Proof, NodeReport), NodeError> {
+    let node = circuits.circuit(shape).prove(children)?;
+    let report = NodeReport {
+        children: children.len(),
+        witness_gen: node.witness_gen,
+        prove: node.prove,
+        proof_bytes: proof_len(&node.proof),
+    };
+    Ok((node.proof, report))
+}
+
+/// The root's public values for a run of `segments` segments of the program with this
+/// commitment, exit code and outputs.
+pub fn root_public_values(
+    commitment: &Digest,
+    segments: usize,
+    exit_code: u32,
+    outputs: &[Val],
+) -> Vec<Val> {
+    use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+    let mut v = Vec::with_capacity(root_pv::COUNT);
+    v.extend_from_slice(commitment);
+    v.push(Val::from_usize(segments));
+    v.push(Val::from_u32(exit_code));
+    v.extend(starkscope_vm::prove::outputs_digest(
+        starkscope_vm::prove::EMPTY_DIGEST,
+        outputs,
+    ));
+    debug_assert_eq!(v.len(), root_pv::COUNT);
+    v
+}
