@@ -32,9 +32,11 @@ use starkscope_vm::field::from_canonical;
 use starkscope_vm::prove::{chips, vm_keygen, VmVerifyingKey, DIGEST};
 use starkscope_vm::{Instruction, Marker, MarkerAt, Opcode, Program, SourceLoc, SourceMap};
 
+use crate::aggregate::RootProof;
 use crate::error::FileError;
 use crate::keys::{AppProvingKey, AppVerifyingKey, ProgramHash};
 use crate::proof::AppProof;
+use crate::tree::Shape;
 
 pub const MAGIC: [u8; 8] = *b"STARKSCP";
 /// Bumped whenever a body layout changes (2: the verifying key stores the program chip's
@@ -50,13 +52,15 @@ pub enum FileKind {
     Proof,
     ProvingKey,
     VerifyingKey,
+    RootProof,
 }
 
 impl FileKind {
-    const ALL: [FileKind; 3] = [
+    const ALL: [FileKind; 4] = [
         FileKind::Proof,
         FileKind::ProvingKey,
         FileKind::VerifyingKey,
+        FileKind::RootProof,
     ];
 
     fn id(self) -> u8 {
@@ -64,6 +68,7 @@ impl FileKind {
             FileKind::Proof => 1,
             FileKind::ProvingKey => 2,
             FileKind::VerifyingKey => 3,
+            FileKind::RootProof => 4,
         }
     }
 }
@@ -74,6 +79,7 @@ impl fmt::Display for FileKind {
             FileKind::Proof => "proof",
             FileKind::ProvingKey => "proving key",
             FileKind::VerifyingKey => "verifying key",
+            FileKind::RootProof => "root proof",
         })
     }
 }
@@ -89,6 +95,22 @@ struct ProofBody {
     outputs: Vec<u32>,
     /// Each in the backend's proof codec.
     segments: Vec<Vec<u8>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RootBody {
+    program_name: String,
+    program_hash: [u32; DIGEST],
+    app_preset: u8,
+    node_preset: u8,
+    segment_size: u64,
+    /// The top node's shape, pre-order: `(false, c)` a leaf of `c` segments, `(true, n)`
+    /// an internal node followed by its `n` children (flat: no recursion while decoding).
+    top: Vec<(bool, u32)>,
+    exit_code: u32,
+    outputs: Vec<u32>,
+    /// The root proof in the backend's proof codec.
+    proof: Vec<u8>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -174,6 +196,88 @@ pub fn proof_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppProof, File
         outputs: field_elements(&body.outputs, "output", kind, path)?,
         segments,
     })
+}
+
+/// Encodes a root proof file's bytes.
+pub fn root_to_bytes(root: &RootProof) -> Result<Vec<u8>, FileError> {
+    let mut top = Vec::new();
+    flatten_shape(&root.top, &mut top);
+    let body = RootBody {
+        program_name: root.program_name.clone(),
+        program_hash: root.program_hash.0,
+        app_preset: root.app_preset.id(),
+        node_preset: root.node_preset.id(),
+        segment_size: root.segment_size,
+        top,
+        exit_code: root.exit_code,
+        outputs: root.outputs.iter().map(|v| v.as_canonical_u32()).collect(),
+        proof: proof_to_bytes_with_preset(&root.proof, root.node_preset)
+            .map_err(encode_error(FileKind::RootProof))?,
+    };
+    encode(FileKind::RootProof, &body)
+}
+
+/// Decodes a root proof file's bytes; `path` names the file in errors.
+pub fn root_from_file_bytes(bytes: &[u8], path: &Path) -> Result<RootProof, FileError> {
+    let kind = FileKind::RootProof;
+    let body: RootBody = decode(kind, bytes, path)?;
+    let app_preset = preset(body.app_preset, kind, path)?;
+    let node_preset = preset(body.node_preset, kind, path)?;
+    let top = unflatten_shape(&body.top)
+        .ok_or_else(|| corrupt(path, kind, "the tree's shape is malformed".into()))?;
+    let proof = proof_from_bytes(&body.proof, node_preset)
+        .map_err(|e| corrupt(path, kind, format!("root proof: {e}")))?;
+    Ok(RootProof {
+        program_name: body.program_name,
+        program_hash: ProgramHash(body.program_hash),
+        app_preset,
+        node_preset,
+        segment_size: body.segment_size,
+        top,
+        proof,
+        exit_code: body.exit_code,
+        outputs: field_elements(&body.outputs, "output", kind, path)?,
+    })
+}
+
+fn flatten_shape(shape: &Shape, out: &mut Vec<(bool, u32)>) {
+    match shape {
+        Shape::Leaf(c) => out.push((false, *c as u32)),
+        Shape::Internal(children) => {
+            out.push((true, children.len() as u32));
+            for c in children {
+                flatten_shape(c, out);
+            }
+        }
+    }
+}
+
+/// Deepest tree a root file may describe (a tree of 2^16 segments with 2 children per node
+/// is 17 deep): bounds the decoder's recursion.
+const MAX_TREE_DEPTH: usize = 64;
+
+fn unflatten_shape(flat: &[(bool, u32)]) -> Option<Shape> {
+    fn take(flat: &[(bool, u32)], at: &mut usize, depth: usize) -> Option<Shape> {
+        let &(internal, n) = flat.get(*at)?;
+        *at += 1;
+        if n == 0 || depth > MAX_TREE_DEPTH {
+            return None;
+        }
+        if !internal {
+            return Some(Shape::Leaf(n as usize));
+        }
+        // Each child takes at least one entry: a count beyond the rest is malformed.
+        if n as usize > flat.len() - *at {
+            return None;
+        }
+        let children = (0..n)
+            .map(|_| take(flat, at, depth + 1))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Shape::Internal(children))
+    }
+    let mut at = 0;
+    let shape = take(flat, &mut at, 0)?;
+    (at == flat.len()).then_some(shape)
 }
 
 pub fn vk_to_bytes(vk: &AppVerifyingKey) -> Result<Vec<u8>, FileError> {
@@ -486,4 +590,32 @@ impl ProgramBody {
 /// A path for messages about in-memory bytes.
 pub fn unnamed(what: &str) -> PathBuf {
     PathBuf::from(format!("<{what}>"))
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    #[test]
+    fn shapes_flatten_and_back_and_malformed_ones_are_refused() {
+        let s = Shape::Internal(vec![
+            Shape::Internal(vec![Shape::Leaf(2), Shape::Leaf(2)]),
+            Shape::Internal(vec![Shape::Leaf(1)]),
+        ]);
+        let mut flat = Vec::new();
+        flatten_shape(&s, &mut flat);
+        assert_eq!(unflatten_shape(&flat), Some(s));
+        for bad in [
+            vec![],
+            vec![(false, 0)],
+            vec![(true, 2), (false, 1)],
+            vec![(true, 1), (false, 1), (false, 1)],
+            vec![(true, u32::MAX), (false, 1)],
+            vec![(true, 0)],
+        ] {
+            assert_eq!(unflatten_shape(&bad), None, "{bad:?}");
+        }
+        let deep: Vec<(bool, u32)> = (0..1000).map(|_| (true, 1)).chain([(false, 1)]).collect();
+        assert_eq!(unflatten_shape(&deep), None, "past the depth bound");
+    }
 }

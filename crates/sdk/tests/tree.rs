@@ -201,6 +201,33 @@ fn the_sdk_aggregates_a_run_into_a_root_that_verifies() {
         app.segments.len()
     );
 
+    // The root file: decoding then re-encoding is byte-identical; the decoded root
+    // verifies; a truncated file and changed bytes are refused (by the decoder or by the
+    // root's verification), never accepted.
+    let bytes = starkscope_sdk::files::root_to_bytes(&root).expect("encodes");
+    let path = std::path::Path::new("root.bin");
+    let decoded = starkscope_sdk::files::root_from_file_bytes(&bytes, path).expect("decodes");
+    assert_eq!(
+        starkscope_sdk::files::root_to_bytes(&decoded).unwrap(),
+        bytes
+    );
+    assert_eq!(
+        sdk.verify_root(&pk, &decoded).expect("verifies"),
+        app.segments.len()
+    );
+    assert!(starkscope_sdk::files::root_from_file_bytes(&bytes[..bytes.len() - 1], path).is_err());
+    let step = bytes.len() / 24;
+    for at in (11..bytes.len()).step_by(step) {
+        let mut changed = bytes.clone();
+        changed[at] ^= 0x41;
+        if let Ok(r) = starkscope_sdk::files::root_from_file_bytes(&changed, path) {
+            assert!(
+                sdk.verify_root(&pk, &r).is_err(),
+                "byte {at} changed: still verifies"
+            );
+        }
+    }
+
     let mut wrong = root.clone();
     wrong.exit_code += 1;
     assert!(matches!(

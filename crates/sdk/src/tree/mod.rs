@@ -24,7 +24,7 @@ pub use statement::Statement;
 /// What a node circuit verifies: `Leaf(c)` c segment proofs, `Internal(children)` one
 /// proof of each child circuit, in order. A shape determines its circuit and key (given the
 /// program's segment key, segment size and the node preset), so it names them in files.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Shape {
     Leaf(usize),
     Internal(Vec<Shape>),
