@@ -17,9 +17,12 @@ use starkscope_sdk::Exit;
 
 use crate::failure::{tag, ExitWith};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use starkscope_sdk::files::{pk_from_file_bytes, proof_to_bytes, read_file, write_file};
+use starkscope_sdk::files::{
+    pk_from_file_bytes, proof_to_bytes, read_file, root_to_bytes, write_file,
+};
 use starkscope_sdk::{
-    AppProof, ChainSummary, FriPreset, ProgramHash, Progress, ProveReport, Sdk, SdkConfig,
+    AggregationReport, AppProof, ChainSummary, FriPreset, ProgramHash, Progress, ProveReport,
+    RootProof, Sdk, SdkConfig, TreeConfig,
 };
 use starkscope_vm::{DEFAULT_MAX_CYCLES, F};
 
@@ -86,8 +89,23 @@ pub struct ProveArgs {
     pub pk: Option<PathBuf>,
 
     /// Write the proof here (replaced atomically; nothing is written if proving fails).
+    /// With --aggregate, the root proof file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    /// Also aggregate the segment proofs into one root proof (leaf, internal and root
+    /// layers; docs/aggregation.md). Segments are then proven with the fixed tallest
+    /// height the leaf circuit needs: a run shorter than one segment pays for a whole one.
+    #[arg(long)]
+    pub aggregate: bool,
+
+    /// Children per aggregation node (with --aggregate).
+    #[arg(long, value_name = "K", default_value_t = 2, requires = "aggregate")]
+    pub children: usize,
+
+    /// FRI preset of the aggregation nodes (with --aggregate).
+    #[arg(long, value_name = "PRESET", default_value = "recursion", value_parser = parse_fri, requires = "aggregate")]
+    pub node_fri: FriPreset,
 
     /// Write the metrics snapshot (JSON) here; overrides METRIC_OUTPUT.
     #[arg(long, value_name = "FILE")]
@@ -120,6 +138,8 @@ struct Proven {
     proof: AppProof,
     report: ProveReport,
     summary: ChainSummary,
+    /// With --aggregate: the verified root and what each layer cost.
+    tree: Option<(RootProof, AggregationReport)>,
 }
 
 pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
@@ -136,7 +156,11 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     let mut outputs = Vec::new();
     if let Some(out) = &args.out {
         outputs.push(paths::Role {
-            what: "proof",
+            what: if args.aggregate {
+                "root proof"
+            } else {
+                "proof"
+            },
             path: out,
         });
     }
@@ -197,11 +221,25 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    if args.aggregate && args.children < 2 {
+        return Err(tag(
+            Exit::Usage,
+            anyhow!(
+                "--children {}: an aggregation node has at least 2",
+                args.children
+            ),
+        ));
+    }
     let work = || -> anyhow::Result<Proven> {
-        let pk = match pk {
+        let mut pk = match pk {
             Some(pk) => pk,
             None => sdk.keygen(&program)?,
         };
+        if args.aggregate {
+            pk.vm = pk
+                .vm
+                .with_layout(starkscope_vm::prove::HeightLayout::FixedTallest);
+        }
         // Created after keygen, cleared as the last proof ends: the span tree, printed as
         // root spans close, never lands in the bar's line.
         let bar = progress_bar(args.quiet);
@@ -214,10 +252,26 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             .verify(&pk.verifying_key(), &proof)
             .context("the proof just made does not verify (a prover bug)")
             .exit_with(Exit::Internal)?;
+        let tree = if args.aggregate {
+            let config = TreeConfig {
+                children: args.children,
+                preset: args.node_fri,
+            };
+            let (root, layers) = sdk
+                .aggregate(&pk, &proof, config)
+                .with_context(|| format!("aggregating {}", args.program.display()))?;
+            sdk.verify_root(&pk, &root)
+                .context("the root proof just made does not verify (a prover bug)")
+                .exit_with(Exit::Internal)?;
+            Some((root, layers))
+        } else {
+            None
+        };
         Ok(Proven {
             proof,
             report,
             summary,
+            tree,
         })
     };
     let (proven, metrics_lost) = measured(args, &program.name, metrics_path.as_deref(), work)?;
@@ -226,7 +280,11 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     // The proof first: a snapshot that could not be written never costs it.
     let written = match &args.out {
         Some(path) => {
-            let bytes = proof_to_bytes(&proven.proof).exit_with(Exit::Internal)?;
+            let bytes = match &proven.tree {
+                Some((root, _)) => root_to_bytes(root),
+                None => proof_to_bytes(&proven.proof),
+            }
+            .exit_with(Exit::Internal)?;
             if let Err(e) = write_file(path, &bytes) {
                 if let Some(lost) = &metrics_lost {
                     eprintln!("error: the metrics were lost as well: {lost}");
@@ -344,6 +402,20 @@ fn json(args: &ProveArgs, p: &Proven, written: Option<(&PathBuf, usize)>) -> Str
             "pool_threads": plan.pool_threads,
             "queue": plan.queue,
         },
+        "aggregation": p.tree.as_ref().map(|(root, layers)| serde_json::json!({
+            "children": args.children,
+            "preset": args.node_fri.name(),
+            "root_segments": root.top.segments(),
+            "layers": layers.layers.iter().map(|l| serde_json::json!({
+                "group": l.group.to_string(),
+                "nodes": l.nodes.len(),
+                "circuit_build_ms": ms(l.circuit_build),
+                "wall_ms": ms(l.wall),
+                "witness_gen_ms": l.nodes.iter().map(|n| ms(n.witness_gen)).sum::<f64>(),
+                "prove_ms": l.nodes.iter().map(|n| ms(n.prove)).sum::<f64>(),
+                "proof_bytes": l.nodes.iter().map(|n| n.proof_bytes).sum::<usize>(),
+            })).collect::<Vec<_>>(),
+        })),
         "segments": r.segments.iter().map(|s| serde_json::json!({
             "index": s.index,
             "cycles": s.cycles,
@@ -441,5 +513,44 @@ fn summary(args: &ProveArgs, p: &Proven, written: Option<(&PathBuf, usize)>) -> 
         r.main_cells_used(),
         r.proof_bytes
     );
+    if let Some((root, layers)) = &p.tree {
+        let _ = write!(
+            out,
+            "\n\naggregation {} children per node, FRI `{}`; the root verifies: {} segments, exit code {}",
+            args.children,
+            args.node_fri.name(),
+            root.top.segments(),
+            root.exit_code
+        );
+        let _ = write!(
+            out,
+            "\n{:>11} {:>6} {:>9} {:>10} {:>13} {:>11} {:>11} {:>11}",
+            "layer",
+            "nodes",
+            "children",
+            "build ms",
+            "witness ms",
+            "prove ms",
+            "wall ms",
+            "proof B"
+        );
+        for l in &layers.layers {
+            let children: Vec<String> = l.nodes.iter().map(|n| n.children.to_string()).collect();
+            let mut kids = children.clone();
+            kids.dedup();
+            let _ = write!(
+                out,
+                "\n{:>11} {:>6} {:>9} {:>10.1} {:>13.1} {:>11.1} {:>11.1} {:>11}",
+                l.group.to_string(),
+                l.nodes.len(),
+                kids.join("/"),
+                ms(l.circuit_build),
+                l.nodes.iter().map(|n| ms(n.witness_gen)).sum::<f64>(),
+                l.nodes.iter().map(|n| ms(n.prove)).sum::<f64>(),
+                ms(l.wall),
+                l.nodes.iter().map(|n| n.proof_bytes).sum::<usize>()
+            );
+        }
+    }
     out
 }
