@@ -175,6 +175,7 @@ pub mod names {
     pub const POSEIDON2_PER_CHILD: &str = "poseidon2_per_child";
     pub const EXT_OPS_PER_CHILD: &str = "ext_ops_per_child";
     pub const OPS_PER_CHILD: &str = "ops_per_child";
+    pub const NUM_CHILDREN: &str = "num_children";
 
     // resources
     pub const PEAK_RSS_BYTES: &str = "peak_rss_bytes";
@@ -316,6 +317,7 @@ pub const CATALOGUE: &[MetricSpec] = &[
     spec(POSEIDON2_PER_CHILD, Gauge, Count, CIRCUIT, NONE, "Poseidon2 permutations (rec_poseidon2 rows) a verifier circuit spends per verified child (mean over its children)."),
     spec(EXT_OPS_PER_CHILD, Gauge, Count, CIRCUIT, NONE, "Extension-field operations (ALU lanes) a verifier circuit spends per verified child (mean over its children)."),
     spec(OPS_PER_CHILD, Gauge, Count, CIRCUIT, NONE, "Table entries of every kind a verifier circuit spends per verified child (mean over its children)."),
+    spec(NUM_CHILDREN, Counter, Count, CIRCUIT_PROOF, NONE, "Child proofs one aggregation node verifies: app segment proofs for a leaf, proofs of the layer below for an internal node or the root."),
     spec(PEAK_RSS_BYTES, Gauge, Bytes, SPAN, &[PHASE], "Peak resident set size of the process while the scoped span ran, sampled every 10 ms (a lower bound; concurrent spans share the process); `phase` names the span for a phase span, absent for a proof/segment/node span."),
     spec(CPU_TIME_MS, Gauge, Milliseconds, SPAN, &[PHASE], "CPU time (user + system, all threads) the process spent while the scoped span ran; `phase` as for `peak_rss_bytes`."),
     spec(RUN_PEAK_RSS_BYTES, Gauge, Bytes, RUN, NONE, "Peak resident set size of the run, exact: the kernel's `VmHWM`, reset when the run starts; no scope labels. The run's one peak-memory number."),

@@ -5,9 +5,13 @@ use std::collections::BTreeMap;
 
 use starkscope_metrics::names;
 
+use crate::layers::{self, LayerRow};
 use crate::metric_info::{self, Better};
 use crate::model::{GroupKey, Labels, NaturalKey, ProofId, Run, Sample};
 use crate::stats::Stats;
+
+/// The per-proof (scope-level) samples of every proof of a run: proof -> metric -> value.
+pub type ProofMetrics<'a> = BTreeMap<ProofId, BTreeMap<&'a str, f64>>;
 
 /// Statistics of one scope-level metric over the proofs of a group.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,17 +54,6 @@ impl SegmentRow {
             ),
         ]
     }
-}
-
-/// What one layer (a group of proofs) costs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LayerRow {
-    pub group: GroupKey,
-    pub proofs: usize,
-    pub sum_ms: f64,
-    pub max_ms: f64,
-    /// `sum_ms` over the total proof time, in percent; `None` when the total is zero.
-    pub share_pct: Option<f64>,
 }
 
 /// Everything computed for one group.
@@ -135,7 +128,7 @@ pub mod headline {
 /// Analyses `run`; with `provers = Some(k)` also estimates the proof time with `k` provers.
 pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
     // Scope-level samples by proof, and by group.
-    let mut by_proof: BTreeMap<ProofId, BTreeMap<&str, f64>> = BTreeMap::new();
+    let mut by_proof: ProofMetrics = BTreeMap::new();
     let mut by_group: BTreeMap<GroupKey, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
     let mut per_air_cells: BTreeMap<ProofId, f64> = BTreeMap::new();
     for s in run.samples() {
@@ -207,22 +200,9 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
         .flat_map(|g| g.proof_times.iter().map(|(_, t)| t))
         .sum();
     let any_time = groups.iter().any(|g| !g.proof_times.is_empty());
-    let layers: Vec<LayerRow> = groups
-        .iter()
-        .filter(|g| !g.proof_times.is_empty())
-        .map(|g| {
-            let sum_ms: f64 = g.proof_times.iter().map(|(_, t)| t).sum();
-            LayerRow {
-                group: g.group.clone(),
-                proofs: g.proof_times.len(),
-                sum_ms,
-                max_ms: g.proof_times.iter().map(|(_, t)| *t).fold(0.0, f64::max),
-                share_pct: (total > 0.0).then(|| sum_ms / total * 100.0),
-            }
-        })
-        .collect();
+    let layers = layers::audit(&by_proof, &per_air_cells);
     // Layers run one after another; the proofs of a layer in parallel.
-    let parallel = any_time.then(|| layers.iter().map(|l| l.max_ms).sum::<f64>());
+    let parallel = any_time.then(|| layers.iter().map(LayerRow::critical_path_ms).sum::<f64>());
     let bounded = provers.filter(|_| any_time).map(|k| {
         groups
             .iter()
@@ -340,7 +320,7 @@ pub fn analyse(run: &Run, provers: Option<usize>) -> Analysis {
 }
 
 /// A proof's time: `total_proof_time_ms`, else the sum of the phases that were recorded.
-fn proof_time(m: &BTreeMap<&str, f64>) -> Option<f64> {
+pub(crate) fn proof_time(m: &BTreeMap<&str, f64>) -> Option<f64> {
     if let Some(t) = m.get(names::TOTAL_PROOF_TIME_MS) {
         return Some(*t);
     }

@@ -28,10 +28,12 @@ pub fn entries(a: &Analysis) -> Vec<BenchEntry> {
             })
         })
         .collect();
-    out.extend(a.layers.iter().map(|l| BenchEntry {
-        name: format!("{} proof time (sum)", l.group),
-        unit: "ms".into(),
-        value: l.sum_ms,
+    out.extend(a.layers.iter().filter_map(|l| {
+        Some(BenchEntry {
+            name: format!("{} proof time (sum)", l.group),
+            unit: "ms".into(),
+            value: l.proof_time_ms?,
+        })
     }));
     out
 }

@@ -11,6 +11,7 @@ use starkscope_metrics::names;
 use crate::analysis::{Analysis, GroupReport};
 use crate::diff::{delta, Verdict};
 use crate::error::ProfError;
+use crate::layers::LayerRow;
 use crate::model::Run;
 
 /// One named series of a stacked bar chart.
@@ -33,6 +34,19 @@ const PHASE_COLOURS: [RGBColor; 3] = [
     RGBColor(0x4e, 0x79, 0xa7),
     RGBColor(0xf2, 0x8e, 0x2b),
     RGBColor(0x59, 0xa1, 0x4f),
+];
+/// One colour per layer (Tableau 10), repeating after ten layers.
+const LAYER_COLOURS: [RGBColor; 10] = [
+    RGBColor(0x4e, 0x79, 0xa7),
+    RGBColor(0xf2, 0x8e, 0x2b),
+    RGBColor(0xe1, 0x57, 0x59),
+    RGBColor(0x76, 0xb7, 0xb2),
+    RGBColor(0x59, 0xa1, 0x4f),
+    RGBColor(0xed, 0xc9, 0x48),
+    RGBColor(0xb0, 0x7a, 0xa1),
+    RGBColor(0xff, 0x9d, 0xa7),
+    RGBColor(0x9c, 0x75, 0x5f),
+    RGBColor(0xba, 0xb0, 0xac),
 ];
 const GREEN: RGBColor = RGBColor(0x2e, 0x9e, 0x44);
 const RED: RGBColor = RGBColor(0xd6, 0x27, 0x28);
@@ -241,31 +255,81 @@ pub fn air_cells(run: &Run) -> Option<BarChart> {
     })
 }
 
-/// Per-layer cost: the critical path (slowest proof) and the rest of the layer's work.
+/// Per-layer proof time: the critical path (slowest node) and the rest of the layer's work.
 pub fn layer_cost(a: &Analysis) -> Option<BarChart> {
-    if a.layers.is_empty() {
+    let timed: Vec<&LayerRow> = a
+        .layers
+        .iter()
+        .filter(|l| l.proof_time_ms.is_some())
+        .collect();
+    if timed.is_empty() {
         return None;
     }
     Some(BarChart {
         title: "proof time per layer".into(),
         y_desc: "ms".into(),
-        categories: a.layers.iter().map(|l| l.group.to_string()).collect(),
+        categories: timed.iter().map(|l| l.group.to_string()).collect(),
         series: vec![
             Series {
-                name: "slowest proof (critical path)".into(),
+                name: "slowest node (critical path)".into(),
                 colour: PHASE_COLOURS[1],
-                values: a.layers.iter().map(|l| l.max_ms).collect(),
+                values: timed.iter().map(|l| l.critical_path_ms()).collect(),
             },
             Series {
-                name: "other proofs of the layer".into(),
+                name: "other nodes of the layer".into(),
                 colour: PHASE_COLOURS[0],
-                values: a
-                    .layers
+                values: timed
                     .iter()
-                    .map(|l| (l.sum_ms - l.max_ms).max(0.0))
+                    .map(|l| (l.proof_time_ms.unwrap_or(0.0) - l.critical_path_ms()).max(0.0))
                     .collect(),
             },
         ],
+    })
+}
+
+/// One value of a layer (its summed proof time, its cells, ...).
+type LayerValue = fn(&LayerRow) -> Option<f64>;
+
+/// Where the run's cost goes: one bar per kind of cost (proof time, critical path, cells,
+/// proof bytes), split by layer into its shares. Only for runs with more than one layer
+/// (one layer is the whole of every bar).
+pub fn layer_shares(a: &Analysis) -> Option<BarChart> {
+    if a.layers.len() < 2 {
+        return None;
+    }
+    let total = |f: LayerValue| -> f64 { a.layers.iter().filter_map(f).sum() };
+    let costs: [(&str, LayerValue); 4] = [
+        ("proof time", |l| l.proof_time_ms),
+        ("critical path", |l| l.slowest.as_ref().map(|s| s.ms)),
+        ("cells", |l| l.cells),
+        ("proof bytes", |l| l.proof_bytes),
+    ];
+    let costs: Vec<(&str, LayerValue, f64)> = costs
+        .into_iter()
+        .map(|(name, f)| (name, f, total(f)))
+        .filter(|(_, _, whole)| *whole > 0.0)
+        .collect();
+    if costs.is_empty() {
+        return None;
+    }
+    let series = a
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Series {
+            name: l.group.to_string(),
+            colour: LAYER_COLOURS[i % LAYER_COLOURS.len()],
+            values: costs
+                .iter()
+                .map(|(_, f, whole)| f(l).unwrap_or(0.0) / whole * 100.0)
+                .collect(),
+        })
+        .collect();
+    Some(BarChart {
+        title: "share of the run's cost per layer".into(),
+        y_desc: "% of the run".into(),
+        categories: costs.iter().map(|(name, _, _)| name.to_string()).collect(),
+        series,
     })
 }
 

@@ -2,7 +2,7 @@
 //! baseline, and produces what a reader of a benchmark run wants:
 //!
 //! - a markdown summary: headline totals (total, parallel and bounded-parallel proof time,
-//!   cycles, cells, proof size), a per-layer table, one avg/sum/max/min table per group and
+//!   cycles, cells, proof size), the per-layer audit ([`layers`]), one avg/sum/max/min table per group and
 //!   a per-segment table for app groups ([`markdown`]);
 //! - a detailed markdown with one table per label-key set (per AIR, per opcode, per region);
 //! - changes against the baseline in every cell, coloured by whether they are better or
@@ -23,6 +23,7 @@ pub mod flame;
 pub mod format;
 pub mod gate;
 pub mod html;
+pub mod layers;
 pub mod markdown;
 pub mod metric_info;
 pub mod model;
@@ -297,6 +298,7 @@ fn render_charts(
         .collect();
     charts.extend(charts::air_cells(run));
     charts.extend(charts::layer_cost(analysis));
+    charts.extend(charts::layer_shares(analysis));
     if let Some(base) = base {
         charts.extend(charts::baseline_comparison(analysis, base, threshold_pct));
     }

@@ -8,8 +8,9 @@ use std::fmt::Write;
 use crate::analysis::{Analysis, GroupReport};
 use crate::diff::delta;
 use crate::format::{change_html, number};
+use crate::layers::{Children, ChildrenSource, LayerRow, Shares};
 use crate::metric_info::{self, Better};
-use crate::model::{NaturalKey, ProofId, Run, Sample};
+use crate::model::{GroupKey, NaturalKey, ProofId, Run, Sample};
 use crate::stats::{Stat, Stats};
 
 /// A run, its optional baseline and how to compare them.
@@ -94,33 +95,87 @@ impl Report<'_> {
         md.push('\n');
     }
 
+    /// The per-layer audit (docs/prof.md, "The per-layer audit"): one row per layer of the
+    /// run or the baseline, each value with its change.
     fn layers(&self, md: &mut String) {
-        if self.analysis.layers.is_empty() {
+        let base_layers: &[LayerRow] = self.base_analysis().map_or(&[], |b| &b.layers);
+        let groups: BTreeSet<&GroupKey> = self
+            .analysis
+            .layers
+            .iter()
+            .chain(base_layers)
+            .map(|l| &l.group)
+            .collect();
+        if groups.is_empty() {
             return;
         }
         md.push_str(
-            "## Layers\n\nProofs of a layer run in parallel; layers run one after another.\n\n",
+            "## Layers\n\nThe nodes of a layer are proven in parallel, the layers one after another: \
+             each layer's slowest node is its part of the critical path (the parallel proof time). \
+             Columns are defined in docs/prof.md (\"The per-layer audit\").\n\n",
         );
         md.push_str(
-            "| layer | proofs | sum ms | max ms | share of total |\n|---|---:|---:|---:|---:|\n",
+            "| layer | nodes | children per node | proof time ms (sum) | slowest node ms | cells | proof bytes | peak RSS bytes | share of time | share of critical path | share of cells |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         );
-        for l in &self.analysis.layers {
-            let base = self.base_analysis().and_then(|b| b.layer(&l.group));
-            let proofs = self.cell(
-                Better::Neither,
-                Some(l.proofs as f64),
-                base.map(|b| b.proofs as f64),
-            );
-            let sum = self.cell(Better::Lower, Some(l.sum_ms), base.map(|b| b.sum_ms));
-            let max = self.cell(Better::Lower, Some(l.max_ms), base.map(|b| b.max_ms));
-            let share = match l.share_pct {
-                Some(s) => format!("{s:.1}%"),
-                None => "-".into(),
+        for group in groups {
+            let run = self.analysis.layer(group);
+            let base = base_layers.iter().find(|l| &l.group == group);
+            let value = |f: fn(&LayerRow) -> Option<f64>| (run.and_then(f), base.and_then(f));
+            let cell = |better: Better, f: fn(&LayerRow) -> Option<f64>| {
+                let (new, old) = value(f);
+                self.cell(better, new, old)
+            };
+            let nodes = cell(Better::Neither, |l| Some(l.nodes as f64));
+            let children = {
+                let (new, old) = value(|l| l.children.as_ref().map(Children::per_node));
+                let mut notes = Vec::new();
+                if let Some(c) = run.and_then(|l| l.children.as_ref()) {
+                    if let Some(max) = c.max.filter(|max| *max != c.per_node()) {
+                        notes.push(format!("max {}", number(max)));
+                    }
+                    if c.source == ChildrenSource::LayerBelow {
+                        notes.push("derived".to_string());
+                    }
+                }
+                if let Some(limit) = run.and_then(|l| l.fan_in_limit) {
+                    notes.push(format!("limit {}", number(limit)));
+                }
+                let text = self.cell(Better::Neither, new, old);
+                if notes.is_empty() {
+                    text
+                } else {
+                    format!("{text} ({})", notes.join("; "))
+                }
+            };
+            let time = cell(Better::Lower, |l| l.proof_time_ms);
+            let slowest = {
+                let mut text = cell(Better::Lower, |l| l.slowest.as_ref().map(|s| s.ms));
+                if let Some(index) = run
+                    .and_then(|l| l.slowest.as_ref())
+                    .and_then(|s| s.index.as_ref())
+                {
+                    let kind = if group.is_app() { "segment" } else { "idx" };
+                    let _ = write!(text, " ({kind} {})", esc(index));
+                }
+                text
+            };
+            let cells = cell(Better::Lower, |l| l.cells);
+            let bytes = cell(Better::Lower, |l| l.proof_bytes);
+            let rss = cell(Better::Lower, |l| l.peak_rss_bytes);
+            let share = |f: fn(&Shares) -> Option<f64>| {
+                share_text(
+                    run.and_then(|l| f(&l.shares)),
+                    base.and_then(|l| f(&l.shares)),
+                )
             };
             let _ = writeln!(
                 md,
-                "| {} | {proofs} | {sum} | {max} | {share} |",
-                esc(&l.group)
+                "| {} | {nodes} | {children} | {time} | {slowest} | {cells} | {bytes} | {rss} | {} | {} | {} |",
+                esc(group),
+                share(|s| s.proof_time_pct),
+                share(|s| s.critical_path_pct),
+                share(|s| s.cells_pct),
             );
         }
         md.push('\n');
@@ -318,6 +373,17 @@ impl Report<'_> {
             md.push('\n');
         }
         md
+    }
+}
+
+/// A share in percent, with the baseline's when it reads differently: `24.4% (was 25.0%)`.
+fn share_text(run: Option<f64>, base: Option<f64>) -> String {
+    let pct = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.1}%"));
+    let (new, old) = (pct(run), pct(base));
+    if base.is_none() || new == old {
+        new
+    } else {
+        format!("{new} (was {old})")
     }
 }
 

@@ -47,6 +47,21 @@ fn openvm_format() {
 }
 
 #[test]
+fn openvm_format_aggregation_tree() {
+    check_golden(
+        "openvm_aggregation.summary.md",
+        &summary_of(&opts(&["openvm_aggregation.json"])),
+    );
+}
+
+#[test]
+fn openvm_aggregation_tree_against_a_baseline_tree() {
+    let mut o = opts(&["openvm_aggregation.json"]);
+    o.baselines = vec![fixture("openvm_aggregation_baseline.json")];
+    check_golden("openvm_aggregation_vs_baseline.summary.md", &summary_of(&o));
+}
+
+#[test]
 fn against_a_baseline() {
     let mut o = opts(&["app_segments.json"]);
     o.baselines = vec![fixture("baseline.json")];

@@ -104,7 +104,7 @@ fn prof_reads_what_the_harness_records() {
     let layers: Vec<String> = analysis
         .layers
         .iter()
-        .map(|l| format!("{}:{}", l.group, l.proofs))
+        .map(|l| format!("{}:{}", l.group, l.nodes))
         .collect();
     assert_eq!(layers, ["fib:3", "leaf:2", "root:1"]);
 

@@ -120,7 +120,7 @@ fn bench_json_is_the_tracker_format() {
             .unwrap_or_else(|| panic!("{n} missing: {entries:?}"))
     };
     assert_eq!(get("total proof time").unit, "ms");
-    assert_eq!(get("total cycles").value, 25384.0);
+    assert_eq!(get("total cycles").value, 29384.0);
     assert_eq!(get("proof size").value, 180000.0);
     assert_eq!(get("proof size").unit, "bytes");
     assert!(get("root proof time (sum)").value > 0.0);
