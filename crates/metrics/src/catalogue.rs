@@ -109,8 +109,6 @@ pub struct MetricSpec {
 pub mod labels {
     pub const GROUP: &str = "group";
     pub const SEGMENT: &str = "segment";
-    /// An aggregation node's scope (`group` = its layer, `idx` = its index); not timed.
-    pub const NODE: &str = "node";
     pub const IDX: &str = "idx";
     pub const AIR_NAME: &str = "air_name";
     pub const AIR_ID: &str = "air_id";
@@ -300,7 +298,7 @@ pub const CATALOGUE: &[MetricSpec] = &[
     spec(STARK_PROVE_EXCLUDING_TRACE_TIME_MS, Gauge, Milliseconds, PROVER, NONE, "Whole STARK proof after trace generation; the six phases run inside it."),
     spec(EXECUTE_TIME_MS, Gauge, Milliseconds, VM, NONE, "Executing the segment's instructions (recording what trace generation needs)."),
     spec(TRACE_GEN_TIME_MS, Gauge, Milliseconds, VM, NONE, "Generating every chip's trace for the segment."),
-    spec(TOTAL_PROOF_TIME_MS, Gauge, Milliseconds, VM, NONE, "execute_time_ms + trace_gen_time_ms + stark_prove_excluding_trace_time_ms for one segment."),
+    spec(TOTAL_PROOF_TIME_MS, Gauge, Milliseconds, VM, NONE, "For one segment: execute_time_ms + trace_gen_time_ms + stark_prove_excluding_trace_time_ms. For one aggregation node: its witness generation (child hints, links, running the circuit) plus proving; building its circuit is circuit_build_time_ms."),
     spec(CHIP_TRACE_GEN_TIME_MS, Gauge, Milliseconds, VM, &[AIR_NAME], "Generating one chip's trace for the segment (part of trace_gen_time_ms)."),
     spec(TOTAL_CYCLES, Counter, Count, VM, NONE, "Cycles (instructions) executed in the segment."),
     spec(MAIN_CELLS_USED, Counter, Count, VM, NONE, "Main-trace cells of unpadded rows over every chip of the segment."),

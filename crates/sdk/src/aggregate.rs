@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use starkscope_metrics::{spans, Group};
+use starkscope_metrics::{spans, Group, Scope};
 use starkscope_stark_backend::{FriPreset, Proof, Val};
 use starkscope_vm::prove::Digest;
 use tracing::info_span;
@@ -147,19 +147,24 @@ impl crate::Sdk {
             }
             let circuits_ref = &circuits;
             let below_ref = &below;
+            // Each node reports from whichever pool thread runs it: the caller's scope
+            // (dispatcher and recorder) is entered there, then the node's own span.
+            let scope = Scope::capture();
             let proven: Vec<Result<(Proof, NodeReport), NodeError>> = self.on_pool(|| {
                 shapes
                     .par_iter()
                     .zip(&starts)
                     .enumerate()
                     .map(|(i, (shape, &start))| {
-                        let span = info_span!(spans::NODE, group = %group, idx = first_idx + i);
-                        span.in_scope(|| {
-                            let children: Vec<&Proof> = below_ref
-                                [start..start + shape.num_children()]
-                                .iter()
-                                .collect();
-                            prove_node(circuits_ref, shape, &children)
+                        scope.in_scope(|| {
+                            let span = info_span!(spans::NODE, group = %group, idx = first_idx + i);
+                            span.in_scope(|| {
+                                let children: Vec<&Proof> = below_ref
+                                    [start..start + shape.num_children()]
+                                    .iter()
+                                    .collect();
+                                prove_node(circuits_ref, shape, &children)
+                            })
                         })
                     })
                     .collect()
@@ -198,7 +203,13 @@ impl crate::Sdk {
                 circuits.node_config().clone(),
             )?;
             let built = t.elapsed();
-            let p = self.on_pool(|| root.prove(&pk.vm.initial_root, &below[0]))?;
+            // On the pool the span context does not travel: the root's span is entered
+            // again there (a child of the one this closure runs in).
+            let parent = tracing::Span::current();
+            let p = self.on_pool(|| {
+                info_span!(parent: &parent, spans::NODE, group = %Group::Root, idx = 0)
+                    .in_scope(|| root.prove(&pk.vm.initial_root, &below[0]))
+            })?;
             let node = NodeReport {
                 children: 1,
                 witness_gen: p.witness_gen,

@@ -104,11 +104,13 @@ impl NodeCircuit {
         let witness_gen = started.elapsed();
         let started = Instant::now();
         let proof = self.circuit.prove(witness)?;
+        let prove = started.elapsed();
+        record(witness_gen + prove, proofs.len());
         Ok(NodeProof {
             proof,
             statement,
             witness_gen,
-            prove: started.elapsed(),
+            prove,
         })
     }
 }
@@ -240,11 +242,13 @@ impl RootCircuit {
         let witness_gen = started.elapsed();
         let started = Instant::now();
         let proof = self.circuit.prove(witness)?;
+        let prove = started.elapsed();
+        record(witness_gen + prove, 1);
         Ok(RootNodeProof {
             proof,
             public,
             witness_gen,
-            prove: started.elapsed(),
+            prove,
         })
     }
 }
@@ -256,3 +260,16 @@ pub struct RootNodeProof {
     pub witness_gen: Duration,
     pub prove: Duration,
 }
+
+/// A node's totals, once per node in the caller's scope (`group`, `idx`): the backend's
+/// phases, `witness_gen` and `proof_size_bytes` come from their own spans and calls.
+#[cfg(feature = "bench-metrics")]
+fn record(total: Duration, children: usize) {
+    use starkscope_metrics::metrics::{counter, gauge};
+    use starkscope_metrics::names;
+    gauge!(names::TOTAL_PROOF_TIME_MS).set(total.as_nanos() as f64 / 1e6);
+    counter!(names::NUM_CHILDREN).absolute(children as u64);
+}
+
+#[cfg(not(feature = "bench-metrics"))]
+fn record(_total: Duration, _children: usize) {}
