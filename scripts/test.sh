@@ -67,6 +67,7 @@ cargo test --release -p starkscope-recursion --features forge --no-fail-fast \
 step "aggregation tree: leaves, internal layers and a root over real segment proofs (release)"
 cargo test --release -p starkscope-sdk --test tree --no-fail-fast
 cargo test --release -p starkscope-sdk --features bench-metrics --test tree_metrics --no-fail-fast
+cargo test --release -p starkscope --test aggregate --no-fail-fast
 
 step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
 cargo test -p starkscope-harness --no-fail-fast --features exporters

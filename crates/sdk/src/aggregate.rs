@@ -274,12 +274,15 @@ impl crate::Sdk {
                 });
             }
         }
-        crate::config::check_segment_size(root.segment_size)?;
+        crate::config::check_segment_size(root.segment_size)
+            .map_err(|e| InvalidProof::Root(format!("its segment size: {e}")))?;
         let segments = root.top.segments();
         if segments > MAX_VERIFIED_SEGMENTS || !root.top.is_well_formed() {
-            return Err(SdkError::Config(format!(
-                "the root's tree shape ({segments} segments) is not one this verifier builds                  (at most {MAX_VERIFIED_SEGMENTS} segments, every node with 1 or more children)"
-            )));
+            return Err(InvalidProof::Root(format!(
+                "its tree's shape ({segments} segments) is not one this verifier builds \
+                 (at most {MAX_VERIFIED_SEGMENTS} segments, every node with 1 or more children)"
+            ))
+            .into());
         }
         let span = info_span!("verify", group = %Group::Root);
         span.in_scope(|| -> Result<usize, SdkError> {

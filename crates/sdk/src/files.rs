@@ -376,6 +376,14 @@ pub fn pk_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppProvingKey, Fi
     })
 }
 
+/// The kind a file's header names, if it is a starkscope file of a known kind.
+pub fn file_kind(bytes: &[u8]) -> Option<FileKind> {
+    if bytes.len() < HEADER_LEN || bytes[..8] != MAGIC {
+        return None;
+    }
+    FileKind::ALL.into_iter().find(|k| k.id() == bytes[8])
+}
+
 /// Reads the file at `path` as `kind` with `decode`.
 pub fn read_file<T>(
     path: &Path,

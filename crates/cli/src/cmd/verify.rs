@@ -9,9 +9,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use starkscope_sdk::files::{proof_from_file_bytes, read_file, vk_from_file_bytes};
+use starkscope_sdk::files::{
+    file_kind, proof_from_file_bytes, read_file, root_from_file_bytes, vk_from_file_bytes,
+};
 use starkscope_sdk::{
-    AppProof, AppVerifyingKey, Exit, FriPreset, Sdk, SdkConfig, SdkError, MIN_SECURE_BITS,
+    AppProof, AppVerifyingKey, Exit, FileError, FileKind, FriPreset, RootProof, Sdk, SdkConfig,
+    SdkError, MIN_SECURE_BITS,
 };
 
 use super::prove::parse_fri;
@@ -52,6 +55,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PRESET", default_value = "fast", value_parser = parse_fri)]
     pub fri: FriPreset,
 
+    /// FRI preset a root proof's aggregation nodes must have been made with (a root proof
+    /// file from `starkscope prove --aggregate`).
+    #[arg(long, value_name = "PRESET", default_value = "recursion", value_parser = parse_fri)]
+    pub node_fri: FriPreset,
+
     /// Accept a preset under 100 conjectured bits of security (`testing`).
     #[arg(long)]
     pub allow_insecure: bool,
@@ -88,6 +96,8 @@ struct Valid {
     exit_code: u32,
     outputs: Vec<starkscope_vm::F>,
     preset: FriPreset,
+    /// For a root proof: its nodes' preset.
+    root: Option<FriPreset>,
 }
 
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -106,6 +116,8 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                     "preset": v.preset.name(),
                     "conjectured_bits": v.preset.conjectured_security_bits(),
                     "insecure": !v.preset.is_secure(),
+                    "aggregated": v.root.is_some(),
+                    "node_preset": v.root.map(|p| p.name()),
                 }),
                 Exit::Success,
             ),
@@ -130,10 +142,14 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     match verdict {
         Ok(v) => {
             println!(
-                "valid: `{}` (program hash {}), {} segments, exit code {}, outputs {}, FRI preset {} ({} conjectured bits{})",
+                "valid: `{}` (program hash {}), {} segments{}, exit code {}, outputs {}, FRI preset {} ({} conjectured bits{})",
                 v.program,
                 v.hash,
                 v.segments,
+                match v.root {
+                    Some(p) => format!(" aggregated into one root proof (nodes at `{}`)", p.name()),
+                    None => String::new(),
+                },
                 v.exit_code,
                 outputs(&v.outputs),
                 v.preset.name(),
@@ -159,26 +175,27 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
 fn check(args: &VerifyArgs) -> Result<Valid, Failure> {
     // A proof file that is ours, of the right kind and version, but whose content does
     // not decode is an invalid proof; anything else about it is a bad input.
-    let proof: AppProof = read_file(&args.proof, proof_from_file_bytes).map_err(|e| {
+    let file_failure = |e: FileError| {
         if e.is_corrupt() {
             Failure::new(Exit::InvalidProof, &e)
         } else {
             Failure::new(e.exit(), &e)
         }
+    };
+    let bytes = std::fs::read(&args.proof).map_err(|source| {
+        file_failure(FileError::Io {
+            path: args.proof.clone(),
+            source,
+        })
     })?;
+    if file_kind(&bytes) == Some(FileKind::RootProof) {
+        let root = root_from_file_bytes(&bytes, &args.proof).map_err(file_failure)?;
+        return check_root(args, root);
+    }
+    let proof: AppProof = proof_from_file_bytes(&bytes, &args.proof).map_err(file_failure)?;
     let sdk_failure = |e: SdkError| Failure::new(e.exit(), &e);
     let preset = args.fri;
-    if !preset.is_secure() && !args.allow_insecure {
-        return Err(Failure::new(
-            Exit::Usage,
-            format!(
-                "FRI preset `{}` gives {} conjectured bits of security, under {MIN_SECURE_BITS}: \
-             pass --allow-insecure to verify at it anyway",
-                preset.name(),
-                preset.conjectured_security_bits()
-            ),
-        ));
-    }
+    refuse_insecure(args)?;
     let sdk = Sdk::new(
         SdkConfig::default()
             .with_fri(preset)
@@ -208,6 +225,7 @@ fn check(args: &VerifyArgs) -> Result<Valid, Failure> {
             exit_code: summary.exit_code,
             outputs: proof.outputs.clone(),
             preset,
+            root: None,
         }),
         Err(SdkError::Invalid(reason)) => Err(Failure::new(
             Exit::InvalidProof,
@@ -229,6 +247,82 @@ fn check(args: &VerifyArgs) -> Result<Valid, Failure> {
                 }
             ),
         )),
+        Err(e) => Err(sdk_failure(e)),
+    }
+}
+
+/// The verifier's presets must be secure unless --allow-insecure says otherwise.
+fn refuse_insecure(args: &VerifyArgs) -> Result<(), Failure> {
+    for preset in [args.fri, args.node_fri] {
+        if !preset.is_secure() && !args.allow_insecure {
+            return Err(Failure::new(
+                Exit::Usage,
+                format!(
+                    "FRI preset `{}` gives {} conjectured bits of security, under \
+                     {MIN_SECURE_BITS}: pass --allow-insecure to verify at it anyway",
+                    preset.name(),
+                    preset.conjectured_security_bits()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A root proof file: rebuilt from the program (its key rebuilds the tree's circuits) and
+/// checked at the verifier's presets.
+fn check_root(args: &VerifyArgs, root: RootProof) -> Result<Valid, Failure> {
+    refuse_insecure(args)?;
+    let Some(program) = &args.program else {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "{}: a root proof is checked against its program: give --program (the \
+                 tree's circuits are rebuilt from it)",
+                args.proof.display()
+            ),
+        ));
+    };
+    let invalid = |reason: String| {
+        Failure::new(
+            Exit::InvalidProof,
+            format!("{}: {reason}", args.proof.display()),
+        )
+    };
+    if root.node_preset != args.node_fri {
+        return Err(invalid(format!(
+            "its aggregation nodes were made with FRI preset `{}`, the verifier requires `{}` \
+             (to check it at its own: --node-fri {})",
+            root.node_preset.name(),
+            args.node_fri.name(),
+            root.node_preset.name()
+        )));
+    }
+    let program = load(program).map_err(|e| {
+        Failure::new(
+            crate::failure::exit_of(&e),
+            starkscope_sdk::error_chain(e.as_ref()),
+        )
+    })?;
+    let sdk_failure = |e: SdkError| Failure::new(e.exit(), &e);
+    let sdk = Sdk::new(
+        SdkConfig::default()
+            .with_fri(args.fri)
+            .with_allow_insecure(args.allow_insecure),
+    )
+    .map_err(sdk_failure)?;
+    let pk = sdk.keygen_for_aggregation(&program).map_err(sdk_failure)?;
+    match sdk.verify_root(&pk, &root) {
+        Ok(segments) => Ok(Valid {
+            program: pk.program.name.clone(),
+            hash: pk.hash.to_string(),
+            segments,
+            exit_code: root.exit_code,
+            outputs: root.outputs.clone(),
+            preset: args.fri,
+            root: Some(root.node_preset),
+        }),
+        Err(SdkError::Invalid(reason)) => Err(invalid(reason.to_string())),
         Err(e) => Err(sdk_failure(e)),
     }
 }

@@ -1,0 +1,153 @@
+//! `starkscope prove --aggregate` and `starkscope verify` of a root proof file, through the
+//! shipped binary: three programs aggregated, the root's exit code and outputs those of
+//! `starkscope run`; another program, another node preset and changed bytes refused.
+//! Release only (proves trees): scripts/test.sh runs it with `--release`.
+
+mod common;
+
+use common::{programs, s, starkscope, text};
+
+const TESTING: [&str; 5] = [
+    "--fri",
+    "testing",
+    "--node-fri",
+    "testing",
+    "--allow-insecure",
+];
+
+fn prove_root(
+    program: &str,
+    inputs: &[&str],
+    segment_size: &str,
+    out: &std::path::Path,
+) -> serde_json::Value {
+    let path = programs().join(program);
+    let mut args = vec!["prove", s(&path)];
+    for i in inputs {
+        args.extend(["-i", i]);
+    }
+    args.extend([
+        "--segment-size",
+        segment_size,
+        "--fri",
+        "testing",
+        "--aggregate",
+        "--node-fri",
+        "testing",
+        "--out",
+        s(out),
+        "--json",
+        "-q",
+    ]);
+    let o = starkscope(&args);
+    assert!(o.status.success(), "{program}: {}", text(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("prove --json")
+}
+
+fn verify_root(root: &std::path::Path, program: &str, extra: &[&str]) -> std::process::Output {
+    let path = programs().join(program);
+    let mut args = vec!["verify", s(root), "--program", s(&path), "--json"];
+    args.extend(extra);
+    starkscope(&args)
+}
+
+fn run_json(program: &str, inputs: &[&str], segment_size: &str) -> serde_json::Value {
+    let path = programs().join(program);
+    let mut args = vec!["run", s(&path), "--json", "--segment-size", segment_size];
+    for i in inputs {
+        args.extend(["-i", i]);
+    }
+    let o = starkscope(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("run --json")
+}
+
+#[cfg_attr(debug_assertions, ignore = "proves trees: run with --release")]
+#[test]
+fn three_programs_aggregate_into_roots_that_state_their_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str], &str, &[&str]); 3] = [
+        // 356 cycles in 64-cycle segments: 3 leaves, internal.0 and internal.1.
+        (
+            "fibonacci.sasm",
+            &["70"],
+            "64",
+            &["leaf", "internal.0", "internal.1", "root"],
+        ),
+        (
+            "matmul.sasm",
+            &["2", "1", "2", "3", "4", "5", "6", "7", "8"],
+            "64",
+            &[],
+        ),
+        ("field_loop.sasm", &["40"], "128", &[]),
+    ];
+    for (program, inputs, size, layers) in cases {
+        let root = dir.path().join(format!("{program}.root"));
+        let proven = prove_root(program, inputs, size, &root);
+        let agg = &proven["aggregation"];
+        let groups: Vec<&str> = agg["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["group"].as_str().unwrap())
+            .collect();
+        if !layers.is_empty() {
+            assert_eq!(groups, layers, "{program}");
+        }
+        assert_eq!(groups.last(), Some(&"root"), "{program}");
+
+        let o = verify_root(&root, program, &TESTING);
+        assert!(o.status.success(), "{program}: {}", text(&o.stdout));
+        let verdict: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let ran = run_json(program, inputs, size);
+        assert_eq!(verdict["valid"], true);
+        assert_eq!(verdict["aggregated"], true);
+        assert_eq!(verdict["exit_code"], ran["exit_code"], "{program}");
+        assert_eq!(verdict["outputs"], ran["outputs"], "{program}");
+        assert_eq!(verdict["segments"], ran["segments"], "{program}");
+    }
+}
+
+#[cfg_attr(debug_assertions, ignore = "proves a tree: run with --release")]
+#[test]
+fn a_root_of_another_program_preset_or_with_changed_bytes_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("fib.root");
+    prove_root("fibonacci.sasm", &["40"], "64", &root);
+    assert!(verify_root(&root, "fibonacci.sasm", &TESTING)
+        .status
+        .success());
+
+    let o = verify_root(&root, "matmul.sasm", &TESTING);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    // The verifier, not the file, picks the nodes' preset.
+    let o = verify_root(
+        &root,
+        "fibonacci.sasm",
+        &["--fri", "testing", "--allow-insecure"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    // A root file needs the program (its circuits are rebuilt from it).
+    let o = starkscope(&["verify", s(&root), "--vk", "none.vk"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+
+    let bytes = std::fs::read(&root).unwrap();
+    let changed = dir.path().join("changed.root");
+    for at in [
+        12,
+        bytes.len() / 3,
+        bytes.len() / 2,
+        bytes.len() - 40,
+        bytes.len() - 1,
+    ] {
+        let mut b = bytes.clone();
+        b[at] ^= 0x10;
+        std::fs::write(&changed, &b).unwrap();
+        let o = verify_root(&changed, "fibonacci.sasm", &TESTING);
+        assert_eq!(o.status.code(), Some(1), "byte {at}: {}", text(&o.stdout));
+    }
+    std::fs::write(&changed, &bytes[..bytes.len() / 2]).unwrap();
+    let o = verify_root(&changed, "fibonacci.sasm", &TESTING);
+    assert_eq!(o.status.code(), Some(1), "truncated: {}", text(&o.stdout));
+}
