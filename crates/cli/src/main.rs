@@ -39,6 +39,9 @@ enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// Generate a program's proving key and/or verifying key files.
     Keygen(cmd::keygen::KeygenArgs),
+    /// Prove one node of the aggregation tree from child proof files (segment proofs: a
+    /// leaf; node proofs: an internal node; --root: the root) and write its proof file.
+    Aggregate(cmd::aggregate::AggregateArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Prove(args) => cmd::prove::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
+        Command::Aggregate(args) => cmd::aggregate::run(args),
     };
     match result {
         Ok(code) => code,

@@ -53,6 +53,56 @@ pub struct RootProof {
     pub outputs: Vec<Val>,
 }
 
+/// One segment proof of a run, on its own: a leaf's child as a unit of work reads it.
+#[derive(Clone, Debug)]
+pub struct SegmentFile {
+    pub program_name: String,
+    pub program_hash: ProgramHash,
+    pub preset: FriPreset,
+    pub segment_size: u64,
+    pub proof: Proof,
+}
+
+/// One aggregation node's proof (a leaf or an internal node) and what its circuit is.
+#[derive(Clone, Debug)]
+pub struct NodeFile {
+    pub program_name: String,
+    pub program_hash: ProgramHash,
+    pub app_preset: FriPreset,
+    pub node_preset: FriPreset,
+    pub segment_size: u64,
+    pub shape: Shape,
+    pub proof: Proof,
+}
+
+impl NodeFile {
+    /// Its statement (public values; checked by whoever verifies it).
+    pub fn statement(&self) -> Option<tree::Statement<Val>> {
+        let v = &self
+            .proof
+            .airs
+            .get(starkscope_recursion::compile::TableId::Public as usize)?
+            .public_values;
+        (v.len() == tree::statement::pv::COUNT).then(|| tree::Statement::from_values(v))
+    }
+}
+
+/// A child of an aggregation node.
+#[derive(Clone, Debug)]
+pub enum TreeChild {
+    Segment(SegmentFile),
+    Node(NodeFile),
+}
+
+/// The result of aggregating a run: the root, every node (leaves first), what each layer
+/// cost.
+#[derive(Clone, Debug)]
+pub struct Aggregated {
+    pub root: RootProof,
+    pub layers: Vec<Vec<NodeFile>>,
+    pub report: AggregationReport,
+}
+
 /// One layer's numbers.
 #[derive(Clone, Debug)]
 pub struct LayerReport {
@@ -101,7 +151,7 @@ impl crate::Sdk {
         pk: &AppProvingKey,
         proof: &AppProof,
         tree_config: TreeConfig,
-    ) -> Result<(RootProof, AggregationReport), SdkError> {
+    ) -> Result<Aggregated, SdkError> {
         if tree_config.children < 2 {
             return Err(SdkError::Config(format!(
                 "an aggregation node has at least 2 children, not {}",
@@ -119,6 +169,7 @@ impl crate::Sdk {
         )?;
         let commitment = program_commitment(pk);
         let mut report = AggregationReport::default();
+        let mut layers: Vec<Vec<NodeFile>> = Vec::new();
         let mut below: Vec<Proof> = proof.segments.clone();
         let mut internal_idx = 0usize;
         let plan = tree::plan(proof.segments.len(), tree_config.children);
@@ -148,27 +199,33 @@ impl crate::Sdk {
             let circuits_ref = &circuits;
             let below_ref = &below;
             // Each node reports from whichever pool thread runs it: the caller's scope
-            // (dispatcher and recorder) is entered there, then the node's own span.
+            // (dispatcher and recorder) is entered there, then the node's own span. At most
+            // `provers` nodes at once, as for segments (the memory budget).
             let scope = Scope::capture();
-            let proven: Vec<Result<(Proof, NodeReport), NodeError>> = self.on_pool(|| {
-                shapes
-                    .par_iter()
-                    .zip(&starts)
-                    .enumerate()
-                    .map(|(i, (shape, &start))| {
-                        scope.in_scope(|| {
-                            let span = info_span!(spans::NODE, group = %group, idx = first_idx + i);
-                            span.in_scope(|| {
-                                let children: Vec<&Proof> = below_ref
-                                    [start..start + shape.num_children()]
-                                    .iter()
-                                    .collect();
-                                prove_node(circuits_ref, shape, &children)
+            let batch = self.parallelism().provers.max(1);
+            let mut proven: Vec<Result<(Proof, NodeReport), NodeError>> = Vec::new();
+            for (b, chunk) in shapes.chunks(batch).enumerate() {
+                let first = b * batch;
+                proven.extend(self.on_pool(|| {
+                    chunk
+                        .par_iter()
+                        .zip(&starts[first..first + chunk.len()])
+                        .enumerate()
+                        .map(|(i, (shape, &start))| {
+                            let idx = first_idx + first + i;
+                            scope.in_scope(|| {
+                                info_span!(spans::NODE, group = %group, idx = idx).in_scope(|| {
+                                    let children: Vec<&Proof> = below_ref
+                                        [start..start + shape.num_children()]
+                                        .iter()
+                                        .collect();
+                                    prove_node(circuits_ref, shape, &children)
+                                })
                             })
                         })
-                    })
-                    .collect()
-            });
+                        .collect::<Vec<_>>()
+                }));
+            }
             let mut nodes = Vec::with_capacity(proven.len());
             let mut proofs = Vec::with_capacity(proven.len());
             for r in proven {
@@ -188,6 +245,21 @@ impl crate::Sdk {
             if shapes.len() == 1 {
                 top = Some(shapes[0].clone());
             }
+            layers.push(
+                shapes
+                    .iter()
+                    .zip(&proofs)
+                    .map(|(shape, p)| NodeFile {
+                        program_name: proof.program_name.clone(),
+                        program_hash: proof.program_hash,
+                        app_preset: proof.preset,
+                        node_preset: tree_config.preset,
+                        segment_size: self.config().segment_size,
+                        shape: shape.clone(),
+                        proof: p.clone(),
+                    })
+                    .collect(),
+            );
             below = proofs;
         }
         let top = top.expect("the plan ends with one node");
@@ -224,8 +296,8 @@ impl crate::Sdk {
             circuit_build: built,
             wall: started.elapsed(),
         });
-        Ok((
-            RootProof {
+        Ok(Aggregated {
+            root: RootProof {
                 program_name: proof.program_name.clone(),
                 program_hash: proof.program_hash,
                 app_preset: proof.preset,
@@ -235,6 +307,160 @@ impl crate::Sdk {
                 proof: root_proof,
                 exit_code: proof.exit_code,
                 outputs: proof.outputs.clone(),
+            },
+            layers,
+            report,
+        })
+    }
+
+    /// One aggregation node as a unit of work: proves that `children` (all segment proofs,
+    /// making a leaf, or all node proofs, making an internal node) verify and form one run.
+    /// `circuits` is built as needed (for an internal node, its children's circuits too).
+    /// The same proving code as [`Sdk::aggregate`]'s nodes.
+    pub fn aggregate_node(
+        &self,
+        pk: &AppProvingKey,
+        circuits: &mut Circuits,
+        children: &[TreeChild],
+    ) -> Result<(NodeFile, NodeReport), SdkError> {
+        let first = children
+            .first()
+            .ok_or_else(|| SdkError::Config("an aggregation node needs children".into()))?;
+        let (app_preset, segment_size) = match first {
+            TreeChild::Segment(s) => (s.preset, s.segment_size),
+            TreeChild::Node(n) => (n.app_preset, n.segment_size),
+        };
+        let node_preset = circuits.node_config().preset();
+        let mut proofs = Vec::with_capacity(children.len());
+        let mut shapes = Vec::new();
+        for (i, child) in children.iter().enumerate() {
+            let (name, hash, preset, size) = match child {
+                TreeChild::Segment(s) => {
+                    (&s.program_name, s.program_hash, s.preset, s.segment_size)
+                }
+                TreeChild::Node(n) => {
+                    if n.node_preset != node_preset {
+                        return Err(NodeError::Children(format!(
+                            "child {i} is a node proven with FRI preset `{}`, this node proves with `{}`",
+                            n.node_preset.name(),
+                            node_preset.name()
+                        ))
+                        .into());
+                    }
+                    shapes.push(n.shape.clone());
+                    (
+                        &n.program_name,
+                        n.program_hash,
+                        n.app_preset,
+                        n.segment_size,
+                    )
+                }
+            };
+            if hash != pk.hash || *name != pk.program.name {
+                return Err(InvalidProof::WrongProgram {
+                    proof_name: name.clone(),
+                    proof_hash: hash.to_string(),
+                    key_name: pk.program.name.clone(),
+                    key_hash: pk.hash.to_string(),
+                }
+                .into());
+            }
+            if preset != app_preset || size != segment_size || preset != pk.preset() {
+                return Err(NodeError::Children(format!(
+                    "child {i}: segments proven with FRI preset `{}` at segment size {size}, \
+                     the first child's are `{}` at {segment_size} and the key's `{}`",
+                    preset.name(),
+                    app_preset.name(),
+                    pk.preset().name()
+                ))
+                .into());
+            }
+            proofs.push(match child {
+                TreeChild::Segment(s) => &s.proof,
+                TreeChild::Node(n) => &n.proof,
+            });
+        }
+        let shape = match (shapes.len(), children.len()) {
+            (0, n) => Shape::Leaf(n),
+            (k, n) if k == n => Shape::Internal(shapes),
+            _ => {
+                return Err(NodeError::Children(
+                    "a node's children are all segment proofs (a leaf) or all node proofs".into(),
+                )
+                .into())
+            }
+        };
+        circuits.build(&shape)?;
+        let (proof, report) = self.on_pool(|| prove_node(circuits, &shape, &proofs))?;
+        Ok((
+            NodeFile {
+                program_name: pk.program.name.clone(),
+                program_hash: pk.hash,
+                app_preset,
+                node_preset,
+                segment_size,
+                shape,
+                proof,
+            },
+            report,
+        ))
+    }
+
+    /// The root as a unit of work: verifies the top node and states the run; `outputs` are
+    /// the run's claimed outputs (the root proves their digest).
+    pub fn aggregate_root(
+        &self,
+        pk: &AppProvingKey,
+        circuits: &mut Circuits,
+        top: &NodeFile,
+        outputs: Vec<Val>,
+    ) -> Result<(RootProof, NodeReport), SdkError> {
+        if top.program_hash != pk.hash || top.program_name != pk.program.name {
+            return Err(InvalidProof::WrongProgram {
+                proof_name: top.program_name.clone(),
+                proof_hash: top.program_hash.to_string(),
+                key_name: pk.program.name.clone(),
+                key_hash: pk.hash.to_string(),
+            }
+            .into());
+        }
+        let statement = top.statement().ok_or_else(|| {
+            SdkError::Aggregate(NodeError::Statement {
+                index: 0,
+                what: "not a node proof's public values".into(),
+            })
+        })?;
+        let claimed =
+            starkscope_vm::prove::outputs_digest(starkscope_vm::prove::EMPTY_DIGEST, &outputs);
+        if claimed != statement.digest_after {
+            return Err(NodeError::Outputs.into());
+        }
+        circuits.build(&top.shape)?;
+        let root = RootCircuit::new(
+            circuits.spec_of(&top.shape)?,
+            program_commitment(pk),
+            pk.vm.initial_root,
+            circuits.node_config().clone(),
+        )?;
+        let p = self.on_pool(|| root.prove(&pk.vm.initial_root, &top.proof))?;
+        let report = NodeReport {
+            children: 1,
+            witness_gen: p.witness_gen,
+            prove: p.prove,
+            proof_bytes: proof_len(&p.proof),
+        };
+        use starkscope_stark_backend::p3::PrimeField32;
+        Ok((
+            RootProof {
+                program_name: top.program_name.clone(),
+                program_hash: top.program_hash,
+                app_preset: top.app_preset,
+                node_preset: top.node_preset,
+                segment_size: top.segment_size,
+                top: top.shape.clone(),
+                proof: p.proof,
+                exit_code: statement.exit_code.as_canonical_u32(),
+                outputs,
             },
             report,
         ))

@@ -32,7 +32,7 @@ use starkscope_vm::field::from_canonical;
 use starkscope_vm::prove::{chips, vm_keygen, VmVerifyingKey, DIGEST};
 use starkscope_vm::{Instruction, Marker, MarkerAt, Opcode, Program, SourceLoc, SourceMap};
 
-use crate::aggregate::RootProof;
+use crate::aggregate::{NodeFile, RootProof, SegmentFile};
 use crate::error::FileError;
 use crate::keys::{AppProvingKey, AppVerifyingKey, ProgramHash};
 use crate::proof::AppProof;
@@ -53,14 +53,18 @@ pub enum FileKind {
     ProvingKey,
     VerifyingKey,
     RootProof,
+    SegmentProof,
+    NodeProof,
 }
 
 impl FileKind {
-    const ALL: [FileKind; 4] = [
+    const ALL: [FileKind; 6] = [
         FileKind::Proof,
         FileKind::ProvingKey,
         FileKind::VerifyingKey,
         FileKind::RootProof,
+        FileKind::SegmentProof,
+        FileKind::NodeProof,
     ];
 
     fn id(self) -> u8 {
@@ -69,6 +73,8 @@ impl FileKind {
             FileKind::ProvingKey => 2,
             FileKind::VerifyingKey => 3,
             FileKind::RootProof => 4,
+            FileKind::SegmentProof => 5,
+            FileKind::NodeProof => 6,
         }
     }
 }
@@ -80,6 +86,8 @@ impl fmt::Display for FileKind {
             FileKind::ProvingKey => "proving key",
             FileKind::VerifyingKey => "verifying key",
             FileKind::RootProof => "root proof",
+            FileKind::SegmentProof => "segment proof",
+            FileKind::NodeProof => "aggregation node proof",
         })
     }
 }
@@ -110,6 +118,29 @@ struct RootBody {
     exit_code: u32,
     outputs: Vec<u32>,
     /// The root proof in the backend's proof codec.
+    proof: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SegmentBody {
+    program_name: String,
+    program_hash: [u32; DIGEST],
+    preset: u8,
+    segment_size: u64,
+    /// In the backend's proof codec.
+    proof: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NodeBody {
+    program_name: String,
+    program_hash: [u32; DIGEST],
+    app_preset: u8,
+    node_preset: u8,
+    segment_size: u64,
+    /// The node's shape, flattened as in [`RootBody`].
+    shape: Vec<(bool, u32)>,
+    /// In the backend's proof codec.
     proof: Vec<u8>,
 }
 
@@ -237,6 +268,71 @@ pub fn root_from_file_bytes(bytes: &[u8], path: &Path) -> Result<RootProof, File
         proof,
         exit_code: body.exit_code,
         outputs: field_elements(&body.outputs, "output", kind, path)?,
+    })
+}
+
+/// Encodes a segment proof file's bytes (one segment of a run, a leaf's child).
+pub fn segment_file_to_bytes(f: &SegmentFile) -> Result<Vec<u8>, FileError> {
+    let body = SegmentBody {
+        program_name: f.program_name.clone(),
+        program_hash: f.program_hash.0,
+        preset: f.preset.id(),
+        segment_size: f.segment_size,
+        proof: proof_to_bytes_with_preset(&f.proof, f.preset)
+            .map_err(encode_error(FileKind::SegmentProof))?,
+    };
+    encode(FileKind::SegmentProof, &body)
+}
+
+pub fn segment_file_from_bytes(bytes: &[u8], path: &Path) -> Result<SegmentFile, FileError> {
+    let kind = FileKind::SegmentProof;
+    let body: SegmentBody = decode(kind, bytes, path)?;
+    let preset = preset(body.preset, kind, path)?;
+    let proof = proof_from_bytes(&body.proof, preset)
+        .map_err(|e| corrupt(path, kind, format!("segment proof: {e}")))?;
+    Ok(SegmentFile {
+        program_name: body.program_name,
+        program_hash: ProgramHash(body.program_hash),
+        preset,
+        segment_size: body.segment_size,
+        proof,
+    })
+}
+
+/// Encodes an aggregation node's proof file.
+pub fn node_file_to_bytes(f: &NodeFile) -> Result<Vec<u8>, FileError> {
+    let mut shape = Vec::new();
+    flatten_shape(&f.shape, &mut shape);
+    let body = NodeBody {
+        program_name: f.program_name.clone(),
+        program_hash: f.program_hash.0,
+        app_preset: f.app_preset.id(),
+        node_preset: f.node_preset.id(),
+        segment_size: f.segment_size,
+        shape,
+        proof: proof_to_bytes_with_preset(&f.proof, f.node_preset)
+            .map_err(encode_error(FileKind::NodeProof))?,
+    };
+    encode(FileKind::NodeProof, &body)
+}
+
+pub fn node_file_from_bytes(bytes: &[u8], path: &Path) -> Result<NodeFile, FileError> {
+    let kind = FileKind::NodeProof;
+    let body: NodeBody = decode(kind, bytes, path)?;
+    let app_preset = preset(body.app_preset, kind, path)?;
+    let node_preset = preset(body.node_preset, kind, path)?;
+    let shape = unflatten_shape(&body.shape)
+        .ok_or_else(|| corrupt(path, kind, "the node's shape is malformed".into()))?;
+    let proof = proof_from_bytes(&body.proof, node_preset)
+        .map_err(|e| corrupt(path, kind, format!("node proof: {e}")))?;
+    Ok(NodeFile {
+        program_name: body.program_name,
+        program_hash: ProgramHash(body.program_hash),
+        app_preset,
+        node_preset,
+        segment_size: body.segment_size,
+        shape,
+        proof,
     })
 }
 

@@ -33,7 +33,10 @@ pub mod proof;
 pub mod report;
 pub mod tree;
 
-pub use aggregate::{AggregationReport, LayerReport, NodeReport, RootProof, TreeConfig};
+pub use aggregate::{
+    Aggregated, AggregationReport, LayerReport, NodeFile, NodeReport, RootProof, SegmentFile,
+    TreeChild, TreeConfig,
+};
 pub use config::{
     check_segment_size, max_threads, segment_bytes_estimate, Parallelism, SdkConfig,
     DEFAULT_MEMORY_BUDGET, MIN_SEGMENT_SIZE, THREADS_PER_CORE,

@@ -183,7 +183,8 @@ fn the_sdk_aggregates_a_run_into_a_root_that_verifies() {
     let fib = program("fibonacci.sasm");
     let pk = sdk.keygen_for_aggregation(&fib).expect("keygen");
     let (app, _) = sdk.prove(&pk, &[F::from_u32(70)]).expect("proves");
-    let (root, report) = sdk.aggregate(&pk, &app, TREE).expect("aggregates");
+    let aggregated = sdk.aggregate(&pk, &app, TREE).expect("aggregates");
+    let (root, report) = (aggregated.root.clone(), &aggregated.report);
     let groups: Vec<Group> = report.layers.iter().map(|l| l.group.clone()).collect();
     assert_eq!(
         groups,

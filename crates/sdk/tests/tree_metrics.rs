@@ -38,7 +38,7 @@ fn every_node_has_its_group_idx_and_numbers() {
                 children: 2,
                 preset: FriPreset::Testing,
             };
-            let (_, report) = sdk.aggregate(&pk, &app, tree).unwrap();
+            let report = sdk.aggregate(&pk, &app, tree).unwrap().report;
             (app.segments.len(), report)
         })
         .unwrap();

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod aggregate;
 pub mod keygen;
 pub mod paths;
 pub mod prof;

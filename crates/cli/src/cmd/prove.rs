@@ -18,11 +18,12 @@ use starkscope_sdk::Exit;
 use crate::failure::{tag, ExitWith};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use starkscope_sdk::files::{
-    pk_from_file_bytes, proof_to_bytes, read_file, root_to_bytes, write_file,
+    node_file_to_bytes, pk_from_file_bytes, proof_to_bytes, read_file, root_to_bytes,
+    segment_file_to_bytes, write_file,
 };
 use starkscope_sdk::{
-    AggregationReport, AppProof, ChainSummary, FriPreset, ProgramHash, Progress, ProveReport,
-    RootProof, Sdk, SdkConfig, TreeConfig,
+    Aggregated, AppProof, ChainSummary, FriPreset, ProgramHash, Progress, ProveReport, Sdk,
+    SdkConfig, SegmentFile, TreeConfig,
 };
 use starkscope_vm::{DEFAULT_MAX_CYCLES, F};
 
@@ -103,6 +104,12 @@ pub struct ProveArgs {
     #[arg(long, value_name = "K", default_value_t = 2, requires = "aggregate")]
     pub children: usize,
 
+    /// Also write every segment proof and every node proof of the tree into this directory
+    /// (`segment-I.bin`, `leaf-I.bin`, `internal.H-I.bin`, numbered as the metrics' `idx`),
+    /// the inputs of `starkscope aggregate` (with --aggregate).
+    #[arg(long, value_name = "DIR", requires = "aggregate")]
+    pub nodes_dir: Option<PathBuf>,
+
     /// FRI preset of the aggregation nodes (with --aggregate).
     #[arg(long, value_name = "PRESET", default_value = "recursion", value_parser = parse_fri, requires = "aggregate")]
     pub node_fri: FriPreset,
@@ -138,8 +145,8 @@ struct Proven {
     proof: AppProof,
     report: ProveReport,
     summary: ChainSummary,
-    /// With --aggregate: the verified root and what each layer cost.
-    tree: Option<(RootProof, AggregationReport)>,
+    /// With --aggregate: the verified root, every node and what each layer cost.
+    tree: Option<Aggregated>,
 }
 
 pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
@@ -257,13 +264,13 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
                 children: args.children,
                 preset: args.node_fri,
             };
-            let (root, layers) = sdk
+            let aggregated = sdk
                 .aggregate(&pk, &proof, config)
                 .with_context(|| format!("aggregating {}", args.program.display()))?;
-            sdk.verify_root(&pk, &root)
+            sdk.verify_root(&pk, &aggregated.root)
                 .context("the root proof just made does not verify (a prover bug)")
                 .exit_with(Exit::Internal)?;
-            Some((root, layers))
+            Some(aggregated)
         } else {
             None
         };
@@ -281,7 +288,7 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     let written = match &args.out {
         Some(path) => {
             let bytes = match &proven.tree {
-                Some((root, _)) => root_to_bytes(root),
+                Some(a) => root_to_bytes(&a.root),
                 None => proof_to_bytes(&proven.proof),
             }
             .exit_with(Exit::Internal)?;
@@ -296,6 +303,9 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    if let (Some(dir), Some(tree)) = (&args.nodes_dir, &proven.tree) {
+        write_nodes(dir, &proven.proof, args.segment_size, tree)?;
+    }
     if args.json {
         println!("{}", json(args, &proven, written));
     } else {
@@ -402,7 +412,7 @@ fn json(args: &ProveArgs, p: &Proven, written: Option<(&PathBuf, usize)>) -> Str
             "pool_threads": plan.pool_threads,
             "queue": plan.queue,
         },
-        "aggregation": p.tree.as_ref().map(|(root, layers)| serde_json::json!({
+        "aggregation": p.tree.as_ref().map(|Aggregated { root, report: layers, .. }| serde_json::json!({
             "children": args.children,
             "preset": args.node_fri.name(),
             "root_segments": root.top.segments(),
@@ -513,7 +523,12 @@ fn summary(args: &ProveArgs, p: &Proven, written: Option<(&PathBuf, usize)>) -> 
         r.main_cells_used(),
         r.proof_bytes
     );
-    if let Some((root, layers)) = &p.tree {
+    if let Some(Aggregated {
+        root,
+        report: layers,
+        ..
+    }) = &p.tree
+    {
         let _ = write!(
             out,
             "\n\naggregation {} children per node, FRI `{}`; the root verifies: {} segments, exit code {}",
@@ -553,4 +568,48 @@ fn summary(args: &ProveArgs, p: &Proven, written: Option<(&PathBuf, usize)>) -> 
         }
     }
     out
+}
+
+/// Every segment and node proof of the tree, one file each, into `dir` (created if needed).
+fn write_nodes(
+    dir: &Path,
+    proof: &AppProof,
+    segment_size: u64,
+    tree: &Aggregated,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+        .exit_with(Exit::BadInput)?;
+    let write = |name: String, bytes: Vec<u8>| -> anyhow::Result<()> {
+        let path = dir.join(name);
+        write_file(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))
+    };
+    for (i, p) in proof.segments.iter().enumerate() {
+        let file = SegmentFile {
+            program_name: proof.program_name.clone(),
+            program_hash: proof.program_hash,
+            preset: proof.preset,
+            segment_size,
+            proof: p.clone(),
+        };
+        write(
+            format!("segment-{i}.bin"),
+            segment_file_to_bytes(&file).exit_with(Exit::Internal)?,
+        )?;
+    }
+    let mut internal_idx = 0;
+    for (h, layer) in tree.layers.iter().enumerate() {
+        for (i, node) in layer.iter().enumerate() {
+            let name = if h == 0 {
+                format!("leaf-{i}.bin")
+            } else {
+                format!("internal.{}-{}.bin", h - 1, internal_idx + i)
+            };
+            write(name, node_file_to_bytes(node).exit_with(Exit::Internal)?)?;
+        }
+        if h > 0 {
+            internal_idx += layer.len();
+        }
+    }
+    Ok(())
 }

@@ -39,6 +39,15 @@ impl Shape {
         }
     }
 
+    /// The node's layer: 0 for a leaf, one above its tallest child otherwise (internal
+    /// nodes of height `h` are the layer `internal.{h-1}`).
+    pub fn height(&self) -> usize {
+        match self {
+            Shape::Leaf(_) => 0,
+            Shape::Internal(children) => 1 + children.iter().map(Shape::height).max().unwrap_or(0),
+        }
+    }
+
     /// Every node has at least one child.
     pub fn is_well_formed(&self) -> bool {
         match self {

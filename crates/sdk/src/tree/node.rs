@@ -43,6 +43,10 @@ pub enum NodeError {
     Statement { index: usize, what: String },
     #[error("the children do not form one run: {0}")]
     Link(String),
+    #[error("the children cannot make one node: {0}")]
+    Children(String),
+    #[error("the outputs given are not the run's: their digest differs from the one the top node proves (were the segments proven with other inputs?)")]
+    Outputs,
     #[error("the root's child does not {0}")]
     Root(&'static str),
     #[error("witness: {0}")]
