@@ -24,13 +24,17 @@ impl Group {
     /// The group name of an application proof for a program without a name.
     pub const DEFAULT_APP: &'static str = "app_proof";
 
-    /// An application group, `app_proof` when `name` is empty.
+    /// An application group, `app_proof` when `name` is empty. A program whose name is a
+    /// reserved group (`leaf`, `root`, `keygen`, `internal`, `internal.N`) is renamed
+    /// `app.<name>`, so that its segments are never mistaken for a layer of the tree.
     pub fn app(name: impl Into<String>) -> Self {
         let name = name.into();
         if name.is_empty() {
             Group::App(Self::DEFAULT_APP.to_string())
-        } else {
+        } else if matches!(name.parse::<Group>(), Ok(Group::App(_))) {
             Group::App(name)
+        } else {
+            Group::App(format!("app.{name}"))
         }
     }
 
@@ -108,6 +112,17 @@ mod tests {
         assert_eq!("internal.2".parse::<Group>().unwrap(), Group::Internal(2));
         assert_eq!(Group::Internal(2).to_string(), "internal.2");
         assert_eq!(Group::app("").to_string(), "app_proof");
+    }
+
+    #[test]
+    fn programs_named_like_a_layer_are_renamed() {
+        for name in ["leaf", "root", "keygen", "internal", "internal.0", "internal.x"] {
+            let g = Group::app(name);
+            assert_eq!(g.to_string(), format!("app.{name}"));
+            assert_eq!(g.to_string().parse::<Group>().unwrap(), g, "{name}");
+            assert!(g.is_app());
+        }
+        assert_eq!(Group::app("leafy").to_string(), "leafy");
     }
 
     #[test]
