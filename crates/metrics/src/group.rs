@@ -116,7 +116,14 @@ mod tests {
 
     #[test]
     fn programs_named_like_a_layer_are_renamed() {
-        for name in ["leaf", "root", "keygen", "internal", "internal.0", "internal.x"] {
+        for name in [
+            "leaf",
+            "root",
+            "keygen",
+            "internal",
+            "internal.0",
+            "internal.x",
+        ] {
             let g = Group::app(name);
             assert_eq!(g.to_string(), format!("app.{name}"));
             assert_eq!(g.to_string().parse::<Group>().unwrap(), g, "{name}");

@@ -14,7 +14,7 @@ use tracing::info_span;
 use crate::error::{InvalidProof, SdkError};
 use crate::keys::{AppProvingKey, ProgramHash};
 use crate::proof::AppProof;
-use crate::tree::{self, node::root_pv, Circuits, NodeError, RootCircuit, Shape};
+use crate::tree::{self, node::root_pv, Circuits, NodeError, Shape};
 
 /// How the tree is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,12 +95,13 @@ pub enum TreeChild {
 }
 
 /// The result of aggregating a run: the root, every node (leaves first), what each layer
-/// cost.
-#[derive(Clone, Debug)]
+/// cost, and the circuits that proved them (to verify the root without building them again:
+/// [`Sdk::verify_root_with`](crate::Sdk::verify_root_with)).
 pub struct Aggregated {
     pub root: RootProof,
     pub layers: Vec<Vec<NodeFile>>,
     pub report: AggregationReport,
+    pub circuits: Circuits,
 }
 
 /// One layer's numbers.
@@ -167,7 +168,6 @@ impl crate::Sdk {
             self.config().segment_size,
             tree_config.preset,
         )?;
-        let commitment = program_commitment(pk);
         let mut report = AggregationReport::default();
         let mut layers: Vec<Vec<NodeFile>> = Vec::new();
         let mut below: Vec<Proof> = proof.segments.clone();
@@ -268,12 +268,7 @@ impl crate::Sdk {
         let root_span = info_span!(spans::NODE, group = %Group::Root, idx = 0);
         let (root_proof, node, built) = root_span.in_scope(|| -> Result<_, NodeError> {
             let t = Instant::now();
-            let root = RootCircuit::new(
-                circuits.spec_of(&top)?,
-                commitment,
-                pk.vm.initial_root,
-                circuits.node_config().clone(),
-            )?;
+            let root = circuits.root(&top)?;
             let built = t.elapsed();
             // On the pool the span context does not travel: the root's span is entered
             // again there (a child of the one this closure runs in).
@@ -310,6 +305,7 @@ impl crate::Sdk {
             },
             layers,
             report,
+            circuits,
         })
     }
 
@@ -435,13 +431,7 @@ impl crate::Sdk {
         if claimed != statement.digest_after {
             return Err(NodeError::Outputs.into());
         }
-        circuits.build(&top.shape)?;
-        let root = RootCircuit::new(
-            circuits.spec_of(&top.shape)?,
-            program_commitment(pk),
-            pk.vm.initial_root,
-            circuits.node_config().clone(),
-        )?;
+        let root = circuits.root(&top.shape)?;
         let p = self.on_pool(|| root.prove(&pk.vm.initial_root, &top.proof))?;
         let report = NodeReport {
             children: 1,
@@ -510,25 +500,38 @@ impl crate::Sdk {
             ))
             .into());
         }
+        let mut circuits = Circuits::new(&pk.program, &pk.vm, root.segment_size, root.node_preset)?;
+        self.verify_root_with(pk, root, &mut circuits)
+    }
+
+    /// [`Sdk::verify_root`] with circuits already at hand (the ones that proved the tree:
+    /// nothing is built twice). `circuits` must be for this key, the root's segment size and
+    /// node preset.
+    pub fn verify_root_with(
+        &self,
+        pk: &AppProvingKey,
+        root: &RootProof,
+        circuits: &mut Circuits,
+    ) -> Result<usize, SdkError> {
+        let segments = root.top.segments();
+        if circuits.node_config().preset() != root.node_preset
+            || circuits.program_commitment() != program_commitment(pk)
+        {
+            return Err(SdkError::Config(
+                "the circuits are not for this key and node preset".into(),
+            ));
+        }
+        let commitment = program_commitment(pk);
+        let expected = root_public_values(&commitment, segments, root.exit_code, &root.outputs);
+        let circuit = circuits.root(&root.top)?;
         let span = info_span!("verify", group = %Group::Root);
-        span.in_scope(|| -> Result<usize, SdkError> {
-            let mut circuits =
-                Circuits::new(&pk.program, &pk.vm, root.segment_size, root.node_preset)?;
-            circuits.build(&root.top)?;
-            let commitment = program_commitment(pk);
-            let circuit = RootCircuit::new(
-                circuits.spec_of(&root.top)?,
-                commitment,
-                pk.vm.initial_root,
-                circuits.node_config().clone(),
-            )?;
-            let expected = root_public_values(&commitment, segments, root.exit_code, &root.outputs);
+        span.in_scope(|| {
             circuit
                 .circuit
                 .verify(&root.proof, &expected)
-                .map_err(|e| InvalidProof::Root(e.to_string()))?;
-            Ok(segments)
-        })
+                .map_err(|e| InvalidProof::Root(e.to_string()))
+        })?;
+        Ok(segments)
     }
 }
 

@@ -81,7 +81,10 @@ fn a_tree_over_six_segments_states_the_run_at_its_root() {
         layers.len() >= 3,
         "leaves and two internal layers: {sizes:?}"
     );
-    root.root
+    let top = layers.last().unwrap()[0].shape.clone();
+    circuits
+        .root(&top)
+        .expect("built")
         .circuit
         .verify(&root.proof, &root.public)
         .expect("the root verifies");

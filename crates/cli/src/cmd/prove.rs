@@ -264,10 +264,10 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
                 children: args.children,
                 preset: args.node_fri,
             };
-            let aggregated = sdk
+            let mut aggregated = sdk
                 .aggregate(&pk, &proof, config)
                 .with_context(|| format!("aggregating {}", args.program.display()))?;
-            sdk.verify_root(&pk, &aggregated.root)
+            sdk.verify_root_with(&pk, &aggregated.root, &mut aggregated.circuits)
                 .context("the root proof just made does not verify (a prover bug)")
                 .exit_with(Exit::Internal)?;
             Some(aggregated)

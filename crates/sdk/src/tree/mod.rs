@@ -94,7 +94,12 @@ pub fn plan(segments: usize, k: usize) -> Vec<Vec<Shape>> {
 pub struct Circuits {
     segment: ChildSpec,
     node_config: StarkConfig,
+    /// The segment key's preprocessed commitment and the program's initial memory root:
+    /// what the root states and starts from.
+    program: Digest,
+    initial_root: Digest,
     built: HashMap<Shape, NodeCircuit>,
+    roots: HashMap<Shape, RootCircuit>,
 }
 
 impl Circuits {
@@ -112,11 +117,44 @@ impl Circuits {
             segment_height_ranges(program, segment_size),
         )
         .map_err(|source| NodeError::Child { index: 0, source })?;
+        let program_commitment = pk
+            .pk
+            .vk
+            .data
+            .preprocessed_commitment
+            .as_ref()
+            .map(|c| c.roots()[0])
+            .expect("a VM key commits its program");
         Ok(Circuits {
             segment,
             node_config: StarkConfig::new(node_preset),
+            program: program_commitment,
+            initial_root: pk.initial_root,
             built: HashMap::new(),
+            roots: HashMap::new(),
         })
+    }
+
+    /// The program's commitment the root states: the segment key's preprocessed
+    /// commitment (it commits the program's instructions and the range table).
+    pub fn program_commitment(&self) -> Digest {
+        self.program
+    }
+
+    /// The root circuit over a top node of `top`'s shape, built (with everything under it)
+    /// if new.
+    pub fn root(&mut self, top: &Shape) -> Result<&RootCircuit, NodeError> {
+        if !self.roots.contains_key(top) {
+            self.build(top)?;
+            let root = RootCircuit::new(
+                self.spec_of(top)?,
+                self.program,
+                self.initial_root,
+                self.node_config.clone(),
+            )?;
+            self.roots.insert(top.clone(), root);
+        }
+        Ok(&self.roots[top])
     }
 
     pub fn node_config(&self) -> &StarkConfig {
@@ -205,26 +243,20 @@ pub fn prove_tree(
         layers.push(nodes);
     }
     let top = &layers.last().expect("a layer")[0];
-    let root = RootCircuit::new(
-        circuits.spec_of(&top.shape)?,
-        program_commitment,
-        initial_root,
-        circuits.node_config().clone(),
-    )?;
+    debug_assert_eq!(program_commitment, circuits.program_commitment());
+    let root = circuits.root(&top.shape)?;
     let proven = root.prove(&initial_root, &top.proof)?;
     Ok((
         layers,
         RootProof {
-            root,
             proof: proven.proof,
             public: proven.public,
         },
     ))
 }
 
-/// The root's circuit, proof and public values ([`node::root_pv`]).
+/// The root's proof and public values ([`node::root_pv`]).
 pub struct RootProof {
-    pub root: RootCircuit,
     pub proof: Proof,
     pub public: Vec<Val>,
 }
