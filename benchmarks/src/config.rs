@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use starkscope_sdk::FriPreset;
+use starkscope_sdk::{FriPreset, TreeConfig};
 use starkscope_vm::field::{parse_field_literals, parse_hint_text};
 use starkscope_vm::{assemble_file, Program, F};
 
@@ -35,6 +35,8 @@ pub struct Benchmark {
     pub inputs_source: String,
     pub segment_size: u64,
     pub fri: FriPreset,
+    /// Also aggregate the segment proofs into one root proof (the tree's layers measured).
+    pub aggregate: Option<TreeConfig>,
 }
 
 /// The whole matrix.
@@ -95,6 +97,16 @@ struct RawBenchmark {
     #[serde(default)]
     input_file: Option<PathBuf>,
     segment_size: u64,
+    fri: String,
+    #[serde(default)]
+    aggregate: Option<RawAggregate>,
+}
+
+/// `"aggregate": {"children": 2, "fri": "recursion"}`: the tree over the segment proofs.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAggregate {
+    children: usize,
     fri: String,
 }
 
@@ -162,17 +174,32 @@ impl BenchConfig {
             if !seen.insert(b.name.clone()) {
                 return Err(invalid("the name is used twice".into()));
             }
-            let fri = FriPreset::ALL
-                .into_iter()
-                .find(|p| p.name() == b.fri)
-                .ok_or_else(|| {
-                    let names: Vec<_> = FriPreset::ALL.iter().map(|p| p.name()).collect();
-                    invalid(format!(
-                        "unknown FRI preset `{}`; expected one of: {}",
-                        b.fri,
-                        names.join(", ")
-                    ))
-                })?;
+            let preset = |name: &str| {
+                FriPreset::ALL
+                    .into_iter()
+                    .find(|p| p.name() == name)
+                    .ok_or_else(|| {
+                        let names: Vec<_> = FriPreset::ALL.iter().map(|p| p.name()).collect();
+                        invalid(format!(
+                            "unknown FRI preset `{name}`; expected one of: {}",
+                            names.join(", ")
+                        ))
+                    })
+            };
+            let fri = preset(&b.fri)?;
+            let aggregate = match &b.aggregate {
+                None => None,
+                Some(a) if a.children < 2 => {
+                    return Err(invalid(format!(
+                        "aggregate.children is {}: a node has at least 2",
+                        a.children
+                    )))
+                }
+                Some(a) => Some(TreeConfig {
+                    children: a.children,
+                    preset: preset(&a.fri)?,
+                }),
+            };
             if b.segment_size == 0 {
                 return Err(invalid("segment_size must be at least 1".into()));
             }
@@ -208,6 +235,7 @@ impl BenchConfig {
                 inputs_source: sources.join(" "),
                 segment_size: b.segment_size,
                 fri,
+                aggregate,
             });
         }
         Ok(BenchConfig {

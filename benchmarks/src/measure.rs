@@ -41,6 +41,10 @@ pub struct Measurement {
     pub keygen_ms: f64,
     /// The prove call's wall time: segments execute and prove in parallel.
     pub prove_ms: f64,
+    /// Aggregating the segment proofs into one root proof (every layer of the tree), for a
+    /// benchmark with `aggregate`.
+    #[serde(default)]
+    pub aggregate_ms: Option<f64>,
     /// Keygen, prove and collecting the metrics snapshot: the whole measured run.
     pub run_ms: f64,
     /// Sums over segments (sequential cost).
@@ -94,17 +98,38 @@ pub fn prove_once(
     let started = Instant::now();
     let collected = harness.run(|| -> anyhow::Result<_> {
         let t = Instant::now();
-        let pk = sdk.keygen(&bench.program)?;
+        let pk = match bench.aggregate {
+            Some(_) => sdk.keygen_for_aggregation(&bench.program)?,
+            None => sdk.keygen(&bench.program)?,
+        };
         let keygen = t.elapsed();
         let (proof, report) = sdk.prove(&pk, &bench.inputs)?;
-        Ok((pk, proof, report, keygen))
+        let tree = match bench.aggregate {
+            Some(tree) => {
+                let t = Instant::now();
+                let aggregated = sdk.aggregate(&pk, &proof, tree)?;
+                Some((aggregated, t.elapsed()))
+            }
+            None => None,
+        };
+        Ok((pk, proof, report, keygen, tree))
     })?;
     let run = started.elapsed();
-    let (pk, proof, report, keygen) = collected
+    let (pk, proof, report, keygen, tree) = collected
         .value
         .with_context(|| format!("benchmark `{}`", bench.name))?;
     sdk.verify(&pk.verifying_key(), &proof)
         .with_context(|| format!("benchmark `{}`: the proof does not verify", bench.name))?;
+    let aggregate_ms = match tree {
+        Some((mut aggregated, took)) => {
+            sdk.verify_root_with(&pk, &aggregated.root, &mut aggregated.circuits)
+                .with_context(|| {
+                    format!("benchmark `{}`: the root proof does not verify", bench.name)
+                })?;
+            Some(took.as_secs_f64() * 1e3)
+        }
+        None => None,
+    };
 
     let mut snapshot = collected.snapshot;
     if let Some(meta) = snapshot.meta.as_mut() {
@@ -116,6 +141,10 @@ pub fn prove_once(
                 "inputs": bench.inputs_source,
                 "segment_size": bench.segment_size,
                 "fri": bench.fri.name(),
+                "aggregate": bench.aggregate.map(|t| serde_json::json!({
+                    "children": t.children,
+                    "fri": t.preset.name(),
+                })),
             }),
         );
     }
@@ -135,6 +164,7 @@ pub fn prove_once(
         segments: report.segments.len(),
         keygen_ms: ms(keygen),
         prove_ms: ms(report.wall),
+        aggregate_ms,
         run_ms: ms(run),
         execute_ms: ms(execute),
         trace_gen_ms: ms(trace_gen),

@@ -82,6 +82,23 @@ fn bad_configs_exit_3_and_wrong_flags_2_naming_what_is_wrong() {
     assert_eq!(out.status.code(), code(Exit::BadInput), "{err}");
     assert!(err.contains("broken.json:2:"), "{err}");
 
+    // An aggregation entry must name a tree a node can have.
+    let one_child = dir.path().join("one_child.json");
+    std::fs::write(
+        &one_child,
+        format!(
+            "{{\"benchmarks\": [{{\"name\": \"t\", \"program\": \"{}\", \"segment_size\": 64, \"fri\": \"testing\", \"aggregate\": {{\"children\": 1, \"fri\": \"testing\"}}}}]}}",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("programs/fibonacci.sasm")
+                .display()
+        ),
+    )
+    .unwrap();
+    let out = bench_in("list", &one_child, &[]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), code(Exit::BadInput), "{err}");
+    assert!(err.contains("aggregate.children is 1"), "{err}");
+
     let out = bench_in("list", &dir.path().join("absent.json"), &[]);
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), code(Exit::BadInput), "{err}");

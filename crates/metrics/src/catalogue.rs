@@ -204,6 +204,9 @@ pub mod spans {
     pub const SEGMENT: &str = "segment";
     /// An aggregation node's scope (`group` = its layer, `idx` = its index); not timed.
     pub const NODE: &str = "node";
+    /// An aggregation layer's scope (`group` only): its circuit builds and, with resource
+    /// sampling, the layer's peak RSS and CPU time; not timed.
+    pub const LAYER: &str = "aggregation_layer";
     /// Compiling a recursion circuit (program and keys).
     pub const CIRCUIT_BUILD: &str = "circuit_build";
     /// Running a recursion circuit: every cell and every trace.

@@ -181,14 +181,16 @@ impl crate::Sdk {
                 Group::Internal(height as u32 - 1)
             };
             let started = Instant::now();
-            let build_span = info_span!("aggregation_layer", group = %group);
-            let built = build_span.in_scope(|| -> Result<Duration, NodeError> {
-                let t = Instant::now();
-                for shape in &shapes {
-                    circuits.build(shape)?;
-                }
-                Ok(t.elapsed())
-            })?;
+            // The layer's scope (group only), open while its circuits are built and its
+            // nodes proven: its circuits' metrics and, with resource sampling, the layer's
+            // peak RSS and CPU time (its nodes share the process).
+            let layer_span = info_span!(spans::LAYER, group = %group);
+            let _layer = layer_span.enter();
+            let t = Instant::now();
+            for shape in &shapes {
+                circuits.build(shape)?;
+            }
+            let built = t.elapsed();
             let first_idx = if height == 0 { 0 } else { internal_idx };
             let mut starts = Vec::with_capacity(shapes.len());
             let mut next = 0;
