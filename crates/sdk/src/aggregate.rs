@@ -494,14 +494,7 @@ impl crate::Sdk {
         }
         crate::config::check_segment_size(root.segment_size)
             .map_err(|e| InvalidProof::Root(format!("its segment size: {e}")))?;
-        let segments = root.top.segments();
-        if segments > MAX_VERIFIED_SEGMENTS || !root.top.is_well_formed() {
-            return Err(InvalidProof::Root(format!(
-                "its tree's shape ({segments} segments) is not one this verifier builds \
-                 (at most {MAX_VERIFIED_SEGMENTS} segments, every node with 1 or more children)"
-            ))
-            .into());
-        }
+        check_shape(&root.top)?;
         let mut circuits = Circuits::new(&pk.program, &pk.vm, root.segment_size, root.node_preset)?;
         self.verify_root_with(pk, root, &mut circuits)
     }
@@ -515,13 +508,28 @@ impl crate::Sdk {
         root: &RootProof,
         circuits: &mut Circuits,
     ) -> Result<usize, SdkError> {
+        check_shape(&root.top)?;
         let segments = root.top.segments();
+        // The program commitment covers the instructions, not the initial memory: that is
+        // the root circuit's constant `initial_root`, compared on its own.
         if circuits.node_config().preset() != root.node_preset
             || circuits.program_commitment() != program_commitment(pk)
+            || circuits.initial_root() != pk.vm.initial_root
         {
             return Err(SdkError::Config(
                 "the circuits are not for this key and node preset".into(),
             ));
+        }
+        // The root states the exit code as a field element: a claim is the canonical value
+        // of one (as the app proof's verifier compares it), not any u32 equal to it mod p.
+        use starkscope_stark_backend::p3::PrimeField32;
+        if root.exit_code >= Val::ORDER_U32 {
+            return Err(InvalidProof::Root(format!(
+                "its exit code {} is not one a run can have (a field element below {})",
+                root.exit_code,
+                Val::ORDER_U32
+            ))
+            .into());
         }
         let commitment = program_commitment(pk);
         let expected = root_public_values(&commitment, segments, root.exit_code, &root.outputs);
@@ -535,6 +543,20 @@ impl crate::Sdk {
         })?;
         Ok(segments)
     }
+}
+
+/// Refuses a tree shape [`Sdk::verify_root`](crate::Sdk::verify_root) does not build: a node
+/// without children, or more than [`MAX_VERIFIED_SEGMENTS`] segments.
+fn check_shape(top: &Shape) -> Result<(), SdkError> {
+    let segments = top.segments();
+    if segments > MAX_VERIFIED_SEGMENTS || !top.is_well_formed() {
+        return Err(InvalidProof::Root(format!(
+            "its tree's shape ({segments} segments) is not one this verifier builds \
+             (at most {MAX_VERIFIED_SEGMENTS} segments, every node with 1 or more children)"
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// The most segments [`Sdk::verify_root`](crate::Sdk::verify_root) builds a tree's circuits

@@ -260,3 +260,66 @@ fn the_sdk_aggregates_a_run_into_a_root_that_verifies() {
         Err(SdkError::Invalid(_))
     ));
 }
+
+/// What a root proof states is exactly what the verifier compares: an exit code that only
+/// equals the run's modulo p, or circuits made for another initial memory, are refused.
+#[cfg_attr(debug_assertions, ignore = "proves a tree: run with --release")]
+#[test]
+fn a_root_states_nothing_its_run_does_not() {
+    use starkscope_sdk::SdkError;
+    use starkscope_stark_backend::p3::PrimeField32;
+    let sdk = sdk();
+    let fib = program("fibonacci.sasm");
+    let pk = sdk.keygen_for_aggregation(&fib).expect("keygen");
+    let (app, _) = sdk.prove(&pk, &[F::from_u32(12)]).expect("proves");
+    let mut aggregated = sdk.aggregate(&pk, &app, TREE).expect("aggregates");
+    let root = aggregated.root.clone();
+    assert_eq!(root.exit_code, 0);
+    assert_eq!(
+        sdk.verify_root(&pk, &root).expect("the root verifies"),
+        app.segments.len()
+    );
+
+    // fibonacci halts with 0: exit code p is another u32 (the app proof's verifier refuses
+    // it), equal to 0 only in the field.
+    let mut aliased = root.clone();
+    aliased.exit_code += Val::ORDER_U32;
+    assert!(
+        sdk.verify(&pk.verifying_key(), &{
+            let mut a = app.clone();
+            a.exit_code = aliased.exit_code;
+            a
+        })
+        .is_err(),
+        "the app proof's verifier refuses exit code p"
+    );
+    let mut accepted = Vec::new();
+    if !matches!(sdk.verify_root(&pk, &aliased), Err(SdkError::Invalid(_))) {
+        accepted.push("a root claiming exit code p for a run that exits with 0");
+    }
+    let bytes = starkscope_sdk::files::root_to_bytes(&aliased).expect("encodes");
+    let path = std::path::Path::new("root.bin");
+    if let Ok(decoded) = starkscope_sdk::files::root_from_file_bytes(&bytes, path) {
+        if sdk.verify_root(&pk, &decoded).is_ok() {
+            accepted.push("that root from its file");
+        }
+    }
+
+    // The same instructions with other initial memory: the same program commitment, another
+    // program. Circuits made for the first (its initial memory is their root's constant)
+    // must not verify a root for the second.
+    let mut other = fib.clone();
+    other.data.insert(1, F::from_u32(5));
+    let other_pk = sdk.keygen_for_aggregation(&other).expect("keygen");
+    assert_ne!(other_pk.vm.initial_root, pk.vm.initial_root);
+    let mut relabelled = root.clone();
+    relabelled.program_hash = other_pk.hash;
+    assert!(sdk.verify_root(&other_pk, &relabelled).is_err());
+    if sdk
+        .verify_root_with(&other_pk, &relabelled, &mut aggregated.circuits)
+        .is_ok()
+    {
+        accepted.push("a root of another initial memory, with that program's circuits");
+    }
+    assert!(accepted.is_empty(), "accepted: {accepted:?}");
+}

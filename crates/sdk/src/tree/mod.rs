@@ -157,6 +157,11 @@ impl Circuits {
         Ok(&self.roots[top])
     }
 
+    /// The program's initial memory root: the root circuit's constant start.
+    pub fn initial_root(&self) -> Digest {
+        self.initial_root
+    }
+
     pub fn node_config(&self) -> &StarkConfig {
         &self.node_config
     }
