@@ -65,7 +65,7 @@ cargo test --release -p starkscope-recursion --features forge --no-fail-fast \
   --test verifier_transcript --test verifier_review --test verifier_review_var
 
 step "aggregation tree: leaves, internal layers and a root over real segment proofs (release)"
-cargo test --release -p starkscope-sdk --test tree --no-fail-fast
+cargo test --release -p starkscope-sdk --test tree --test root_mutation --no-fail-fast
 cargo test --release -p starkscope-sdk --features bench-metrics --test tree_metrics --no-fail-fast
 cargo test --release -p starkscope --test aggregate --no-fail-fast
 

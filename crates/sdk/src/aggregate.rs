@@ -467,34 +467,7 @@ impl crate::Sdk {
     /// links them, so a valid root proof of any shape proves one whole run. The shape only
     /// has to be one this verifier is willing to build ([`MAX_VERIFIED_SEGMENTS`]).
     pub fn verify_root(&self, pk: &AppProvingKey, root: &RootProof) -> Result<usize, SdkError> {
-        if root.program_hash != pk.hash || root.program_name != pk.program.name {
-            return Err(InvalidProof::WrongProgram {
-                proof_name: root.program_name.clone(),
-                proof_hash: root.program_hash.to_string(),
-                key_name: pk.program.name.clone(),
-                key_hash: pk.hash.to_string(),
-            }
-            .into());
-        }
-        if root.app_preset != pk.preset() {
-            return Err(InvalidProof::WrongPreset {
-                proof: root.app_preset.name().to_string(),
-                required: pk.preset().name().to_string(),
-            }
-            .into());
-        }
-        for preset in [root.app_preset, root.node_preset] {
-            if !preset.is_secure() && !self.config().allow_insecure {
-                return Err(SdkError::InsecurePreset {
-                    preset: preset.name().to_string(),
-                    bits: preset.conjectured_security_bits(),
-                    min: starkscope_stark_backend::MIN_SECURE_BITS,
-                });
-            }
-        }
-        crate::config::check_segment_size(root.segment_size)
-            .map_err(|e| InvalidProof::Root(format!("its segment size: {e}")))?;
-        check_shape(&root.top)?;
+        self.check_root_file(pk, root)?;
         let mut circuits = Circuits::new(&pk.program, &pk.vm, root.segment_size, root.node_preset)?;
         self.verify_root_with(pk, root, &mut circuits)
     }
@@ -508,11 +481,12 @@ impl crate::Sdk {
         root: &RootProof,
         circuits: &mut Circuits,
     ) -> Result<usize, SdkError> {
-        check_shape(&root.top)?;
+        self.check_root_file(pk, root)?;
         let segments = root.top.segments();
         // The program commitment covers the instructions, not the initial memory: that is
         // the root circuit's constant `initial_root`, compared on its own.
         if circuits.node_config().preset() != root.node_preset
+            || circuits.segment_size() != root.segment_size
             || circuits.program_commitment() != program_commitment(pk)
             || circuits.initial_root() != pk.vm.initial_root
         {
@@ -542,6 +516,42 @@ impl crate::Sdk {
                 .map_err(|e| InvalidProof::Root(e.to_string()))
         })?;
         Ok(segments)
+    }
+}
+
+impl crate::Sdk {
+    /// What a root file claims besides its proof: this key's program and app preset,
+    /// presets this verifier accepts, a usable segment size, a shape it builds.
+    fn check_root_file(&self, pk: &AppProvingKey, root: &RootProof) -> Result<(), SdkError> {
+        if root.program_hash != pk.hash || root.program_name != pk.program.name {
+            return Err(InvalidProof::WrongProgram {
+                proof_name: root.program_name.clone(),
+                proof_hash: root.program_hash.to_string(),
+                key_name: pk.program.name.clone(),
+                key_hash: pk.hash.to_string(),
+            }
+            .into());
+        }
+        if root.app_preset != pk.preset() {
+            return Err(InvalidProof::WrongPreset {
+                proof: root.app_preset.name().to_string(),
+                required: pk.preset().name().to_string(),
+            }
+            .into());
+        }
+        for preset in [root.app_preset, root.node_preset] {
+            if !preset.is_secure() && !self.config().allow_insecure {
+                return Err(SdkError::InsecurePreset {
+                    preset: preset.name().to_string(),
+                    bits: preset.conjectured_security_bits(),
+                    min: starkscope_stark_backend::MIN_SECURE_BITS,
+                });
+            }
+        }
+        crate::config::check_segment_size(root.segment_size)
+            .map_err(|e| InvalidProof::Root(format!("its segment size: {e}")))?;
+        check_shape(&root.top)?;
+        Ok(())
     }
 }
 

@@ -98,6 +98,7 @@ pub struct Circuits {
     /// what the root states and starts from.
     program: Digest,
     initial_root: Digest,
+    segment_size: u64,
     built: HashMap<Shape, NodeCircuit>,
     roots: HashMap<Shape, RootCircuit>,
 }
@@ -130,6 +131,7 @@ impl Circuits {
             node_config: StarkConfig::new(node_preset),
             program: program_commitment,
             initial_root: pk.initial_root,
+            segment_size,
             built: HashMap::new(),
             roots: HashMap::new(),
         })
@@ -155,6 +157,11 @@ impl Circuits {
             self.roots.insert(top.clone(), root);
         }
         Ok(&self.roots[top])
+    }
+
+    /// The segment size the leaf circuits take segment proofs of.
+    pub fn segment_size(&self) -> u64 {
+        self.segment_size
     }
 
     /// The program's initial memory root: the root circuit's constant start.
