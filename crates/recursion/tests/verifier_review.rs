@@ -7,14 +7,13 @@
 
 mod common;
 
-use common::bus_child;
+use common::{build_verifier as build, bump_lane, bus_child, hint_cells, padding_lanes};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use starkscope_recursion::ir::{HintSource, Op};
-use starkscope_recursion::verifier::{child_hints, verify_child, ChildSpec, VerifiedChild};
-use starkscope_recursion::{Addr, CircuitBuilder, CompiledCircuit};
+use starkscope_recursion::verifier::{child_hints, verify_child, ChildSpec};
+use starkscope_recursion::{CircuitBuilder, CompiledCircuit};
 use starkscope_stark_backend::example_airs::FibonacciAir;
 use starkscope_stark_backend::p3::PrimeCharacteristicRing;
 use starkscope_stark_backend::{
@@ -23,57 +22,6 @@ use starkscope_stark_backend::{
 
 fn cfg(preset: FriPreset) -> StarkConfig {
     StarkConfig::new(preset)
-}
-
-fn build(spec: &ChildSpec) -> (CompiledCircuit, VerifiedChild) {
-    let mut b = CircuitBuilder::new();
-    let child = verify_child(&mut b, spec);
-    let cc = CompiledCircuit::new(b.build(), cfg(FriPreset::Testing)).unwrap();
-    (cc, child)
-}
-
-/// Caller-hint index -> (cell, base flag).
-fn hint_cells(cc: &CompiledCircuit) -> BTreeMap<usize, (Addr, bool)> {
-    cc.circuit
-        .ops
-        .iter()
-        .filter_map(|r| match r.op {
-            Op::Hint {
-                out,
-                source: HintSource::Input(i),
-                base,
-            } => Some((i, (out, base))),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The (cell, lane) pairs of opened-row cells that lie past the matrix's width (the
-/// padding of a row to whole cells): the only lanes that may legitimately be unbound.
-fn padding_lanes(spec: &ChildSpec, child: &VerifiedChild) -> BTreeSet<(Addr, usize)> {
-    let shape = spec.opening_shape();
-    let mut out = BTreeSet::new();
-    for q in &child.proof.fri.queries {
-        for (k, c) in shape.commitments.iter().enumerate() {
-            for (m, ms) in c.iter().enumerate() {
-                for (j, cell) in q.rows[k][m].iter().enumerate() {
-                    for lane in 0..4 {
-                        if 4 * j + lane >= ms.width {
-                            out.insert((cell.addr(), lane));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-fn bump_lane(v: Challenge, lane: usize) -> Challenge {
-    let mut c: Vec<Val> =
-        <Challenge as p3_field::BasedVectorSpace<Val>>::as_basis_coefficients_slice(&v).to_vec();
-    c[lane] += Val::ONE;
-    <Challenge as p3_field::BasedVectorSpace<Val>>::from_basis_coefficients_fn(|j| c[j])
 }
 
 /// Every lane of every caller hint, changed alone: the run must fail, except on the padding
@@ -101,35 +49,7 @@ fn has_unaligned_level(spec: &ChildSpec) -> bool {
 fn every_hint_lane_of_is_bound(c: &StarkConfig, vk: VerifyingKey, proof: &Proof) {
     let spec = ChildSpec::of_proof(c.clone(), vk, proof).unwrap();
     eprintln!("unaligned level: {}", has_unaligned_level(&spec));
-    let (cc, child) = build(&spec);
-    let hints = child_hints(&spec, proof).unwrap();
-    cc.run(&[], &hints).expect("honest hints run");
-    let cells = hint_cells(&cc);
-    assert_eq!(cells.len(), hints.len());
-    let padding = padding_lanes(&spec, &child);
-    let mut unbound = Vec::new();
-    let mut padding_seen = 0;
-    for (&i, &(addr, base)) in &cells {
-        for lane in 0..4 {
-            let mut h = hints.clone();
-            h[i] = bump_lane(h[i], lane);
-            let ok = cc.run(&[], &h).is_ok();
-            if padding.contains(&(addr, lane)) {
-                padding_seen += 1;
-                continue;
-            }
-            if ok {
-                unbound.push((i, addr, base, lane));
-            }
-        }
-    }
-    eprintln!(
-        "{} hints, {} padding lanes (free, unread), unbound lanes: {:?}",
-        hints.len(),
-        padding_seen,
-        unbound
-    );
-    assert!(unbound.is_empty(), "unbound hint lanes: {unbound:?}");
+    common::every_hint_lane_is_bound(&spec, std::slice::from_ref(proof));
 }
 
 #[test]

@@ -16,109 +16,23 @@
 //! (caps of 16 roots, schedule of arity-8 rounds, final polynomial of length 8), all 50
 //! queries.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod common;
+
+use common::every_hint_lane_is_bound;
+
 use std::sync::Arc;
 
-use starkscope_recursion::ir::{HintSource, Op};
-use starkscope_recursion::verifier::{child_hints, verify_child, ChildSpec, VerifiedChild};
-use starkscope_recursion::{Addr, CircuitBuilder, CompiledCircuit};
+use starkscope_recursion::verifier::ChildSpec;
 use starkscope_stark_backend::example_airs::{FibonacciAir, RangeSendAir, RangeTableAir};
 use starkscope_stark_backend::p3::{
     Air, AirBuilder, BaseAir, PrimeCharacteristicRing, RowMajorMatrix, WindowAccess,
 };
 use starkscope_stark_backend::{
-    keygen, prove, verify, AirInput, Challenge, FriPreset, Proof, ProvingKey, StarkAir,
-    StarkConfig, Val,
+    keygen, prove, verify, AirInput, FriPreset, Proof, ProvingKey, StarkAir, StarkConfig, Val,
 };
 
 fn testing() -> StarkConfig {
     StarkConfig::new(FriPreset::Testing)
-}
-
-fn build(spec: &ChildSpec) -> (CompiledCircuit, VerifiedChild) {
-    let mut b = CircuitBuilder::new();
-    let child = verify_child(&mut b, spec);
-    let cc = CompiledCircuit::new(b.build(), testing()).unwrap();
-    (cc, child)
-}
-
-/// Caller-hint index -> cell.
-fn hint_cells(cc: &CompiledCircuit) -> BTreeMap<usize, Addr> {
-    cc.circuit
-        .ops
-        .iter()
-        .filter_map(|r| match r.op {
-            Op::Hint {
-                out,
-                source: HintSource::Input(i),
-                ..
-            } => Some((i, out)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Opened-row lanes past the matrix's width (free padding, read by no check).
-fn padding_lanes(spec: &ChildSpec, child: &VerifiedChild) -> BTreeSet<(Addr, usize)> {
-    let shape = spec.opening_shape();
-    let mut out = BTreeSet::new();
-    for q in &child.proof.fri.queries {
-        for (k, c) in shape.commitments.iter().enumerate() {
-            for (m, ms) in c.iter().enumerate() {
-                for (j, cell) in q.rows[k][m].iter().enumerate() {
-                    for lane in 0..4 {
-                        if 4 * j + lane >= ms.width {
-                            out.insert((cell.addr(), lane));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-fn bump_lane(v: Challenge, lane: usize) -> Challenge {
-    let mut c: Vec<Val> =
-        <Challenge as p3_field::BasedVectorSpace<Val>>::as_basis_coefficients_slice(&v).to_vec();
-    c[lane] += Val::ONE;
-    <Challenge as p3_field::BasedVectorSpace<Val>>::from_basis_coefficients_fn(|j| c[j])
-}
-
-/// Every lane of every caller hint, changed alone: the run must fail but on padding lanes.
-fn every_hint_lane_is_bound(spec: &ChildSpec, proofs: &[Proof]) {
-    let (cc, child) = build(spec);
-    let cells = hint_cells(&cc);
-    let padding = padding_lanes(spec, &child);
-    for proof in proofs {
-        let hints = child_hints(spec, proof).unwrap();
-        cc.run(&[], &hints).expect("honest hints run");
-        assert_eq!(cells.len(), hints.len());
-        let mut unbound = Vec::new();
-        let mut tried = 0;
-        for (&i, &addr) in &cells {
-            for lane in 0..4 {
-                if padding.contains(&(addr, lane)) {
-                    continue;
-                }
-                let mut h = hints.clone();
-                h[i] = bump_lane(h[i], lane);
-                tried += 1;
-                if cc.run(&[], &h).is_ok() {
-                    unbound.push((i, addr, lane));
-                }
-            }
-        }
-        let heights: Vec<u8> = proof.airs.iter().map(|a| a.log_height).collect();
-        eprintln!(
-            "heights {heights:?}: {} hints, {tried} lanes changed, unbound: {unbound:?}",
-            hints.len()
-        );
-        assert!(
-            unbound.is_empty(),
-            "heights {heights:?}: unbound hint lanes"
-        );
-    }
 }
 
 const SEND_A: RangeSendAir = RangeSendAir { extra_columns: 2 }; // 4 wide

@@ -120,3 +120,102 @@ pub fn bus_child(
     verify(cfg, &pk.vk, &proof).unwrap();
     (pk.vk.clone(), proof)
 }
+
+// ---- The "every hint lane is bound" attack (tests/verifier_review*.rs) ----
+
+use starkscope_recursion::ir::{HintSource, Op};
+use starkscope_recursion::verifier::{child_hints, verify_child, ChildSpec, VerifiedChild};
+use starkscope_recursion::Addr;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A circuit verifying one child of `spec`, compiled under `testing`.
+pub fn build_verifier(spec: &ChildSpec) -> (CompiledCircuit, VerifiedChild) {
+    let mut b = CircuitBuilder::new();
+    let child = verify_child(&mut b, spec);
+    (compile(b.build()), child)
+}
+
+/// Caller-hint index -> (cell, base flag).
+pub fn hint_cells(cc: &CompiledCircuit) -> BTreeMap<usize, (Addr, bool)> {
+    cc.circuit
+        .ops
+        .iter()
+        .filter_map(|r| match r.op {
+            Op::Hint {
+                out,
+                source: HintSource::Input(i),
+                base,
+            } => Some((i, (out, base))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The (cell, lane) pairs of opened-row cells that lie past the matrix's width (the
+/// padding of a row to whole cells): the only lanes that may legitimately be unbound.
+pub fn padding_lanes(spec: &ChildSpec, child: &VerifiedChild) -> BTreeSet<(Addr, usize)> {
+    let shape = spec.opening_shape();
+    let mut out = BTreeSet::new();
+    for q in &child.proof.fri.queries {
+        for (k, c) in shape.commitments.iter().enumerate() {
+            for (m, ms) in c.iter().enumerate() {
+                for (j, cell) in q.rows[k][m].iter().enumerate() {
+                    for lane in 0..4 {
+                        if 4 * j + lane >= ms.width {
+                            out.insert((cell.addr(), lane));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `v` with limb `lane` increased by one.
+pub fn bump_lane(v: Challenge, lane: usize) -> Challenge {
+    let mut c = limbs(v);
+    c[lane] += Val::ONE;
+    <Challenge as p3_field::BasedVectorSpace<Val>>::from_basis_coefficients_fn(|j| c[j])
+}
+
+/// Every lane of every caller hint of a circuit verifying `spec`, changed alone, for each
+/// of `proofs`: the run must fail, except on the padding lanes of opened-row cells (read by
+/// no check, and not part of the native proof). A lane that can change while the run still
+/// succeeds is a value the circuit does not bind.
+pub fn every_hint_lane_is_bound(spec: &ChildSpec, proofs: &[starkscope_stark_backend::Proof]) {
+    let (cc, child) = build_verifier(spec);
+    let cells = hint_cells(&cc);
+    let padding = padding_lanes(spec, &child);
+    for proof in proofs {
+        let hints = child_hints(spec, proof).unwrap();
+        cc.run(&[], &hints).expect("honest hints run");
+        assert_eq!(cells.len(), hints.len());
+        let mut unbound = Vec::new();
+        let (mut tried, mut padding_seen) = (0, 0);
+        for (&i, &(addr, base)) in &cells {
+            for lane in 0..4 {
+                if padding.contains(&(addr, lane)) {
+                    padding_seen += 1;
+                    continue;
+                }
+                let mut h = hints.clone();
+                h[i] = bump_lane(h[i], lane);
+                tried += 1;
+                if cc.run(&[], &h).is_ok() {
+                    unbound.push((i, addr, base, lane));
+                }
+            }
+        }
+        let heights: Vec<u8> = proof.airs.iter().map(|a| a.log_height).collect();
+        eprintln!(
+            "heights {heights:?}: {} hints, {tried} lanes changed, {padding_seen} padding lanes \
+             (free, unread), unbound: {unbound:?}",
+            hints.len()
+        );
+        assert!(
+            unbound.is_empty(),
+            "heights {heights:?}: unbound hint lanes: {unbound:?}"
+        );
+    }
+}
