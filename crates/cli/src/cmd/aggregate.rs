@@ -19,9 +19,9 @@ use starkscope_sdk::tree::Circuits;
 use starkscope_sdk::{Exit, FileError, FileKind, FriPreset, Sdk, SdkConfig, TreeChild};
 use tracing::info_span;
 
-use super::paths;
 use super::prove::parse_fri;
 use super::run::{load, parse_inputs, read_input_file};
+use super::{measured, paths};
 use crate::failure::tag;
 
 /// Prove one aggregation node from child proof files.
@@ -82,14 +82,7 @@ pub struct AggregateArgs {
 }
 
 pub fn run(args: &AggregateArgs) -> anyhow::Result<ExitCode> {
-    if cfg!(not(feature = "bench-metrics")) && args.metrics.is_some() {
-        return Err(tag(Exit::Usage, anyhow!("--metrics needs metrics compiled in: rebuild with `cargo build --release -p starkscope --features bench-metrics`")));
-    }
-    let metrics_path = args.metrics.clone().or_else(|| {
-        std::env::var_os("METRIC_OUTPUT")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    });
+    let metrics_path = measured::snapshot_path(args.metrics.as_ref())?;
     let mut outputs = vec![paths::Role {
         what: if args.root {
             "root proof"
@@ -98,15 +91,7 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<ExitCode> {
         },
         path: &args.out,
     }];
-    if let Some(m) = metrics_path
-        .as_ref()
-        .filter(|_| cfg!(feature = "bench-metrics"))
-    {
-        outputs.push(paths::Role {
-            what: "metrics snapshot",
-            path: m,
-        });
-    }
+    outputs.extend(measured::snapshot_role(metrics_path.as_ref()));
     let mut read = vec![paths::Role {
         what: "program",
         path: &args.program,
@@ -204,31 +189,19 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<ExitCode> {
             }
         })
     };
-    let harness = starkscope_harness::Harness::new()
-        .install(starkscope_harness::Install::Global)
-        .span_tree(false)
-        .program(&program.name)
-        .export_from_env()?;
-    let harness = match &metrics_path {
-        Some(path) => harness.output(path),
-        None => harness,
-    };
-    let collected = harness.run(work)?;
-    let (bytes, summary) = collected
-        .value
-        .with_context(|| format!("aggregating {} children", args.children.len()))?;
+    let (value, metrics_lost) =
+        measured::measured(false, &program.name, metrics_path.as_deref(), work)?;
+    let (bytes, summary) =
+        value.with_context(|| format!("aggregating {} children", args.children.len()))?;
     write_file(&args.out, &bytes)
         .with_context(|| format!("cannot write the proof to {}", args.out.display()))?;
     println!("{summary}; written to {}", args.out.display());
-    if let Some(e) = collected.write_error {
+    if let Some(e) = metrics_lost {
         eprintln!(
             "error: the proof was written to {}, but its metrics were lost: {e}",
             args.out.display()
         );
         return Ok(Exit::MetricsLost.into());
-    }
-    if let Some(path) = &collected.written_to {
-        eprintln!("metrics written to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod keygen;
+pub mod measured;
 pub mod paths;
 pub mod prof;
 pub mod prove;

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use starkscope_harness::SnapshotError;
 use starkscope_sdk::Exit;
 
 use crate::failure::{tag, ExitWith};
@@ -27,8 +26,8 @@ use starkscope_sdk::{
 };
 use starkscope_vm::{DEFAULT_MAX_CYCLES, F};
 
-use super::paths;
 use super::run::{load, outputs, parse_inputs, read_input_file};
+use super::{measured, paths};
 
 /// Cycles per segment when `--segment-size` is not given: 2^18 keeps a segment's working
 /// set near 1 GiB, so that two provers fit a small machine.
@@ -150,16 +149,9 @@ struct Proven {
 }
 
 pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
-    if cfg!(not(feature = "bench-metrics")) && args.metrics.is_some() {
-        return Err(tag(Exit::Usage, anyhow!("--metrics needs metrics compiled in: rebuild with `cargo build --release -p starkscope --features bench-metrics`")));
-    }
     // Every output checked before any work: nothing is proven only to be lost.
     // Resolved once: checked here, handed to the harness below.
-    let metrics_path = args.metrics.clone().or_else(|| {
-        std::env::var_os("METRIC_OUTPUT")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    });
+    let metrics_path = measured::snapshot_path(args.metrics.as_ref())?;
     let mut outputs = Vec::new();
     if let Some(out) = &args.out {
         outputs.push(paths::Role {
@@ -171,16 +163,7 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             path: out,
         });
     }
-    // (Without metrics compiled in, nothing is written there: the harness says so.)
-    if let Some(m) = metrics_path
-        .as_ref()
-        .filter(|_| cfg!(feature = "bench-metrics"))
-    {
-        outputs.push(paths::Role {
-            what: "metrics snapshot",
-            path: m,
-        });
-    }
+    outputs.extend(measured::snapshot_role(metrics_path.as_ref()));
     let mut read = vec![paths::Role {
         what: "program",
         path: &args.program,
@@ -281,7 +264,8 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             tree,
         })
     };
-    let (proven, metrics_lost) = measured(args, &program.name, metrics_path.as_deref(), work)?;
+    let (proven, metrics_lost) =
+        measured::measured(!args.quiet, &program.name, metrics_path.as_deref(), work)?;
     let proven = proven?;
 
     // The proof first: a snapshot that could not be written never costs it.
@@ -320,32 +304,6 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         return Ok(Exit::MetricsLost.into());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Runs `work` under the metrics harness (global install: the pool's threads report too),
-/// with the exporters the environment configures; a malformed variable fails here, before
-/// the work. The harness prints what each exporter sent where, and every warning. The value
-/// comes back with why the snapshot could not be written, if it could not.
-fn measured<R>(
-    args: &ProveArgs,
-    program: &str,
-    metrics_path: Option<&Path>,
-    work: impl FnOnce() -> R,
-) -> anyhow::Result<(R, Option<SnapshotError>)> {
-    let harness = starkscope_harness::Harness::new()
-        .install(starkscope_harness::Install::Global)
-        .span_tree(!args.quiet)
-        .program(program)
-        .export_from_env()?;
-    let harness = match metrics_path {
-        Some(path) => harness.output(path),
-        None => harness,
-    };
-    let collected = harness.run(work)?;
-    if let Some(path) = &collected.written_to {
-        eprintln!("metrics written to {}", path.display());
-    }
-    Ok((collected.value, collected.write_error))
 }
 
 fn progress_bar(quiet: bool) -> ProgressBar {
