@@ -4,11 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A one-shot build gains nothing from incremental caches, and they doubled the target
+# directory's size on disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 step() { printf '\n==> %s\n' "$*"; }
 
 step "toolchain"
 cargo --version
 rustc --version
+df -h . | tail -1
 
 step "feature graph: no metrics crate without bench-metrics"
 scripts/check-feature-graph.sh
@@ -80,3 +85,7 @@ scripts/check-stack.sh
 
 step "README quick start, run verbatim"
 scripts/check-readme.sh
+
+step "disk: what this run's build left"
+du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null || true
+df -h . | tail -1
