@@ -128,9 +128,10 @@ fn a_root_of_another_program_preset_or_with_changed_bytes_is_invalid() {
         &["--fri", "testing", "--allow-insecure"],
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
-    // A root file needs the program (its circuits are rebuilt from it).
+    // A root file needs the program or the tree's key file, which must exist.
     let o = starkscope(&["verify", s(&root), "--vk", "none.vk"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("none.vk"), "{}", text(&o.stderr));
 
     let bytes = std::fs::read(&root).unwrap();
     let changed = dir.path().join("changed.root");
@@ -247,4 +248,95 @@ fn the_tree_rebuilt_node_by_node_verifies() {
     let o = unit(&[out("i2.bin")], &bad, &["--root", "-i", "71"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
     assert!(!bad.exists());
+}
+
+/// The tree's key file from `starkscope keygen --tree-vk` checks a root without the
+/// program: valid for the run it was made for, refused for another program's root, a
+/// segment count it has no root key for, a program's app key, and a changed key file.
+#[cfg_attr(debug_assertions, ignore = "proves a tree: run with --release")]
+#[test]
+fn a_tree_key_file_checks_roots_without_the_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("fib.root");
+    prove_root("fibonacci.sasm", &["40"], "64", &root);
+    let ran = run_json("fibonacci.sasm", &["40"], "64");
+    let segments = ran["segments"].as_u64().unwrap();
+    let fib = programs().join("fibonacci.sasm");
+    let keygen = |out: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "keygen",
+            s(&fib),
+            "--segment-size",
+            "64",
+            "--fri",
+            "testing",
+            "--node-fri",
+            "testing",
+        ];
+        args.extend(extra);
+        args.extend(["--tree-vk", s(out)]);
+        starkscope(&args)
+    };
+    let verify_with = |root: &std::path::Path, key: &std::path::Path| {
+        let mut args = vec!["verify", s(root), "--vk", s(key), "--json"];
+        args.extend(TESTING);
+        starkscope(&args)
+    };
+
+    let key = dir.path().join("fib.tree.vk");
+    let range = format!("{}..={}", segments - 1, segments);
+    let o = keygen(&key, &["--segments", &range]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = verify_with(&root, &key);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let verdict: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(verdict["exit_code"], ran["exit_code"]);
+    assert_eq!(verdict["outputs"], ran["outputs"]);
+    assert_eq!(verdict["segments"], ran["segments"]);
+
+    // Another program's root: invalid.
+    let matmul_root = dir.path().join("matmul.root");
+    prove_root(
+        "matmul.sasm",
+        &["2", "1", "2", "3", "4", "5", "6", "7", "8"],
+        "64",
+        &matmul_root,
+    );
+    let o = verify_with(&matmul_root, &key);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+
+    // A key without a root key for this run's segment count: the check cannot be made,
+    // and the message says how to make a key that can.
+    let other = dir.path().join("other.tree.vk");
+    let o = keygen(&other, &["--segments", &(segments + 1).to_string()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = verify_with(&root, &other);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains(&format!("--segments {segments}")),
+        "{}",
+        text(&o.stdout)
+    );
+
+    // A program's app verifying key is not the tree's.
+    let app_vk = dir.path().join("fib.vk");
+    let o = starkscope(&["keygen", s(&fib), "--fri", "testing", "--vk", s(&app_vk)]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = verify_with(&root, &app_vk);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("--tree-vk"), "{}", text(&o.stdout));
+
+    // Changed bytes of the key file: never a valid verdict.
+    let bytes = std::fs::read(&key).unwrap();
+    let changed = dir.path().join("changed.tree.vk");
+    for at in [9, 20, bytes.len() / 4, bytes.len() / 2, bytes.len() - 5] {
+        let mut b = bytes.clone();
+        b[at] ^= 0x04;
+        std::fs::write(&changed, &b).unwrap();
+        let o = verify_with(&root, &changed);
+        assert_ne!(o.status.code(), Some(0), "byte {at}: {}", text(&o.stdout));
+    }
+    std::fs::write(&changed, &bytes[..bytes.len() - 3]).unwrap();
+    let o = verify_with(&root, &changed);
+    assert_eq!(o.status.code(), Some(3), "truncated: {}", text(&o.stdout));
 }

@@ -526,32 +526,28 @@ impl Program {
 
     /// The tables as AIRs, in key order.
     pub fn airs(&self) -> Vec<Arc<dyn StarkAir>> {
-        let p = |t: TableId| self.preprocessed[t as usize].clone();
-        vec![
-            Arc::new(tables::consts::ConstTable {
-                program: p(TableId::Const),
-            }),
-            Arc::new(tables::public::PublicTable {
-                num_public: self.num_public,
-                program: p(TableId::Public),
-            }),
-            Arc::new(tables::hints::HintTable {
-                program: p(TableId::Hint),
-            }),
-            Arc::new(tables::alu::AluTable {
-                program: p(TableId::Alu),
-            }),
-            Arc::new(tables::bits::BitsTable {
-                program: p(TableId::Bits),
-            }),
-            Arc::new(tables::poseidon2::Poseidon2Table {
-                program: p(TableId::Poseidon2),
-            }),
-            Arc::new(tables::horner::HornerTable {
-                program: p(TableId::Horner),
-            }),
-        ]
+        table_airs(self.preprocessed.clone(), self.num_public)
     }
+}
+
+/// The tables as AIRs, in key order, over these preprocessed traces.
+pub(crate) fn table_airs(
+    preprocessed: [RowMajorMatrix<Val>; NUM_TABLES],
+    num_public: usize,
+) -> Vec<Arc<dyn StarkAir>> {
+    let [c, public, hint, alu, bits, poseidon2, horner] = preprocessed;
+    vec![
+        Arc::new(tables::consts::ConstTable { program: c }),
+        Arc::new(tables::public::PublicTable {
+            num_public,
+            program: public,
+        }),
+        Arc::new(tables::hints::HintTable { program: hint }),
+        Arc::new(tables::alu::AluTable { program: alu }),
+        Arc::new(tables::bits::BitsTable { program: bits }),
+        Arc::new(tables::poseidon2::Poseidon2Table { program: poseidon2 }),
+        Arc::new(tables::horner::HornerTable { program: horner }),
+    ]
 }
 
 pub(crate) fn limbs(v: &Challenge) -> &[Val] {

@@ -12,6 +12,7 @@ pub mod gadgets;
 #[cfg(feature = "bench-metrics")]
 mod instrument;
 pub mod ir;
+pub mod key;
 pub mod prove;
 pub mod run;
 pub mod tables;
@@ -20,5 +21,6 @@ pub mod verifier;
 pub use builder::{CircuitBuilder, Var, FELT_BITS};
 pub use compile::{CompileError, CompiledCircuit, Placement, Program, TableId};
 pub use ir::{Addr, ChildCost, Circuit, Ext, Felt, Group, OpKind, Quad};
+pub use key::{CircuitKeyError, CircuitVerifyingKey};
 pub use prove::CircuitVerifyError;
 pub use run::{RunError, Witness};

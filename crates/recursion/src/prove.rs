@@ -1,8 +1,8 @@
 //! Proving and verifying a circuit's run on the backend.
 
-use starkscope_stark_backend::{prove, verify, Proof, ProveError, Val, VerifyError};
+use starkscope_stark_backend::{prove, Proof, ProveError, Val, VerifyError};
 
-use crate::compile::{CompiledCircuit, TableId};
+use crate::compile::CompiledCircuit;
 use crate::run::Witness;
 
 /// Why a circuit proof was refused.
@@ -26,21 +26,6 @@ impl CompiledCircuit {
 
     /// Verifies a proof of this circuit with these public inputs.
     pub fn verify(&self, proof: &Proof, public: &[Val]) -> Result<(), CircuitVerifyError> {
-        let tables = self.pk.vk.num_airs();
-        if proof.airs.len() != tables {
-            return Err(CircuitVerifyError::Shape {
-                expected: tables,
-                got: proof.airs.len(),
-            });
-        }
-        let got = &proof.airs[TableId::Public as usize].public_values;
-        if got.as_slice() != public {
-            return Err(CircuitVerifyError::PublicValues {
-                expected: public.to_vec(),
-                got: got.clone(),
-            });
-        }
-        verify(&self.config, &self.pk.vk, proof)?;
-        Ok(())
+        crate::key::verify_circuit_proof(&self.config, &self.pk.vk, proof, public)
     }
 }

@@ -12,7 +12,7 @@ use starkscope_vm::prove::Digest;
 use tracing::info_span;
 
 use crate::error::{InvalidProof, SdkError};
-use crate::keys::{AppProvingKey, ProgramHash};
+use crate::keys::{AppProvingKey, ProgramHash, TreeVerifyingKey};
 use crate::proof::AppProof;
 use crate::tree::{self, node::root_pv, Circuits, NodeError, Shape};
 
@@ -153,12 +153,7 @@ impl crate::Sdk {
         proof: &AppProof,
         tree_config: TreeConfig,
     ) -> Result<Aggregated, SdkError> {
-        if tree_config.children < 2 {
-            return Err(SdkError::Config(format!(
-                "an aggregation node has at least 2 children, not {}",
-                tree_config.children
-            )));
-        }
+        check_tree_config(tree_config)?;
         if proof.segments.is_empty() {
             return Err(SdkError::Config("no segment proofs to aggregate".into()));
         }
@@ -494,48 +489,166 @@ impl crate::Sdk {
                 "the circuits are not for this key and node preset".into(),
             ));
         }
-        // The root states the exit code as a field element: a claim is the canonical value
-        // of one (as the app proof's verifier compares it), not any u32 equal to it mod p.
-        use starkscope_stark_backend::p3::PrimeField32;
-        if root.exit_code >= Val::ORDER_U32 {
+        let key = circuits.root(&root.top)?.circuit.verifying_key();
+        check_root_proof(&key, &program_commitment(pk), root)?;
+        Ok(segments)
+    }
+
+    /// Generates the tree's verifying key for runs of `segments` segments (each count its
+    /// own root key) of the program at `segment_size`, under `tree_config`.
+    pub fn tree_keygen(
+        &self,
+        pk: &AppProvingKey,
+        segment_size: u64,
+        tree_config: TreeConfig,
+        segments: std::ops::RangeInclusive<usize>,
+    ) -> Result<TreeVerifyingKey, SdkError> {
+        check_tree_config(tree_config)?;
+        crate::config::check_segment_size(segment_size)?;
+        let (first, last) = (*segments.start(), *segments.end());
+        if first == 0 || first > last || last > MAX_VERIFIED_SEGMENTS {
+            return Err(SdkError::Config(format!(
+                "a tree key covers 1 to {MAX_VERIFIED_SEGMENTS} segments, not {first}..={last}"
+            )));
+        }
+        let span = info_span!("keygen", group = %Group::Keygen);
+        let _entered = span.enter();
+        let mut circuits = Circuits::new(&pk.program, &pk.vm, segment_size, tree_config.preset)?;
+        let mut roots = Vec::with_capacity(last - first + 1);
+        for n in segments {
+            let top = tree::plan(n, tree_config.children)
+                .pop()
+                .and_then(|mut layer| layer.pop())
+                .expect("a plan ends with one node");
+            let key =
+                self.on_pool(|| circuits.root(&top).map(|root| root.circuit.verifying_key()))?;
+            roots.push((top, key));
+        }
+        Ok(TreeVerifyingKey {
+            program_name: pk.program.name.clone(),
+            hash: pk.hash,
+            app_preset: pk.preset(),
+            node_preset: tree_config.preset,
+            segment_size,
+            children: tree_config.children,
+            program_commitment: circuits.program_commitment(),
+            roots,
+        })
+    }
+
+    /// Checks a root proof against the tree's verifying key: no program, no circuit built.
+    /// The key must be for the root's program, presets, segment size and shape (a key
+    /// without a root key for the root's shape cannot check it: a configuration error
+    /// naming the counts it covers).
+    pub fn verify_root_with_key(
+        &self,
+        key: &TreeVerifyingKey,
+        root: &RootProof,
+    ) -> Result<usize, SdkError> {
+        self.check_root_claims(&key.program_name, key.hash, key.app_preset, root)?;
+        if root.node_preset != key.node_preset {
             return Err(InvalidProof::Root(format!(
-                "its exit code {} is not one a run can have (a field element below {})",
-                root.exit_code,
-                Val::ORDER_U32
+                "its nodes were made with FRI preset `{}`, the tree key's with `{}`",
+                root.node_preset.name(),
+                key.node_preset.name()
             ))
             .into());
         }
-        let commitment = program_commitment(pk);
-        let expected = root_public_values(&commitment, segments, root.exit_code, &root.outputs);
-        let circuit = circuits.root(&root.top)?;
-        let span = info_span!("verify", group = %Group::Root);
-        span.in_scope(|| {
-            circuit
-                .circuit
-                .verify(&root.proof, &expected)
-                .map_err(|e| InvalidProof::Root(e.to_string()))
-        })?;
+        if root.segment_size != key.segment_size {
+            return Err(InvalidProof::Root(format!(
+                "it is over segments of {} cycles, the tree key's of {}",
+                root.segment_size, key.segment_size
+            ))
+            .into());
+        }
+        let segments = root.top.segments();
+        let Some(root_key) = key.root_key(&root.top) else {
+            let covered = key.segments();
+            return Err(SdkError::Config(format!(
+                "the tree key has no root key for this root's tree ({segments} segments in \
+                 nodes of up to {} children); it covers {}..={} segments: generate one with \
+                 `starkscope keygen --tree-vk FILE --segments {segments}`",
+                key.children,
+                covered.start(),
+                covered.end()
+            )));
+        };
+        check_root_proof(root_key, &key.program_commitment, root)?;
         Ok(segments)
     }
+}
+
+/// The root proof against its circuit's key, with the public values it must have: the
+/// program's commitment, the shape's segment count, the claimed exit code and outputs.
+fn check_root_proof(
+    key: &starkscope_recursion::CircuitVerifyingKey,
+    commitment: &Digest,
+    root: &RootProof,
+) -> Result<(), SdkError> {
+    // The root states the exit code as a field element: a claim is the canonical value
+    // of one (as the app proof's verifier compares it), not any u32 equal to it mod p.
+    use starkscope_stark_backend::p3::PrimeField32;
+    if root.exit_code >= Val::ORDER_U32 {
+        return Err(InvalidProof::Root(format!(
+            "its exit code {} is not one a run can have (a field element below {})",
+            root.exit_code,
+            Val::ORDER_U32
+        ))
+        .into());
+    }
+    let expected = root_public_values(
+        commitment,
+        root.top.segments(),
+        root.exit_code,
+        &root.outputs,
+    );
+    let span = info_span!("verify", group = %Group::Root);
+    span.in_scope(|| {
+        key.verify(&root.proof, &expected)
+            .map_err(|e| InvalidProof::Root(e.to_string()))
+    })?;
+    Ok(())
+}
+
+/// Children per node: at least 2.
+fn check_tree_config(tree_config: TreeConfig) -> Result<(), SdkError> {
+    if tree_config.children < 2 {
+        return Err(SdkError::Config(format!(
+            "an aggregation node has at least 2 children, not {}",
+            tree_config.children
+        )));
+    }
+    Ok(())
 }
 
 impl crate::Sdk {
     /// What a root file claims besides its proof: this key's program and app preset,
     /// presets this verifier accepts, a usable segment size, a shape it builds.
     fn check_root_file(&self, pk: &AppProvingKey, root: &RootProof) -> Result<(), SdkError> {
-        if root.program_hash != pk.hash || root.program_name != pk.program.name {
+        self.check_root_claims(&pk.program.name, pk.hash, pk.preset(), root)
+    }
+
+    /// [`Sdk::check_root_file`] against what a key says: program name and hash, app preset.
+    fn check_root_claims(
+        &self,
+        program_name: &str,
+        hash: ProgramHash,
+        app_preset: FriPreset,
+        root: &RootProof,
+    ) -> Result<(), SdkError> {
+        if root.program_hash != hash || root.program_name != program_name {
             return Err(InvalidProof::WrongProgram {
                 proof_name: root.program_name.clone(),
                 proof_hash: root.program_hash.to_string(),
-                key_name: pk.program.name.clone(),
-                key_hash: pk.hash.to_string(),
+                key_name: program_name.to_string(),
+                key_hash: hash.to_string(),
             }
             .into());
         }
-        if root.app_preset != pk.preset() {
+        if root.app_preset != app_preset {
             return Err(InvalidProof::WrongPreset {
                 proof: root.app_preset.name().to_string(),
-                required: pk.preset().name().to_string(),
+                required: app_preset.name().to_string(),
             }
             .into());
         }

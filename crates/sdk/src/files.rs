@@ -1,7 +1,8 @@
 //! Proof, proving-key and verifying-key files.
 //!
 //! Every file starts with the same 11-byte header: the magic `STARKSCP`, one byte for the
-//! kind (1 proof, 2 proving key, 3 verifying key) and a little-endian u16 format version;
+//! kind (1 proof, 2 proving key, 3 verifying key, 4 root proof, 5 segment proof, 6 node
+//! proof, 7 tree verifying key) and a little-endian u16 format version;
 //! the body is postcard. Field elements are stored canonical and checked on load; segment
 //! proofs and the backend verifying key are nested in the backend's own codec
 //! (`starkscope_stark_backend::codec`, with its own header and version).
@@ -15,6 +16,9 @@
 //! Every byte matters: a file must be exactly what this build writes for the value it
 //! decodes to (re-encoding is compared), a proof's program name and hash must equal the
 //! key's, and no field is stored that the reader ignores.
+//! - tree verifying key (7): program name and hash, app and node presets, segment size,
+//!   children per node, the program commitment, and per segment count (consecutive) the
+//!   top node's shape and the root circuit's backend key.
 //! - proving key: the backend has no proving-key encoding, so the file holds the program
 //!   and its verifying key; loading re-runs keygen on the program and refuses the file if
 //!   the derived verifying key differs from the stored one.
@@ -34,7 +38,7 @@ use starkscope_vm::{Instruction, Marker, MarkerAt, Opcode, Program, SourceLoc, S
 
 use crate::aggregate::{NodeFile, RootProof, SegmentFile};
 use crate::error::FileError;
-use crate::keys::{AppProvingKey, AppVerifyingKey, ProgramHash};
+use crate::keys::{AppProvingKey, AppVerifyingKey, ProgramHash, TreeVerifyingKey};
 use crate::proof::AppProof;
 use crate::tree::Shape;
 
@@ -55,16 +59,18 @@ pub enum FileKind {
     RootProof,
     SegmentProof,
     NodeProof,
+    TreeVerifyingKey,
 }
 
 impl FileKind {
-    const ALL: [FileKind; 6] = [
+    const ALL: [FileKind; 7] = [
         FileKind::Proof,
         FileKind::ProvingKey,
         FileKind::VerifyingKey,
         FileKind::RootProof,
         FileKind::SegmentProof,
         FileKind::NodeProof,
+        FileKind::TreeVerifyingKey,
     ];
 
     fn id(self) -> u8 {
@@ -75,6 +81,7 @@ impl FileKind {
             FileKind::RootProof => 4,
             FileKind::SegmentProof => 5,
             FileKind::NodeProof => 6,
+            FileKind::TreeVerifyingKey => 7,
         }
     }
 }
@@ -88,6 +95,7 @@ impl fmt::Display for FileKind {
             FileKind::RootProof => "root proof",
             FileKind::SegmentProof => "segment proof",
             FileKind::NodeProof => "aggregation node proof",
+            FileKind::TreeVerifyingKey => "tree verifying key",
         })
     }
 }
@@ -153,6 +161,20 @@ struct VkBody {
     preset: u8,
     /// The backend's verifying-key codec.
     vk: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TreeVkBody {
+    program_name: String,
+    program_hash: [u32; DIGEST],
+    app_preset: u8,
+    node_preset: u8,
+    segment_size: u64,
+    children: u32,
+    program_commitment: [u32; DIGEST],
+    /// Per segment count, fewest first: the top node's shape (flattened as in
+    /// [`RootBody`]) and the root circuit's key in the backend's verifying-key codec.
+    roots: Vec<(Vec<(bool, u32)>, Vec<u8>)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -469,6 +491,109 @@ pub fn pk_from_file_bytes(bytes: &[u8], path: &Path) -> Result<AppProvingKey, Fi
         hash: ProgramHash::of(&program),
         program,
         vm,
+    })
+}
+
+/// Encodes the tree's verifying key.
+pub fn tree_vk_to_bytes(key: &TreeVerifyingKey) -> Result<Vec<u8>, FileError> {
+    let kind = FileKind::TreeVerifyingKey;
+    let roots = key
+        .roots
+        .iter()
+        .map(|(top, root)| {
+            let mut flat = Vec::new();
+            flatten_shape(top, &mut flat);
+            Ok((flat, root.to_bytes().map_err(encode_error(kind))?))
+        })
+        .collect::<Result<_, FileError>>()?;
+    let body = TreeVkBody {
+        program_name: key.program_name.clone(),
+        program_hash: key.hash.0,
+        app_preset: key.app_preset.id(),
+        node_preset: key.node_preset.id(),
+        segment_size: key.segment_size,
+        children: key.children as u32,
+        program_commitment: key.program_commitment.map(|v| v.as_canonical_u32()),
+        roots,
+    };
+    encode(kind, &body)
+}
+
+/// Decodes the tree's verifying key: every root key read back (and checked against the
+/// circuit tables' AIRs), each for the tree [`plan`](crate::tree::plan) makes over
+/// consecutive segment counts with the key's children per node.
+pub fn tree_vk_from_file_bytes(bytes: &[u8], path: &Path) -> Result<TreeVerifyingKey, FileError> {
+    let kind = FileKind::TreeVerifyingKey;
+    let body: TreeVkBody = decode(kind, bytes, path)?;
+    let app_preset = preset(body.app_preset, kind, path)?;
+    let node_preset = preset(body.node_preset, kind, path)?;
+    let children = body.children as usize;
+    if children < 2 {
+        return Err(corrupt(
+            path,
+            kind,
+            format!("{children} children per node (at least 2)"),
+        ));
+    }
+    crate::config::check_segment_size(body.segment_size)
+        .map_err(|e| corrupt(path, kind, format!("segment size: {e}")))?;
+    let commitment = field_elements(&body.program_commitment, "program commitment", kind, path)?;
+    let first = match body.roots.first().map(|(flat, _)| unflatten_shape(flat)) {
+        Some(Some(top)) => top.segments(),
+        Some(None) => return Err(corrupt(path, kind, "root key 0: malformed shape".into())),
+        None => return Err(corrupt(path, kind, "no root key".into())),
+    };
+    if first == 0 || first + body.roots.len() - 1 > crate::aggregate::MAX_VERIFIED_SEGMENTS {
+        return Err(corrupt(
+            path,
+            kind,
+            format!(
+                "root keys for {first}..{} segments (at most {} segments)",
+                first + body.roots.len(),
+                crate::aggregate::MAX_VERIFIED_SEGMENTS
+            ),
+        ));
+    }
+    let mut roots = Vec::with_capacity(body.roots.len());
+    for (i, (flat, key_bytes)) in body.roots.iter().enumerate() {
+        let n = first + i;
+        let planned = crate::tree::plan(n, children)
+            .pop()
+            .and_then(|mut layer| layer.pop())
+            .expect("a plan ends with one node");
+        if unflatten_shape(flat).as_ref() != Some(&planned) {
+            return Err(corrupt(
+                path,
+                kind,
+                format!(
+                    "root key {i}: not the tree of {n} segments with {children} children per node"
+                ),
+            ));
+        }
+        let key = starkscope_recursion::CircuitVerifyingKey::from_bytes(key_bytes)
+            .map_err(|e| corrupt(path, kind, format!("root key {i} ({n} segments): {e}")))?;
+        if key.preset() != node_preset {
+            return Err(corrupt(
+                path,
+                kind,
+                format!(
+                    "root key {i}: FRI preset {}, the header's node preset is {}",
+                    key.preset().name(),
+                    node_preset.name()
+                ),
+            ));
+        }
+        roots.push((planned, key));
+    }
+    Ok(TreeVerifyingKey {
+        program_name: body.program_name,
+        hash: ProgramHash(body.program_hash),
+        app_preset,
+        node_preset,
+        segment_size: body.segment_size,
+        children,
+        program_commitment: std::array::from_fn(|i| commitment[i]),
+        roots,
     })
 }
 

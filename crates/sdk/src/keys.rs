@@ -1,4 +1,5 @@
-//! Application keys: the VM's keys plus which program they are for.
+//! Application keys (the VM's keys plus which program they are for) and the aggregation
+//! tree's verifying key.
 
 use std::fmt;
 
@@ -111,5 +112,46 @@ impl fmt::Debug for AppVerifyingKey {
             .field("program_height", &self.program_height)
             .field("preset", &self.preset().name())
             .finish_non_exhaustive()
+    }
+}
+
+/// The aggregation tree's verifying key for one program: checks root proofs without the
+/// program and without building a circuit. A root circuit's key depends on the tree's shape
+/// (its child's circuit is a constant of it, docs/aggregation.md), so the key holds one root
+/// key per number of segments it was generated for.
+#[derive(Clone, Debug)]
+pub struct TreeVerifyingKey {
+    pub program_name: String,
+    pub hash: ProgramHash,
+    /// Preset of the segment proofs under the tree.
+    pub app_preset: FriPreset,
+    /// Preset of every node proof, the root's too.
+    pub node_preset: FriPreset,
+    pub segment_size: u64,
+    /// Children per node (`K`): with the segment count it fixes the tree's shape.
+    pub children: usize,
+    /// The segment key's preprocessed commitment, which the root states.
+    pub program_commitment: Digest,
+    /// One root circuit key per tree, by its top node's shape; the shapes of
+    /// `plan(n, children)` for consecutive segment counts `n`, fewest first.
+    pub roots: Vec<(
+        crate::tree::Shape,
+        starkscope_recursion::CircuitVerifyingKey,
+    )>,
+}
+
+impl TreeVerifyingKey {
+    /// The root key for a tree whose top node has this shape.
+    pub fn root_key(
+        &self,
+        top: &crate::tree::Shape,
+    ) -> Option<&starkscope_recursion::CircuitVerifyingKey> {
+        self.roots.iter().find(|(s, _)| s == top).map(|(_, k)| k)
+    }
+
+    /// Segment counts the key has root keys for (consecutive).
+    pub fn segments(&self) -> std::ops::RangeInclusive<usize> {
+        let n = |i: usize| self.roots.get(i).map_or(0, |(s, _)| s.segments());
+        n(0)..=n(self.roots.len().saturating_sub(1))
     }
 }

@@ -44,7 +44,7 @@ pub use config::{
 pub use error::{error_chain, FileError, InvalidProof, SdkError};
 pub use exit::Exit;
 pub use files::FileKind;
-pub use keys::{AppProvingKey, AppVerifyingKey, ProgramHash};
+pub use keys::{AppProvingKey, AppVerifyingKey, ProgramHash, TreeVerifyingKey};
 pub use pipeline::Progress;
 pub use proof::AppProof;
 pub use report::{ProveReport, SegmentReport};

@@ -178,11 +178,11 @@ impl VerifyingKey {
         write(VK_MAGIC, self.data.preset, &self.data)
     }
 
-    /// Reads a verifying key for these AIRs. Everything derivable from the AIRs is
-    /// re-derived and must match what the bytes say; the preprocessed commitment is
-    /// taken from the bytes.
-    pub fn from_bytes(bytes: &[u8], airs: Vec<Arc<dyn StarkAir>>) -> Result<Self, CodecError> {
-        let (preset, mut data) = read::<VerifyingKeyData>("verifying key", VK_MAGIC, bytes)?;
+    /// The key data the bytes describe, checked against nothing: for a reader that must
+    /// learn the AIRs' shape (heights, public values) before it can build them and call
+    /// [`VerifyingKey::from_bytes`], which does the checking.
+    pub fn data_from_bytes(bytes: &[u8]) -> Result<VerifyingKeyData, CodecError> {
+        let (preset, data) = read::<VerifyingKeyData>("verifying key", VK_MAGIC, bytes)?;
         if preset != data.preset {
             return Err(CodecError::PresetMismatch {
                 what: "verifying key",
@@ -190,6 +190,15 @@ impl VerifyingKey {
                 expected: preset,
             });
         }
+        Ok(data)
+    }
+
+    /// Reads a verifying key for these AIRs. Everything derivable from the AIRs is
+    /// re-derived and must match what the bytes say; the preprocessed commitment is
+    /// taken from the bytes.
+    pub fn from_bytes(bytes: &[u8], airs: Vec<Arc<dyn StarkAir>>) -> Result<Self, CodecError> {
+        let mut data = Self::data_from_bytes(bytes)?;
+        let preset = data.preset;
         let fresh = check_vk_matches_airs(&data, &airs).map_err(CodecError::KeyMismatch)?;
         // The constraint system the verifier evaluates is the AIRs', never the bytes'; and
         // the bytes must be exactly the AIRs' (a changed lookup detail is refused).

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use starkscope_sdk::files::{
-    file_kind, proof_from_file_bytes, read_file, root_from_file_bytes, vk_from_file_bytes,
+    file_kind, proof_from_file_bytes, read_file, root_from_file_bytes, tree_vk_from_file_bytes,
+    vk_from_file_bytes,
 };
 use starkscope_sdk::{
     AppProof, AppVerifyingKey, Exit, FileError, FileKind, FriPreset, RootProof, Sdk, SdkConfig,
@@ -30,9 +31,12 @@ Examples:
   starkscope verify fib.proof --program benchmarks/programs/fibonacci.sasm
   starkscope verify fib.proof --vk fib.vk
   starkscope verify test.proof --program prog.sasm --fri testing --allow-insecure
+  starkscope verify root.bin --program benchmarks/programs/fibonacci.sasm
+  starkscope verify root.bin --vk fib.tree.vk
 
-With --program the verifying key is derived from the program (keygen, a second or so);
-with --vk it is read from a file written by `starkscope keygen`.
+With --program the verifying key is derived from the program (keygen, a second or so;
+for a root proof the tree's circuits are rebuilt too); with --vk it is read from a file
+written by `starkscope keygen` (--vk for proofs, --tree-vk for root proofs).
 
 The verifier, not the proof, decides the security: proofs are checked at --fri (default
 `fast`); a proof made under another preset is invalid, a key for another preset is
@@ -47,7 +51,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PROGRAM")]
     pub program: Option<PathBuf>,
 
-    /// A verifying-key file (from `starkscope keygen --vk`).
+    /// A verifying-key file: from `starkscope keygen --vk` for a proof, `--tree-vk` for a
+    /// root proof.
     #[arg(long, value_name = "FILE")]
     pub vk: Option<PathBuf>,
 
@@ -269,20 +274,10 @@ fn refuse_insecure(args: &VerifyArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A root proof file: rebuilt from the program (its key rebuilds the tree's circuits) and
-/// checked at the verifier's presets.
+/// A root proof file: checked with the tree's key (--vk) or against the program (whose
+/// key rebuilds the tree's circuits), at the verifier's presets.
 fn check_root(args: &VerifyArgs, root: RootProof) -> Result<Valid, Failure> {
     refuse_insecure(args)?;
-    let Some(program) = &args.program else {
-        return Err(Failure::new(
-            Exit::Usage,
-            format!(
-                "{}: a root proof is checked against its program: give --program (the \
-                 tree's circuits are rebuilt from it)",
-                args.proof.display()
-            ),
-        ));
-    };
     let invalid = |reason: String| {
         Failure::new(
             Exit::InvalidProof,
@@ -298,12 +293,6 @@ fn check_root(args: &VerifyArgs, root: RootProof) -> Result<Valid, Failure> {
             root.node_preset.name()
         )));
     }
-    let program = load(program).map_err(|e| {
-        Failure::new(
-            crate::failure::exit_of(&e),
-            starkscope_sdk::error_chain(e.as_ref()),
-        )
-    })?;
     let sdk_failure = |e: SdkError| Failure::new(e.exit(), &e);
     let sdk = Sdk::new(
         SdkConfig::default()
@@ -311,11 +300,49 @@ fn check_root(args: &VerifyArgs, root: RootProof) -> Result<Valid, Failure> {
             .with_allow_insecure(args.allow_insecure),
     )
     .map_err(sdk_failure)?;
-    let pk = sdk.keygen_for_aggregation(&program).map_err(sdk_failure)?;
-    match sdk.verify_root(&pk, &root) {
+    let (program, hash, verdict) = match (&args.program, &args.vk) {
+        (Some(program), _) => {
+            let program = load(program).map_err(|e| {
+                Failure::new(
+                    crate::failure::exit_of(&e),
+                    starkscope_sdk::error_chain(e.as_ref()),
+                )
+            })?;
+            let pk = sdk.keygen_for_aggregation(&program).map_err(sdk_failure)?;
+            let verdict = sdk.verify_root(&pk, &root);
+            (pk.program.name.clone(), pk.hash, verdict)
+        }
+        (None, Some(path)) => {
+            let key = read_tree_key(path)?;
+            // The verifier's presets, not the key's, decide what is accepted.
+            for (what, key_preset, required) in [
+                ("segment", key.app_preset, args.fri),
+                ("node", key.node_preset, args.node_fri),
+            ] {
+                if key_preset != required {
+                    return Err(Failure::new(
+                        Exit::Usage,
+                        format!(
+                            "{}: the tree key's {what} preset is `{}`, the verifier requires \
+                             `{}`: give a key for it or --{}fri {}",
+                            path.display(),
+                            key_preset.name(),
+                            required.name(),
+                            if what == "node" { "node-" } else { "" },
+                            key_preset.name()
+                        ),
+                    ));
+                }
+            }
+            let verdict = sdk.verify_root_with_key(&key, &root);
+            (key.program_name.clone(), key.hash, verdict)
+        }
+        (None, None) => return Err(Failure::new(Exit::Usage, "give --program or --vk")),
+    };
+    match verdict {
         Ok(segments) => Ok(Valid {
-            program: pk.program.name.clone(),
-            hash: pk.hash.to_string(),
+            program,
+            hash: hash.to_string(),
             segments,
             exit_code: root.exit_code,
             outputs: root.outputs.clone(),
@@ -325,4 +352,27 @@ fn check_root(args: &VerifyArgs, root: RootProof) -> Result<Valid, Failure> {
         Err(SdkError::Invalid(reason)) => Err(invalid(reason.to_string())),
         Err(e) => Err(sdk_failure(e)),
     }
+}
+
+/// The tree's verifying key from `path`; an app verifying key there gets a hint.
+fn read_tree_key(path: &std::path::Path) -> Result<starkscope_sdk::TreeVerifyingKey, Failure> {
+    let bytes = std::fs::read(path).map_err(|source| {
+        let e = FileError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        Failure::new(e.exit(), &e)
+    })?;
+    if file_kind(&bytes) == Some(FileKind::VerifyingKey) {
+        return Err(Failure::new(
+            Exit::BadInput,
+            format!(
+                "{}: a program's verifying key checks app proofs; a root proof is checked with \
+                 the tree's key (`starkscope keygen PROG --tree-vk FILE --segments N`) or \
+                 with --program",
+                path.display()
+            ),
+        ));
+    }
+    tree_vk_from_file_bytes(&bytes, path).map_err(|e| Failure::new(e.exit(), &e))
 }

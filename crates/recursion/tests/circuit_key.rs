@@ -1,0 +1,89 @@
+//! A circuit's verifying key on its own: written, read back, and checking the circuit's
+//! proofs without the circuit; another circuit's key, changed bytes and oversized shapes
+//! refused.
+
+mod common;
+
+use common::*;
+use starkscope_recursion::{CircuitBuilder, CircuitKeyError, CircuitVerifyingKey, Felt};
+use starkscope_stark_backend::p3::PrimeCharacteristicRing;
+use starkscope_stark_backend::{Challenge, Val};
+
+/// `out = x * x + k` for a public `out`, a hinted `x` and a constant `k`.
+fn square_plus(k: u32) -> starkscope_recursion::CompiledCircuit {
+    let mut b = CircuitBuilder::new();
+    let out = b.public();
+    let x: Felt = b.hint_felt();
+    let k = b.constant(Val::from_u32(k));
+    let y = b.mul_add(x, x, k);
+    b.assert_eq(y, out);
+    compile(b.build())
+}
+
+#[test]
+fn a_key_read_back_checks_the_circuits_proofs_and_nothing_else() {
+    let circuit = square_plus(5);
+    let public = [Val::from_u32(3 * 3 + 5)];
+    let w = circuit
+        .run(&public, &[Challenge::from(Val::from_u32(3))])
+        .expect("runs");
+    let proof = circuit.prove(w).expect("proves");
+
+    let bytes = circuit.verifying_key().to_bytes().expect("encodes");
+    let key = CircuitVerifyingKey::from_bytes(&bytes).expect("reads back");
+    assert_eq!(
+        key.to_bytes().unwrap(),
+        bytes,
+        "re-encoding is byte-identical"
+    );
+    assert_eq!(
+        key.log_heights(),
+        circuit.verifying_key().log_heights(),
+        "same table heights"
+    );
+    key.verify(&proof, &public)
+        .expect("the read key accepts the proof");
+    assert!(
+        key.verify(&proof, &[Val::from_u32(15)]).is_err(),
+        "other public values"
+    );
+
+    // Same shape, another constant: another preprocessed commitment, and its key refuses.
+    let other = square_plus(6);
+    let other_key =
+        CircuitVerifyingKey::from_bytes(&other.verifying_key().to_bytes().unwrap()).unwrap();
+    assert_eq!(other_key.log_heights(), key.log_heights());
+    assert!(other_key.verify(&proof, &public).is_err());
+
+    // Bytes changed one at a time (every third: each read re-derives the tables' AIRs):
+    // unreadable, or a key that refuses the proof.
+    let mut accepted = Vec::new();
+    for i in (0..bytes.len()).step_by(3) {
+        let mut changed = bytes.clone();
+        changed[i] ^= 0x01;
+        if let Ok(k) = CircuitVerifyingKey::from_bytes(&changed) {
+            if k.verify(&proof, &public).is_ok() {
+                accepted.push(i);
+            }
+        }
+    }
+    assert!(
+        accepted.is_empty(),
+        "changed bytes still accepted: {accepted:?}"
+    );
+}
+
+#[test]
+fn a_key_describing_an_oversized_table_is_refused_before_allocating() {
+    let circuit = square_plus(5);
+    let mut vk = circuit.verifying_key().vk().clone();
+    vk.data.airs[3].preprocessed.as_mut().unwrap().log_height = 30;
+    let bytes = vk.to_bytes().unwrap();
+    match CircuitVerifyingKey::from_bytes(&bytes) {
+        Err(CircuitKeyError::Height {
+            table: 3,
+            log_height: 30,
+        }) => {}
+        other => panic!("expected a height refusal, got {other:?}"),
+    }
+}
