@@ -160,6 +160,120 @@ fn children_that_do_not_form_one_run_make_no_node() {
     assert!(honest.is_ok(), "neighbours: {honest}");
 }
 
+/// Filled by a forger (no check of our witness code) for `circuit` over these children's
+/// proofs with these public inputs: whether the circuit's own constraints accept it.
+fn forged(
+    circuit: &starkscope_recursion::CompiledCircuit,
+    specs: &[starkscope_recursion::verifier::ChildSpec],
+    children: &[&Proof],
+    public: &[Val],
+) -> starkscope_stark_backend::debug::DebugReport {
+    let hints: Vec<_> = specs
+        .iter()
+        .zip(children)
+        .flat_map(|(spec, p)| child_hints(spec, p).expect("a child proof's shape"))
+        .collect();
+    let w = circuit
+        .run_unchecked(public, &hints)
+        .expect("filled permissively");
+    check_traces(&circuit.pk, &w.inputs)
+}
+
+fn node_statement(p: &Proof) -> Statement<Val> {
+    Statement::from_values(&p.airs[starkscope_recursion::TableId::Public as usize].public_values)
+}
+
+/// The internal node's links and the root's assertions are the circuits' own: with child
+/// proofs that do not form one run, our witness code refuses them, and a forger's
+/// permissive fill fails the circuits' constraints; honest children pass them.
+#[cfg_attr(debug_assertions, ignore = "proves nodes: run with --release")]
+#[test]
+fn internal_links_and_root_assertions_are_the_circuits_own() {
+    let fib = program("fibonacci.sasm");
+    let pk = vm_keygen(&fib, PRESET)
+        .expect("keygen")
+        .with_layout(HeightLayout::FixedTallest);
+    let (run, _) = segments(&fib, &pk, &[70]);
+    let (other_run, _) = segments(&fib, &pk, &[71]);
+    let (short_run, _) = segments(&fib, &pk, &[20]);
+    assert!(run.len() >= 6 && other_run.len() >= 4, "segments");
+    assert_eq!(
+        short_run.len(),
+        2,
+        "fibonacci(20) in 2 segments of {SEGMENT_SIZE}"
+    );
+    let mut circuits = Circuits::new(&fib, &pk, SEGMENT_SIZE, PRESET).expect("circuits");
+    let pair = Shape::Leaf(2);
+    let internal = Shape::Internal(vec![pair.clone(), pair.clone()]);
+    circuits.build(&internal).expect("internal circuit");
+    let leaf_circuit = circuits.circuit(&pair);
+    let leaf = |a: &Proof, b: &Proof| leaf_circuit.prove(&[a, b]).expect("leaf").proof;
+    let l0 = leaf(&run[0], &run[1]);
+    let l1 = leaf(&run[2], &run[3]);
+    let l2 = leaf(&run[4], &run[5]);
+    let l1_other = leaf(&other_run[2], &other_run[3]);
+    let whole = leaf(&short_run[0], &short_run[1]);
+
+    let node = circuits.circuit(&internal);
+    let specs = node.children.specs();
+    let cases: [(&str, [&Proof; 2]); 4] = [
+        ("a dropped leaf", [&l0, &l2]),
+        ("a repeated leaf", [&l0, &l0]),
+        ("swapped leaves", [&l1, &l0]),
+        ("a leaf of another run", [&l0, &l1_other]),
+    ];
+    for (what, children) in cases {
+        assert!(
+            matches!(node.prove(&children), Err(NodeError::Link(_))),
+            "{what}: our witness code does not refuse it"
+        );
+        // The statement a forger would claim: the children's ranges joined.
+        let statements: Vec<_> = children.iter().map(|p| node_statement(p)).collect();
+        let public = Statement::joined(&statements).values();
+        let report = forged(&node.circuit, specs, &children, &public);
+        assert!(
+            !report.is_ok(),
+            "{what}: the internal node's constraints accept it"
+        );
+    }
+    let honest = [&l0, &l1];
+    let statements: Vec<_> = honest.iter().map(|p| node_statement(p)).collect();
+    let public = Statement::joined(&statements).values();
+    let report = forged(&node.circuit, specs, &honest, &public);
+    assert!(report.is_ok(), "linked leaves: {report}");
+
+    // The root over a Leaf(2): a top that does not start the run or does not end it.
+    let commitment = program_commitment(&pk);
+    let root = circuits.root(&pair).expect("root circuit");
+    let root_public = |top: &Proof, exit_delta: u32| {
+        let s = node_statement(top);
+        let mut v = commitment.to_vec();
+        v.push(s.last_segment + Val::ONE);
+        v.push(s.exit_code + Val::from_u32(exit_delta));
+        v.extend(s.digest_after);
+        v
+    };
+    let child = std::slice::from_ref(&root.child);
+    for (what, top) in [
+        ("a top that does not end halted", &l0),
+        ("a top that starts at segment 2", &l1),
+    ] {
+        assert!(
+            matches!(root.prove(&pk.initial_root, top), Err(NodeError::Root(_))),
+            "{what}: our witness code does not refuse it"
+        );
+        let report = forged(&root.circuit, child, &[top], &root_public(top, 0));
+        assert!(!report.is_ok(), "{what}: the root's constraints accept it");
+    }
+    let report = forged(&root.circuit, child, &[&whole], &root_public(&whole, 1));
+    assert!(
+        !report.is_ok(),
+        "the root's constraints accept another exit code"
+    );
+    let report = forged(&root.circuit, child, &[&whole], &root_public(&whole, 0));
+    assert!(report.is_ok(), "a whole run: {report}");
+}
+
 fn sdk() -> starkscope_sdk::Sdk {
     starkscope_sdk::Sdk::new(
         starkscope_sdk::SdkConfig::default()
