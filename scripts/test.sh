@@ -73,6 +73,7 @@ step "aggregation tree: leaves, internal layers and a root over real segment pro
 cargo test --release -p starkscope-sdk --test tree --test root_mutation --no-fail-fast
 cargo test --release -p starkscope-sdk --features bench-metrics --test tree_metrics --no-fail-fast
 cargo test --release -p starkscope --test aggregate --no-fail-fast
+cargo test --release -p starkscope --features bench-metrics --test aggregate_metrics --no-fail-fast
 
 step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
 cargo test -p starkscope-harness --no-fail-fast --features exporters

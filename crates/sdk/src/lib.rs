@@ -157,10 +157,13 @@ impl Sdk {
     }
 
     /// Runs `f` on the pool (so that the backend's inner parallelism uses it) in the
-    /// caller's reporting context. Spans must be created by the caller, outside `f`.
+    /// caller's reporting context: its dispatcher and recorder, and inside the caller's
+    /// current span, so that spans `f` opens on a pool thread (the prover's phases) and
+    /// metrics it records carry the caller's labels (a node's `group` and `idx`).
     fn on_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         let scope = Scope::capture();
-        self.pool.install(|| scope.in_scope(f))
+        let span = tracing::Span::current();
+        self.pool.install(|| scope.in_scope(|| span.in_scope(f)))
     }
 
     /// Checks that the proof is a complete execution of the key's program from its initial
