@@ -349,15 +349,7 @@ impl crate::Sdk {
                     )
                 }
             };
-            if hash != pk.hash || *name != pk.program.name {
-                return Err(InvalidProof::WrongProgram {
-                    proof_name: name.clone(),
-                    proof_hash: hash.to_string(),
-                    key_name: pk.program.name.clone(),
-                    key_hash: pk.hash.to_string(),
-                }
-                .into());
-            }
+            InvalidProof::same_program((name, hash), (&pk.program.name, pk.hash))?;
             if preset != app_preset || size != segment_size || preset != pk.preset() {
                 return Err(NodeError::Children(format!(
                     "child {i}: segments proven with FRI preset `{}` at segment size {size}, \
@@ -408,15 +400,10 @@ impl crate::Sdk {
         top: &NodeFile,
         outputs: Vec<Val>,
     ) -> Result<(RootProof, NodeReport), SdkError> {
-        if top.program_hash != pk.hash || top.program_name != pk.program.name {
-            return Err(InvalidProof::WrongProgram {
-                proof_name: top.program_name.clone(),
-                proof_hash: top.program_hash.to_string(),
-                key_name: pk.program.name.clone(),
-                key_hash: pk.hash.to_string(),
-            }
-            .into());
-        }
+        InvalidProof::same_program(
+            (&top.program_name, top.program_hash),
+            (&pk.program.name, pk.hash),
+        )?;
         let statement = top.statement().ok_or_else(|| {
             SdkError::Aggregate(NodeError::Statement {
                 index: 0,
@@ -636,15 +623,10 @@ impl crate::Sdk {
         app_preset: FriPreset,
         root: &RootProof,
     ) -> Result<(), SdkError> {
-        if root.program_hash != hash || root.program_name != program_name {
-            return Err(InvalidProof::WrongProgram {
-                proof_name: root.program_name.clone(),
-                proof_hash: root.program_hash.to_string(),
-                key_name: program_name.to_string(),
-                key_hash: hash.to_string(),
-            }
-            .into());
-        }
+        InvalidProof::same_program(
+            (&root.program_name, root.program_hash),
+            (program_name, hash),
+        )?;
         if root.app_preset != app_preset {
             return Err(InvalidProof::WrongPreset {
                 proof: root.app_preset.name().to_string(),

@@ -58,6 +58,25 @@ pub enum InvalidProof {
     Chain(#[from] ChainError),
 }
 
+impl InvalidProof {
+    /// A proof claiming program `(name, hash)` checked with a key for `(key_name,
+    /// key_hash)`: `Err(WrongProgram)` unless both are equal.
+    pub fn same_program(
+        (name, hash): (&str, crate::ProgramHash),
+        (key_name, key_hash): (&str, crate::ProgramHash),
+    ) -> Result<(), InvalidProof> {
+        if hash == key_hash && name == key_name {
+            return Ok(());
+        }
+        Err(InvalidProof::WrongProgram {
+            proof_name: name.to_string(),
+            proof_hash: hash.to_string(),
+            key_name: key_name.to_string(),
+            key_hash: key_hash.to_string(),
+        })
+    }
+}
+
 /// A proof or key file that could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {

@@ -195,15 +195,10 @@ impl Sdk {
             }
             .into());
         }
-        if proof.program_hash != vk.hash || proof.program_name != vk.program_name {
-            return Err(InvalidProof::WrongProgram {
-                proof_name: proof.program_name.clone(),
-                proof_hash: proof.program_hash.to_string(),
-                key_name: vk.program_name.clone(),
-                key_hash: vk.hash.to_string(),
-            }
-            .into());
-        }
+        InvalidProof::same_program(
+            (&proof.program_name, proof.program_hash),
+            (&vk.program_name, vk.hash),
+        )?;
         let span = info_span!("verify", group = %Group::app(proof.program_name.clone()));
         let summary = self.on_pool(|| {
             span.in_scope(|| verify_chain(&vk.vm, &proof.segments, Some(&proof.outputs)))

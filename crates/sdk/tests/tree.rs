@@ -4,7 +4,7 @@
 
 use starkscope_recursion::verifier::child_hints;
 use starkscope_sdk::tree::node::root_pv;
-use starkscope_sdk::tree::{prove_tree, Circuits, NodeError, Shape, Statement};
+use starkscope_sdk::tree::{Circuits, NodeError, Shape, Statement};
 use starkscope_stark_backend::debug::check_traces;
 use starkscope_stark_backend::p3::PrimeCharacteristicRing;
 use starkscope_stark_backend::{FriPreset, Proof, Val};
@@ -55,50 +55,6 @@ fn program_commitment(pk: &VmProvingKey) -> Digest {
         .as_ref()
         .expect("preprocessed");
     c.roots()[0]
-}
-
-#[cfg_attr(debug_assertions, ignore = "proves a tree: run with --release")]
-#[test]
-fn a_tree_over_six_segments_states_the_run_at_its_root() {
-    let fib = program("fibonacci.sasm");
-    let pk = vm_keygen(&fib, PRESET)
-        .expect("keygen")
-        .with_layout(HeightLayout::FixedTallest);
-    let (proofs, outputs) = segments(&fib, &pk, &[70]);
-    assert!(proofs.len() >= 6, "{} segments", proofs.len());
-    let mut circuits = Circuits::new(&fib, &pk, SEGMENT_SIZE, PRESET).expect("circuits");
-    let (layers, root) = prove_tree(
-        &mut circuits,
-        program_commitment(&pk),
-        pk.initial_root,
-        &proofs,
-        2,
-    )
-    .expect("the tree proves");
-    let sizes: Vec<usize> = layers.iter().map(Vec::len).collect();
-    eprintln!("{} segments, layers {sizes:?}", proofs.len());
-    assert!(
-        layers.len() >= 3,
-        "leaves and two internal layers: {sizes:?}"
-    );
-    let top = layers.last().unwrap()[0].shape.clone();
-    circuits
-        .root(&top)
-        .expect("built")
-        .circuit
-        .verify(&root.proof, &root.public)
-        .expect("the root verifies");
-    let p = &root.public;
-    assert_eq!(
-        &p[root_pv::PROGRAM..root_pv::PROGRAM + 8],
-        &program_commitment(&pk)
-    );
-    assert_eq!(p[root_pv::SEGMENTS], Val::from_usize(proofs.len()));
-    assert_eq!(p[root_pv::EXIT_CODE], Val::ZERO);
-    assert_eq!(
-        &p[root_pv::OUTPUT_DIGEST..root_pv::OUTPUT_DIGEST + 8],
-        &outputs_digest(EMPTY_DIGEST, &outputs)
-    );
 }
 
 #[cfg_attr(debug_assertions, ignore = "proves nodes: run with --release")]
@@ -317,6 +273,19 @@ fn the_sdk_aggregates_a_run_into_a_root_that_verifies() {
     assert_eq!(
         sdk.verify_root(&pk, &root).expect("the root verifies"),
         app.segments.len()
+    );
+    // Its public values state the run: the program, the segments, exit code 0, the
+    // digest of the outputs.
+    let p = &root.proof.airs[starkscope_recursion::TableId::Public as usize].public_values;
+    assert_eq!(
+        &p[root_pv::PROGRAM..root_pv::PROGRAM + 8],
+        &program_commitment(&pk.vm)
+    );
+    assert_eq!(p[root_pv::SEGMENTS], Val::from_usize(app.segments.len()));
+    assert_eq!(p[root_pv::EXIT_CODE], Val::ZERO);
+    assert_eq!(
+        &p[root_pv::OUTPUT_DIGEST..root_pv::OUTPUT_DIGEST + 8],
+        &outputs_digest(EMPTY_DIGEST, &app.outputs)
     );
 
     // The root file: decoding then re-encoding is byte-identical; the decoded root

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use starkscope_recursion::compile::NUM_TABLES;
 use starkscope_recursion::verifier::ChildSpec;
-use starkscope_stark_backend::{FriPreset, Proof, StarkConfig, Val};
+use starkscope_stark_backend::{FriPreset, StarkConfig};
 use starkscope_vm::prove::{segment_height_ranges, Digest, VmProvingKey};
 use starkscope_vm::Program;
 
@@ -212,65 +212,6 @@ impl Circuits {
         ChildSpec::new(self.node_config.clone(), c.vk().clone(), heights)
             .map_err(|source| NodeError::Child { index: 0, source })
     }
-}
-
-/// One proven node: its shape, proof and statement.
-pub struct ProvenNode {
-    pub shape: Shape,
-    pub proof: Proof,
-    pub statement: Statement<Val>,
-}
-
-/// Proves the tree over `segments` (in order) with `k` children per node, one node at a
-/// time; returns every layer's nodes (leaves first) and the root.
-pub fn prove_tree(
-    circuits: &mut Circuits,
-    program_commitment: Digest,
-    initial_root: Digest,
-    segments: &[Proof],
-    k: usize,
-) -> Result<(Vec<Vec<ProvenNode>>, RootProof), NodeError> {
-    let mut layers: Vec<Vec<ProvenNode>> = Vec::new();
-    for shapes in plan(segments.len(), k) {
-        let mut nodes = Vec::with_capacity(shapes.len());
-        let mut next_child = 0;
-        for shape in shapes {
-            circuits.build(&shape)?;
-            let n = shape.num_children();
-            let children: Vec<&Proof> = match layers.last() {
-                None => segments[next_child..next_child + n].iter().collect(),
-                Some(below) => below[next_child..next_child + n]
-                    .iter()
-                    .map(|node| &node.proof)
-                    .collect(),
-            };
-            next_child += n;
-            let node = circuits.circuit(&shape).prove(&children)?;
-            nodes.push(ProvenNode {
-                shape,
-                proof: node.proof,
-                statement: node.statement,
-            });
-        }
-        layers.push(nodes);
-    }
-    let top = &layers.last().expect("a layer")[0];
-    debug_assert_eq!(program_commitment, circuits.program_commitment());
-    let root = circuits.root(&top.shape)?;
-    let proven = root.prove(&initial_root, &top.proof)?;
-    Ok((
-        layers,
-        RootProof {
-            proof: proven.proof,
-            public: proven.public,
-        },
-    ))
-}
-
-/// The root's proof and public values ([`node::root_pv`]).
-pub struct RootProof {
-    pub proof: Proof,
-    pub public: Vec<Val>,
 }
 
 #[cfg(test)]
