@@ -12,7 +12,7 @@
 # a fresh checkout). The variables that would steer the scripts elsewhere (CARGO_TARGET_DIR,
 # METRIC_OUTPUT, PROOF, FIB_N, SEGMENT_SIZE) are unset, as on a fresh machine.
 #
-# The outputs (run.json, root.bin, prof-out, bench-out, ...) are gitignored. Ones that
+# The outputs (run.json, root.bin, fib.tree.vk, prof-out, bench-out, ...) are gitignored. Ones that
 # existed before are moved aside and put back afterwards, so a checkout's own run.json or
 # root.bin survives; unless KEEP=1, what the block wrote is removed.
 set -euo pipefail
@@ -21,8 +21,8 @@ root=$(pwd)
 
 readme=README.md
 # What the block writes, and the files that must exist after it.
-outputs=(run.json root.bin prof-out bench-out bench-out-2 bench-diff)
-expected=(run.json root.bin prof-out/summary.md prof-out/report.html bench-out/fibonacci.json
+outputs=(run.json root.bin fib.tree.vk prof-out bench-out bench-out-2 bench-diff)
+expected=(run.json root.bin fib.tree.vk prof-out/summary.md prof-out/report.html bench-out/fibonacci.json
   bench-out-2/fibonacci.json bench-diff/summary.md)
 
 die() { echo "error: $*" >&2; exit 1; }
