@@ -37,6 +37,9 @@ enum Command {
     /// Check a proof file against the program (--program) or a verifying key (--vk).
     /// Exit 0: valid; 1: invalid (the reason is printed); 2: usage; 3: bad input files.
     Verify(cmd::verify::VerifyArgs),
+    /// Prove one segment of a run (re-executing up to it) and write its segment proof file,
+    /// a leaf's child for `aggregate`.
+    ProveSegment(cmd::prove_segment::ProveSegmentArgs),
     /// Generate a program's proving key and/or verifying key files.
     Keygen(cmd::keygen::KeygenArgs),
     /// Prove one node of the aggregation tree from child proof files (segment proofs: a
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Prof(args) => cmd::prof::run(args),
         Command::Prove(args) => cmd::prove::run(args),
+        Command::ProveSegment(args) => cmd::prove_segment::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Aggregate(args) => cmd::aggregate::run(args),

@@ -340,3 +340,88 @@ fn a_tree_key_file_checks_roots_without_the_program() {
     let o = verify_with(&root, &changed);
     assert_eq!(o.status.code(), Some(3), "truncated: {}", text(&o.stdout));
 }
+
+/// Every segment is a unit of work: `starkscope prove-segment` proves segment i of a run
+/// alone, byte for byte the segment proof `prove --aggregate` made; the last one says it
+/// halted; a segment past the run's last is refused, nothing written; units make a leaf.
+#[cfg_attr(debug_assertions, ignore = "proves segments: run with --release")]
+#[test]
+fn segments_proven_one_by_one_are_the_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = dir.path().join("tree");
+    let fib = programs().join("fibonacci.sasm");
+    let o = starkscope(&[
+        "prove",
+        s(&fib),
+        "-i",
+        "40",
+        "--segment-size",
+        "64",
+        "--fri",
+        "testing",
+        "--aggregate",
+        "--node-fri",
+        "testing",
+        "--nodes-dir",
+        s(&nodes),
+        "--out",
+        s(&dir.path().join("root.bin")),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let segments = run_json("fibonacci.sasm", &["40"], "64")["segments"]
+        .as_u64()
+        .unwrap() as usize;
+    let unit = |i: usize, out: &std::path::Path| {
+        starkscope(&[
+            "prove-segment",
+            s(&fib),
+            "-i",
+            "40",
+            "--segment",
+            &i.to_string(),
+            "--segment-size",
+            "64",
+            "--fri",
+            "testing",
+            "--out",
+            s(out),
+            "--json",
+        ])
+    };
+    for i in 0..segments {
+        let out = dir.path().join(format!("seg-{i}.bin"));
+        let o = unit(i, &out);
+        assert!(o.status.success(), "segment {i}: {}", text(&o.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(json["segment"], i);
+        assert_eq!(json["halted"], i + 1 == segments, "segment {i}");
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            std::fs::read(nodes.join(format!("segment-{i}.bin"))).unwrap(),
+            "segment {i} alone is the run's segment {i}"
+        );
+    }
+    let past = dir.path().join("past.bin");
+    let o = unit(segments, &past);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(&format!("has {segments} segments")),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!past.exists());
+    let o = starkscope(&[
+        "aggregate",
+        "--program",
+        s(&fib),
+        "--node-fri",
+        "testing",
+        "--out",
+        s(&dir.path().join("leaf.bin")),
+        "--children",
+        s(&dir.path().join("seg-0.bin")),
+        s(&dir.path().join("seg-1.bin")),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}

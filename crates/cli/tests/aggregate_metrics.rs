@@ -142,3 +142,50 @@ fn resources_per_layer_in_process_and_per_node_as_a_unit() {
     );
     assert!(gauge(&snap, names::RUN_PEAK_RSS_BYTES, &[]).is_some());
 }
+
+/// `starkscope prove-segment --metrics`: the unit's snapshot has its segment's numbers
+/// under `group` = the program and `segment` = its index, and nothing of the segments it
+/// re-executed to get there.
+#[cfg_attr(debug_assertions, ignore = "proves a segment: run with --release")]
+#[test]
+fn a_segment_unit_reports_its_segment_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap_path = dir.path().join("seg.json");
+    let o = starkscope(&[
+        "prove-segment",
+        &fib(),
+        "-i",
+        "30",
+        "--segment",
+        "2",
+        "--segment-size",
+        "64",
+        "--fri",
+        "testing",
+        "--out",
+        s(&dir.path().join("seg.bin")),
+        "--metrics",
+        s(&snap_path),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let snap = Snapshot::read(&snap_path).unwrap();
+    let segment = [("group", "fibonacci"), ("segment", "2")];
+    assert!(gauge(&snap, names::TOTAL_PROOF_TIME_MS, &segment).is_some_and(|t| t > 0.0));
+    assert!(gauge(&snap, names::PEAK_RSS_BYTES, &segment).is_some_and(|p| p > 1e6));
+    let labelled: Vec<_> = snap
+        .gauge
+        .iter()
+        .chain(&snap.counter)
+        .filter_map(|e| {
+            e.label("segment")
+                .map(|seg| (e.metric.clone(), seg.to_string()))
+        })
+        .collect();
+    assert!(!labelled.is_empty());
+    for (metric, seg) in labelled {
+        assert_eq!(
+            seg, "2",
+            "{metric} of another segment in the unit's snapshot"
+        );
+    }
+}

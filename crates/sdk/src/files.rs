@@ -163,6 +163,9 @@ struct VkBody {
     vk: Vec<u8>,
 }
 
+/// A tree shape flattened pre-order (see [`RootBody::top`]).
+type FlatShape = Vec<(bool, u32)>;
+
 #[derive(Serialize, Deserialize)]
 struct TreeVkBody {
     program_name: String,
@@ -174,7 +177,7 @@ struct TreeVkBody {
     program_commitment: [u32; DIGEST],
     /// Per segment count, fewest first: the top node's shape (flattened as in
     /// [`RootBody`]) and the root circuit's key in the backend's verifying-key codec.
-    roots: Vec<(Vec<(bool, u32)>, Vec<u8>)>,
+    roots: Vec<(FlatShape, Vec<u8>)>,
 }
 
 #[derive(Serialize, Deserialize)]

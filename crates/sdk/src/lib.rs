@@ -57,6 +57,16 @@ use starkscope_vm::prove::{verify_chain, vm_keygen};
 use starkscope_vm::{ExecutionReport, Program};
 use tracing::info_span;
 
+/// One segment proven alone ([`Sdk::prove_segment`]).
+pub struct SegmentUnit {
+    pub file: SegmentFile,
+    pub report: SegmentReport,
+    /// The run's exit code when the segment is its last (it halted).
+    pub exit_code: Option<u32>,
+    /// Re-executing the run up to the segment (not part of the segment's report).
+    pub replay: std::time::Duration,
+}
+
 /// Proves programs with one configuration and one thread pool.
 pub struct Sdk {
     config: SdkConfig,
@@ -154,6 +164,41 @@ impl Sdk {
             self.config.exec(),
             progress,
         )
+    }
+
+    /// Proves segment `index` of the run of `pk`'s program on `inputs` alone, as a unit of
+    /// work (`starkscope prove-segment`): re-executes the run up to it (silently: the
+    /// earlier segments' metrics belong to the units that prove them), then executes and
+    /// proves it in `app_proof{group}` / `segment{segment = index}` spans as [`Sdk::prove`]
+    /// does. With a key from [`Sdk::keygen_for_aggregation`] the file is a leaf's child.
+    /// A segment past the run's last is a [`SdkError::Config`] naming how many there are.
+    pub fn prove_segment(
+        &self,
+        pk: &AppProvingKey,
+        inputs: &[Val],
+        index: usize,
+    ) -> Result<SegmentUnit, SdkError> {
+        if pk.preset() != self.config.fri {
+            return Err(SdkError::Config(format!(
+                "the proving key is for FRI preset `{}`, this SDK proves with `{}`",
+                pk.preset().name(),
+                self.config.fri.name()
+            )));
+        }
+        let one = pipeline::prove_one(&self.pool, pk, inputs, self.config.exec(), index)?;
+        let file = SegmentFile {
+            program_name: pk.program.name.clone(),
+            program_hash: pk.hash,
+            preset: pk.preset(),
+            segment_size: self.config.segment_size,
+            proof: one.proof,
+        };
+        Ok(SegmentUnit {
+            file,
+            report: one.report,
+            exit_code: one.exit_code,
+            replay: one.replay,
+        })
     }
 
     /// Runs `f` on the pool (so that the backend's inner parallelism uses it) in the

@@ -110,7 +110,7 @@ pub(crate) fn prove_app(
                 proofs.spawn(move |_| {
                     let _token = token;
                     let index = item.prepared.index();
-                    let outcome = scope.in_scope(|| prove_segment(pk, app_span, item));
+                    let outcome = scope.in_scope(|| prove_prepared(pk, app_span, item));
                     if outcome.is_err() {
                         stop.store(true, Ordering::Relaxed);
                     } else {
@@ -217,7 +217,7 @@ fn produce(
 
 /// Proves one segment in its own `segment` span under the app span (entered here, on the
 /// pool thread, so that every metric below carries `group` and `segment`).
-fn prove_segment(pk: &AppProvingKey, app_span: &Span, item: Item) -> Result<Outcome, SdkError> {
+fn prove_prepared(pk: &AppProvingKey, app_span: &Span, item: Item) -> Result<Outcome, SdkError> {
     let index = item.prepared.index();
     let span = info_span!(parent: app_span, "segment", segment = index);
     let _entered = span.enter();
@@ -235,6 +235,88 @@ fn prove_segment(pk: &AppProvingKey, app_span: &Span, item: Item) -> Result<Outc
             proof_bytes,
         },
         proof: proof.proof,
+    })
+}
+
+/// One segment of a run, proven on its own (a unit of work).
+pub(crate) struct OneSegment {
+    pub proof: Proof,
+    pub report: SegmentReport,
+    /// The run's exit code when this segment is the last (it halted).
+    pub exit_code: Option<u32>,
+    /// Re-executing the segments before it (and carrying the continuation through them).
+    pub replay: std::time::Duration,
+}
+
+/// Proves segment `index` of the run alone. The run is re-executed with the recording
+/// executor up to it: segment boundaries follow that executor's trace-height budget, which
+/// the fast executor does not model, and the continuation (memory tree, output digest) is
+/// carried through the earlier segments. That replay runs silenced (no spans, no metrics):
+/// the earlier segments' numbers belong to the units that prove them. Segment `index` is
+/// executed and proven as `prove_app` proves each segment, in `app_proof{group}` /
+/// `segment{segment}` spans.
+pub(crate) fn prove_one(
+    pool: &ThreadPool,
+    pk: &AppProvingKey,
+    inputs: &[Val],
+    exec: ExecConfig,
+    index: usize,
+) -> Result<OneSegment, SdkError> {
+    let program = &pk.program;
+    let mut executor = RecordingExecutor::new(program, inputs, &exec)?;
+    let mut continuation = Continuation::start(program);
+    let missing = |n: usize| {
+        SdkError::Config(format!(
+            "segment {index} does not exist: the run has {n} segment{} at segment size {}",
+            if n == 1 { "" } else { "s" },
+            exec.segment_size
+        ))
+    };
+    let replay_started = Instant::now();
+    silently(|| -> Result<(), SdkError> {
+        for i in 0..index {
+            let segment = executor.next().ok_or_else(|| missing(i))??;
+            drop(continuation.advance(segment, std::time::Duration::ZERO));
+        }
+        Ok(())
+    })?;
+    let replay = replay_started.elapsed();
+    let group = Group::app(program.name.clone());
+    let app_span = info_span!("app_proof", group = %group);
+    let scope = Scope::capture();
+    let item = app_span.in_scope(|| -> Result<Item, SdkError> {
+        let started = Instant::now();
+        let segment = executor.next().ok_or_else(|| missing(index))??;
+        let execute = started.elapsed();
+        let cycles = segment.end.cycle - segment.start.cycle;
+        let prepared = info_span!("segment", segment = index)
+            .in_scope(|| continuation.advance(segment, execute));
+        Ok(Item { prepared, cycles })
+    })?;
+    let exit_code = item.prepared.segment().exit_code;
+    let outcome = pool.install(|| scope.in_scope(|| prove_prepared(pk, &app_span, item)))?;
+    Ok(OneSegment {
+        proof: outcome.proof,
+        report: outcome.report,
+        exit_code,
+        replay,
+    })
+}
+
+/// Runs `f` with no tracing subscriber and (with `bench-metrics`) no metrics recorder.
+fn silently<R>(f: impl FnOnce() -> R) -> R {
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+        #[cfg(feature = "bench-metrics")]
+        {
+            starkscope_metrics::metrics::with_local_recorder(
+                &starkscope_metrics::metrics::NoopRecorder,
+                f,
+            )
+        }
+        #[cfg(not(feature = "bench-metrics"))]
+        {
+            f()
+        }
     })
 }
 

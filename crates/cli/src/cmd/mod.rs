@@ -6,5 +6,6 @@ pub mod measured;
 pub mod paths;
 pub mod prof;
 pub mod prove;
+pub mod prove_segment;
 pub mod run;
 pub mod verify;
