@@ -3,20 +3,25 @@
 //!
 //! The bytes are the backend's verifying-key codec. Reading them rebuilds the tables' AIRs
 //! from the shape the key describes (every table's height and the number of public values;
-//! the tables' constraints are this crate's code) and lets the backend check that the bytes
-//! are exactly those AIRs' key; the preprocessed commitment, which binds the circuit's ops,
-//! comes from the bytes.
+//! the tables' constraints are this crate's code), as shapes only (`ShapeOnly`: nothing of a
+//! table's size is allocated), and lets the backend check that the bytes are exactly those
+//! AIRs' key; the preprocessed commitment, which binds the circuit's ops, comes from the
+//! bytes.
 
 use starkscope_stark_backend::codec::CodecError;
-use starkscope_stark_backend::p3::{BaseAir, PrimeCharacteristicRing, RowMajorMatrix};
-use starkscope_stark_backend::{verify, FriPreset, Proof, StarkConfig, Val, VerifyingKey};
+use std::sync::Arc;
+
+use starkscope_stark_backend::p3::RowMajorMatrix;
+use starkscope_stark_backend::{
+    verify, FriPreset, Proof, ShapeOnly, StarkAir, StarkConfig, Val, VerifyingKey,
+};
 
 use crate::compile::{table_airs, CompiledCircuit, TableId, NUM_TABLES};
 use crate::prove::CircuitVerifyError;
 
-/// Tallest table a key read from bytes may describe: bounds what a corrupt key allocates
-/// (rebuilding the AIRs takes a preprocessed matrix of each table's height).
-pub const MAX_LOG_HEIGHT: usize = 22;
+/// Tallest table a key read from bytes may describe: the tallest the prover proves (so
+/// every key keygen writes reads back).
+pub const MAX_LOG_HEIGHT: usize = starkscope_stark_backend::prover::MAX_LOG_HEIGHT;
 /// Most public values a key read from bytes may describe.
 pub const MAX_PUBLIC: usize = 1 << 12;
 
@@ -107,17 +112,18 @@ impl CircuitVerifyingKey {
         if num_public > MAX_PUBLIC {
             return Err(CircuitKeyError::Public(num_public));
         }
-        // Zero traces of the right shapes: the AIRs' constraints and widths are all the
-        // backend derives from them; the commitment to the real traces is the key's.
-        let shapes = table_airs(
+        // The tables' AIRs with shapes only: their constraints and widths are all the
+        // backend derives from them; the commitment to the real traces is the key's, so
+        // nothing of a table's size is allocated.
+        let airs = table_airs(
             std::array::from_fn(|_| RowMajorMatrix::new(Vec::new(), 1)),
             num_public,
-        );
-        let zeros = std::array::from_fn(|t| {
-            let width = BaseAir::<Val>::preprocessed_width(shapes[t].as_ref()).max(1);
-            RowMajorMatrix::new(vec![Val::ZERO; width << log_heights[t]], width)
-        });
-        let vk = VerifyingKey::from_bytes(bytes, table_airs(zeros, num_public))?;
+        )
+        .into_iter()
+        .zip(log_heights)
+        .map(|(air, h)| Arc::new(ShapeOnly::new(air, 1 << h)) as Arc<dyn StarkAir>)
+        .collect();
+        let vk = VerifyingKey::from_bytes(bytes, airs)?;
         Ok(Self {
             config: StarkConfig::new(data.preset),
             vk,

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use starkscope_recursion::{CircuitBuilder, CircuitKeyError, CircuitVerifyingKey, Felt};
 use starkscope_stark_backend::p3::PrimeCharacteristicRing;
-use starkscope_stark_backend::{Challenge, Val};
+use starkscope_stark_backend::{Challenge, FriPreset, Val};
 
 /// `out = x * x + k` for a public `out`, a hinted `x` and a constant `k`.
 fn square_plus(k: u32) -> starkscope_recursion::CompiledCircuit {
@@ -74,16 +74,49 @@ fn a_key_read_back_checks_the_circuits_proofs_and_nothing_else() {
 }
 
 #[test]
-fn a_key_describing_an_oversized_table_is_refused_before_allocating() {
+fn a_key_describing_huge_tables_is_refused_without_allocating_them() {
     let circuit = square_plus(5);
-    let mut vk = circuit.verifying_key().vk().clone();
-    vk.data.airs[3].preprocessed.as_mut().unwrap().log_height = 30;
-    let bytes = vk.to_bytes().unwrap();
-    match CircuitVerifyingKey::from_bytes(&bytes) {
+    let vk = circuit.verifying_key().vk().clone();
+
+    let mut tall = vk.clone();
+    tall.data.airs[3].preprocessed.as_mut().unwrap().log_height = 30;
+    match CircuitVerifyingKey::from_bytes(&tall.to_bytes().unwrap()) {
         Err(CircuitKeyError::Height {
             table: 3,
             log_height: 30,
         }) => {}
         other => panic!("expected a height refusal, got {other:?}"),
     }
+
+    // Within every bound on its own, and 2^37 bytes of public-table trace if the reader
+    // built the traces (a reviewer's file once aborted the verifier this way): refused,
+    // as a key of other AIRs, with nothing of that size allocated.
+    let mut wide = vk;
+    let public = starkscope_recursion::TableId::Public as usize;
+    wide.data.airs[public]
+        .preprocessed
+        .as_mut()
+        .unwrap()
+        .log_height = 22;
+    wide.data.airs[public].num_public_values = starkscope_recursion::key::MAX_PUBLIC;
+    for t in 0..wide.data.airs.len() {
+        wide.data.airs[t].preprocessed.as_mut().unwrap().log_height = 22;
+    }
+    assert!(matches!(
+        CircuitVerifyingKey::from_bytes(&wide.to_bytes().unwrap()),
+        Err(CircuitKeyError::Codec(_))
+    ));
+}
+
+#[test]
+fn keygen_refuses_an_air_that_has_only_a_shape() {
+    use starkscope_stark_backend::{keygen, ShapeOnly, StarkAir, StarkConfig};
+    let circuit = square_plus(5);
+    let airs: Vec<std::sync::Arc<dyn StarkAir>> = circuit
+        .program
+        .airs()
+        .into_iter()
+        .map(|a| std::sync::Arc::new(ShapeOnly::new(a, 2)) as std::sync::Arc<dyn StarkAir>)
+        .collect();
+    assert!(keygen(&StarkConfig::new(FriPreset::Testing), airs).is_err());
 }

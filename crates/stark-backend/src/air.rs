@@ -40,6 +40,82 @@ pub trait StarkAir:
 {
     /// A short stable name, used in metrics (`air_name`), errors and keys.
     fn name(&self) -> String;
+
+    /// The preprocessed trace's height when the AIR stands for one without holding it
+    /// ([`ShapeOnly`]): reading a verifying key needs the shape, the key commits the
+    /// values. `None` (every real chip): the height is that of `preprocessed_trace()`.
+    fn preprocessed_height(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// An AIR with its preprocessed trace replaced by its height: the same constraints,
+/// widths and buses, nothing allocated for the values. For reading a verifying key of AIRs
+/// whose preprocessed traces a verifier does not have ([`crate::VerifyingKey::from_bytes`]
+/// takes the commitment from the key); keygen refuses it (there is nothing to commit).
+pub struct ShapeOnly {
+    inner: std::sync::Arc<dyn StarkAir>,
+    preprocessed_height: usize,
+}
+
+impl ShapeOnly {
+    /// `inner` (whose own preprocessed trace, if it builds one, is never asked for) with a
+    /// preprocessed trace of `preprocessed_height` rows.
+    pub fn new(inner: std::sync::Arc<dyn StarkAir>, preprocessed_height: usize) -> Self {
+        Self {
+            inner,
+            preprocessed_height,
+        }
+    }
+}
+
+impl BaseAir<Val> for ShapeOnly {
+    fn width(&self) -> usize {
+        BaseAir::<Val>::width(self.inner.as_ref())
+    }
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
+        None
+    }
+    fn preprocessed_width(&self) -> usize {
+        BaseAir::<Val>::preprocessed_width(self.inner.as_ref())
+    }
+    fn num_periodic_columns(&self) -> usize {
+        BaseAir::<Val>::num_periodic_columns(self.inner.as_ref())
+    }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        BaseAir::<Val>::main_next_row_columns(self.inner.as_ref())
+    }
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        BaseAir::<Val>::preprocessed_next_row_columns(self.inner.as_ref())
+    }
+    fn max_constraint_degree(&self) -> Option<usize> {
+        BaseAir::<Val>::max_constraint_degree(self.inner.as_ref())
+    }
+    fn num_public_values(&self) -> usize {
+        BaseAir::<Val>::num_public_values(self.inner.as_ref())
+    }
+    fn public_boundary_io(&self) -> &[p3_air::BoundaryPublic] {
+        BaseAir::<Val>::public_boundary_io(self.inner.as_ref())
+    }
+}
+
+impl<AB> Air<AB> for ShapeOnly
+where
+    AB: AirBuilder<F = Val>,
+    dyn StarkAir: Air<AB>,
+{
+    fn eval(&self, builder: &mut AB) {
+        self.inner.eval(builder)
+    }
+}
+
+impl StarkAir for ShapeOnly {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn preprocessed_height(&self) -> Option<usize> {
+        Some(self.preprocessed_height)
+    }
 }
 
 /// A sized handle on a `dyn StarkAir`, so Plonky3's generic helpers (which take

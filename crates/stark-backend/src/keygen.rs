@@ -242,22 +242,31 @@ pub(crate) fn analyse_air(
     let pack_degree = own_degree.max(3).min(preset.max_constraint_degree());
     let lookups = raw.pack_same_bus(&gadget, pack_degree);
 
-    let preprocessed = air.preprocessed_trace();
     let prep_width = air.preprocessed_width();
-    let prep_info = match &preprocessed {
-        Some(m) => {
-            if m.width() != prep_width || prep_width == 0 || !m.height().is_power_of_two() {
+    // A shape-only AIR states its height; any other builds its trace (for keygen to
+    // commit).
+    let (preprocessed, shape) = match air_ref.0.preprocessed_height() {
+        Some(height) => (None, Some((prep_width, height))),
+        None => {
+            let m = air.preprocessed_trace();
+            let shape = m.as_ref().map(|m| (m.width(), m.height()));
+            (m, shape)
+        }
+    };
+    let prep_info = match shape {
+        Some((got_width, height)) => {
+            if got_width != prep_width || prep_width == 0 || !height.is_power_of_two() {
                 return Err(KeygenError::BadPreprocessed {
                     air_id,
                     name,
-                    got_width: m.width(),
+                    got_width,
                     width: prep_width,
-                    height: m.height(),
+                    height,
                 });
             }
             Some(PreprocessedInfo {
                 width: prep_width,
-                log_height: m.height().trailing_zeros() as usize,
+                log_height: height.trailing_zeros() as usize,
                 matrix_index: 0,
             })
         }
@@ -457,6 +466,15 @@ pub fn keygen(
     let mut encodings = Vec::with_capacity(airs.len());
     for (i, air) in airs.iter().enumerate() {
         let (analysis, prep) = analyse_air(i, air.as_ref(), config.preset())?;
+        if analysis.info.preprocessed.is_some() && prep.is_none() {
+            return Err(KeygenError::BadPreprocessed {
+                air_id: i,
+                name: air.name(),
+                got_width: 0,
+                width: analysis.info.preprocessed_width(),
+                height: 0,
+            });
+        }
         infos.push(analysis.info);
         layouts.push(analysis.layout);
         encodings.push(analysis.encoding);

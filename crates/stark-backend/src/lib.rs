@@ -27,7 +27,7 @@ mod transcript;
 pub mod transcript_log;
 pub mod verifier;
 
-pub use air::{Count, InteractionBuilder, StarkAir};
+pub use air::{Count, InteractionBuilder, ShapeOnly, StarkAir};
 pub use config::{Challenge, FriPreset, StarkConfig, Val, MIN_SECURE_BITS};
 pub use keygen::{keygen, AirInfo, KeygenError, ProvingKey, VerifyingKey};
 pub use proof::Proof;

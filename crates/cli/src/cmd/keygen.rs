@@ -115,7 +115,12 @@ pub fn run(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
     )?;
     let program = load(&args.program)?;
     let sdk = Sdk::new(SdkConfig::default().with_fri(args.fri))?;
-    let pk = sdk.keygen(&program)?;
+    // The tree's circuits verify segment proofs of the aggregation layout (the same keys).
+    let pk = if args.tree_vk.is_some() {
+        sdk.keygen_for_aggregation(&program)?
+    } else {
+        sdk.keygen(&program)?
+    };
     let tree_vk = match (&args.tree_vk, &args.segments) {
         (Some(_), Some(segments)) => Some(sdk.tree_keygen(
             &pk,
