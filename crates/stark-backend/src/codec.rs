@@ -13,8 +13,13 @@ use crate::proof::Proof;
 
 pub const PROOF_MAGIC: [u8; 8] = *b"SSCPROOF";
 pub const VK_MAGIC: [u8; 8] = *b"SSCVKEY\0";
-/// Bumped whenever the encoding or the transcript changes.
+/// Proofs' format: bumped whenever their encoding or the transcript changes.
 pub const FORMAT_VERSION: u16 = 2;
+/// Verifying keys' format (3: an AIR's lookups are no longer stored; they are re-derived
+/// from the AIRs, as everything else about them is, and their expression trees made a
+/// key's decoding and dropping recurse once per node: a crafted deep one overflowed the
+/// stack).
+pub const VK_FORMAT_VERSION: u16 = 3;
 const HEADER_LEN: usize = 8 + 2 + 1;
 
 /// Why bytes could not be read (or a value written).
@@ -24,8 +29,12 @@ pub enum CodecError {
     TooShort { what: &'static str, len: usize },
     #[error("{what}: bad magic {found:02x?} (not a starkscope {what})")]
     BadMagic { what: &'static str, found: [u8; 8] },
-    #[error("{what}: format version {found}, this build reads version {FORMAT_VERSION}")]
-    Version { what: &'static str, found: u16 },
+    #[error("{what}: format version {found}, this build reads version {expected}")]
+    Version {
+        what: &'static str,
+        found: u16,
+        expected: u16,
+    },
     #[error("{what}: unknown FRI preset id {id}")]
     Preset { what: &'static str, id: u8 },
     #[error("{what}: written for FRI preset {found}, expected {expected}")]
@@ -50,6 +59,15 @@ pub enum CodecError {
     Encode(postcard::Error),
 }
 
+/// The format version of what `magic` starts.
+fn version_for(magic: [u8; 8]) -> u16 {
+    if magic == VK_MAGIC {
+        VK_FORMAT_VERSION
+    } else {
+        FORMAT_VERSION
+    }
+}
+
 fn write<T: Serialize>(
     magic: [u8; 8],
     preset: FriPreset,
@@ -57,7 +75,7 @@ fn write<T: Serialize>(
 ) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(1 << 16);
     out.extend_from_slice(&magic);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&version_for(magic).to_le_bytes());
     out.push(preset.id());
     postcard::to_extend(value, out).map_err(CodecError::Encode)
 }
@@ -79,10 +97,11 @@ fn read<T: DeserializeOwned>(
         return Err(CodecError::BadMagic { what, found });
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-    if version != FORMAT_VERSION {
+    if version != version_for(magic) {
         return Err(CodecError::Version {
             what,
             found: version,
+            expected: version_for(magic),
         });
     }
     let preset = FriPreset::from_id(bytes[10]).ok_or(CodecError::Preset {
@@ -161,10 +180,11 @@ fn read_header(what: &'static str, magic: [u8; 8], bytes: &[u8]) -> Result<FriPr
         return Err(CodecError::BadMagic { what, found });
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-    if version != FORMAT_VERSION {
+    if version != version_for(magic) {
         return Err(CodecError::Version {
             what,
             found: version,
+            expected: version_for(magic),
         });
     }
     FriPreset::from_id(bytes[10]).ok_or(CodecError::Preset {

@@ -93,6 +93,17 @@ fn verifying_key_round_trips_and_checks_the_airs() {
     let vk = VerifyingKey::from_bytes(&bytes, bus_airs()).unwrap();
     let proof = prove(&cfg, &pk, inputs).unwrap();
     verify(&cfg, &vk, &proof).unwrap();
+    // The bytes hold no expression tree (its decoding and dropping would recurse once per
+    // node): the lookups are re-derived from the AIRs, the same as keygen's.
+    for (read, made) in vk.data.airs.iter().zip(&pk.vk.data.airs) {
+        assert!(!made.lookups.is_empty() || made.lookup_bus_ids.is_empty());
+        assert_eq!(format!("{:?}", read.lookups), format!("{:?}", made.lookups));
+    }
+    assert!(VerifyingKey::data_from_bytes(&bytes)
+        .unwrap()
+        .airs
+        .iter()
+        .all(|a| a.lookups.is_empty()));
 
     // Other AIRs than the key describes.
     let wrong: Vec<Arc<dyn StarkAir>> = vec![
