@@ -278,6 +278,11 @@ fn refuse_insecure(args: &VerifyArgs) -> Result<(), Failure> {
 /// key rebuilds the tree's circuits), at the verifier's presets.
 fn check_root(args: &VerifyArgs, root: RootProof) -> Result<Valid, Failure> {
     refuse_insecure(args)?;
+    // A key file that cannot be read stops the check before any verdict, as for proofs.
+    let key = match (&args.program, &args.vk) {
+        (None, Some(path)) => Some((path, read_tree_key(path)?)),
+        _ => None,
+    };
     let invalid = |reason: String| {
         Failure::new(
             Exit::InvalidProof,
@@ -300,7 +305,7 @@ fn check_root(args: &VerifyArgs, root: RootProof) -> Result<Valid, Failure> {
             .with_allow_insecure(args.allow_insecure),
     )
     .map_err(sdk_failure)?;
-    let (program, hash, verdict) = match (&args.program, &args.vk) {
+    let (program, hash, verdict) = match (&args.program, key) {
         (Some(program), _) => {
             let program = load(program).map_err(|e| {
                 Failure::new(
@@ -312,8 +317,7 @@ fn check_root(args: &VerifyArgs, root: RootProof) -> Result<Valid, Failure> {
             let verdict = sdk.verify_root(&pk, &root);
             (pk.program.name.clone(), pk.hash, verdict)
         }
-        (None, Some(path)) => {
-            let key = read_tree_key(path)?;
+        (None, Some((path, key))) => {
             // The verifier's presets, not the key's, decide what is accepted.
             for (what, key_preset, required) in [
                 ("segment", key.app_preset, args.fri),
