@@ -503,10 +503,7 @@ impl crate::Sdk {
         let mut circuits = Circuits::new(&pk.program, &pk.vm, segment_size, tree_config.preset)?;
         let mut roots = Vec::with_capacity(last - first + 1);
         for n in segments {
-            let top = tree::plan(n, tree_config.children)
-                .pop()
-                .and_then(|mut layer| layer.pop())
-                .expect("a plan ends with one node");
+            let top = tree::top_shape(n, tree_config.children);
             let key =
                 self.on_pool(|| circuits.root(&top).map(|root| root.circuit.verifying_key()))?;
             roots.push((top, key));

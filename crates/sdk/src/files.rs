@@ -560,10 +560,7 @@ pub fn tree_vk_from_file_bytes(bytes: &[u8], path: &Path) -> Result<TreeVerifyin
     let mut roots = Vec::with_capacity(body.roots.len());
     for (i, (flat, key_bytes)) in body.roots.iter().enumerate() {
         let n = first + i;
-        let planned = crate::tree::plan(n, children)
-            .pop()
-            .and_then(|mut layer| layer.pop())
-            .expect("a plan ends with one node");
+        let planned = crate::tree::top_shape(n, children);
         if unflatten_shape(flat).as_ref() != Some(&planned) {
             return Err(corrupt(
                 path,

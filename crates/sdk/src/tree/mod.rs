@@ -90,6 +90,14 @@ pub fn plan(segments: usize, k: usize) -> Vec<Vec<Shape>> {
     layers
 }
 
+/// The top node's shape of the tree [`plan`] makes: what the root circuit verifies.
+pub fn top_shape(segments: usize, k: usize) -> Shape {
+    plan(segments, k)
+        .pop()
+        .and_then(|mut layer| layer.pop())
+        .expect("a plan ends with one node")
+}
+
 /// The node circuits of one program's trees, built on first use, one per shape.
 pub struct Circuits {
     segment: ChildSpec,
