@@ -15,11 +15,13 @@ const TESTING: [&str; 5] = [
     "--allow-insecure",
 ];
 
+/// `starkscope prove PROGRAM --aggregate` at the testing presets, with `extra` options.
 fn prove_root(
     program: &str,
     inputs: &[&str],
     segment_size: &str,
     out: &std::path::Path,
+    extra: &[&str],
 ) -> serde_json::Value {
     let path = programs().join(program);
     let mut args = vec!["prove", s(&path)];
@@ -39,6 +41,7 @@ fn prove_root(
         "--json",
         "-q",
     ]);
+    args.extend(extra);
     let o = starkscope(&args);
     assert!(o.status.success(), "{program}: {}", text(&o.stderr));
     serde_json::from_slice(&o.stdout).expect("prove --json")
@@ -84,7 +87,7 @@ fn three_programs_aggregate_into_roots_that_state_their_runs() {
     ];
     for (program, inputs, size, layers) in cases {
         let root = dir.path().join(format!("{program}.root"));
-        let proven = prove_root(program, inputs, size, &root);
+        let proven = prove_root(program, inputs, size, &root, &[]);
         let agg = &proven["aggregation"];
         let groups: Vec<&str> = agg["layers"]
             .as_array()
@@ -114,7 +117,7 @@ fn three_programs_aggregate_into_roots_that_state_their_runs() {
 fn a_root_of_another_program_preset_or_with_changed_bytes_is_invalid() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("fib.root");
-    prove_root("fibonacci.sasm", &["40"], "64", &root);
+    prove_root("fibonacci.sasm", &["40"], "64", &root, &[]);
     assert!(verify_root(&root, "fibonacci.sasm", &TESTING)
         .status
         .success());
@@ -163,25 +166,13 @@ fn the_tree_rebuilt_node_by_node_verifies() {
     let nodes = dir.path().join("tree");
     let fib = programs().join("fibonacci.sasm");
     let root = dir.path().join("root.bin");
-    let o = starkscope(&[
-        "prove",
-        s(&fib),
-        "-i",
-        "70",
-        "--segment-size",
+    prove_root(
+        "fibonacci.sasm",
+        &["70"],
         "64",
-        "--fri",
-        "testing",
-        "--aggregate",
-        "--node-fri",
-        "testing",
-        "--nodes-dir",
-        s(&nodes),
-        "--out",
-        s(&root),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+        &root,
+        &["--nodes-dir", s(&nodes)],
+    );
     let f = |name: &str| nodes.join(name);
     let out = |name: &str| dir.path().join(name);
     let unit = |children: &[std::path::PathBuf], to: &std::path::Path, extra: &[&str]| {
@@ -258,7 +249,7 @@ fn the_tree_rebuilt_node_by_node_verifies() {
 fn a_tree_key_file_checks_roots_without_the_program() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("fib.root");
-    prove_root("fibonacci.sasm", &["40"], "64", &root);
+    prove_root("fibonacci.sasm", &["40"], "64", &root, &[]);
     let ran = run_json("fibonacci.sasm", &["40"], "64");
     let segments = ran["segments"].as_u64().unwrap();
     let fib = programs().join("fibonacci.sasm");
@@ -301,6 +292,7 @@ fn a_tree_key_file_checks_roots_without_the_program() {
         &["2", "1", "2", "3", "4", "5", "6", "7", "8"],
         "64",
         &matmul_root,
+        &[],
     );
     let o = verify_with(&matmul_root, &key);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
@@ -350,25 +342,14 @@ fn segments_proven_one_by_one_are_the_runs() {
     let dir = tempfile::tempdir().unwrap();
     let nodes = dir.path().join("tree");
     let fib = programs().join("fibonacci.sasm");
-    let o = starkscope(&[
-        "prove",
-        s(&fib),
-        "-i",
-        "40",
-        "--segment-size",
+    let root = dir.path().join("root.bin");
+    prove_root(
+        "fibonacci.sasm",
+        &["40"],
         "64",
-        "--fri",
-        "testing",
-        "--aggregate",
-        "--node-fri",
-        "testing",
-        "--nodes-dir",
-        s(&nodes),
-        "--out",
-        s(&dir.path().join("root.bin")),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+        &root,
+        &["--nodes-dir", s(&nodes)],
+    );
     let segments = run_json("fibonacci.sasm", &["40"], "64")["segments"]
         .as_u64()
         .unwrap() as usize;

@@ -20,7 +20,7 @@ use starkscope_sdk::{Exit, FileError, FileKind, FriPreset, Sdk, SdkConfig, TreeC
 use tracing::info_span;
 
 use super::prove::parse_fri;
-use super::run::{load, parse_inputs, read_input_file};
+use super::run::{load, read_inputs};
 use super::{measured, paths};
 use crate::failure::tag;
 
@@ -158,11 +158,7 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<ExitCode> {
                         anyhow!("{}: the root's child is a node proof, not a segment proof", args.children[0].display()),
                     ));
                 };
-                let mut inputs = match &args.input_file {
-                    Some(path) => read_input_file(path)?,
-                    None => Vec::new(),
-                };
-                inputs.extend(parse_inputs(&args.inputs)?);
+                let inputs = read_inputs(args.input_file.as_deref(), &args.inputs)?;
                 let ran = sdk.execute(&program, &inputs)?;
                 let (root, report) = sdk.aggregate_root(&pk, &mut circuits, top, ran.outputs)?;
                 let summary = format!(

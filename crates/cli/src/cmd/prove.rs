@@ -26,7 +26,7 @@ use starkscope_sdk::{
 };
 use starkscope_vm::{DEFAULT_MAX_CYCLES, F};
 
-use super::run::{load, outputs, parse_inputs, read_input_file};
+use super::run::{load, outputs, read_inputs};
 use super::{measured, paths};
 
 /// Cycles per segment when `--segment-size` is not given: 2^18 keeps a segment's working
@@ -176,11 +176,7 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     }
     paths::check(&outputs, &read)?;
     let program = load(&args.program)?;
-    let mut inputs = match &args.input_file {
-        Some(path) => read_input_file(path)?,
-        None => Vec::new(),
-    };
-    inputs.extend(parse_inputs(&args.inputs)?);
+    let inputs = read_inputs(args.input_file.as_deref(), &args.inputs)?;
     let config = SdkConfig {
         segment_size: args.segment_size,
         fri: args.fri,

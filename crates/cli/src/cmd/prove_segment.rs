@@ -17,7 +17,7 @@ use starkscope_sdk::{Exit, FriPreset, Sdk, SdkConfig};
 use starkscope_vm::DEFAULT_MAX_CYCLES;
 
 use super::prove::{parse_fri, DEFAULT_PROVE_SEGMENT_SIZE};
-use super::run::{load, parse_inputs, read_input_file};
+use super::run::{load, read_inputs};
 use super::{measured, paths};
 
 /// Prove one segment of a run and write its segment proof file.
@@ -99,11 +99,7 @@ pub fn run(args: &ProveSegmentArgs) -> anyhow::Result<ExitCode> {
     }
     paths::check(&outputs, &read)?;
     let program = load(&args.program)?;
-    let mut inputs = match &args.input_file {
-        Some(path) => read_input_file(path)?,
-        None => Vec::new(),
-    };
-    inputs.extend(parse_inputs(&args.inputs)?);
+    let inputs = read_inputs(args.input_file.as_deref(), &args.inputs)?;
     let sdk = Sdk::new(SdkConfig {
         segment_size: args.segment_size,
         fri: args.fri,

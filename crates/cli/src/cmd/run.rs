@@ -55,11 +55,7 @@ pub struct RunArgs {
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let program = load(&args.program)?;
-    let mut inputs = match &args.input_file {
-        Some(path) => read_input_file(path)?,
-        None => Vec::new(),
-    };
-    inputs.extend(parse_inputs(&args.inputs)?);
+    let inputs = read_inputs(args.input_file.as_deref(), &args.inputs)?;
     starkscope_sdk::check_segment_size(args.segment_size)?;
     let config = ExecConfig {
         segment_size: args.segment_size,
@@ -88,11 +84,24 @@ pub(crate) fn load(path: &PathBuf) -> anyhow::Result<Program> {
     }
 }
 
-pub(crate) fn parse_inputs(raw: &[String]) -> anyhow::Result<Vec<F>> {
+/// A run's hint-stream inputs: those of `--input-file` (if any), then those of `--input`.
+pub(crate) fn read_inputs(
+    input_file: Option<&std::path::Path>,
+    raw: &[String],
+) -> anyhow::Result<Vec<F>> {
+    let mut inputs = match input_file {
+        Some(path) => read_input_file(path)?,
+        None => Vec::new(),
+    };
+    inputs.extend(parse_inputs(raw)?);
+    Ok(inputs)
+}
+
+fn parse_inputs(raw: &[String]) -> anyhow::Result<Vec<F>> {
     parse_field_literals(raw).map_err(|(i, e)| tag(Exit::Usage, anyhow!("--input #{}: {e}", i + 1)))
 }
 
-pub(crate) fn read_input_file(path: &std::path::Path) -> anyhow::Result<Vec<F>> {
+fn read_input_file(path: &std::path::Path) -> anyhow::Result<Vec<F>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read input file {}", path.display()))?;
     starkscope_vm::field::parse_hint_text(&text)

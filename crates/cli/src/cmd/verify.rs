@@ -209,12 +209,7 @@ fn check(args: &VerifyArgs) -> Result<Valid, Failure> {
     .map_err(sdk_failure)?;
     let vk: AppVerifyingKey = match (&args.program, &args.vk) {
         (Some(program), _) => {
-            let program = load(program).map_err(|e| {
-                Failure::new(
-                    crate::failure::exit_of(&e),
-                    starkscope_sdk::error_chain(e.as_ref()),
-                )
-            })?;
+            let program = load_program(program)?;
             sdk.keygen(&program).map_err(sdk_failure)?.verifying_key()
         }
         (None, Some(path)) => {
@@ -254,6 +249,16 @@ fn check(args: &VerifyArgs) -> Result<Valid, Failure> {
         )),
         Err(e) => Err(sdk_failure(e)),
     }
+}
+
+/// The program a proof is checked against, or why it could not be read.
+fn load_program(path: &PathBuf) -> Result<starkscope_vm::Program, Failure> {
+    load(path).map_err(|e| {
+        Failure::new(
+            crate::failure::exit_of(&e),
+            starkscope_sdk::error_chain(e.as_ref()),
+        )
+    })
 }
 
 /// The verifier's presets must be secure unless --allow-insecure says otherwise.
@@ -307,12 +312,7 @@ fn check_root(args: &VerifyArgs, root: RootProof) -> Result<Valid, Failure> {
     .map_err(sdk_failure)?;
     let (program, hash, verdict) = match (&args.program, key) {
         (Some(program), _) => {
-            let program = load(program).map_err(|e| {
-                Failure::new(
-                    crate::failure::exit_of(&e),
-                    starkscope_sdk::error_chain(e.as_ref()),
-                )
-            })?;
+            let program = load_program(program)?;
             let pk = sdk.keygen_for_aggregation(&program).map_err(sdk_failure)?;
             let verdict = sdk.verify_root(&pk, &root);
             (pk.program.name.clone(), pk.hash, verdict)
