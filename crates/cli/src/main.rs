@@ -37,6 +37,9 @@ enum Command {
     /// Check a proof file against the program (--program) or a verifying key (--vk).
     /// Exit 0: valid; 1: invalid (the reason is printed); 2: usage; 3: bad input files.
     Verify(cmd::verify::VerifyArgs),
+    /// Print a run's units of work without proving: its segments as the prover cuts them
+    /// and the aggregation tree over them (for a scheduler: `distributed/`).
+    Plan(cmd::plan::PlanArgs),
     /// Prove one segment of a run (re-executing up to it) and write its segment proof file,
     /// a leaf's child for `aggregate`.
     ProveSegment(cmd::prove_segment::ProveSegmentArgs),
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Prof(args) => cmd::prof::run(args),
         Command::Prove(args) => cmd::prove::run(args),
+        Command::Plan(args) => cmd::plan::run(args),
         Command::ProveSegment(args) => cmd::prove_segment::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),

@@ -89,6 +89,8 @@ pub struct Harness {
     run_id: Option<String>,
     label_keys: Vec<String>,
     program: Option<String>,
+    /// `host` label of every value (a unit of work of a distributed run).
+    host: Option<String>,
     /// Printed when the run starts and returned with the run's warnings.
     early_warnings: Vec<crate::ExportWarning>,
     #[cfg(feature = "bench-metrics")]
@@ -115,6 +117,7 @@ impl Harness {
             run_id: None,
             label_keys: DEFAULT_LABEL_KEYS.iter().map(|s| s.to_string()).collect(),
             program: None,
+            host: None,
             early_warnings: Vec::new(),
             #[cfg(feature = "bench-metrics")]
             recorders: Vec::new(),
@@ -167,6 +170,14 @@ impl Harness {
         S: Into<String>,
     {
         self.label_keys = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Label every value of the snapshot with `host = name` (and say it in `meta.host`):
+    /// for a unit of work of a distributed run, whose snapshots are merged into one
+    /// (`starkscope_metrics::labels::HOST`; prof reads it as an annotation, not a scope).
+    pub fn host(mut self, name: impl Into<String>) -> Self {
+        self.host = Some(name.into());
         self
     }
 
@@ -297,6 +308,14 @@ impl Harness {
         };
 
         let mut snapshot = snapshot;
+        let mut extra = std::collections::BTreeMap::new();
+        if let Some(host) = &self.host {
+            snapshot.label_all(starkscope_metrics::labels::HOST, host);
+            extra.insert(
+                starkscope_metrics::labels::HOST.to_string(),
+                serde_json::Value::String(host.clone()),
+            );
+        }
         snapshot.sort();
         snapshot.meta = Some(Meta {
             schema: SCHEMA_VERSION,
@@ -304,7 +323,7 @@ impl Harness {
             started_at: humantime::format_rfc3339_millis(started).to_string(),
             git_rev: git_rev(),
             panic: outcome.as_ref().err().map(|p| panic_message(p.as_ref())),
-            extra: Default::default(),
+            extra,
         });
 
         let mut write_error = None;

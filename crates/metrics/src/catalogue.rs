@@ -117,9 +117,15 @@ pub mod labels {
     /// The phase span a resource sample covers (`peak_rss_bytes`, `cpu_time_ms`).
     pub const PHASE: &str = "phase";
     pub const OP: &str = "op";
+    /// The machine a unit of work of a distributed run ran on (`starkscope prove-segment`
+    /// / `aggregate` with `--host`): on every value of its snapshot. An annotation: it says
+    /// where a value was measured, not what it is of, so readers key values without it.
+    pub const HOST: &str = "host";
 
     /// Keys that identify *which proof* a metric belongs to.
     pub const SCOPE_KEYS: &[&str] = &[GROUP, SEGMENT, IDX];
+    /// Keys that annotate a value without identifying it.
+    pub const ANNOTATION_KEYS: &[&str] = &[HOST];
 }
 
 /// Metric names, as users' dashboards already know them.

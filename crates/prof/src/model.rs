@@ -230,7 +230,13 @@ fn checked_labels<V>(
     strings: &mut Interner,
 ) -> Result<Labels, ProfError> {
     let mut out = Labels::new();
-    for (k, v) in &e.labels {
+    // Annotations (`host`) say where a value was measured, not what it is of: a value is
+    // keyed without them, so a unit's values meet the same values of a local run.
+    for (k, v) in e
+        .labels
+        .iter()
+        .filter(|(k, _)| !labels::ANNOTATION_KEYS.contains(&k.as_str()))
+    {
         if let Some(first) = out.get(k.as_str()) {
             if **first != **v {
                 return Err(ProfError::DuplicateLabel(Box::new(DuplicateLabel {

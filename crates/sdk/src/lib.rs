@@ -107,6 +107,36 @@ impl Sdk {
         )?)
     }
 
+    /// [`Sdk::execute`] without spans or metrics: for a unit of work that needs a run's
+    /// outputs (the root claims them) while the run's execution is measured elsewhere (its
+    /// segments' units), so that its numbers are not counted twice under its own labels.
+    pub fn execute_silently(
+        &self,
+        program: &Program,
+        inputs: &[Val],
+    ) -> Result<ExecutionReport, SdkError> {
+        pipeline::silently(|| {
+            Ok(starkscope_vm::execute(
+                program,
+                inputs,
+                &self.config.exec(),
+            )?)
+        })
+    }
+
+    /// The run of `program` on `inputs` as the prover cuts it into segments: each
+    /// segment's cycles and the run's exit code. The recording executor's trace-height
+    /// budget can end a segment before the segment size, so this, not [`Sdk::execute`], is
+    /// what a scheduler lays a run's units of work out by (`starkscope plan`). Executes
+    /// only; no span, no metric.
+    pub fn segment_cycles(
+        &self,
+        program: &Program,
+        inputs: &[Val],
+    ) -> Result<(Vec<u64>, u32), SdkError> {
+        pipeline::segment_cycles(program, inputs, self.config.exec())
+    }
+
     /// Generates the program's proving key (group `keygen`).
     pub fn keygen(&self, program: &Program) -> Result<AppProvingKey, SdkError> {
         program

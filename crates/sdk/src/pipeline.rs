@@ -303,8 +303,30 @@ pub(crate) fn prove_one(
     })
 }
 
+/// The run as the prover cuts it: each segment's cycles (the recording executor's cut,
+/// as [`prove_one`] replays it) and the exit code of its `halt`. Executes only, silenced.
+pub(crate) fn segment_cycles(
+    program: &starkscope_vm::Program,
+    inputs: &[Val],
+    exec: ExecConfig,
+) -> Result<(Vec<u64>, u32), SdkError> {
+    silently(|| {
+        let mut cycles = Vec::new();
+        for segment in RecordingExecutor::new(program, inputs, &exec)? {
+            let segment = segment?;
+            cycles.push(segment.end.cycle - segment.start.cycle);
+            if let Some(code) = segment.exit_code {
+                return Ok((cycles, code));
+            }
+        }
+        Err(SdkError::Config(
+            "the run's last segment did not halt (the executor stopped early)".into(),
+        ))
+    })
+}
+
 /// Runs `f` with no tracing subscriber and (with `bench-metrics`) no metrics recorder.
-fn silently<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn silently<R>(f: impl FnOnce() -> R) -> R {
     tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
         #[cfg(feature = "bench-metrics")]
         {

@@ -233,6 +233,20 @@ impl Snapshot {
     }
 
     /// Sorts every array by metric name, then labels, so that files diff cleanly.
+    /// Adds label `(key, value)` to every entry that does not carry `key` yet: where the
+    /// whole snapshot was measured (`host`), said on each value so that merged snapshots
+    /// keep it.
+    pub fn label_all(&mut self, key: &str, value: &str) {
+        fn add<V>(entries: &mut [Entry<V>], key: &str, value: &str) {
+            for e in entries.iter_mut().filter(|e| e.label(key).is_none()) {
+                e.labels.push((key.to_string(), value.to_string()));
+            }
+        }
+        add(&mut self.counter, key, value);
+        add(&mut self.gauge, key, value);
+        add(&mut self.histogram, key, value);
+    }
+
     pub fn sort(&mut self) {
         self.counter
             .sort_by(|a, b| (&a.metric, &a.labels).cmp(&(&b.metric, &b.labels)));

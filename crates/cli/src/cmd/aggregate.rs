@@ -79,6 +79,9 @@ pub struct AggregateArgs {
     /// Write the metrics snapshot (JSON) here; overrides METRIC_OUTPUT.
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub host: measured::HostArgs,
 }
 
 pub fn run(args: &AggregateArgs) -> anyhow::Result<ExitCode> {
@@ -159,7 +162,8 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<ExitCode> {
                     ));
                 };
                 let inputs = read_inputs(args.input_file.as_deref(), &args.inputs)?;
-                let ran = sdk.execute(&program, &inputs)?;
+                // The run's execution is its segment units' to measure: not counted here.
+                let ran = sdk.execute_silently(&program, &inputs)?;
                 let (root, report) = sdk.aggregate_root(&pk, &mut circuits, top, ran.outputs)?;
                 let summary = format!(
                     "root: {} segments, exit code {}, proof {} bytes, witness {:.1} ms, prove {:.1} ms",
@@ -185,8 +189,13 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<ExitCode> {
             }
         })
     };
-    let (value, metrics_lost) =
-        measured::measured(false, &program.name, metrics_path.as_deref(), work)?;
+    let (value, metrics_lost) = measured::measured(
+        false,
+        &program.name,
+        Some(&args.host.name()),
+        metrics_path.as_deref(),
+        work,
+    )?;
     let (bytes, summary) =
         value.with_context(|| format!("aggregating {} children", args.children.len()))?;
     write_file(&args.out, &bytes)

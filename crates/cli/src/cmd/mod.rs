@@ -4,6 +4,7 @@ pub mod aggregate;
 pub mod keygen;
 pub mod measured;
 pub mod paths;
+pub mod plan;
 pub mod prof;
 pub mod prove;
 pub mod prove_segment;

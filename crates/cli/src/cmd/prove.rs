@@ -260,8 +260,13 @@ pub fn run(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             tree,
         })
     };
-    let (proven, metrics_lost) =
-        measured::measured(!args.quiet, &program.name, metrics_path.as_deref(), work)?;
+    let (proven, metrics_lost) = measured::measured(
+        !args.quiet,
+        &program.name,
+        None,
+        metrics_path.as_deref(),
+        work,
+    )?;
     let proven = proven?;
 
     // The proof first: a snapshot that could not be written never costs it.

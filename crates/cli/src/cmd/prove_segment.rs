@@ -75,6 +75,9 @@ pub struct ProveSegmentArgs {
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub host: measured::HostArgs,
+
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -113,8 +116,13 @@ pub fn run(args: &ProveSegmentArgs) -> anyhow::Result<ExitCode> {
         let unit = sdk.prove_segment(&pk, &inputs, args.segment)?;
         Ok((segment_file_to_bytes(&unit.file)?, unit))
     };
-    let (value, metrics_lost) =
-        measured::measured(false, &program.name, metrics_path.as_deref(), work)?;
+    let (value, metrics_lost) = measured::measured(
+        false,
+        &program.name,
+        Some(&args.host.name()),
+        metrics_path.as_deref(),
+        work,
+    )?;
     let (bytes, unit) = value.with_context(|| {
         format!(
             "proving segment {} of {}",

@@ -1,0 +1,5 @@
+import sys
+
+from starkscope_ray.cli import main
+
+sys.exit(main())

@@ -1,0 +1,192 @@
+"""The task graph of one run on Ray: every segment, then each layer of the aggregation
+tree as its children exist, then the root; proofs pass between tasks as Ray objects, only
+the root's bytes come back to the driver."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional
+
+import ray
+
+from starkscope_ray import merge
+from starkscope_ray.plan import Plan
+from starkscope_ray.unit import Ledger, UnitFailed, UnitRetryable, unit_task
+
+
+class RunFailed(Exception):
+    """The run stopped; `exit_code` follows the CLI's table."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class Outcome:
+    root: bytes
+    infos: Dict[str, dict]  # unit name -> its accepted attempt's info
+    attempts: Dict[str, int]  # unit name -> attempts started
+    hosts: Dict[str, List[str]]  # unit name -> where each attempt started
+    wall_s: float
+    bytes_moved: int
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """A temporary file beside `path`, synced, renamed over it: a reader never sees half a
+    file, and a failure leaves what was there."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".starkscope-ray-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _progress_line(plan: Plan, done: Dict[str, int], totals: Dict[str, int], started: float) -> str:
+    parts = [f"{layer} {done.get(layer, 0)}/{totals[layer]}" for layer in plan.layers]
+    return f"[{time.time() - started:7.1f}s] " + " · ".join(parts)
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    """The unit's own exception inside Ray's task error, if it is one of ours."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, (UnitFailed, UnitRetryable)):
+        return cause
+    if isinstance(error, (UnitFailed, UnitRetryable)):
+        return error
+    return error
+
+
+def run(
+    plan: Plan,
+    binary: str,
+    program_name: str,
+    program: bytes,
+    inputs: Optional[bytes],
+    threads: int,
+    max_retries: int,
+    want_metrics: bool,
+    nodes_dir: Optional[str] = None,
+    say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+) -> Outcome:
+    started = time.time()
+    ledger = Ledger.options(
+        scheduling_strategy=ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(
+            node_id=ray.get_runtime_context().get_node_id(), soft=True
+        )
+    ).remote()
+    program_ref = ray.put(program)
+    inputs_ref = ray.put(inputs)
+    proofs: Dict[str, ray.ObjectRef] = {}
+    info_refs: Dict[ray.ObjectRef, str] = {}
+    for spec in plan.units:
+        children = [proofs[c] for c in spec.children]
+        proof, info = unit_task.options(
+            num_cpus=threads,
+            max_retries=max_retries,
+            retry_exceptions=[UnitRetryable],
+            name=spec.name,
+        ).remote(spec, binary, program_name, program_ref, inputs_ref, ledger, want_metrics, *children)
+        proofs[spec.name] = proof
+        info_refs[info] = spec.name
+
+    by_name = {u.name: u for u in plan.units}
+    totals: Dict[str, int] = {}
+    for u in plan.units:
+        totals[u.layer] = totals.get(u.layer, 0) + 1
+    done: Dict[str, int] = {}
+    infos: Dict[str, dict] = {}
+    pending = list(info_refs)
+    say(_progress_line(plan, done, totals, started))
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                name = info_refs[ref]
+                try:
+                    info = ray.get(ref)
+                except ray.exceptions.RayTaskError as e:
+                    cause = _unwrap(e)
+                    if isinstance(cause, UnitFailed):
+                        raise RunFailed(str(cause), 3) from None
+                    if isinstance(cause, UnitRetryable):
+                        raise RunFailed(f"{cause}; gave up after {max_retries + 1} attempts", 75) from None
+                    raise RunFailed(f"unit `{name}` failed: {e}", 70) from None
+                except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+                        ray.exceptions.ObjectLostError, ray.exceptions.OwnerDiedError) as e:
+                    raise RunFailed(
+                        f"unit `{name}`: its worker died {max_retries + 1} times "
+                        f"({type(e).__name__}); the cluster may be short of memory", 75) from None
+                infos[name] = info
+                layer = by_name[name].layer
+                done[layer] = done.get(layer, 0) + 1
+                say(_progress_line(plan, done, totals, started) + f"  ({name} on {info['host']}, {info['cli_ms'] / 1e3:.1f}s)")
+                if nodes_dir is not None:
+                    write_atomic(os.path.join(nodes_dir, by_name[name].file), ray.get(proofs[name]))
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    root = ray.get(proofs["root"])
+    wall = time.time() - started
+    events = ray.get(ledger.events.remote())
+    attempts: Dict[str, int] = {}
+    hosts: Dict[str, List[str]] = {}
+    for e in events:
+        if e["event"] == "started":
+            attempts[e["unit"]] = attempts.get(e["unit"], 0) + 1
+            hosts.setdefault(e["unit"], []).append(e["host"])
+    bytes_moved = sum(i["input_bytes"] for i in infos.values()) + len(root)
+    return Outcome(root=root, infos=infos, attempts=attempts, hosts=hosts, wall_s=wall, bytes_moved=bytes_moved)
+
+
+def merged_run(plan: Plan, outcome: Outcome, meta: dict) -> str:
+    """The run file: every accepted unit's snapshot merged, and `meta` saying how it ran."""
+    pairs = []
+    for u in plan.units:
+        text = outcome.infos[u.name].get("snapshot")
+        if text is not None:
+            import json
+
+            pairs.append((u.name, json.loads(text)))
+    snapshot, notes = merge.merge(pairs)
+    units = []
+    for u in plan.units:
+        info = outcome.infos[u.name]
+        units.append({
+            "unit": u.name,
+            "layer": u.layer,
+            "host": info["host"],
+            "attempts": outcome.attempts.get(u.name, 1),
+            "cli_ms": round(info["cli_ms"], 3),
+            "task_ms": round(info["task_ms"], 3),
+            "proof_bytes": info["proof_bytes"],
+        })
+    meta = dict(meta)
+    meta["distributed"] = {
+        "engine": "ray",
+        "ray_version": ray.__version__,
+        "units": len(plan.units),
+        "attempts": sum(outcome.attempts.get(u.name, 1) for u in plan.units),
+        "retried": sorted(u["unit"] for u in units if u["attempts"] > 1),
+        "hosts": sorted({u["host"] for u in units}),
+        "wall_ms": round(outcome.wall_s * 1e3, 3),
+        "bytes_moved": outcome.bytes_moved,
+        "merged": notes,
+        "per_unit": units,
+    }
+    snapshot["meta"] = meta
+    return merge.to_json(snapshot)
