@@ -75,6 +75,9 @@ cargo test --release -p starkscope-sdk --features bench-metrics --test tree_metr
 cargo test --release -p starkscope --test aggregate --no-fail-fast
 cargo test --release -p starkscope --features bench-metrics --test aggregate_metrics --no-fail-fast
 
+step "distributed: the Ray driver on a local two-node cluster (a worker killed mid-run, a corrupt child)"
+scripts/test-distributed.sh
+
 step "exporter and resource tests (real Prometheus, Pushgateway, OTLP receiver)"
 cargo test -p starkscope-harness --no-fail-fast --features exporters
 

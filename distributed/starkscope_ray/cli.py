@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     prove.add_argument("--nodes-dir", metavar="DIR",
                        help="also write every segment and node proof here, named as `starkscope "
                        "prove --aggregate --nodes-dir` names them")
+    prove.add_argument("--resume", action="store_true",
+                       help="with --nodes-dir: take the segment and node proofs already there "
+                       "instead of proving them again (their parents check them as any child)")
     prove.add_argument("--starkscope", metavar="PATH",
                        help="the starkscope binary, at this path on every node (default: "
                        "`starkscope` on PATH, or $STARKSCOPE_BIN)")
@@ -98,6 +101,8 @@ def prove(args: argparse.Namespace) -> int:
         )
     if args.threads < 1:
         return _error("--threads must be at least 1 (each task asks Ray for that many CPUs)", EXIT_USAGE)
+    if args.resume and args.nodes_dir is None:
+        return _error("--resume takes the proofs in --nodes-dir: give --nodes-dir DIR", EXIT_USAGE)
     if args.max_retries < 0:
         return _error("--max-retries must be 0 or more", EXIT_USAGE)
     for what, path in (("--out", args.out), ("--metrics", args.metrics)):
@@ -140,6 +145,9 @@ def prove(args: argparse.Namespace) -> int:
 
     say = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     started = datetime.datetime.now(datetime.timezone.utc)
+    # Failures are reported here, once, naming the unit; Ray would also log every task
+    # downstream of a failed one as an "unhandled error".
+    os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
     try:
         init = {"address": None if args.address == "local" else args.address,
                 "logging_level": "WARNING", "log_to_driver": False,
@@ -155,7 +163,8 @@ def prove(args: argparse.Namespace) -> int:
         outcome = driver.run(
             plan, binary, os.path.basename(args.program), program, inputs,
             threads=args.threads, max_retries=args.max_retries,
-            want_metrics=args.metrics is not None, nodes_dir=args.nodes_dir, say=say,
+            want_metrics=args.metrics is not None, nodes_dir=args.nodes_dir,
+            resume=args.resume, say=say,
         )
     except driver.RunFailed as e:
         return _error(f"{e}; nothing was written to {args.out}", e.exit_code)

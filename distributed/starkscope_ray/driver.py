@@ -4,6 +4,7 @@ the root's bytes come back to the driver."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -34,6 +35,7 @@ class Outcome:
     hosts: Dict[str, List[str]]  # unit name -> where each attempt started
     wall_s: float
     bytes_moved: int
+    resumed: List[str]  # units taken from --nodes-dir (no task, no snapshot)
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -80,6 +82,7 @@ def run(
     max_retries: int,
     want_metrics: bool,
     nodes_dir: Optional[str] = None,
+    resume: bool = False,
     say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> Outcome:
     started = time.time()
@@ -92,7 +95,15 @@ def run(
     inputs_ref = ray.put(inputs)
     proofs: Dict[str, ray.ObjectRef] = {}
     info_refs: Dict[ray.ObjectRef, str] = {}
+    resumed: List[str] = []
     for spec in plan.units:
+        kept = os.path.join(nodes_dir, spec.file) if nodes_dir is not None else None
+        if resume and kept is not None and spec.layer != "root" and os.path.isfile(kept):
+            # Proven by an earlier run: its parent checks it like any child.
+            with open(kept, "rb") as f:
+                proofs[spec.name] = ray.put(f.read())
+            resumed.append(spec.name)
+            continue
         children = [proofs[c] for c in spec.children]
         proof, info = unit_task.options(
             num_cpus=threads,
@@ -108,6 +119,10 @@ def run(
     for u in plan.units:
         totals[u.layer] = totals.get(u.layer, 0) + 1
     done: Dict[str, int] = {}
+    for name in resumed:
+        done[by_name[name].layer] = done.get(by_name[name].layer, 0) + 1
+    if resumed:
+        say(f"resumed from {nodes_dir}: {', '.join(resumed)}")
     infos: Dict[str, dict] = {}
     pending = list(info_refs)
     say(_progress_line(plan, done, totals, started))
@@ -121,7 +136,13 @@ def run(
                 except ray.exceptions.RayTaskError as e:
                     cause = _unwrap(e)
                     if isinstance(cause, UnitFailed):
-                        raise RunFailed(str(cause), 3) from None
+                        failed = by_name.get(cause.unit, by_name[name])
+                        tried = _attempts(ledger).get(failed.name, 1)
+                        raise RunFailed(
+                            f"{cause}\n  (unit `{failed.name}`{_children_of(failed)}; "
+                            f"{tried} attempt{'s' if tried != 1 else ''}: a failure on its input is not retried)",
+                            3,
+                        ) from None
                     if isinstance(cause, UnitRetryable):
                         raise RunFailed(f"{cause}; gave up after {max_retries + 1} attempts", 75) from None
                     raise RunFailed(f"unit `{name}` failed: {e}", 70) from None
@@ -143,28 +164,44 @@ def run(
     root = ray.get(proofs["root"])
     wall = time.time() - started
     events = ray.get(ledger.events.remote())
-    attempts: Dict[str, int] = {}
+    attempts = _attempts(ledger, events)
     hosts: Dict[str, List[str]] = {}
     for e in events:
         if e["event"] == "started":
-            attempts[e["unit"]] = attempts.get(e["unit"], 0) + 1
             hosts.setdefault(e["unit"], []).append(e["host"])
     bytes_moved = sum(i["input_bytes"] for i in infos.values()) + len(root)
-    return Outcome(root=root, infos=infos, attempts=attempts, hosts=hosts, wall_s=wall, bytes_moved=bytes_moved)
+    return Outcome(
+        root=root, infos=infos, attempts=attempts, hosts=hosts, wall_s=wall,
+        bytes_moved=bytes_moved, resumed=resumed,
+    )
+
+
+def _attempts(ledger, events: Optional[list] = None) -> Dict[str, int]:
+    """Attempts started per unit, as the tasks reported them to the ledger."""
+    if events is None:
+        events = ray.get(ledger.events.remote())
+    attempts: Dict[str, int] = {}
+    for e in events:
+        if e["event"] == "started":
+            attempts[e["unit"]] = attempts.get(e["unit"], 0) + 1
+    return attempts
+
+
+def _children_of(unit) -> str:
+    return f" over {', '.join(unit.children)}" if unit.children else ""
 
 
 def merged_run(plan: Plan, outcome: Outcome, meta: dict) -> str:
     """The run file: every accepted unit's snapshot merged, and `meta` saying how it ran."""
     pairs = []
-    for u in plan.units:
+    ran = [u for u in plan.units if u.name in outcome.infos]
+    for u in ran:
         text = outcome.infos[u.name].get("snapshot")
         if text is not None:
-            import json
-
             pairs.append((u.name, json.loads(text)))
     snapshot, notes = merge.merge(pairs)
     units = []
-    for u in plan.units:
+    for u in ran:
         info = outcome.infos[u.name]
         units.append({
             "unit": u.name,
@@ -179,8 +216,9 @@ def merged_run(plan: Plan, outcome: Outcome, meta: dict) -> str:
     meta["distributed"] = {
         "engine": "ray",
         "ray_version": ray.__version__,
-        "units": len(plan.units),
-        "attempts": sum(outcome.attempts.get(u.name, 1) for u in plan.units),
+        "units": len(ran),
+        "resumed": outcome.resumed,
+        "attempts": sum(outcome.attempts.get(u.name, 1) for u in ran),
         "retried": sorted(u["unit"] for u in units if u["attempts"] > 1),
         "hosts": sorted({u["host"] for u in units}),
         "wall_ms": round(outcome.wall_s * 1e3, 3),

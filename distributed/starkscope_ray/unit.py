@@ -154,7 +154,10 @@ def run_command(
         if ledger is not None:
             ledger.ended.remote(spec.name, host, done.returncode, cli_ended)
         if done.returncode != 0:
-            tail = "\n".join(stderr.strip().splitlines()[-5:])
+            # The unit's own report lines ("metrics written to <scratch>") name files that
+            # are gone: the error is what is left.
+            lines = [l for l in stderr.strip().splitlines() if not l.startswith("metrics written to ")]
+            tail = "\n".join(lines[-5:])
             if done.returncode in RETRYABLE_EXITS or done.returncode < 0:
                 raise UnitRetryable(spec.name, done.returncode, tail)
             raise UnitFailed(spec.name, done.returncode, tail)
