@@ -16,7 +16,7 @@ fn gauge(snap: &Snapshot, metric: &str, labels: &[(&str, &str)]) -> Option<f64> 
         .iter()
         .find(|e| {
             e.metric == metric
-                && e.labels.len() == labels.len()
+                && e.labels.iter().filter(|(k, _)| k != "host").count() == labels.len()
                 && labels.iter().all(|(k, v)| e.label(k) == Some(*v))
         })
         .and_then(|e| e.value.parse().ok())
@@ -109,6 +109,11 @@ fn resources_per_layer_in_process_and_per_node_as_a_unit() {
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let snap = Snapshot::read(&unit).unwrap();
+    // Without --host, the machine's own name.
+    assert!(snap
+        .gauge
+        .iter()
+        .all(|e| e.label("host").is_some_and(|h| !h.is_empty())));
     let node = [("group", "leaf"), ("idx", "1")];
     let peak = gauge(&snap, names::PEAK_RSS_BYTES, &node);
     let cpu = gauge(&snap, names::CPU_TIME_MS, &node);
@@ -166,9 +171,23 @@ fn a_segment_unit_reports_its_segment_only() {
         s(&dir.path().join("seg.bin")),
         "--metrics",
         s(&snap_path),
+        "--host",
+        "worker-7",
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let snap = Snapshot::read(&snap_path).unwrap();
+    // Where the unit ran, on every value (a distributed run's merged snapshot keeps it).
+    for e in snap.gauge.iter().chain(&snap.counter) {
+        assert_eq!(
+            e.label("host"),
+            Some("worker-7"),
+            "{} {:?}",
+            e.metric,
+            e.labels
+        );
+    }
+    let meta = snap.meta.as_ref().expect("meta");
+    assert_eq!(meta.extra.get("host"), Some(&serde_json::json!("worker-7")));
     let segment = [("group", "fibonacci"), ("segment", "2")];
     assert!(gauge(&snap, names::TOTAL_PROOF_TIME_MS, &segment).is_some_and(|t| t > 0.0));
     assert!(gauge(&snap, names::PEAK_RSS_BYTES, &segment).is_some_and(|p| p > 1e6));

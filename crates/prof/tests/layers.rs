@@ -208,3 +208,29 @@ fn a_baseline_turns_the_layer_table_into_a_diff() {
     assert!(internal1.contains("| - (was 1) |"), "{internal1}");
     assert!(internal1.contains("- (was 2,542)"), "{internal1}");
 }
+
+/// A distributed run's values carry the `host` they were measured on: an annotation, so the
+/// audit of a run whose every value names a host (a different one per proof) is the audit
+/// of the same run without them.
+#[test]
+fn host_labels_annotate_values_without_changing_the_audit() {
+    let mut raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("aggregation.json")).unwrap()).unwrap();
+    for kind in ["counter", "gauge", "histogram"] {
+        let Some(entries) = raw.get_mut(kind).and_then(|v| v.as_array_mut()) else {
+            continue;
+        };
+        for (i, e) in entries.iter_mut().enumerate() {
+            let host = serde_json::json!(["host", format!("node-{}", i % 3)]);
+            match e["labels"].as_array_mut() {
+                Some(labels) => labels.push(host),
+                None => e["labels"] = serde_json::json!([host]),
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let hosted = dir.path().join("hosted.json");
+    std::fs::write(&hosted, serde_json::to_vec(&raw).unwrap()).unwrap();
+    let with_hosts = analyse(&Run::read(&[hosted]).unwrap(), None).layers;
+    assert_eq!(with_hosts, layers_of("aggregation.json"));
+}
