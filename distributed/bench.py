@@ -14,8 +14,12 @@ import sys
 import tempfile
 import time
 
-import ray
-from ray.cluster_utils import Cluster
+# The cluster listens on 127.0.0.1 only; Ray would resolve that to the routable address
+# unless clusters are declared local (read when ray is imported).
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+import ray  # noqa: E402
+from ray.cluster_utils import Cluster  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from typing import List, Optional
 
@@ -56,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     prove.add_argument("--metrics", metavar="FILE",
                        help="write the merged metrics run here (needs a starkscope built with "
                        "--features bench-metrics)")
-    prove.add_argument("--segment-size", type=int, default=1 << 20, metavar="N", help="cycles per segment")
+    prove.add_argument("--segment-size", type=int, default=1 << 18, metavar="N",
+                       help="cycles per segment (as `starkscope prove`, 2^18 by default)")
     prove.add_argument("--children", type=int, default=2, metavar="K", help="children per aggregation node")
     prove.add_argument("--fri", default="fast", metavar="PRESET", help="FRI preset of the segment proofs")
     prove.add_argument("--node-fri", default="recursion", metavar="PRESET", help="FRI preset of the nodes")
@@ -108,8 +110,18 @@ def prove(args: argparse.Namespace) -> int:
     for what, path in (("--out", args.out), ("--metrics", args.metrics)):
         if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             return _error(f"{what} {path}: its directory does not exist", EXIT_USAGE)
-    if args.metrics is not None and os.path.abspath(args.metrics) == os.path.abspath(args.out):
-        return _error("--out and --metrics name the same file", EXIT_USAGE)
+    outputs = [("--out", args.out)] + ([("--metrics", args.metrics)] if args.metrics else [])
+    inputs_read = [("PROGRAM", args.program)] + ([("--input-file", args.input_file)] if args.input_file else [])
+    for what, path in outputs:
+        for other, other_path in outputs + inputs_read:
+            if other != what and os.path.abspath(path) == os.path.abspath(other_path):
+                return _error(f"{what} and {other} name the same file {path}", EXIT_USAGE)
+        # Found out now, not after the run: an output directory this process cannot write.
+        try:
+            probe = tempfile.NamedTemporaryFile(dir=os.path.dirname(os.path.abspath(path)), prefix=".starkscope-ray-probe-")
+            probe.close()
+        except OSError as e:
+            return _error(f"{what} {path}: cannot write into its directory: {e.strerror}", EXIT_USAGE)
     try:
         with open(args.program, "rb") as f:
             program = f.read()
@@ -120,7 +132,10 @@ def prove(args: argparse.Namespace) -> int:
     except OSError as e:
         return _error(f"cannot read {e.filename}: {e.strerror}", EXIT_BAD_INPUT)
     if args.nodes_dir is not None:
-        os.makedirs(args.nodes_dir, exist_ok=True)
+        try:
+            os.makedirs(args.nodes_dir, exist_ok=True)
+        except OSError as e:
+            return _error(f"--nodes-dir {args.nodes_dir}: {e.strerror}", EXIT_USAGE)
 
     from starkscope_ray.plan import Options, PlanError, run_plan, units_of
 
@@ -135,9 +150,14 @@ def prove(args: argparse.Namespace) -> int:
         has_input_file=inputs is not None,
     )
     try:
-        plan = units_of(run_plan(binary, args.program, args.input_file, opts), opts)
+        planned = run_plan(binary, args.program, args.input_file, opts)
+        plan = units_of(planned, opts)
     except PlanError as e:
         return _error(f"planning the run: {e}", e.exit_code)
+    if args.metrics is not None and not planned.get("metrics", False):
+        return _error(
+            f"--metrics: {binary} writes no metrics: rebuild it with `cargo build --release -p "
+            "starkscope --features bench-metrics`", EXIT_USAGE)
 
     import ray
 
@@ -157,6 +177,11 @@ def prove(args: argparse.Namespace) -> int:
         ray.init(**init)
     except Exception as e:  # Ray raises ConnectionError, RuntimeError, ValueError, ...
         return _error(f"cannot reach the Ray cluster at `{args.address}`: {e}", EXIT_RETRY)
+    largest = max((n.get("Resources", {}).get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=0)
+    if args.threads > largest:
+        return _error(
+            f"--threads {args.threads}: no node of the cluster has that many CPUs (the largest "
+            f"has {largest:g}); each task asks Ray for --threads CPUs", EXIT_USAGE)
     say(f"{plan.program}: {plan.cycles} cycles, {plan.segments} segments, "
         f"{len(plan.units)} units on {len(ray.nodes())} Ray node(s), {int(ray.cluster_resources().get('CPU', 0))} CPUs")
     try:
@@ -203,4 +228,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             return prove(args)
     except KeyboardInterrupt:
         return _error("interrupted; nothing was written", 130)
+    except Exception as e:  # a bug of the driver: say so, with the status that means it
+        import traceback
+
+        traceback.print_exc()
+        return _error(f"internal error of the driver (please report it): {e}", EXIT_INTERNAL)
     return EXIT_USAGE

@@ -48,6 +48,10 @@ def write_atomic(path: str, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp's 0600 would make the result private; files get the umask's mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -58,7 +62,7 @@ def write_atomic(path: str, data: bytes) -> None:
 
 
 def _progress_line(plan: Plan, done: Dict[str, int], totals: Dict[str, int], started: float) -> str:
-    parts = [f"{layer} {done.get(layer, 0)}/{totals[layer]}" for layer in plan.layers]
+    parts = [f"{layer} {done.get(layer, 0)}/{totals[layer]}" for layer in plan.layers if layer in totals]
     return f"[{time.time() - started:7.1f}s] " + " · ".join(parts)
 
 
@@ -96,12 +100,27 @@ def run(
     proofs: Dict[str, ray.ObjectRef] = {}
     info_refs: Dict[ray.ObjectRef, str] = {}
     resumed: List[str] = []
+    kept = {
+        u.name: os.path.join(nodes_dir, u.file)
+        for u in plan.units
+        if resume and nodes_dir is not None and u.layer != "root"
+        and os.path.isfile(os.path.join(nodes_dir, u.file))
+    }
+    # From the root down: a unit is needed when its parent is run, not taken from disk.
+    needed = {plan.units[-1].name}
+    for u in reversed(plan.units):
+        if u.name in needed and u.name not in kept:
+            needed.update(u.children)
     for spec in plan.units:
-        kept = os.path.join(nodes_dir, spec.file) if nodes_dir is not None else None
-        if resume and kept is not None and spec.layer != "root" and os.path.isfile(kept):
+        if spec.name not in needed:
+            continue
+        if spec.name in kept:
             # Proven by an earlier run: its parent checks it like any child.
-            with open(kept, "rb") as f:
-                proofs[spec.name] = ray.put(f.read())
+            try:
+                with open(kept[spec.name], "rb") as f:
+                    proofs[spec.name] = ray.put(f.read())
+            except OSError as e:
+                raise RunFailed(f"cannot read {kept[spec.name]} to resume from: {e}", 3) from None
             resumed.append(spec.name)
             continue
         children = [proofs[c] for c in spec.children]
@@ -117,7 +136,11 @@ def run(
     by_name = {u.name: u for u in plan.units}
     totals: Dict[str, int] = {}
     for u in plan.units:
-        totals[u.layer] = totals.get(u.layer, 0) + 1
+        if u.name in needed:
+            totals[u.layer] = totals.get(u.layer, 0) + 1
+    skipped = [u.name for u in plan.units if u.name not in needed]
+    if skipped:
+        say(f"not needed (their parents are in {nodes_dir}): {', '.join(skipped)}")
     done: Dict[str, int] = {}
     for name in resumed:
         done[by_name[name].layer] = done.get(by_name[name].layer, 0) + 1
@@ -140,28 +163,36 @@ def run(
                         tried = _attempts(ledger).get(failed.name, 1)
                         raise RunFailed(
                             f"{cause}\n  (unit `{failed.name}`{_children_of(failed)}; "
-                            f"{tried} attempt{'s' if tried != 1 else ''}: a failure on its input is not retried)",
-                            3,
+                            f"{tried} attempt{'s' if tried != 1 else ''}: {_why_not_retried(cause.exit_code)})",
+                            _driver_exit(cause.exit_code),
                         ) from None
                     if isinstance(cause, UnitRetryable):
                         raise RunFailed(f"{cause}; gave up after {max_retries + 1} attempts", 75) from None
-                    raise RunFailed(f"unit `{name}` failed: {e}", 70) from None
-                except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
-                        ray.exceptions.ObjectLostError, ray.exceptions.OwnerDiedError) as e:
+                    raise RunFailed(f"unit `{name}` failed inside its task (a bug of the driver): {e}", 70) from None
+                except ray.exceptions.RayError as e:
+                    # The worker or its node died, memory or the object store ran out, the
+                    # task was cancelled: Ray's own retries are spent.
                     raise RunFailed(
-                        f"unit `{name}`: its worker died {max_retries + 1} times "
-                        f"({type(e).__name__}); the cluster may be short of memory", 75) from None
+                        f"unit `{name}`: {type(e).__name__} after {max_retries + 1} attempts: "
+                        f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}", 75) from None
                 infos[name] = info
                 layer = by_name[name].layer
                 done[layer] = done.get(layer, 0) + 1
                 say(_progress_line(plan, done, totals, started) + f"  ({name} on {info['host']}, {info['cli_ms'] / 1e3:.1f}s)")
                 if nodes_dir is not None:
-                    write_atomic(os.path.join(nodes_dir, by_name[name].file), ray.get(proofs[name]))
+                    path = os.path.join(nodes_dir, by_name[name].file)
+                    try:
+                        write_atomic(path, ray.get(proofs[name]))
+                    except OSError as e:
+                        raise RunFailed(f"cannot write {path}: {e}", 75) from None
     except BaseException:
         for ref in pending:
             ray.cancel(ref, force=True)
         raise
-    root = ray.get(proofs["root"])
+    try:
+        root = ray.get(proofs["root"])
+    except ray.exceptions.RayError as e:
+        raise RunFailed(f"the root proof was lost before it reached the driver: {type(e).__name__}", 75) from None
     wall = time.time() - started
     events = ray.get(ledger.events.remote())
     attempts = _attempts(ledger, events)
@@ -185,6 +216,21 @@ def _attempts(ledger, events: Optional[list] = None) -> Dict[str, int]:
         if e["event"] == "started":
             attempts[e["unit"]] = attempts.get(e["unit"], 0) + 1
     return attempts
+
+
+def _driver_exit(unit_exit: int) -> int:
+    """The run's exit status for a unit's failure: its own, except that a crash is a bug."""
+    if unit_exit in (1, 2, 3):
+        return 3 if unit_exit == 1 else unit_exit
+    return 70
+
+
+def _why_not_retried(unit_exit: int) -> str:
+    if unit_exit == 2:
+        return "its command line was refused, which no retry changes"
+    if unit_exit in (1, 3):
+        return "a failure on its input is not retried"
+    return "a bug of starkscope (please report it) is not retried"
 
 
 def _children_of(unit) -> str:

@@ -45,6 +45,8 @@ def run_plan(binary: str, program_path: str, input_file: Optional[str], opts: Op
         binary, "plan", program_path,
         "--segment-size", str(opts.segment_size),
         "--children", str(opts.children),
+        "--fri", opts.fri,
+        "--node-fri", opts.node_fri,
         "--json",
     ]
     if opts.max_cycles is not None:
@@ -58,8 +60,12 @@ def run_plan(binary: str, program_path: str, input_file: Optional[str], opts: Op
     except OSError as e:
         raise PlanError(f"cannot run {binary}: {e}", 2) from e
     if done.returncode != 0:
-        raise PlanError(done.stderr.decode(errors="replace").strip(), done.returncode)
-    return json.loads(done.stdout)
+        message = done.stderr.decode(errors="replace").strip()
+        raise PlanError(message[len("error: "):] if message.startswith("error: ") else message, done.returncode)
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise PlanError(f"{binary} printed no plan: is it a starkscope binary with `plan`?", 2) from None
 
 
 def _input_args(opts: Options) -> List[str]:
@@ -115,6 +121,7 @@ def units_of(plan: dict, opts: Options) -> Plan:
         "--children", "{child0}",
         "--node-fri", opts.node_fri,
         *common,
+        *(["--max-cycles", str(opts.max_cycles)] if opts.max_cycles is not None else []),
         *_input_args(opts),
     ]
     units.append(UnitSpec(name="root", layer="root", file=plan["root"]["file"], argv=argv, children=[top]))

@@ -197,6 +197,29 @@ class RayCluster(unittest.TestCase):
         for name in ("segment-0.bin", "segment-3.bin", "leaf-1.bin", "internal.0-0.bin", "root.bin"):
             self.assertTrue(os.path.isfile(os.path.join(nodes, name)), name)
 
+        # Resumed from the leaves: only the layers above them run; the segments under
+        # them are not needed.
+        upper = os.path.join(self.tmp, "upper")
+        shutil.copytree(nodes, upper)
+        for name in os.listdir(upper):
+            if not name.startswith("leaf-"):
+                os.unlink(os.path.join(upper, name))
+        resumed = subprocess.run(
+            prove_args(self.cluster.address, os.path.join(self.tmp, "root2.bin"),
+                       os.path.join(self.tmp, "run2.json"), ["--nodes-dir", upper, "--resume"]),
+            env=driver_env(), capture_output=True, text=True, timeout=300,
+        )
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertIn("not needed", resumed.stderr)
+        meta2 = read_run(os.path.join(self.tmp, "run2.json"))["meta"]["distributed"]
+        self.assertEqual(sorted(u["unit"] for u in meta2["per_unit"]), ["internal.0 0", "root"])
+        self.assertEqual(meta2["resumed"], ["leaf 0", "leaf 1"])
+        verify = subprocess.run(
+            [BINARY, "verify", os.path.join(self.tmp, "root2.bin"), "--program", PROGRAM,
+             "--fri", "testing", "--node-fri", "testing", "--allow-insecure"],
+            capture_output=True, text=True)
+        self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
+
         # A corrupt child proof: the leaf over it fails for real, once, and names itself;
         # no root is written (an earlier root at --out is left as it was).
         bad = os.path.join(self.tmp, "bad")

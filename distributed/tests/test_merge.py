@@ -43,6 +43,13 @@ class Merge(unittest.TestCase):
         self.assertNotIn("host", [k for k, _ in constraints["labels"]])
         self.assertTrue(any("run_cpu_time_ms" in n and "summed" in n for n in notes), notes)
 
+    def test_equal_totals_of_two_units_are_still_two_units_work(self):
+        a = {"gauge": [entry("run_cpu_time_ms", "7", "a"), entry("disk_write_bytes", "4096", "a")]}
+        b = {"gauge": [entry("run_cpu_time_ms", "7.0", "b"), entry("disk_write_bytes", "4096", "b")]}
+        merged, _ = merge([("segment 0", a), ("segment 1", b)])
+        self.assertEqual(find(merged, "gauge", "run_cpu_time_ms")["value"], "14")
+        self.assertEqual(find(merged, "gauge", "disk_write_bytes")["value"], "8192")
+
     def test_one_proof_sent_twice_with_two_values_is_refused(self):
         a = {"gauge": [entry("total_proof_time_ms", "10", "a", group="fib", segment="0")]}
         b = {"gauge": [entry("total_proof_time_ms", "11", "b", group="fib", segment="0")]}

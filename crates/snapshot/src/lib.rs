@@ -232,7 +232,6 @@ impl Snapshot {
             .sum()
     }
 
-    /// Sorts every array by metric name, then labels, so that files diff cleanly.
     /// Adds label `(key, value)` to every entry that does not carry `key` yet: where the
     /// whole snapshot was measured (`host`), said on each value so that merged snapshots
     /// keep it.
@@ -247,6 +246,7 @@ impl Snapshot {
         add(&mut self.histogram, key, value);
     }
 
+    /// Sorts every array by metric name, then labels, so that files diff cleanly.
     pub fn sort(&mut self) {
         self.counter
             .sort_by(|a, b| (&a.metric, &a.labels).cmp(&(&b.metric, &b.labels)));

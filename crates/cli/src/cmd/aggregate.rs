@@ -72,6 +72,11 @@ pub struct AggregateArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub idx: usize,
 
+    /// With --root: stop executing the run after this many cycles without `halt` (the
+    /// root executes the run to claim its outputs).
+    #[arg(long, value_name = "N", default_value_t = starkscope_vm::DEFAULT_MAX_CYCLES)]
+    pub max_cycles: u64,
+
     /// Proving threads (0: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
@@ -145,6 +150,7 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<ExitCode> {
             .with_fri(app_preset)
             .with_segment_size(segment_size)
             .with_threads(args.threads)
+            .with_max_cycles(args.max_cycles)
             .with_allow_insecure(true),
     )?;
     let work = || -> anyhow::Result<(Vec<u8>, String)> {

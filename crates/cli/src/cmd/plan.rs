@@ -13,10 +13,10 @@ use anyhow::anyhow;
 use serde_json::json;
 use starkscope_metrics::Group;
 use starkscope_sdk::tree::{plan, Shape};
-use starkscope_sdk::{Exit, Sdk, SdkConfig};
+use starkscope_sdk::{Exit, FriPreset, Sdk, SdkConfig};
 use starkscope_vm::DEFAULT_MAX_CYCLES;
 
-use super::prove::DEFAULT_PROVE_SEGMENT_SIZE;
+use super::prove::{parse_fri, DEFAULT_PROVE_SEGMENT_SIZE};
 use super::run::{load, read_inputs};
 use crate::failure::tag;
 
@@ -31,7 +31,8 @@ Executes the run (nothing is proven) with the executor the prover uses, whose cu
 segment before --segment-size. Each unit is a command: segment I is `prove-segment --segment
 I`, a node is `aggregate --children <its children's files> --idx <idx>`, the root is
 `aggregate --root` over the top node. Files are named as `prove --aggregate --nodes-dir`
-names them. With --json: {program, segment_size, children_per_node, exit_code, cycles,
+names them. With --json: {program, segment_size, children_per_node, fri, node_fri, metrics
+(whether this binary writes snapshots), exit_code, cycles,
 segments: [{segment, cycles, file}], layers: [{group, nodes: [{idx, children, segments,
 file}]}], root: {child, file}}; a node's children index the layer below (segments for a
 leaf).")]
@@ -55,6 +56,15 @@ pub struct PlanArgs {
     /// Children per aggregation node.
     #[arg(long, value_name = "K", default_value_t = 2)]
     pub children: usize,
+
+    /// FRI preset the segments will be proven with (checked and reported; the cut does not
+    /// depend on it).
+    #[arg(long, value_name = "PRESET", default_value = "fast", value_parser = parse_fri)]
+    pub fri: FriPreset,
+
+    /// FRI preset of the aggregation nodes (checked and reported).
+    #[arg(long, value_name = "PRESET", default_value = "recursion", value_parser = parse_fri)]
+    pub node_fri: FriPreset,
 
     /// Stop with an error after this many cycles without `halt`.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CYCLES)]
@@ -131,6 +141,11 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             "program": program.name,
             "segment_size": args.segment_size,
             "children_per_node": args.children,
+            "fri": args.fri.name(),
+            "node_fri": args.node_fri.name(),
+            // Whether this binary writes metrics snapshots (`--features bench-metrics`):
+            // a scheduler asked for metrics checks it before starting any unit.
+            "metrics": cfg!(feature = "bench-metrics"),
             "exit_code": exit_code,
             "cycles": cycles.iter().sum::<u64>(),
             "segments": segments,
@@ -152,7 +167,11 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         args.segment_size,
         args.children,
     );
-    println!("  segments   {} units (prove-segment)", cycles.len());
+    println!(
+        "  segments   {} unit{} (prove-segment)",
+        cycles.len(),
+        if cycles.len() == 1 { "" } else { "s" }
+    );
     for (height, layer) in out_layers.iter().enumerate() {
         let nodes = layer["nodes"].as_array().map_or(0, Vec::len);
         let shapes: Vec<String> = layers[height].iter().map(describe).collect();
