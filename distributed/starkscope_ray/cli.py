@@ -15,6 +15,7 @@ import datetime
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -84,6 +85,22 @@ def _parser() -> argparse.ArgumentParser:
 def _error(message: str, code: int) -> int:
     print(f"error: {message}", file=sys.stderr, flush=True)
     return code
+
+
+def _unreachable(address: str) -> Optional[str]:
+    """Why a `HOST:PORT` (or `ray://HOST:PORT`) address cannot be reached, found in
+    seconds: Ray itself keeps retrying a dead address for minutes."""
+    if address in ("auto", "local"):
+        return None
+    hostport = address.split("://", 1)[-1]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return None  # not ours to judge: Ray reads other forms
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
 
 
 def _binary(flag: Optional[str]) -> Optional[str]:
@@ -165,6 +182,11 @@ def prove(args: argparse.Namespace) -> int:
 
     say = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     started = datetime.datetime.now(datetime.timezone.utc)
+    why = _unreachable(args.address)
+    if why is not None:
+        return _error(
+            f"cannot reach the Ray cluster at `{args.address}`: {why}; start one with `ray start "
+            "--head` (then --address auto) or give the head's address", EXIT_RETRY)
     # Failures are reported here, once, naming the unit; Ray would also log every task
     # downstream of a failed one as an "unhandled error".
     os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")

@@ -42,6 +42,13 @@ class Refusals(unittest.TestCase):
             self.assertIn(message, done.stderr, extra)
             self.assertFalse(os.path.exists(self.out), extra)
 
+    def test_an_unreachable_cluster_is_named_at_once_and_worth_retrying(self):
+        done = driver(PROGRAM, "-i", "20", "--starkscope", BINARY, "--out", self.out,
+                      "--address", "127.0.0.1:1")
+        self.assertEqual(done.returncode, 75, done.stderr)
+        self.assertIn("cannot reach the Ray cluster at `127.0.0.1:1`", done.stderr)
+        self.assertFalse(os.path.exists(self.out))
+
     def test_a_program_that_does_not_assemble_is_bad_input(self):
         bad = os.path.join(self.tmp, "bad.sasm")
         with open(bad, "w") as f:
