@@ -4,11 +4,7 @@
 # Options go to distributed/bench.py (--input, --segment-size, --repeats).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target="${CARGO_TARGET_DIR:-target}"
-venv="$(mkdir -p "$target" && cd "$target" && pwd)/ray-venv"
-if ! "$venv/bin/python" -c 'import ray' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "ray>=2.9,<3"
-fi
+python=$(scripts/ray-venv.sh)
 cargo build --release -p starkscope --features bench-metrics
-"$venv/bin/python" distributed/bench.py --binary "$(cd "$target/release" && pwd)/starkscope" "$@"
+target="${CARGO_TARGET_DIR:-target}"
+"$python" distributed/bench.py --binary "$(cd "$target/release" && pwd)/starkscope" "$@"

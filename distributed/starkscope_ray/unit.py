@@ -49,30 +49,31 @@ class UnitSpec:
     children: List[str] = field(default_factory=list)  # unit names, in order
 
 
-class UnitFailed(Exception):
+class UnitError(Exception):
+    """A unit's command failed: which unit, its exit status (negative: killed by that
+    signal), and the end of what it said."""
+
+    retried = False
+
+    def __init__(self, unit: str, exit_code: int, stderr: str):
+        super().__init__(unit, exit_code, stderr)
+        self.unit = unit
+        self.exit_code = exit_code
+        self.stderr = stderr
+
+    def __str__(self) -> str:
+        how = " (retried)" if self.retried else ""
+        return f"unit `{self.unit}` failed with exit status {self.exit_code}{how}: {self.stderr.strip()}"
+
+
+class UnitFailed(UnitError):
     """The unit failed on its input (or hit a bug): not retried."""
 
-    def __init__(self, unit: str, exit_code: int, stderr: str):
-        super().__init__(unit, exit_code, stderr)
-        self.unit = unit
-        self.exit_code = exit_code
-        self.stderr = stderr
 
-    def __str__(self) -> str:
-        return f"unit `{self.unit}` failed with exit status {self.exit_code}: {self.stderr.strip()}"
-
-
-class UnitRetryable(Exception):
+class UnitRetryable(UnitError):
     """The unit failed in a way the same command may not repeat: Ray retries it."""
 
-    def __init__(self, unit: str, exit_code: int, stderr: str):
-        super().__init__(unit, exit_code, stderr)
-        self.unit = unit
-        self.exit_code = exit_code
-        self.stderr = stderr
-
-    def __str__(self) -> str:
-        return f"unit `{self.unit}` failed with exit status {self.exit_code} (retried): {self.stderr.strip()}"
+    retried = True
 
 
 @ray.remote(num_cpus=0)
