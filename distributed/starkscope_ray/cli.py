@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import shutil
 import socket
@@ -231,10 +230,6 @@ def prove(args: argparse.Namespace) -> int:
                 "run_id": f"ray-{int(time.time() * 1000)}-{os.getpid()}",
                 "started_at": started.strftime("%Y-%m-%dT%H:%M:%S.") + f"{started.microsecond // 1000:03d}Z",
             }
-            revs = {json.loads(i["snapshot"]).get("meta", {}).get("git_rev") for i in outcome.infos.values() if i.get("snapshot")}
-            revs.discard(None)
-            if len(revs) == 1:
-                meta["git_rev"] = revs.pop()
             text = driver.merged_run(plan, outcome, meta)
             driver.write_atomic(args.metrics, text.encode())
             print(f"metrics of {len(plan.units)} units merged into {args.metrics}", file=sys.stderr)

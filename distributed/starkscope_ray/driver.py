@@ -32,7 +32,6 @@ class Outcome:
     root: bytes
     infos: Dict[str, dict]  # unit name -> its accepted attempt's info
     attempts: Dict[str, int]  # unit name -> attempts started
-    hosts: Dict[str, List[str]]  # unit name -> where each attempt started
     wall_s: float
     bytes_moved: int
     resumed: List[str]  # units taken from --nodes-dir (no task, no snapshot)
@@ -194,25 +193,18 @@ def run(
     except ray.exceptions.RayError as e:
         raise RunFailed(f"the root proof was lost before it reached the driver: {type(e).__name__}", 75) from None
     wall = time.time() - started
-    events = ray.get(ledger.events.remote())
-    attempts = _attempts(ledger, events)
-    hosts: Dict[str, List[str]] = {}
-    for e in events:
-        if e["event"] == "started":
-            hosts.setdefault(e["unit"], []).append(e["host"])
+    attempts = _attempts(ledger)
     bytes_moved = sum(i["input_bytes"] for i in infos.values()) + len(root)
     return Outcome(
-        root=root, infos=infos, attempts=attempts, hosts=hosts, wall_s=wall,
+        root=root, infos=infos, attempts=attempts, wall_s=wall,
         bytes_moved=bytes_moved, resumed=resumed,
     )
 
 
-def _attempts(ledger, events: Optional[list] = None) -> Dict[str, int]:
+def _attempts(ledger) -> Dict[str, int]:
     """Attempts started per unit, as the tasks reported them to the ledger."""
-    if events is None:
-        events = ray.get(ledger.events.remote())
     attempts: Dict[str, int] = {}
-    for e in events:
+    for e in ray.get(ledger.events.remote()):
         if e["event"] == "started":
             attempts[e["unit"]] = attempts.get(e["unit"], 0) + 1
     return attempts
@@ -246,6 +238,10 @@ def merged_run(plan: Plan, outcome: Outcome, meta: dict) -> str:
         if text is not None:
             pairs.append((u.name, json.loads(text)))
     snapshot, notes = merge.merge(pairs)
+    meta = dict(meta)
+    revs = {s.get("meta", {}).get("git_rev") for _, s in pairs} - {None}
+    if len(revs) == 1:  # every unit's binary built from one commit
+        meta["git_rev"] = revs.pop()
     units = []
     for u in ran:
         info = outcome.infos[u.name]
@@ -258,7 +254,6 @@ def merged_run(plan: Plan, outcome: Outcome, meta: dict) -> str:
             "task_ms": round(info["task_ms"], 3),
             "proof_bytes": info["proof_bytes"],
         })
-    meta = dict(meta)
     meta["distributed"] = {
         "engine": "ray",
         "ray_version": ray.__version__,

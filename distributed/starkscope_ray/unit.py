@@ -252,10 +252,8 @@ def _run_in(scratch, spec, binary, program_name, program, inputs, children, ledg
         "host": host,
         "proof_bytes": len(proof),
         "input_bytes": sum(len(c) for c in children),
-        "started_at": began,
         "cli_ms": (cli_ended - cli_began) * 1e3,
         "task_ms": (time.time() - began) * 1e3,
-        "stdout": done.stdout.decode(errors="replace").strip(),
         "snapshot": snapshot,
     }
     return proof, info

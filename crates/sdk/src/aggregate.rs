@@ -166,15 +166,11 @@ impl crate::Sdk {
         let mut report = AggregationReport::default();
         let mut layers: Vec<Vec<NodeFile>> = Vec::new();
         let mut below: Vec<Proof> = proof.segments.clone();
-        let mut internal_idx = 0usize;
         let plan = tree::plan(proof.segments.len(), tree_config.children);
+        let first_indices = tree::first_indices(plan.iter().map(Vec::len));
         let mut top = None;
         for (height, shapes) in plan.into_iter().enumerate() {
-            let group = if height == 0 {
-                Group::Leaf
-            } else {
-                Group::Internal(height as u32 - 1)
-            };
+            let group = tree::layer_group(height);
             let started = Instant::now();
             // The layer's scope (group only), open while its circuits are built and its
             // nodes proven: its circuits' metrics and, with resource sampling, the layer's
@@ -186,7 +182,7 @@ impl crate::Sdk {
                 circuits.build(shape)?;
             }
             let built = t.elapsed();
-            let first_idx = if height == 0 { 0 } else { internal_idx };
+            let first_idx = first_indices[height];
             let mut starts = Vec::with_capacity(shapes.len());
             let mut next = 0;
             for shape in &shapes {
@@ -229,9 +225,6 @@ impl crate::Sdk {
                 let (p, n) = r?;
                 proofs.push(p);
                 nodes.push(n);
-            }
-            if height > 0 {
-                internal_idx += shapes.len();
             }
             report.layers.push(LayerReport {
                 group,

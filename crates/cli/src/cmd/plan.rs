@@ -11,8 +11,9 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 use serde_json::json;
-use starkscope_metrics::Group;
-use starkscope_sdk::tree::{plan, Shape};
+use starkscope_sdk::tree::{
+    first_indices, layer_group, node_file_name, plan, segment_file_name, Shape,
+};
 use starkscope_sdk::{Exit, FriPreset, Sdk, SdkConfig};
 use starkscope_vm::DEFAULT_MAX_CYCLES;
 
@@ -94,108 +95,91 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         ..SdkConfig::default()
     })?;
     let (cycles, exit_code) = sdk.segment_cycles(&program, &inputs)?;
+    let total_cycles: u64 = cycles.iter().sum();
     let layers = plan(cycles.len(), args.children);
+    let first_indices = first_indices(layers.iter().map(Vec::len));
+    let top_file = node_file_name(layers.len() - 1, *first_indices.last().expect("a layer"));
+
+    if !args.json {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        println!(
+            "`{}`: {total_cycles} cycles in {} segment{} of at most {} (exit code {exit_code}); tree of {} children per node:",
+            program.name,
+            cycles.len(),
+            plural(cycles.len()),
+            args.segment_size,
+            args.children,
+        );
+        println!(
+            "  segments   {} unit{} (prove-segment)",
+            cycles.len(),
+            plural(cycles.len())
+        );
+        for (height, layer) in layers.iter().enumerate() {
+            let shapes: Vec<String> = layer.iter().map(describe).collect();
+            println!(
+                "  {:<10} {} unit{} (aggregate): {}",
+                layer_group(height).to_string(),
+                layer.len(),
+                plural(layer.len()),
+                shapes.join(" ")
+            );
+        }
+        println!("  root       1 unit (aggregate --root) over {top_file}");
+        return Ok(ExitCode::SUCCESS);
+    }
 
     let segments: Vec<_> = cycles
         .iter()
         .enumerate()
-        .map(|(i, c)| json!({"segment": i, "cycles": c, "file": format!("segment-{i}.bin")}))
+        .map(|(i, c)| json!({"segment": i, "cycles": c, "file": segment_file_name(i)}))
         .collect();
-    let mut out_layers = Vec::new();
-    let mut internal_idx = 0usize;
-    for (height, layer) in layers.iter().enumerate() {
-        let group = if height == 0 {
-            Group::Leaf
-        } else {
-            Group::Internal(height as u32 - 1)
-        };
-        let first_idx = if height == 0 { 0 } else { internal_idx };
-        // The layer below is numbered from 0 in run order: segments under a leaf layer,
-        // the previous layer's nodes otherwise.
-        let mut below = 0usize;
-        let nodes: Vec<_> = layer
-            .iter()
-            .enumerate()
-            .map(|(i, shape)| {
-                let n = shape.num_children();
-                let children: Vec<usize> = (below..below + n).collect();
-                below += n;
-                json!({
-                    "idx": first_idx + i,
-                    "children": children,
-                    "segments": shape.segments(),
-                    "file": node_file(height, first_idx + i),
+    let out_layers: Vec<_> = layers
+        .iter()
+        .enumerate()
+        .map(|(height, layer)| {
+            // A node's children index the layer below from 0 in run order: segments under
+            // a leaf layer, the previous layer's nodes otherwise.
+            let mut below = 0usize;
+            let nodes: Vec<_> = layer
+                .iter()
+                .enumerate()
+                .map(|(i, shape)| {
+                    let n = shape.num_children();
+                    let children: Vec<usize> = (below..below + n).collect();
+                    below += n;
+                    let idx = first_indices[height] + i;
+                    json!({
+                        "idx": idx,
+                        "children": children,
+                        "segments": shape.segments(),
+                        "file": node_file_name(height, idx),
+                    })
                 })
-            })
-            .collect();
-        out_layers.push(json!({"group": group.to_string(), "nodes": nodes}));
-        if height > 0 {
-            internal_idx += layer.len();
-        }
-    }
-    let top = layers.len() - 1;
-    let root = json!({"child": 0, "file": "root.bin"});
-
-    if args.json {
-        let value = json!({
-            "program": program.name,
-            "segment_size": args.segment_size,
-            "children_per_node": args.children,
-            "fri": args.fri.name(),
-            "node_fri": args.node_fri.name(),
-            // Whether this binary writes metrics snapshots (`--features bench-metrics`):
-            // a scheduler asked for metrics checks it before starting any unit.
-            "metrics": cfg!(feature = "bench-metrics"),
-            "exit_code": exit_code,
-            "cycles": cycles.iter().sum::<u64>(),
-            "segments": segments,
-            "layers": out_layers,
-            "root": root,
-        });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
+                .collect();
+            json!({"group": layer_group(height).to_string(), "nodes": nodes})
+        })
+        .collect();
+    let value = json!({
+        "program": program.name,
+        "segment_size": args.segment_size,
+        "children_per_node": args.children,
+        "fri": args.fri.name(),
+        "node_fri": args.node_fri.name(),
+        // Whether this binary writes metrics snapshots (`--features bench-metrics`):
+        // a scheduler asked for metrics checks it before starting any unit.
+        "metrics": cfg!(feature = "bench-metrics"),
+        "exit_code": exit_code,
+        "cycles": total_cycles,
+        "segments": segments,
+        "layers": out_layers,
+        "root": {"child": 0, "file": "root.bin"},
+    });
     println!(
-        "`{}`: {} cycles in {} segment{} of at most {} (exit code {exit_code}); tree of {} children per node:",
-        program.name,
-        cycles.iter().sum::<u64>(),
-        cycles.len(),
-        if cycles.len() == 1 { "" } else { "s" },
-        args.segment_size,
-        args.children,
-    );
-    println!(
-        "  segments   {} unit{} (prove-segment)",
-        cycles.len(),
-        if cycles.len() == 1 { "" } else { "s" }
-    );
-    for (height, layer) in out_layers.iter().enumerate() {
-        let nodes = layer["nodes"].as_array().map_or(0, Vec::len);
-        let shapes: Vec<String> = layers[height].iter().map(describe).collect();
-        println!(
-            "  {:<10} {nodes} unit{} (aggregate): {}",
-            layer["group"].as_str().unwrap_or(""),
-            if nodes == 1 { "" } else { "s" },
-            shapes.join(" ")
-        );
-    }
-    println!(
-        "  root       1 unit (aggregate --root) over {}",
-        node_file(top, internal_idx.saturating_sub(1))
+        "{}",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The file a node's proof is named by (as `prove --aggregate --nodes-dir` writes them).
-fn node_file(height: usize, idx: usize) -> String {
-    if height == 0 {
-        format!("leaf-{idx}.bin")
-    } else {
-        format!("internal.{}-{idx}.bin", height - 1)
-    }
 }
 
 /// `[2]` for a leaf of two segments, `[2 1]` for an internal node over two leaves, ...

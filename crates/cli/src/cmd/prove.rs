@@ -552,22 +552,17 @@ fn write_nodes(
             proof: p.clone(),
         };
         write(
-            format!("segment-{i}.bin"),
+            starkscope_sdk::tree::segment_file_name(i),
             segment_file_to_bytes(&file).exit_with(Exit::Internal)?,
         )?;
     }
-    let mut internal_idx = 0;
+    let first_indices = starkscope_sdk::tree::first_indices(tree.layers.iter().map(Vec::len));
     for (h, layer) in tree.layers.iter().enumerate() {
         for (i, node) in layer.iter().enumerate() {
-            let name = if h == 0 {
-                format!("leaf-{i}.bin")
-            } else {
-                format!("internal.{}-{}.bin", h - 1, internal_idx + i)
-            };
-            write(name, node_file_to_bytes(node).exit_with(Exit::Internal)?)?;
-        }
-        if h > 0 {
-            internal_idx += layer.len();
+            write(
+                starkscope_sdk::tree::node_file_name(h, first_indices[h] + i),
+                node_file_to_bytes(node).exit_with(Exit::Internal)?,
+            )?;
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ pub mod statement;
 
 use std::collections::HashMap;
 
+use starkscope_metrics::Group;
 use starkscope_recursion::compile::NUM_TABLES;
 use starkscope_recursion::verifier::ChildSpec;
 use starkscope_stark_backend::{FriPreset, StarkConfig};
@@ -88,6 +89,46 @@ pub fn plan(segments: usize, k: usize) -> Vec<Vec<Shape>> {
         layers.push(next);
     }
     layers
+}
+
+/// The group of the tree's layer `height` (0: the leaves): its nodes' `group` label.
+pub fn layer_group(height: usize) -> Group {
+    match height {
+        0 => Group::Leaf,
+        h => Group::Internal(h as u32 - 1),
+    }
+}
+
+/// The `idx` of each layer's first node, for layers of these sizes (leaves first): leaves
+/// from 0, internal layers counting on across layers, as the metrics and files number them.
+pub fn first_indices(layer_sizes: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    let mut internal = 0;
+    layer_sizes
+        .into_iter()
+        .enumerate()
+        .map(|(height, size)| {
+            if height == 0 {
+                return 0;
+            }
+            let first = internal;
+            internal += size;
+            first
+        })
+        .collect()
+}
+
+/// The file segment `index`'s proof is named by in a tree's directory (`prove --aggregate
+/// --nodes-dir`, `starkscope plan`).
+pub fn segment_file_name(index: usize) -> String {
+    format!("segment-{index}.bin")
+}
+
+/// The file the proof of node `idx` of layer `height` is named by in a tree's directory.
+pub fn node_file_name(height: usize, idx: usize) -> String {
+    match height {
+        0 => format!("leaf-{idx}.bin"),
+        h => format!("internal.{}-{idx}.bin", h - 1),
+    }
 }
 
 /// The top node's shape of the tree [`plan`] makes: what the root circuit verifies.
